@@ -1,0 +1,393 @@
+//! Accounts: registration, the operator, sign-in and out, passwords and API tokens.
+
+use crate::actor::{Actor, Credential};
+use crate::audit::record;
+use crate::secrets::{hash_password, random_token, token_hash, verify_password};
+use crate::{App, AppError};
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::model::{Account, ApiToken};
+use hearth_core::{DomainError, Timestamp, TokenId, UserId, validate};
+use hearth_store::NewUser;
+use std::net::IpAddr;
+
+/// What a person gives to register.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Email address.
+    pub email: String,
+    /// Handle.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Password, never stored.
+    pub password: String,
+}
+
+/// A started session: the secret for the cookie, shown once.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The account.
+    pub account: Account,
+    /// The session secret for the cookie.
+    pub session_secret: String,
+    /// When the session expires.
+    pub expires_at: Timestamp,
+}
+
+/// How long an account stays locked after too many failed sign-ins: doubling from 30 s, at
+/// most 15 minutes.
+fn lockout_secs(failures: i64, allowed: i64) -> Option<i64> {
+    let over = failures - allowed;
+    (over >= 0).then(|| (30i64 << over.min(5)).min(15 * 60))
+}
+
+impl App {
+    /// Registers an account (when registration is open).
+    pub async fn register(&self, input: NewAccount) -> Result<Account, AppError> {
+        if !self.config.open_registration {
+            return Err(DomainError::Forbidden("registration is closed on this instance").into());
+        }
+        self.create_account(input, false).await
+    }
+
+    /// Creates the platform operator account (from the command line).
+    pub async fn create_operator(&self, input: NewAccount) -> Result<Account, AppError> {
+        self.create_account(input, true).await
+    }
+
+    /// Whether an operator account exists yet.
+    pub async fn operator_exists(&self) -> Result<bool, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().operator_exists().await?)
+    }
+
+    async fn create_account(&self, input: NewAccount, operator: bool) -> Result<Account, AppError> {
+        let email = validate::email(&input.email)?;
+        let username = validate::username(&input.username)?;
+        let display_name = validate::name("display_name", &input.display_name)?;
+        validate::password("password", &input.password)?;
+        let password_hash = hash_password(input.password).await?;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if tx.conn().username_taken(&username).await? {
+                        return Err(DomainError::Conflict("username is taken").into());
+                    }
+                    if tx.conn().email_taken(&email).await? {
+                        return Err(DomainError::Conflict("email is already registered").into());
+                    }
+                    let id = UserId(tx.next_id());
+                    let now = Timestamp::now();
+                    tx.conn()
+                        .insert_user(&NewUser {
+                            id,
+                            username: &username,
+                            display_name: &display_name,
+                            email: &email,
+                            password_hash: &password_hash,
+                            is_operator: operator,
+                            now,
+                        })
+                        .await?;
+                    let action = if operator {
+                        AuditAction::OperatorCreated
+                    } else {
+                        AuditAction::AccountRegistered
+                    };
+                    record(tx, Some(id), action, (ObjectKind::User, Some(id.0)), None).await?;
+                    Ok(Account {
+                        id,
+                        username,
+                        display_name,
+                        email,
+                        is_operator: operator,
+                        created_at: now,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// Signs in with a username or email and a password; starts a session.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: String,
+        address: Option<IpAddr>,
+    ) -> Result<SignedIn, AppError> {
+        if let Some(address) = address {
+            self.address_limiter
+                .check(address)
+                .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
+        }
+        let login = login.trim().to_lowercase();
+        let user = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().user_by_login(&login).await?
+        };
+        let now = Timestamp::now();
+        if let Some(locked_until) = user.as_ref().and_then(|u| u.locked_until) {
+            if locked_until > now.0 {
+                let retry_after_secs = ((locked_until - now.0) / 1000).max(1) as u64;
+                return Err(DomainError::RateLimited { retry_after_secs }.into());
+            }
+        }
+        let known = user.as_ref().map(|u| UserId(u.id));
+        let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+        let Some(user) = user.filter(|_| valid) else {
+            self.note_failed_sign_in(known).await?;
+            return Err(DomainError::BadCredentials.into());
+        };
+        let secret = random_token(32)?;
+        let hash = token_hash(&secret);
+        let expires_at = now.plus_seconds(self.config.session_ttl_secs);
+        let id = UserId(user.id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn().clear_failed_sign_ins(id).await?;
+                    tx.conn().insert_session(&hash, id, now, expires_at).await?;
+                    record(
+                        tx,
+                        Some(id),
+                        AuditAction::SignedIn,
+                        (ObjectKind::User, Some(id.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        Ok(SignedIn {
+            account: user.account(),
+            session_secret: secret,
+            expires_at,
+        })
+    }
+
+    async fn note_failed_sign_in(&self, user: Option<UserId>) -> Result<(), AppError> {
+        let allowed = self.config.max_failed_sign_ins;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(id) = user {
+                        let now = Timestamp::now();
+                        tx.conn()
+                            .record_failed_sign_in(id, |failures| {
+                                lockout_secs(failures, allowed).map(|s| now.plus_seconds(s))
+                            })
+                            .await?;
+                    }
+                    let object = (ObjectKind::User, user.map(|u| u.0));
+                    record(tx, user, AuditAction::SignInFailed, object, None).await?;
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await
+    }
+
+    /// Ends the caller's session.
+    pub async fn sign_out(&self, actor: &Actor) -> Result<(), AppError> {
+        let Credential::Session(hash) = actor.credential.clone() else {
+            return Err(
+                DomainError::invalid("credential", "only a session can be signed out").into(),
+            );
+        };
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn().delete_session(&hash).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::SignedOut,
+                        (ObjectKind::User, Some(user.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Resolves a session secret to its caller.
+    pub async fn authenticate_session(&self, secret: &str) -> Result<Actor, AppError> {
+        let hash = token_hash(secret);
+        let mut reader = self.store.reader().await?;
+        let user = reader
+            .conn()
+            .session_user(&hash, Timestamp::now())
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        Ok(Actor {
+            user,
+            credential: Credential::Session(hash),
+        })
+    }
+
+    /// Resolves an API token secret to its caller.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Actor, AppError> {
+        let hash = token_hash(secret);
+        let found = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().token_user(&hash).await?
+        };
+        let (token, user, last_used) = found.ok_or(DomainError::Unauthenticated)?;
+        let now = Timestamp::now();
+        // Note use at most hourly: a write per request would cost a commit per request.
+        if last_used.is_none_or(|at| now.0 - at.0 > 3_600_000) {
+            self.store
+                .write(move |tx| Box::pin(async move { tx.conn().touch_token(token, now).await }))
+                .await?;
+        }
+        Ok(Actor {
+            user,
+            credential: Credential::Token(token),
+        })
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, actor: &Actor) -> Result<Account, AppError> {
+        let mut reader = self.store.reader().await?;
+        let user = reader.conn().user(actor.user).await?;
+        Ok(user.ok_or(DomainError::Unauthenticated)?.account())
+    }
+
+    /// Changes the caller's password after checking the current one, and ends their other
+    /// sessions.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: String,
+        new: String,
+    ) -> Result<(), AppError> {
+        validate::password("new_password", &new)?;
+        let stored = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .user(actor.user)
+                .await?
+                .map(|u| u.password_hash)
+        };
+        if !verify_password(current, stored).await {
+            return Err(
+                DomainError::invalid("current_password", "is not your current password").into(),
+            );
+        }
+        let hash = hash_password(new).await?;
+        let user = actor.user;
+        let keep = match &actor.credential {
+            Credential::Session(hash) => Some(hash.clone()),
+            _ => None,
+        };
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .set_password_hash(user, &hash, Timestamp::now())
+                        .await?;
+                    tx.conn()
+                        .delete_other_sessions(user, keep.as_deref())
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::PasswordChanged,
+                        (ObjectKind::User, Some(user.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Creates a personal API token; the secret is returned once and stored only as a hash.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<(ApiToken, String), AppError> {
+        let name = validate::name("name", name)?;
+        let secret = format!("hth_{}", random_token(32)?);
+        let hash = token_hash(&secret);
+        let user = actor.user;
+        let token = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let id = TokenId(tx.next_id());
+                    let now = Timestamp::now();
+                    tx.conn().insert_token(id, user, &name, &hash, now).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::TokenCreated,
+                        (ObjectKind::Token, Some(id.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok::<_, AppError>(ApiToken {
+                        id,
+                        name,
+                        created_at: now,
+                        last_used_at: None,
+                        revoked_at: None,
+                    })
+                })
+            })
+            .await?;
+        Ok((token, secret))
+    }
+
+    /// The caller's API tokens.
+    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().tokens_of(actor.user).await?)
+    }
+
+    /// Revokes one of the caller's API tokens.
+    pub async fn revoke_token(&self, actor: &Actor, token: TokenId) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx
+                        .conn()
+                        .revoke_token(user, token, Timestamp::now())
+                        .await?
+                    {
+                        return Err(DomainError::NotFound("token").into());
+                    }
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::TokenRevoked,
+                        (ObjectKind::Token, Some(token.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lockout_secs;
+
+    #[test]
+    fn lockouts_start_at_the_limit_and_double_up_to_fifteen_minutes() {
+        assert_eq!(lockout_secs(4, 5), None);
+        assert_eq!(lockout_secs(5, 5), Some(30));
+        assert_eq!(lockout_secs(6, 5), Some(60));
+        assert_eq!(lockout_secs(50, 5), Some(900));
+    }
+}

@@ -1,0 +1,23 @@
+//! Who is calling: resolved from a session cookie or an API token before any use case runs.
+
+use hearth_core::{TokenId, UserId};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session; carries the hash of its secret so it can be ended.
+    Session(Vec<u8>),
+    /// A personal API token.
+    Token(TokenId),
+    /// The command line on the server itself.
+    Console,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The account.
+    pub user: UserId,
+    /// How it signed in.
+    pub credential: Credential,
+}

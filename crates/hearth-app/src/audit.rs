@@ -1,0 +1,40 @@
+//! The one audit writer: every use case that writes calls [`record`] inside its transaction,
+//! so the entry commits or rolls back with the write it describes.
+
+use hearth_core::audit::{AuditAction, AuditEntry, ObjectKind};
+use hearth_core::{CommunityId, Timestamp, UserId};
+use hearth_store::{StoreError, Tx};
+
+/// Appends one audit entry to the transaction.
+pub(crate) async fn record(
+    tx: &mut Tx,
+    actor: Option<UserId>,
+    action: AuditAction,
+    object: (ObjectKind, Option<i64>),
+    community: Option<CommunityId>,
+) -> Result<(), StoreError> {
+    let id = tx.next_id();
+    let entry = AuditEntry {
+        actor,
+        action,
+        object_kind: object.0,
+        object_id: object.1,
+        community,
+    };
+    tx.conn().append_audit(id, Timestamp::now(), &entry).await
+}
+
+impl crate::App {
+    /// The newest audit entries written by one account (the operator's view, and tests').
+    pub async fn audit_by_actor(
+        &self,
+        actor: UserId,
+        limit: i64,
+    ) -> Result<Vec<hearth_store::AuditRecord>, crate::AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader
+            .conn()
+            .audit_by_actor(actor, limit.clamp(1, 1000))
+            .await?)
+    }
+}

@@ -1,0 +1,567 @@
+//! Channels, direct conversations and messages: post, edit with history, delete, threads and
+//! history pages.
+
+use crate::actor::Actor;
+use crate::audit::record;
+use crate::communities::{require, role_in};
+use crate::{App, AppError};
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
+use hearth_core::permissions::{Action, allows};
+use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS};
+use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, Timestamp, UserId};
+use hearth_store::{Conn, NewMessage};
+
+/// A channel to create.
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub topic: String,
+    /// Public or private (direct conversations are opened, not created).
+    pub kind: ChannelKind,
+}
+
+/// One page of history, newest first, with the cursor for the next (older) page.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    /// The messages.
+    pub messages: Vec<Message>,
+    /// Pass as `before` to get the next page; `None` at the beginning of the channel.
+    pub next_before: Option<MessageId>,
+}
+
+/// Largest history page.
+pub const MAX_PAGE: i64 = 200;
+
+/// What the caller may do in a channel they can see.
+struct Access {
+    channel: Channel,
+    /// Their role in the channel's community (none for direct conversations).
+    role: Option<Role>,
+    /// Whether they have joined the channel.
+    member: bool,
+}
+
+/// Finds a channel the caller may see. Channels they may not see are reported as not found,
+/// so their existence does not leak.
+async fn access(conn: &mut Conn<'_>, user: UserId, id: ChannelId) -> Result<Access, AppError> {
+    let not_found = || AppError::from(DomainError::NotFound("channel"));
+    let channel = conn.channel(id).await?.ok_or_else(not_found)?;
+    let member = conn.is_channel_member(id, user).await?;
+    let role = match channel.community_id {
+        Some(community) => Some(
+            conn.member_role(community, user)
+                .await?
+                .ok_or_else(not_found)?,
+        ),
+        None => None,
+    };
+    let visible = match channel.kind {
+        ChannelKind::Public => true,
+        ChannelKind::Private => member || role.is_some_and(|r| allows(r, Action::ManageChannels)),
+        ChannelKind::Direct => member,
+    };
+    if !visible {
+        return Err(not_found());
+    }
+    Ok(Access {
+        channel,
+        role,
+        member,
+    })
+}
+
+impl Access {
+    /// Reading needs membership of the community for public channels, and of the channel
+    /// itself otherwise.
+    fn may_read(&self) -> bool {
+        self.member || self.channel.kind == ChannelKind::Public
+    }
+}
+
+/// Finds a message in a channel the caller may read.
+async fn readable_message(
+    conn: &mut Conn<'_>,
+    user: UserId,
+    id: MessageId,
+) -> Result<(Message, Access), AppError> {
+    let message = conn
+        .message(id)
+        .await?
+        .ok_or(DomainError::NotFound("message"))?;
+    let access = access(conn, user, message.channel_id)
+        .await
+        .map_err(|_| AppError::from(DomainError::NotFound("message")))?;
+    if !access.may_read() {
+        return Err(DomainError::NotFound("message").into());
+    }
+    Ok((message, access))
+}
+
+impl App {
+    /// Creates a channel in a community; the creator joins it.
+    pub async fn create_channel(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        input: NewChannel,
+    ) -> Result<Channel, AppError> {
+        let name = validate::name("name", &input.name)?;
+        let topic = validate::description("topic", &input.topic)?;
+        let action = match input.kind {
+            ChannelKind::Public => Action::CreatePublicChannel,
+            ChannelKind::Private => Action::CreatePrivateChannel,
+            ChannelKind::Direct => {
+                return Err(DomainError::invalid("kind", "must be public or private").into());
+            }
+        };
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(role, action, "you may not create this kind of channel")?;
+                    let channel = Channel {
+                        id: ChannelId(tx.next_id()),
+                        community_id: Some(community),
+                        kind: input.kind,
+                        name,
+                        topic,
+                        created_at: Timestamp::now(),
+                    };
+                    tx.conn().insert_channel(&channel, user, None).await?;
+                    tx.conn()
+                        .insert_channel_member(channel.id, user, channel.created_at)
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::ChannelCreated,
+                        (ObjectKind::Channel, Some(channel.id.0)),
+                        Some(community),
+                    )
+                    .await?;
+                    Ok(channel)
+                })
+            })
+            .await
+    }
+
+    /// The channels of a community the caller may see.
+    pub async fn channels(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Vec<Channel>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let role = role_in(&mut conn, community, actor.user).await?;
+        Ok(conn
+            .channels_visible(community, actor.user, allows(role, Action::ManageChannels))
+            .await?)
+    }
+
+    /// One channel the caller may see.
+    pub async fn channel(&self, actor: &Actor, id: ChannelId) -> Result<Channel, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(access(&mut reader.conn(), actor.user, id).await?.channel)
+    }
+
+    /// The members of a channel the caller may read.
+    pub async fn channel_members(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+    ) -> Result<Vec<PublicUser>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let access = access(&mut conn, actor.user, id).await?;
+        if !access.may_read() {
+            return Err(DomainError::NotFound("channel").into());
+        }
+        Ok(conn.channel_members(id).await?)
+    }
+
+    /// Joins a public channel, or adds `member` to a channel the caller belongs to.
+    pub async fn add_channel_member(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+        member: Option<UserId>,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        let member = member.unwrap_or(user);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let access = access(&mut tx.conn(), user, id).await?;
+                    let community = match (access.channel.kind, access.channel.community_id) {
+                        (ChannelKind::Direct, _) | (_, None) => {
+                            return Err(DomainError::Forbidden(
+                                "direct conversations keep their participants",
+                            )
+                            .into());
+                        }
+                        (_, Some(community)) => community,
+                    };
+                    let may_add = if member == user {
+                        access.channel.kind == ChannelKind::Public || access.member
+                    } else {
+                        access.member
+                            || access
+                                .role
+                                .is_some_and(|r| allows(r, Action::ManageChannels))
+                    };
+                    if !may_add {
+                        return Err(DomainError::Forbidden(
+                            "you may not add members to this channel",
+                        )
+                        .into());
+                    }
+                    if tx.conn().member_role(community, member).await?.is_none() {
+                        return Err(DomainError::NotFound("member").into());
+                    }
+                    if tx
+                        .conn()
+                        .insert_channel_member(id, member, Timestamp::now())
+                        .await?
+                    {
+                        record(
+                            tx,
+                            Some(user),
+                            AuditAction::ChannelMemberAdded,
+                            (ObjectKind::Channel, Some(id.0)),
+                            Some(community),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Leaves a channel.
+    pub async fn leave_channel(&self, actor: &Actor, id: ChannelId) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let access = access(&mut tx.conn(), user, id).await?;
+                    if !tx.conn().delete_channel_member(id, user).await? {
+                        return Err(DomainError::Conflict("not a member of this channel").into());
+                    }
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::ChannelMemberRemoved,
+                        (ObjectKind::Channel, Some(id.0)),
+                        access.channel.community_id,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Opens (or finds) the direct conversation between the caller and `others`. Everyone in
+    /// it must share a community with the caller.
+    pub async fn open_direct(
+        &self,
+        actor: &Actor,
+        others: Vec<UserId>,
+    ) -> Result<Channel, AppError> {
+        let user = actor.user;
+        let mut participants: Vec<UserId> = others;
+        participants.push(user);
+        participants.sort();
+        participants.dedup();
+        if participants.len() < 2 {
+            return Err(
+                DomainError::invalid("user_ids", "must name someone besides yourself").into(),
+            );
+        }
+        if participants.len() > MAX_DIRECT_PARTICIPANTS {
+            return Err(DomainError::invalid(
+                "user_ids",
+                format!("a direct conversation holds at most {MAX_DIRECT_PARTICIPANTS} people"),
+            )
+            .into());
+        }
+        let key = participants
+            .iter()
+            .map(|u| u.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(existing) = tx.conn().direct_channel(&key).await? {
+                        return Ok(existing);
+                    }
+                    for other in participants.iter().filter(|p| **p != user) {
+                        if !tx.conn().share_a_community(user, *other).await? {
+                            return Err(DomainError::NotFound("user").into());
+                        }
+                    }
+                    let now = Timestamp::now();
+                    let channel = Channel {
+                        id: ChannelId(tx.next_id()),
+                        community_id: None,
+                        kind: ChannelKind::Direct,
+                        name: String::new(),
+                        topic: String::new(),
+                        created_at: now,
+                    };
+                    tx.conn().insert_channel(&channel, user, Some(&key)).await?;
+                    for p in &participants {
+                        tx.conn().insert_channel_member(channel.id, *p, now).await?;
+                    }
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::DirectOpened,
+                        (ObjectKind::Channel, Some(channel.id.0)),
+                        None,
+                    )
+                    .await?;
+                    Ok(channel)
+                })
+            })
+            .await
+    }
+
+    /// The caller's direct conversations.
+    pub async fn direct_conversations(&self, actor: &Actor) -> Result<Vec<Channel>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().direct_channels_of(actor.user).await?)
+    }
+
+    /// Posts a message, or a reply when `reply_to` names a message in the same channel (a
+    /// reply to a reply joins the same thread).
+    pub async fn post_message(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        body: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<Message, AppError> {
+        let body = validate::message_body(body)?;
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let access = access(&mut tx.conn(), user, channel).await?;
+                    if !access.member {
+                        return Err(DomainError::Forbidden("join the channel to post in it").into());
+                    }
+                    let thread_root = match reply_to {
+                        None => None,
+                        Some(parent) => {
+                            let parent = tx
+                                .conn()
+                                .message(parent)
+                                .await?
+                                .filter(|m| m.channel_id == channel && m.deleted_at.is_none())
+                                .ok_or(DomainError::NotFound("message"))?;
+                            Some(parent.thread_root_id.unwrap_or(parent.id))
+                        }
+                    };
+                    let now = Timestamp::now();
+                    let id = MessageId(tx.next_id());
+                    tx.conn()
+                        .insert_message(&NewMessage {
+                            id,
+                            channel,
+                            author: user,
+                            thread_root,
+                            body: &body,
+                            now,
+                        })
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::MessagePosted,
+                        (ObjectKind::Message, Some(id.0)),
+                        access.channel.community_id,
+                    )
+                    .await?;
+                    tx.conn()
+                        .append_event(channel, "message.posted", id.0, now)
+                        .await?;
+                    Ok(Message {
+                        id,
+                        channel_id: channel,
+                        author_id: user,
+                        thread_root_id: thread_root,
+                        body: Some(body),
+                        created_at: now,
+                        edited_at: None,
+                        deleted_at: None,
+                        reply_count: 0,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// A page of a channel's top-level messages, newest first, older than `before`.
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        before: Option<MessageId>,
+        limit: i64,
+    ) -> Result<HistoryPage, AppError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let access = access(&mut conn, actor.user, channel).await?;
+        if !access.may_read() {
+            return Err(DomainError::NotFound("channel").into());
+        }
+        let messages = conn.channel_history(channel, before, limit).await?;
+        let next_before = if messages.len() as i64 == limit {
+            messages.last().map(|m| m.id)
+        } else {
+            None
+        };
+        Ok(HistoryPage {
+            messages,
+            next_before,
+        })
+    }
+
+    /// One message the caller may read.
+    pub async fn message(&self, actor: &Actor, id: MessageId) -> Result<Message, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(readable_message(&mut reader.conn(), actor.user, id)
+            .await?
+            .0)
+    }
+
+    /// A thread: its root and a page of replies, oldest first, newer than `after`.
+    pub async fn thread(
+        &self,
+        actor: &Actor,
+        root: MessageId,
+        after: Option<MessageId>,
+        limit: i64,
+    ) -> Result<(Message, Vec<Message>), AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let (message, _) = readable_message(&mut conn, actor.user, root).await?;
+        let root_id = message.thread_root_id.unwrap_or(message.id);
+        let root = if root_id == message.id {
+            message
+        } else {
+            conn.message(root_id)
+                .await?
+                .ok_or(DomainError::NotFound("message"))?
+        };
+        let replies = conn
+            .thread_replies(root_id, after, limit.clamp(1, MAX_PAGE))
+            .await?;
+        Ok((root, replies))
+    }
+
+    /// Edits the caller's own message, keeping the earlier text as a revision.
+    pub async fn edit_message(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        body: &str,
+    ) -> Result<Message, AppError> {
+        let body = validate::message_body(body)?;
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (mut message, access) = readable_message(&mut tx.conn(), user, id).await?;
+                    if message.deleted_at.is_some() {
+                        return Err(DomainError::NotFound("message").into());
+                    }
+                    if message.author_id != user {
+                        return Err(
+                            DomainError::Forbidden("only the author edits a message").into()
+                        );
+                    }
+                    let now = Timestamp::now();
+                    let revision = tx.next_id();
+                    tx.conn()
+                        .edit_message(&message, revision, &body, now)
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::MessageEdited,
+                        (ObjectKind::Message, Some(id.0)),
+                        access.channel.community_id,
+                    )
+                    .await?;
+                    tx.conn()
+                        .append_event(message.channel_id, "message.edited", id.0, now)
+                        .await?;
+                    message.body = Some(body);
+                    message.edited_at = Some(now);
+                    Ok(message)
+                })
+            })
+            .await
+    }
+
+    /// The earlier versions of a message the caller may read.
+    pub async fn message_revisions(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+    ) -> Result<Vec<MessageRevision>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let (message, _) = readable_message(&mut conn, actor.user, id).await?;
+        Ok(conn.message_revisions(&message).await?)
+    }
+
+    /// Deletes a message: its author may, and so may moderators of its community. The text
+    /// and its revisions are removed; a tombstone keeps the thread whole.
+    pub async fn delete_message(&self, actor: &Actor, id: MessageId) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (message, access) = readable_message(&mut tx.conn(), user, id).await?;
+                    if message.deleted_at.is_some() {
+                        return Err(DomainError::NotFound("message").into());
+                    }
+                    let moderator = access
+                        .role
+                        .is_some_and(|r| allows(r, Action::DeleteOthersMessages));
+                    if message.author_id != user && !moderator {
+                        return Err(DomainError::Forbidden(
+                            "only the author or a moderator deletes a message",
+                        )
+                        .into());
+                    }
+                    let now = Timestamp::now();
+                    tx.conn().delete_message(&message, now).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::MessageDeleted,
+                        (ObjectKind::Message, Some(id.0)),
+                        access.channel.community_id,
+                    )
+                    .await?;
+                    tx.conn()
+                        .append_event(message.channel_id, "message.deleted", id.0, now)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}

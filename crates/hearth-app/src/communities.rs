@@ -1,0 +1,503 @@
+//! Communities: creation, settings, joining (open or by invitation), leaving and removal.
+
+use crate::actor::Actor;
+use crate::audit::record;
+use crate::secrets::random_token;
+use crate::{App, AppError};
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
+use hearth_core::permissions::{Action, allows, may_remove};
+use hearth_core::{ChannelId, CommunityId, DomainError, InviteId, Timestamp, UserId, validate};
+use hearth_store::{Conn, Tx};
+
+/// What it takes to create a community.
+#[derive(Debug, Clone)]
+pub struct NewCommunity {
+    /// URL-safe unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// What it is about.
+    pub description: String,
+    /// How people join.
+    pub join_policy: JoinPolicy,
+}
+
+/// Settings to change; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CommunitySettings {
+    /// New display name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New join policy.
+    pub join_policy: Option<JoinPolicy>,
+}
+
+/// An invitation to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewInvite {
+    /// Seconds until it expires; never if `None`.
+    pub expires_in_secs: Option<i64>,
+    /// Joins it allows; unlimited if `None`.
+    pub max_uses: Option<i64>,
+}
+
+/// The caller's role in a community, or `NotFound` when they are not a member: communities
+/// one does not belong to are not revealed through member-only actions.
+pub(crate) async fn role_in(
+    conn: &mut Conn<'_>,
+    community: CommunityId,
+    user: UserId,
+) -> Result<Role, AppError> {
+    conn.member_role(community, user)
+        .await?
+        .ok_or_else(|| DomainError::NotFound("community").into())
+}
+
+/// Checks that `role` allows `action`.
+pub(crate) fn require(role: Role, action: Action, what: &'static str) -> Result<(), AppError> {
+    if allows(role, action) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(what).into())
+    }
+}
+
+/// Adds `user` to a community and to its first public channel (its #general).
+async fn add_member(
+    tx: &mut Tx,
+    community: CommunityId,
+    user: UserId,
+    role: Role,
+) -> Result<(), AppError> {
+    let now = Timestamp::now();
+    tx.conn().insert_member(community, user, role, now).await?;
+    let general = tx
+        .conn()
+        .channels_visible(community, user, false)
+        .await?
+        .into_iter()
+        .find(|c| c.kind == ChannelKind::Public);
+    if let Some(general) = general {
+        tx.conn()
+            .insert_channel_member(general.id, user, now)
+            .await?;
+    }
+    record(
+        tx,
+        Some(user),
+        AuditAction::MemberJoined,
+        (ObjectKind::User, Some(user.0)),
+        Some(community),
+    )
+    .await?;
+    Ok(())
+}
+
+impl App {
+    /// Creates a community owned by the caller, with a #general channel.
+    pub async fn create_community(
+        &self,
+        actor: &Actor,
+        input: NewCommunity,
+    ) -> Result<Community, AppError> {
+        let slug = validate::slug(&input.slug)?;
+        let name = validate::name("name", &input.name)?;
+        let description = validate::description("description", &input.description)?;
+        let owner = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if tx.conn().slug_taken(&slug).await? {
+                        return Err(DomainError::Conflict("slug is taken").into());
+                    }
+                    let now = Timestamp::now();
+                    let community = Community {
+                        id: CommunityId(tx.next_id()),
+                        slug,
+                        name,
+                        description,
+                        join_policy: input.join_policy,
+                        owner_id: owner,
+                        created_at: now,
+                    };
+                    tx.conn().insert_community(&community).await?;
+                    let general = Channel {
+                        id: ChannelId(tx.next_id()),
+                        community_id: Some(community.id),
+                        kind: ChannelKind::Public,
+                        name: "general".into(),
+                        topic: String::new(),
+                        created_at: now,
+                    };
+                    tx.conn().insert_channel(&general, owner, None).await?;
+                    record(
+                        tx,
+                        Some(owner),
+                        AuditAction::CommunityCreated,
+                        (ObjectKind::Community, Some(community.id.0)),
+                        Some(community.id),
+                    )
+                    .await?;
+                    record(
+                        tx,
+                        Some(owner),
+                        AuditAction::ChannelCreated,
+                        (ObjectKind::Channel, Some(general.id.0)),
+                        Some(community.id),
+                    )
+                    .await?;
+                    add_member(tx, community.id, owner, Role::Owner).await?;
+                    Ok(community)
+                })
+            })
+            .await
+    }
+
+    /// A community the caller belongs to, or an open one, with the caller's role if any.
+    pub async fn community(
+        &self,
+        actor: &Actor,
+        id: CommunityId,
+    ) -> Result<(Community, Option<Role>), AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let community = conn
+            .community(id)
+            .await?
+            .ok_or(DomainError::NotFound("community"))?;
+        let role = conn.member_role(id, actor.user).await?;
+        if role.is_none() && community.join_policy != JoinPolicy::Open {
+            return Err(DomainError::NotFound("community").into());
+        }
+        Ok((community, role))
+    }
+
+    /// The communities the caller belongs to.
+    pub async fn my_communities(&self, actor: &Actor) -> Result<Vec<(Community, Role)>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().communities_of(actor.user).await?)
+    }
+
+    /// Open communities anyone may join, a page at a time.
+    pub async fn community_directory(
+        &self,
+        after: Option<CommunityId>,
+        limit: i64,
+    ) -> Result<Vec<Community>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader
+            .conn()
+            .open_communities(after, limit.clamp(1, 200))
+            .await?)
+    }
+
+    /// Changes a community's settings (admins and the owner).
+    pub async fn update_community(
+        &self,
+        actor: &Actor,
+        id: CommunityId,
+        settings: CommunitySettings,
+    ) -> Result<Community, AppError> {
+        let name = settings
+            .name
+            .as_deref()
+            .map(|n| validate::name("name", n))
+            .transpose()?;
+        let description = settings
+            .description
+            .as_deref()
+            .map(|d| validate::description("description", d))
+            .transpose()?;
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), id, user).await?;
+                    require(
+                        role,
+                        Action::EditSettings,
+                        "only admins change community settings",
+                    )?;
+                    let mut community = tx
+                        .conn()
+                        .community(id)
+                        .await?
+                        .ok_or(DomainError::NotFound("community"))?;
+                    if let Some(name) = name {
+                        community.name = name;
+                    }
+                    if let Some(description) = description {
+                        community.description = description;
+                    }
+                    if let Some(policy) = settings.join_policy {
+                        community.join_policy = policy;
+                    }
+                    tx.conn()
+                        .update_community(&community, Timestamp::now())
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::CommunityUpdated,
+                        (ObjectKind::Community, Some(id.0)),
+                        Some(id),
+                    )
+                    .await?;
+                    Ok(community)
+                })
+            })
+            .await
+    }
+
+    /// Joins an open community.
+    pub async fn join_community(&self, actor: &Actor, id: CommunityId) -> Result<Role, AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let community = tx
+                        .conn()
+                        .community(id)
+                        .await?
+                        .ok_or(DomainError::NotFound("community"))?;
+                    if tx.conn().member_role(id, user).await?.is_some() {
+                        return Err(DomainError::Conflict("already a member").into());
+                    }
+                    if community.join_policy != JoinPolicy::Open {
+                        // Invitation-only communities are not revealed to outsiders.
+                        return Err(DomainError::NotFound("community").into());
+                    }
+                    add_member(tx, id, user, Role::Member).await?;
+                    Ok(Role::Member)
+                })
+            })
+            .await
+    }
+
+    /// Joins a community with an invitation code.
+    pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<Community, AppError> {
+        let code = code.trim().to_string();
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let stored = tx.conn().invite_by_code(&code).await?;
+                    let now = Timestamp::now();
+                    let invite = stored
+                        .filter(|s| s.revoked_at.is_none())
+                        .map(|s| s.invite)
+                        .filter(|i| i.expires_at.is_none_or(|at| at > now))
+                        .filter(|i| i.max_uses.is_none_or(|max| i.uses < max))
+                        .ok_or(DomainError::NotFound("invite"))?;
+                    let community = tx
+                        .conn()
+                        .community(invite.community_id)
+                        .await?
+                        .ok_or(DomainError::NotFound("invite"))?;
+                    if tx.conn().member_role(community.id, user).await?.is_some() {
+                        return Err(DomainError::Conflict("already a member").into());
+                    }
+                    tx.conn().use_invite(invite.id).await?;
+                    add_member(tx, community.id, user, Role::Member).await?;
+                    Ok(community)
+                })
+            })
+            .await
+    }
+
+    /// Creates an invitation link (admins and the owner).
+    pub async fn create_invite(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        input: NewInvite,
+    ) -> Result<Invite, AppError> {
+        if let Some(secs) = input.expires_in_secs {
+            if !(60..=365 * 24 * 3600).contains(&secs) {
+                return Err(DomainError::invalid(
+                    "expires_in_secs",
+                    "must be between 60 seconds and a year",
+                )
+                .into());
+            }
+        }
+        if input.max_uses.is_some_and(|m| !(1..=100_000).contains(&m)) {
+            return Err(DomainError::invalid("max_uses", "must be between 1 and 100000").into());
+        }
+        let code = random_token(12)?;
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(
+                        role,
+                        Action::ManageInvites,
+                        "only admins create invitations",
+                    )?;
+                    let now = Timestamp::now();
+                    let invite = Invite {
+                        id: InviteId(tx.next_id()),
+                        community_id: community,
+                        code,
+                        expires_at: input.expires_in_secs.map(|s| now.plus_seconds(s)),
+                        max_uses: input.max_uses,
+                        uses: 0,
+                        created_at: now,
+                    };
+                    tx.conn().insert_invite(&invite, user).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::InviteCreated,
+                        (ObjectKind::Invite, Some(invite.id.0)),
+                        Some(community),
+                    )
+                    .await?;
+                    Ok(invite)
+                })
+            })
+            .await
+    }
+
+    /// A community's unrevoked invitations (admins and the owner).
+    pub async fn invites(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Vec<Invite>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let role = role_in(&mut conn, community, actor.user).await?;
+        require(role, Action::ManageInvites, "only admins see invitations")?;
+        Ok(conn
+            .invites_of(community)
+            .await?
+            .into_iter()
+            .filter(|s| s.revoked_at.is_none())
+            .map(|s| s.invite)
+            .collect())
+    }
+
+    /// Revokes an invitation (admins and the owner).
+    pub async fn revoke_invite(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        invite: InviteId,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(
+                        role,
+                        Action::ManageInvites,
+                        "only admins revoke invitations",
+                    )?;
+                    if !tx
+                        .conn()
+                        .revoke_invite(community, invite, Timestamp::now())
+                        .await?
+                    {
+                        return Err(DomainError::NotFound("invite").into());
+                    }
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::InviteRevoked,
+                        (ObjectKind::Invite, Some(invite.0)),
+                        Some(community),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Leaves a community. The owner cannot leave; ownership must pass on first.
+    pub async fn leave_community(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    if role == Role::Owner {
+                        return Err(DomainError::Conflict(
+                            "the owner cannot leave their community",
+                        )
+                        .into());
+                    }
+                    tx.conn().delete_member(community, user).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::MemberLeft,
+                        (ObjectKind::User, Some(user.0)),
+                        Some(community),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Removes another member (someone who outranks them, never the owner).
+    pub async fn remove_member(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        member: UserId,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(role, Action::RemoveMember, "only admins remove members")?;
+                    let target = tx
+                        .conn()
+                        .member_role(community, member)
+                        .await?
+                        .ok_or(DomainError::NotFound("member"))?;
+                    if !may_remove(role, target) {
+                        return Err(DomainError::Forbidden("you may not remove this member").into());
+                    }
+                    tx.conn().delete_member(community, member).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::MemberRemoved,
+                        (ObjectKind::User, Some(member.0)),
+                        Some(community),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// A page of a community's members (members only).
+    pub async fn members(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<Membership>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        role_in(&mut conn, community, actor.user).await?;
+        Ok(conn.members(community, after, limit.clamp(1, 200)).await?)
+    }
+}

@@ -1,0 +1,30 @@
+//! The app layer's error: a domain refusal or a storage failure. HTTP maps it to a status in
+//! one place (hearth-web's `problem` module).
+
+use hearth_core::DomainError;
+use hearth_store::StoreError;
+use thiserror::Error;
+
+/// Why a use case failed.
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// The rules refused it; the caller can fix the request.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Storage failed; not the caller's fault.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing or another internal step failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The domain error inside, if that is what this is.
+    pub fn domain(&self) -> Option<&DomainError> {
+        match self {
+            AppError::Domain(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Hearth's use cases. Each one authorizes, runs in one transaction of the group-commit writer,
+//! appends one audit entry and, for chat, one event: the only place that combines the domain
+//! rules with storage.
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod actor;
+mod audit;
+mod chat;
+mod communities;
+mod error;
+mod secrets;
+mod sign_in_limits;
+
+pub use accounts::{NewAccount, SignedIn};
+pub use actor::{Actor, Credential};
+pub use chat::{HistoryPage, NewChannel};
+pub use communities::{CommunitySettings, NewCommunity, NewInvite};
+pub use error::AppError;
+pub use hearth_store::{AuditRecord, Backend, Store, StoreError, StoreOptions};
+
+use std::sync::Arc;
+
+/// Tunables of the app layer.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a browser session lasts, in seconds.
+    pub session_ttl_secs: i64,
+    /// Failed sign-ins an account may have before it is locked for a while.
+    pub max_failed_sign_ins: i64,
+    /// Sign-in attempts one address may make per minute.
+    pub sign_ins_per_minute_per_address: u32,
+    /// Whether anyone may register, or only the operator creates accounts.
+    pub open_registration: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 30 * 24 * 3600,
+            max_failed_sign_ins: 5,
+            sign_ins_per_minute_per_address: 20,
+            open_registration: true,
+        }
+    }
+}
+
+/// The application: the store plus the rules. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    config: Arc<AppConfig>,
+    address_limiter: Arc<sign_in_limits::AddressLimiter>,
+}
+
+impl App {
+    /// Builds the app over an open store.
+    pub fn new(store: Store, config: AppConfig) -> Self {
+        let address_limiter = Arc::new(sign_in_limits::AddressLimiter::new(
+            config.sign_ins_per_minute_per_address,
+        ));
+        Self {
+            store,
+            config: Arc::new(config),
+            address_limiter,
+        }
+    }
+
+    /// The store underneath, for health checks and shutdown.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+}

@@ -1,0 +1,127 @@
+//! What the audit log records. Entries name who, what, when and which object, by id only: the
+//! audit log never holds personal data such as names, addresses or message text.
+
+/// A write that the app layer performed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// An account was registered.
+    AccountRegistered,
+    /// The platform operator account was created.
+    OperatorCreated,
+    /// A password was changed.
+    PasswordChanged,
+    /// A session was started by signing in.
+    SignedIn,
+    /// A session was ended by signing out.
+    SignedOut,
+    /// A sign-in attempt failed.
+    SignInFailed,
+    /// A personal API token was created.
+    TokenCreated,
+    /// A personal API token was revoked.
+    TokenRevoked,
+    /// A community was created.
+    CommunityCreated,
+    /// A community's settings were changed.
+    CommunityUpdated,
+    /// Someone joined a community.
+    MemberJoined,
+    /// Someone left a community.
+    MemberLeft,
+    /// A member was removed by an admin.
+    MemberRemoved,
+    /// An invitation link was created.
+    InviteCreated,
+    /// An invitation link was revoked.
+    InviteRevoked,
+    /// A channel was created.
+    ChannelCreated,
+    /// Someone joined a channel or was added to it.
+    ChannelMemberAdded,
+    /// Someone left a channel.
+    ChannelMemberRemoved,
+    /// A direct conversation was opened.
+    DirectOpened,
+    /// A message was posted.
+    MessagePosted,
+    /// A message was edited.
+    MessageEdited,
+    /// A message was deleted.
+    MessageDeleted,
+}
+
+impl AuditAction {
+    /// The stable code stored in the log.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::AccountRegistered => "account.registered",
+            AuditAction::OperatorCreated => "account.operator_created",
+            AuditAction::PasswordChanged => "account.password_changed",
+            AuditAction::SignedIn => "session.signed_in",
+            AuditAction::SignedOut => "session.signed_out",
+            AuditAction::SignInFailed => "session.sign_in_failed",
+            AuditAction::TokenCreated => "token.created",
+            AuditAction::TokenRevoked => "token.revoked",
+            AuditAction::CommunityCreated => "community.created",
+            AuditAction::CommunityUpdated => "community.updated",
+            AuditAction::MemberJoined => "community.member_joined",
+            AuditAction::MemberLeft => "community.member_left",
+            AuditAction::MemberRemoved => "community.member_removed",
+            AuditAction::InviteCreated => "invite.created",
+            AuditAction::InviteRevoked => "invite.revoked",
+            AuditAction::ChannelCreated => "channel.created",
+            AuditAction::ChannelMemberAdded => "channel.member_added",
+            AuditAction::ChannelMemberRemoved => "channel.member_removed",
+            AuditAction::DirectOpened => "direct.opened",
+            AuditAction::MessagePosted => "message.posted",
+            AuditAction::MessageEdited => "message.edited",
+            AuditAction::MessageDeleted => "message.deleted",
+        }
+    }
+}
+
+/// The kind of object an audit entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A user account.
+    User,
+    /// A community.
+    Community,
+    /// A channel or direct conversation.
+    Channel,
+    /// A message.
+    Message,
+    /// An API token.
+    Token,
+    /// An invitation link.
+    Invite,
+}
+
+impl ObjectKind {
+    /// The stable code stored in the log.
+    pub fn code(self) -> &'static str {
+        match self {
+            ObjectKind::User => "user",
+            ObjectKind::Community => "community",
+            ObjectKind::Channel => "channel",
+            ObjectKind::Message => "message",
+            ObjectKind::Token => "token",
+            ObjectKind::Invite => "invite",
+        }
+    }
+}
+
+/// One audit entry, ready to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who did it; `None` for the system or an anonymous caller.
+    pub actor: Option<crate::UserId>,
+    /// What was done.
+    pub action: AuditAction,
+    /// What kind of object it was done to.
+    pub object_kind: ObjectKind,
+    /// Which object, by id.
+    pub object_id: Option<i64>,
+    /// The community it happened in, if any.
+    pub community: Option<crate::CommunityId>,
+}

@@ -1,0 +1,16 @@
+//! Hearth's pure domain: typed ids, models, validation rules, permissions, audit actions and the
+//! data catalog. No I/O, no SQL, no async: everything here is unit-testable.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod permissions;
+pub mod timestamp;
+pub mod validate;
+
+pub use error::DomainError;
+pub use ids::{ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UserId};
+pub use timestamp::Timestamp;

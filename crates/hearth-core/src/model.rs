@@ -1,0 +1,265 @@
+//! Domain models shared by the app, the store and the web layer.
+
+use crate::ids::{ChannelId, CommunityId, MessageId, UserId};
+use crate::timestamp::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A member's role in a community, from most to least powerful.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The business that answers for the community; exactly one per community.
+    Owner,
+    /// Manages settings, members and channels.
+    Admin,
+    /// Removes and purges messages.
+    Moderator,
+    /// Takes part.
+    Member,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Moderator => "moderator",
+            Role::Member => "member",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "moderator" => Role::Moderator,
+            "member" => Role::Member,
+            _ => return None,
+        })
+    }
+
+    /// Whether this role is at least as powerful as `other`.
+    pub fn at_least(self, other: Role) -> bool {
+        self <= other
+    }
+}
+
+/// How people get into a community.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinPolicy {
+    /// Any signed-in person may join.
+    Open,
+    /// Only holders of an invitation link may join.
+    Invite,
+}
+
+impl JoinPolicy {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinPolicy::Open => "open",
+            JoinPolicy::Invite => "invite",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(JoinPolicy::Open),
+            "invite" => Some(JoinPolicy::Invite),
+            _ => None,
+        }
+    }
+}
+
+/// What sort of conversation a channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Visible to every community member, who may join it.
+    Public,
+    /// Visible only to its members, who add others.
+    Private,
+    /// A direct conversation between two or a few people, outside any community.
+    Direct,
+}
+
+impl ChannelKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Public => "public",
+            ChannelKind::Private => "private",
+            ChannelKind::Direct => "direct",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "public" => Some(ChannelKind::Public),
+            "private" => Some(ChannelKind::Private),
+            "direct" => Some(ChannelKind::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// A registered account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    /// The account id.
+    pub id: UserId,
+    /// Unique handle, lowercase.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Contact address, lowercase.
+    pub email: String,
+    /// Whether this account runs the instance.
+    pub is_operator: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// What other people see of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PublicUser {
+    /// The account id.
+    pub id: UserId,
+    /// Unique handle.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+}
+
+/// A community and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Community {
+    /// The community id.
+    pub id: CommunityId,
+    /// URL-safe unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// What the community is about.
+    pub description: String,
+    /// How people join.
+    pub join_policy: JoinPolicy,
+    /// The member who answers for the community.
+    pub owner_id: UserId,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A person's place in a community.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Membership {
+    /// The community.
+    pub community_id: CommunityId,
+    /// The member.
+    pub user: PublicUser,
+    /// Their role.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: Timestamp,
+}
+
+/// A channel or direct conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Channel {
+    /// The channel id.
+    pub id: ChannelId,
+    /// The community it belongs to; none for direct conversations.
+    pub community_id: Option<CommunityId>,
+    /// Public, private or direct.
+    pub kind: ChannelKind,
+    /// Its name (empty for direct conversations).
+    pub name: String,
+    /// What it is for.
+    pub topic: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A message as readers see it. A deleted message keeps its place (so threads stay whole) but
+/// loses its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Message {
+    /// The message id; ids grow with time, so they double as the history cursor.
+    pub id: MessageId,
+    /// Where it was posted.
+    pub channel_id: ChannelId,
+    /// Who wrote it.
+    pub author_id: UserId,
+    /// The thread it replies to, if any.
+    pub thread_root_id: Option<MessageId>,
+    /// The text; `None` once deleted.
+    pub body: Option<String>,
+    /// When it was posted.
+    pub created_at: Timestamp,
+    /// When it was last edited.
+    pub edited_at: Option<Timestamp>,
+    /// When it was deleted.
+    pub deleted_at: Option<Timestamp>,
+    /// How many replies its thread holds (roots only).
+    pub reply_count: i64,
+}
+
+/// An earlier version of an edited message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MessageRevision {
+    /// The text before the edit.
+    pub body: String,
+    /// When that text was replaced.
+    pub replaced_at: Timestamp,
+}
+
+/// An invitation link to a community.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Invite {
+    /// The invite id.
+    pub id: crate::ids::InviteId,
+    /// The community it opens.
+    pub community_id: CommunityId,
+    /// The secret code to share.
+    pub code: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// How many joins it allows, if limited.
+    pub max_uses: Option<i64>,
+    /// How many joins it has allowed.
+    pub uses: i64,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A personal API token's metadata; the secret itself is shown only once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    /// The token id.
+    pub id: crate::ids::TokenId,
+    /// The owner's label for it.
+    pub name: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last used.
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}

@@ -1,0 +1,70 @@
+//! Who may do what in a community. One function decides: [`allows`].
+
+use crate::model::Role;
+
+/// Something a community member may try to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Change the community's name, description and join policy.
+    EditSettings,
+    /// Create and revoke invitation links.
+    ManageInvites,
+    /// Remove another member from the community.
+    RemoveMember,
+    /// Create a public channel.
+    CreatePublicChannel,
+    /// Create a private channel.
+    CreatePrivateChannel,
+    /// See and manage any channel, private ones included.
+    ManageChannels,
+    /// Delete other people's messages.
+    DeleteOthersMessages,
+    /// Post and read in channels one has joined.
+    Participate,
+}
+
+/// Whether a member holding `role` may perform `action`.
+pub fn allows(role: Role, action: Action) -> bool {
+    let least = match action {
+        Action::EditSettings | Action::ManageInvites | Action::RemoveMember => Role::Admin,
+        Action::ManageChannels => Role::Admin,
+        Action::DeleteOthersMessages => Role::Moderator,
+        Action::CreatePublicChannel | Action::CreatePrivateChannel | Action::Participate => {
+            Role::Member
+        }
+    };
+    role.at_least(least)
+}
+
+/// Whether `actor` may remove `target` from a community: only someone who outranks them, and
+/// never the owner.
+pub fn may_remove(actor: Role, target: Role) -> bool {
+    allows(actor, Action::RemoveMember) && target != Role::Owner && actor < target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_participate_but_do_not_administer() {
+        assert!(allows(Role::Member, Action::Participate));
+        assert!(!allows(Role::Member, Action::EditSettings));
+        assert!(!allows(Role::Member, Action::DeleteOthersMessages));
+    }
+
+    #[test]
+    fn moderators_delete_messages_but_do_not_change_settings() {
+        assert!(allows(Role::Moderator, Action::DeleteOthersMessages));
+        assert!(!allows(Role::Moderator, Action::EditSettings));
+    }
+
+    #[test]
+    fn nobody_removes_the_owner_and_admins_do_not_remove_admins() {
+        assert!(!may_remove(Role::Admin, Role::Owner));
+        assert!(!may_remove(Role::Admin, Role::Admin));
+        assert!(may_remove(Role::Owner, Role::Admin));
+        assert!(may_remove(Role::Admin, Role::Member));
+        assert!(!may_remove(Role::Moderator, Role::Member));
+    }
+}

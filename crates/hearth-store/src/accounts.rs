@@ -1,0 +1,250 @@
+//! Accounts, sessions and API tokens.
+
+use crate::StoreError;
+use crate::conn::{Conn, dispatch};
+use crate::rows::{TokenRow, UserRow};
+use hearth_core::model::ApiToken;
+use hearth_core::{Timestamp, TokenId, UserId};
+
+/// A new account, validated and hashed by the caller.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Its id.
+    pub id: UserId,
+    /// Lowercase handle.
+    pub username: &'a str,
+    /// Shown name.
+    pub display_name: &'a str,
+    /// Lowercase email.
+    pub email: &'a str,
+    /// Argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Runs the instance.
+    pub is_operator: bool,
+    /// Creation time.
+    pub now: Timestamp,
+}
+
+/// `SELECT` of every [`UserRow`] column, followed by the given filter.
+macro_rules! select_user {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, username, display_name, email, password_hash, is_operator, ",
+            "failed_sign_ins, locked_until, created_at FROM users ",
+            $filter
+        )
+    };
+}
+
+impl Conn<'_> {
+    /// Inserts an account.
+    pub async fn insert_user(&mut self, user: &NewUser<'_>) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO users (id, username, display_name, email, password_hash, is_operator, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+            .bind(user.id.0)
+            .bind(user.username)
+            .bind(user.display_name)
+            .bind(user.email)
+            .bind(user.password_hash)
+            .bind(user.is_operator)
+            .bind(user.now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Whether a username is taken.
+    pub async fn username_taken(&mut self, username: &str) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c =>
+            sqlx::query_as("SELECT id FROM users WHERE username = $1")
+                .bind(username).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// Whether an email address is taken.
+    pub async fn email_taken(&mut self, email: &str) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c =>
+            sqlx::query_as("SELECT id FROM users WHERE email = $1")
+                .bind(email).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// The account with this id.
+    pub async fn user(&mut self, id: UserId) -> Result<Option<UserRow>, StoreError> {
+        Ok(dispatch!(self, c =>
+            sqlx::query_as::<_, UserRow>(select_user!("WHERE id = $1"))
+                .bind(id.0).fetch_optional(&mut **c).await?))
+    }
+
+    /// The account whose username or email is `login` (lowercase).
+    pub async fn user_by_login(&mut self, login: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(dispatch!(self, c =>
+            sqlx::query_as::<_, UserRow>(select_user!("WHERE username = $1 OR email = $1"))
+                .bind(login).fetch_optional(&mut **c).await?))
+    }
+
+    /// Accounts by id, for showing authors and members.
+    pub async fn users(&mut self, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(user) = self.user(*id).await? {
+                out.push(user);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any operator account exists.
+    pub async fn operator_exists(&mut self) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c =>
+            sqlx::query_as("SELECT id FROM users WHERE is_operator LIMIT 1")
+                .fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// Counts a failed sign-in and locks the account until `lock_until` if given; returns the
+    /// new count.
+    pub async fn record_failed_sign_in(
+        &mut self,
+        id: UserId,
+        lock_until: impl Fn(i64) -> Option<Timestamp>,
+    ) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
+             RETURNING failed_sign_ins")
+            .bind(id.0).fetch_one(&mut **c).await?);
+        if let Some(until) = lock_until(count) {
+            dispatch!(self, c => sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
+                .bind(id.0).bind(until.0).execute(&mut **c).await?.rows_affected());
+        }
+        Ok(count)
+    }
+
+    /// Clears failed sign-ins and any lock after a successful sign-in.
+    pub async fn clear_failed_sign_ins(&mut self, id: UserId) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL \
+             WHERE id = $1 AND (failed_sign_ins <> 0 OR locked_until IS NOT NULL)")
+            .bind(id.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Replaces a password hash.
+    pub async fn set_password_hash(
+        &mut self,
+        id: UserId,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.0).bind(hash).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Stores a session by the hash of its secret.
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        user: UserId,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $3)")
+            .bind(token_hash).bind(user.0).bind(now.0).bind(expires_at.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The user of an unexpired session.
+    pub async fn session_user(
+        &mut self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash).bind(now.0).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id,)| UserId(id)))
+    }
+
+    /// Ends one session; returns whether it existed.
+    pub async fn delete_session(&mut self, token_hash: &[u8]) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Ends every session of a user but the one given.
+    pub async fn delete_other_sessions(
+        &mut self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let keep = keep.unwrap_or(&[]);
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user.0).bind(keep).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// Stores an API token by the hash of its secret.
+    pub async fn insert_token(
+        &mut self,
+        id: TokenId,
+        user: UserId,
+        name: &str,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.0).bind(user.0).bind(name).bind(token_hash).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The owner of an unrevoked token, with when it was last used.
+    pub async fn token_user(
+        &mut self,
+        token_hash: &[u8],
+    ) -> Result<Option<(TokenId, UserId, Option<Timestamp>)>, StoreError> {
+        let row: Option<(i64, i64, Option<i64>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, user_id, last_used_at FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id, user, used)| (TokenId(id), UserId(user), used.map(Timestamp))))
+    }
+
+    /// Notes that a token was used.
+    pub async fn touch_token(&mut self, id: TokenId, now: Timestamp) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A user's tokens, newest first.
+    pub async fn tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        let rows: Vec<TokenRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+             WHERE user_id = $1 ORDER BY id DESC")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+
+    /// Revokes a user's own token; returns whether one was revoked.
+    pub async fn revoke_token(
+        &mut self,
+        user: UserId,
+        id: TokenId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(id.0).bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+}

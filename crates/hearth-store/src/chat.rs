@@ -1,0 +1,310 @@
+//! Channels, direct conversations and messages. Message bodies pass through the sealer.
+
+use crate::StoreError;
+use crate::conn::{Conn, dispatch};
+use crate::rows::ChannelRow;
+use hearth_core::model::{Channel, Message, MessageRevision, PublicUser};
+use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId};
+
+/// A message as stored; the body is still sealed.
+#[derive(Debug, sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    channel_id: i64,
+    author_id: i64,
+    thread_root_id: Option<i64>,
+    body: Option<Vec<u8>>,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    reply_count: i64,
+}
+
+macro_rules! select_message {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, channel_id, author_id, thread_root_id, body, created_at, edited_at, ",
+            "deleted_at, reply_count FROM messages ",
+            $filter
+        )
+    };
+}
+
+macro_rules! select_channel {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, community_id, kind, name, topic, created_at FROM channels ",
+            $filter
+        )
+    };
+}
+
+/// A new message, validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// Its id.
+    pub id: MessageId,
+    /// Where it goes.
+    pub channel: ChannelId,
+    /// Who wrote it.
+    pub author: UserId,
+    /// The thread it replies to.
+    pub thread_root: Option<MessageId>,
+    /// Its text, in the clear; sealed on the way in.
+    pub body: &'a str,
+    /// When it was posted.
+    pub now: Timestamp,
+}
+
+impl Conn<'_> {
+    fn open_message(&self, row: MessageRow) -> Result<Message, StoreError> {
+        let author = UserId(row.author_id);
+        let body = match row.body {
+            Some(sealed) => Some(self.sealer.open(author, &sealed)?),
+            None => None,
+        };
+        Ok(Message {
+            id: MessageId(row.id),
+            channel_id: ChannelId(row.channel_id),
+            author_id: author,
+            thread_root_id: row.thread_root_id.map(MessageId),
+            body,
+            created_at: Timestamp(row.created_at),
+            edited_at: row.edited_at.map(Timestamp),
+            deleted_at: row.deleted_at.map(Timestamp),
+            reply_count: row.reply_count,
+        })
+    }
+
+    /// Inserts a channel or direct conversation.
+    pub async fn insert_channel(
+        &mut self,
+        channel: &Channel,
+        created_by: UserId,
+        direct_key: Option<&str>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO channels (id, community_id, kind, name, topic, direct_key, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(channel.id.0).bind(channel.community_id.map(|c| c.0))
+            .bind(channel.kind.as_str()).bind(&channel.name).bind(&channel.topic)
+            .bind(direct_key).bind(created_by.0).bind(channel.created_at.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The channel with this id.
+    pub async fn channel(&mut self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
+        let row: Option<ChannelRow> = dispatch!(self, c =>
+            sqlx::query_as(select_channel!("WHERE id = $1"))
+                .bind(id.0).fetch_optional(&mut **c).await?);
+        row.map(Channel::try_from).transpose()
+    }
+
+    /// The direct conversation with this participant key.
+    pub async fn direct_channel(&mut self, key: &str) -> Result<Option<Channel>, StoreError> {
+        let row: Option<ChannelRow> = dispatch!(self, c =>
+            sqlx::query_as(select_channel!("WHERE direct_key = $1"))
+                .bind(key).fetch_optional(&mut **c).await?);
+        row.map(Channel::try_from).transpose()
+    }
+
+    /// The channels of a community that `user` may see: every public one, and the private
+    /// ones they belong to (all of them when `all_private` is set, for admins).
+    pub async fn channels_visible(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        all_private: bool,
+    ) -> Result<Vec<Channel>, StoreError> {
+        let rows: Vec<ChannelRow> = dispatch!(self, c => sqlx::query_as(select_channel!(
+            "WHERE community_id = $1 AND (kind = 'public' OR $3 OR EXISTS \
+             (SELECT 1 FROM channel_members m WHERE m.channel_id = channels.id \
+             AND m.user_id = $2)) ORDER BY id"))
+            .bind(community.0).bind(user.0).bind(all_private)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter().map(Channel::try_from).collect()
+    }
+
+    /// The direct conversations `user` takes part in.
+    pub async fn direct_channels_of(&mut self, user: UserId) -> Result<Vec<Channel>, StoreError> {
+        let rows: Vec<ChannelRow> = dispatch!(self, c => sqlx::query_as(select_channel!(
+            "WHERE kind = 'direct' AND id IN \
+             (SELECT channel_id FROM channel_members WHERE user_id = $1) ORDER BY id"))
+            .bind(user.0).fetch_all(&mut **c).await?);
+        rows.into_iter().map(Channel::try_from).collect()
+    }
+
+    /// Adds a channel member; does nothing if they already are one.
+    pub async fn insert_channel_member(
+        &mut self,
+        channel: ChannelId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "INSERT INTO channel_members (channel_id, user_id, joined_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING")
+            .bind(channel.0).bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Removes a channel member; returns whether they were one.
+    pub async fn delete_channel_member(
+        &mut self,
+        channel: ChannelId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
+            .bind(channel.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Whether `user` belongs to the channel.
+    pub async fn is_channel_member(
+        &mut self,
+        channel: ChannelId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = $2")
+            .bind(channel.0).bind(user.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// A channel's members, by user id.
+    pub async fn channel_members(
+        &mut self,
+        channel: ChannelId,
+    ) -> Result<Vec<PublicUser>, StoreError> {
+        let rows: Vec<(i64, String, String)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT u.id, u.username, u.display_name FROM channel_members m \
+             JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1 ORDER BY u.id")
+            .bind(channel.0).fetch_all(&mut **c).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, username, display_name)| PublicUser {
+                id: UserId(id),
+                username,
+                display_name,
+            })
+            .collect())
+    }
+
+    /// Inserts a message, sealing its body; a reply also bumps its root's reply count.
+    pub async fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<(), StoreError> {
+        let sealed = self.sealer.seal(message.author, message.body);
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO messages (id, channel_id, author_id, thread_root_id, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(message.id.0).bind(message.channel.0).bind(message.author.0)
+            .bind(message.thread_root.map(|m| m.0)).bind(&sealed).bind(message.now.0)
+            .execute(&mut **c).await?.rows_affected());
+        if let Some(root) = message.thread_root {
+            self.adjust_reply_count(root, 1).await?;
+        }
+        Ok(())
+    }
+
+    async fn adjust_reply_count(&mut self, root: MessageId, by: i64) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET reply_count = reply_count + $2 WHERE id = $1")
+            .bind(root.0).bind(by).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The message with this id, body opened.
+    pub async fn message(&mut self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row: Option<MessageRow> = dispatch!(self, c =>
+            sqlx::query_as(select_message!("WHERE id = $1"))
+                .bind(id.0).fetch_optional(&mut **c).await?);
+        row.map(|r| self.open_message(r)).transpose()
+    }
+
+    /// A page of a channel's top-level messages older than `before`, newest first.
+    pub async fn channel_history(
+        &mut self,
+        channel: ChannelId,
+        before: Option<MessageId>,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<MessageRow> = dispatch!(self, c => sqlx::query_as(select_message!(
+            "WHERE channel_id = $1 AND thread_root_id IS NULL AND id < $2 \
+             ORDER BY id DESC LIMIT $3"))
+            .bind(channel.0).bind(before.map_or(i64::MAX, |m| m.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter().map(|r| self.open_message(r)).collect()
+    }
+
+    /// A page of a thread's replies newer than `after`, oldest first.
+    pub async fn thread_replies(
+        &mut self,
+        root: MessageId,
+        after: Option<MessageId>,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<MessageRow> = dispatch!(self, c => sqlx::query_as(select_message!(
+            "WHERE thread_root_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+            .bind(root.0).bind(after.map_or(0, |m| m.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter().map(|r| self.open_message(r)).collect()
+    }
+
+    /// Replaces a message's body, keeping the old one as a revision.
+    pub async fn edit_message(
+        &mut self,
+        message: &Message,
+        revision_id: i64,
+        new_body: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let old = message.body.as_deref().unwrap_or_default();
+        let old_sealed = self.sealer.seal(message.author_id, old);
+        let new_sealed = self.sealer.seal(message.author_id, new_body);
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO message_edits (id, message_id, author_id, body, replaced_at) \
+             VALUES ($1, $2, $3, $4, $5)")
+            .bind(revision_id).bind(message.id.0).bind(message.author_id.0)
+            .bind(&old_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
+        dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1")
+            .bind(message.id.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A message's earlier versions, oldest first.
+    pub async fn message_revisions(
+        &mut self,
+        message: &Message,
+    ) -> Result<Vec<MessageRevision>, StoreError> {
+        let rows: Vec<(Vec<u8>, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 ORDER BY id")
+            .bind(message.id.0).fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(|(body, at)| {
+                Ok(MessageRevision {
+                    body: self.sealer.open(message.author_id, &body)?,
+                    replaced_at: Timestamp(at),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes a message's content and history, leaving a tombstone that keeps threads whole.
+    pub async fn delete_message(
+        &mut self,
+        message: &Message,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query("DELETE FROM message_edits WHERE message_id = $1")
+            .bind(message.id.0).execute(&mut **c).await?.rows_affected());
+        dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET body = NULL, deleted_at = $2 WHERE id = $1")
+            .bind(message.id.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        if let Some(root) = message.thread_root_id {
+            self.adjust_reply_count(root, -1).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! Communities, memberships and invitations.
+
+use crate::StoreError;
+use crate::conn::{Conn, dispatch};
+use crate::rows::{CommunityRow, InviteRow, StoredInvite, parse_role};
+use hearth_core::model::{Community, JoinPolicy, Membership, Role};
+use hearth_core::{CommunityId, InviteId, Timestamp, UserId};
+
+impl Conn<'_> {
+    /// Inserts a community.
+    pub async fn insert_community(&mut self, community: &Community) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO communities (id, slug, name, description, join_policy, owner_id, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+            .bind(community.id.0).bind(&community.slug).bind(&community.name)
+            .bind(&community.description).bind(community.join_policy.as_str())
+            .bind(community.owner_id.0).bind(community.created_at.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The community with this id.
+    pub async fn community(&mut self, id: CommunityId) -> Result<Option<Community>, StoreError> {
+        let row: Option<CommunityRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at \
+             FROM communities WHERE id = $1")
+            .bind(id.0).fetch_optional(&mut **c).await?);
+        row.map(Community::try_from).transpose()
+    }
+
+    /// Whether a slug is taken.
+    pub async fn slug_taken(&mut self, slug: &str) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c =>
+            sqlx::query_as("SELECT id FROM communities WHERE slug = $1")
+                .bind(slug).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// Saves a community's editable settings.
+    pub async fn update_community(
+        &mut self,
+        community: &Community,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE communities SET name = $2, description = $3, join_policy = $4, \
+             updated_at = $5 WHERE id = $1")
+            .bind(community.id.0).bind(&community.name).bind(&community.description)
+            .bind(community.join_policy.as_str()).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The communities a user belongs to, with their role in each.
+    pub async fn communities_of(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(Community, Role)>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String, i64, i64, String)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT c.id, c.slug, c.name, c.description, c.join_policy, c.owner_id, \
+             c.created_at, m.role FROM communities c \
+             JOIN community_members m ON m.community_id = c.id \
+             WHERE m.user_id = $1 ORDER BY c.id")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(
+                |(id, slug, name, description, join_policy, owner_id, created_at, role)| {
+                    let community = Community::try_from(CommunityRow {
+                        id,
+                        slug,
+                        name,
+                        description,
+                        join_policy,
+                        owner_id,
+                        created_at,
+                    })?;
+                    Ok((community, parse_role(&role)?))
+                },
+            )
+            .collect()
+    }
+
+    /// Open communities, by id, for the directory.
+    pub async fn open_communities(
+        &mut self,
+        after: Option<CommunityId>,
+        limit: i64,
+    ) -> Result<Vec<Community>, StoreError> {
+        let rows: Vec<CommunityRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at \
+             FROM communities WHERE join_policy = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(JoinPolicy::Open.as_str()).bind(after.map_or(0, |a| a.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter().map(Community::try_from).collect()
+    }
+
+    /// Adds a member.
+    pub async fn insert_member(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO community_members (community_id, user_id, role, joined_at) \
+             VALUES ($1, $2, $3, $4)")
+            .bind(community.0).bind(user.0).bind(role.as_str()).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A user's role in a community, if they are a member.
+    pub async fn member_role(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<Option<Role>, StoreError> {
+        let row: Option<(String,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT role FROM community_members WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?);
+        row.map(|(role,)| parse_role(&role)).transpose()
+    }
+
+    /// Removes a member and their channel memberships in the community.
+    pub async fn delete_member(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "DELETE FROM channel_members WHERE user_id = $2 AND channel_id IN \
+             (SELECT id FROM channels WHERE community_id = $1)")
+            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+        let done = dispatch!(self, c => sqlx::query(
+            "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Whether two people share at least one community.
+    pub async fn share_a_community(&mut self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT a.community_id FROM community_members a JOIN community_members b \
+             ON a.community_id = b.community_id WHERE a.user_id = $1 AND b.user_id = $2 LIMIT 1")
+            .bind(a.0).bind(b.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// A page of members, ordered by user id, after the given one.
+    pub async fn members(
+        &mut self,
+        community: CommunityId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let rows: Vec<(i64, String, i64, String, String)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT m.user_id, m.role, m.joined_at, u.username, u.display_name \
+             FROM community_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.community_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3")
+            .bind(community.0).bind(after.map_or(0, |a| a.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(|(user_id, role, joined_at, username, display_name)| {
+                Ok(Membership {
+                    community_id: community,
+                    user: hearth_core::model::PublicUser {
+                        id: UserId(user_id),
+                        username,
+                        display_name,
+                    },
+                    role: parse_role(&role)?,
+                    joined_at: Timestamp(joined_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts an invitation.
+    pub async fn insert_invite(
+        &mut self,
+        invite: &hearth_core::model::Invite,
+        created_by: UserId,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO invites (id, community_id, code, created_by, created_at, expires_at, \
+             max_uses) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(invite.id.0).bind(invite.community_id.0).bind(&invite.code)
+            .bind(created_by.0).bind(invite.created_at.0)
+            .bind(invite.expires_at.map(|t| t.0)).bind(invite.max_uses)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The invitation with this code.
+    pub async fn invite_by_code(&mut self, code: &str) -> Result<Option<StoredInvite>, StoreError> {
+        let row: Option<InviteRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, community_id, code, expires_at, max_uses, uses, revoked_at, created_at \
+             FROM invites WHERE code = $1")
+            .bind(code).fetch_optional(&mut **c).await?);
+        Ok(row.map(StoredInvite::from))
+    }
+
+    /// A community's invitations, newest first.
+    pub async fn invites_of(
+        &mut self,
+        community: CommunityId,
+    ) -> Result<Vec<StoredInvite>, StoreError> {
+        let rows: Vec<InviteRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, community_id, code, expires_at, max_uses, uses, revoked_at, created_at \
+             FROM invites WHERE community_id = $1 ORDER BY id DESC")
+            .bind(community.0).fetch_all(&mut **c).await?);
+        Ok(rows.into_iter().map(StoredInvite::from).collect())
+    }
+
+    /// Counts one use of an invitation.
+    pub async fn use_invite(&mut self, id: InviteId) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query("UPDATE invites SET uses = uses + 1 WHERE id = $1")
+            .bind(id.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Revokes an invitation of a community; returns whether one was revoked.
+    pub async fn revoke_invite(
+        &mut self,
+        community: CommunityId,
+        id: InviteId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE invites SET revoked_at = $3 \
+             WHERE id = $1 AND community_id = $2 AND revoked_at IS NULL")
+            .bind(id.0).bind(community.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+}

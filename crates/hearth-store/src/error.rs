@@ -1,0 +1,49 @@
+//! Storage errors, free of backend types so that callers never see sqlx.
+
+use thiserror::Error;
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write.
+    #[error("unique constraint violated")]
+    UniqueViolation,
+    /// A foreign key pointed nowhere.
+    #[error("foreign key violated")]
+    ForeignKeyViolation,
+    /// Stored data could not be decoded (a sealed value that will not open, an unknown enum).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The configuration names no usable database.
+    #[error("bad database configuration: {0}")]
+    Config(String),
+    /// The writer has stopped (shutdown) or lost its database; the write was not made.
+    #[error("the store is not accepting writes")]
+    Unavailable,
+    /// The batch this write belonged to failed to commit; the write was not made.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Anything else the database said.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    /// A file system error around the database.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return StoreError::UniqueViolation;
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::ForeignKeyViolation;
+            }
+        }
+        StoreError::Database(error)
+    }
+}

@@ -1,0 +1,25 @@
+//! Hearth's persistence: one store over SQLite (the embedded default) or PostgreSQL, chosen at
+//! start-up. Every query is written once, as a method on [`Conn`], and runs on either backend;
+//! each backend has its own migration folder. Writes go through the group-commit [`writer`].
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod audit;
+mod chat;
+mod communities;
+mod conn;
+mod error;
+pub mod rows;
+pub mod schema;
+pub mod sealing;
+mod store;
+pub mod writer;
+
+pub use accounts::NewUser;
+pub use audit::{AuditRecord, EventRecord};
+pub use chat::NewMessage;
+pub use conn::{Backend, Conn, Reader};
+pub use error::StoreError;
+pub use sealing::{PlainSealer, Sealer};
+pub use store::{Store, StoreOptions};
+pub use writer::Tx;

@@ -1,0 +1,172 @@
+//! Rows as stored, and their conversion to domain models. Enum columns are stored as text and
+//! parsed here, so a bad value surfaces as [`StoreError::Corrupt`] rather than a panic.
+
+use crate::StoreError;
+use hearth_core::model::{
+    Account, ApiToken, Channel, ChannelKind, Community, Invite, JoinPolicy, PublicUser, Role,
+};
+use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, TokenId, UserId};
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+/// A `users` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    /// Account id.
+    pub id: i64,
+    /// Lowercase handle.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Lowercase email.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Runs the instance.
+    pub is_operator: bool,
+    /// Consecutive failed sign-ins.
+    pub failed_sign_ins: i64,
+    /// Signed-in refused until then.
+    pub locked_until: Option<i64>,
+    /// Created.
+    pub created_at: i64,
+}
+
+impl UserRow {
+    /// The account as its owner sees it.
+    pub fn account(&self) -> Account {
+        Account {
+            id: UserId(self.id),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            is_operator: self.is_operator,
+            created_at: Timestamp(self.created_at),
+        }
+    }
+
+    /// The account as others see it.
+    pub fn public(&self) -> PublicUser {
+        PublicUser {
+            id: UserId(self.id),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CommunityRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub join_policy: String,
+    pub owner_id: i64,
+    pub created_at: i64,
+}
+
+impl TryFrom<CommunityRow> for Community {
+    type Error = StoreError;
+    fn try_from(r: CommunityRow) -> Result<Self, StoreError> {
+        Ok(Community {
+            id: CommunityId(r.id),
+            join_policy: JoinPolicy::parse(&r.join_policy)
+                .ok_or_else(|| corrupt("join policy", &r.join_policy))?,
+            slug: r.slug,
+            name: r.name,
+            description: r.description,
+            owner_id: UserId(r.owner_id),
+            created_at: Timestamp(r.created_at),
+        })
+    }
+}
+
+pub(crate) fn parse_role(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).ok_or_else(|| corrupt("role", text))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ChannelRow {
+    pub id: i64,
+    pub community_id: Option<i64>,
+    pub kind: String,
+    pub name: String,
+    pub topic: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<ChannelRow> for Channel {
+    type Error = StoreError;
+    fn try_from(r: ChannelRow) -> Result<Self, StoreError> {
+        Ok(Channel {
+            id: ChannelId(r.id),
+            community_id: r.community_id.map(CommunityId),
+            kind: ChannelKind::parse(&r.kind).ok_or_else(|| corrupt("channel kind", &r.kind))?,
+            name: r.name,
+            topic: r.topic,
+            created_at: Timestamp(r.created_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InviteRow {
+    pub id: i64,
+    pub community_id: i64,
+    pub code: String,
+    pub expires_at: Option<i64>,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An invitation as stored, with its revocation.
+#[derive(Debug, Clone)]
+pub struct StoredInvite {
+    /// The invitation.
+    pub invite: Invite,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<InviteRow> for StoredInvite {
+    fn from(r: InviteRow) -> Self {
+        StoredInvite {
+            invite: Invite {
+                id: InviteId(r.id),
+                community_id: CommunityId(r.community_id),
+                code: r.code,
+                expires_at: r.expires_at.map(Timestamp),
+                max_uses: r.max_uses,
+                uses: r.uses,
+                created_at: Timestamp(r.created_at),
+            },
+            revoked_at: r.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: TokenId(r.id),
+            name: r.name,
+            created_at: Timestamp(r.created_at),
+            last_used_at: r.last_used_at.map(Timestamp),
+            revoked_at: r.revoked_at.map(Timestamp),
+        }
+    }
+}

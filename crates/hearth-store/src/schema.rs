@@ -1,0 +1,39 @@
+//! The live schema, as the database itself reports it: the catalog test compares it with the
+//! data catalog.
+
+use crate::StoreError;
+use crate::conn::{Conn, dispatch};
+
+impl Conn<'_> {
+    /// Every (table, column) of Hearth's own tables, migration bookkeeping excluded.
+    pub async fn live_columns(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name <> '_sqlx_migrations' ORDER BY 1, 2"
+            }
+            crate::Backend::Postgres => {
+                "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+                 ORDER BY 1, 2"
+            }
+        };
+        let rows: Vec<(String, String)> =
+            dispatch!(self, c => sqlx::query_as(sql).fetch_all(&mut **c).await?);
+        Ok(rows)
+    }
+
+    /// A trivial round trip.
+    pub async fn ping(&mut self) -> Result<(), StoreError> {
+        let _: (i32,) = dispatch!(self, c => sqlx::query_as("SELECT 1").fetch_one(&mut **c).await?);
+        Ok(())
+    }
+
+    /// Runs a statement that is not part of Hearth's schema. For tests that prove the catalog
+    /// check catches schema drift.
+    pub async fn execute_unchecked(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::raw_sql(sql).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The group-commit writer. One task owns the only write connection; callers hand it jobs and
+//! wait. Whatever arrived while the previous commit was flushing runs as one transaction, each
+//! job inside its own savepoint, and every caller hears back only after that transaction is
+//! durable. One disk flush thus serves a whole batch instead of one message.
+
+use crate::StoreError;
+use crate::conn::{Conn, DbConn};
+use crate::sealing::Sealer;
+use futures_util::future::BoxFuture;
+use hearth_core::{IdGenerator, Timestamp};
+use sqlx::{PgConnection, SqliteConnection};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) enum OwnedConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// The writer's transaction as a job sees it: queries, fresh ids and the clock.
+pub struct Tx {
+    conn: OwnedConn,
+    sealer: Arc<dyn Sealer>,
+    ids: IdGenerator,
+}
+
+impl Tx {
+    pub(crate) fn new(conn: OwnedConn, sealer: Arc<dyn Sealer>, node: u16) -> Self {
+        Self {
+            conn,
+            sealer,
+            ids: IdGenerator::new(node),
+        }
+    }
+
+    /// The connection inside the current transaction.
+    pub fn conn(&mut self) -> Conn<'_> {
+        let db = match &mut self.conn {
+            OwnedConn::Sqlite(c) => DbConn::Sqlite(c),
+            OwnedConn::Postgres(c) => DbConn::Postgres(c),
+        };
+        Conn {
+            db,
+            sealer: &*self.sealer,
+        }
+    }
+
+    /// A new, time-ordered id for a row this job inserts.
+    pub fn next_id(&mut self) -> i64 {
+        self.ids.next(Timestamp::now().millis())
+    }
+
+    async fn execute(&mut self, statement: &'static str) -> Result<(), StoreError> {
+        match &mut self.conn {
+            OwnedConn::Sqlite(c) => {
+                sqlx::raw_sql(statement).execute(c).await?;
+            }
+            OwnedConn::Postgres(c) => {
+                sqlx::raw_sql(statement).execute(c).await?;
+            }
+        };
+        Ok(())
+    }
+
+    fn begin_statement(&self) -> &'static str {
+        match self.conn {
+            // IMMEDIATE takes the write lock up front, so a CLI command writing beside the
+            // server waits on the busy timeout instead of failing mid-transaction.
+            OwnedConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            OwnedConn::Postgres(_) => "BEGIN",
+        }
+    }
+}
+
+/// Called with the fate of the transaction a job ran in.
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A job: runs against the transaction, says whether it succeeded, and hands back what to do
+/// once the transaction's fate is known.
+type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, (bool, Completion)> + Send>;
+
+enum Command {
+    Run(Job),
+    Stop(oneshot::Sender<()>),
+}
+
+/// A handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    commands: mpsc::Sender<Command>,
+}
+
+impl Writer {
+    /// Starts the writer task on `tx`, committing at most `max_batch` jobs at a time.
+    pub(crate) fn spawn(tx: Tx, max_batch: usize) -> Self {
+        let (commands, rx) = mpsc::channel(max_batch.max(1) * 4);
+        tokio::spawn(run(tx, rx, max_batch.max(1)));
+        Self { commands }
+    }
+
+    /// Runs `job` inside the next batch and returns its result once the batch has committed.
+    /// If the job fails, its own writes are rolled back and the rest of the batch commits.
+    pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (done, result) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |tx: &mut Tx| {
+            Box::pin(async move {
+                let outcome = job(tx).await;
+                let ok = outcome.is_ok();
+                let completion: Completion = Box::new(move |committed| {
+                    let _ = done.send(match committed {
+                        Ok(()) => outcome,
+                        Err(error) => Err(E::from(error)),
+                    });
+                });
+                (ok, completion)
+            })
+        });
+        self.commands
+            .send(Command::Run(job))
+            .await
+            .map_err(|_| E::from(StoreError::Unavailable))?;
+        // A job dropped unrun (shutdown, lost database) closes its channel.
+        result
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::Unavailable)))
+    }
+
+    /// Commits everything queued before this call, then stops the writer.
+    pub(crate) async fn stop(&self) {
+        let (ack, stopped) = oneshot::channel();
+        if self.commands.send(Command::Stop(ack)).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Some(first) = commands.recv().await {
+        let mut stop = None;
+        match first {
+            Command::Run(job) => batch.push(job),
+            Command::Stop(ack) => stop = Some(ack),
+        }
+        while stop.is_none() && batch.len() < max_batch {
+            match commands.try_recv() {
+                Ok(Command::Run(job)) => batch.push(job),
+                Ok(Command::Stop(ack)) => stop = Some(ack),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut tx, &mut batch).await;
+        }
+        if let Some(ack) = stop {
+            commands.close();
+            // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
+            while commands.try_recv().is_ok() {}
+            let _ = ack.send(());
+            return;
+        }
+    }
+}
+
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
+    let started = Instant::now();
+    let size = batch.len();
+    if let Err(error) = tx.execute(tx.begin_statement()).await {
+        tracing::error!(%error, "could not begin a write transaction");
+        batch.clear();
+        return;
+    }
+    // A lone job needs no savepoint: if it fails, the whole transaction rolls back.
+    let use_savepoints = size > 1;
+    let mut completions: Vec<Completion> = Vec::with_capacity(size);
+    let mut any_ok = false;
+    let mut broken: Option<StoreError> = None;
+    for job in batch.drain(..) {
+        if broken.is_some() {
+            drop(job);
+            continue;
+        }
+        if use_savepoints {
+            if let Err(error) = tx.execute("SAVEPOINT job").await {
+                broken = Some(error);
+                continue;
+            }
+        }
+        let (ok, completion) = job(tx).await;
+        completions.push(completion);
+        any_ok |= ok;
+        if use_savepoints {
+            let end = if ok {
+                tx.execute("RELEASE SAVEPOINT job").await
+            } else {
+                match tx.execute("ROLLBACK TO SAVEPOINT job").await {
+                    Ok(()) => tx.execute("RELEASE SAVEPOINT job").await,
+                    Err(error) => Err(error),
+                }
+            };
+            if let Err(error) = end {
+                broken = Some(error);
+            }
+        }
+    }
+    let fate = match broken {
+        Some(error) => {
+            tracing::error!(%error, "a write batch broke; rolling it back");
+            let _ = tx.execute("ROLLBACK").await;
+            Err(error.to_string())
+        }
+        None if any_ok => tx.execute("COMMIT").await.map_err(|e| e.to_string()),
+        None => tx.execute("ROLLBACK").await.map_err(|e| e.to_string()),
+    };
+    if let Err(error) = &fate {
+        tracing::error!(%error, "a write batch failed to commit");
+        let _ = tx.execute("ROLLBACK").await;
+    }
+    metrics::histogram!("hearth_commit_batch_size").record(size as f64);
+    metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
+    for completion in completions {
+        completion(match &fate {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(StoreError::CommitFailed(reason.clone())),
+        });
+    }
+}

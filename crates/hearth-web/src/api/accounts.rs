@@ -1,0 +1,216 @@
+//! `/api/v1/accounts`, `/sessions` and `/me`.
+
+use crate::WebState;
+use crate::extract::{ApiJson, ApiPath, Authed, ClientAddress, SESSION_COOKIE};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use hearth_app::NewAccount;
+use hearth_core::model::{Account, ApiToken};
+use hearth_core::{Timestamp, TokenId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// Registration form.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RegisterRequest {
+    email: String,
+    username: String,
+    display_name: String,
+    password: String,
+}
+
+/// Register an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(()),
+    request_body = RegisterRequest,
+    responses((status = 201, body = Account), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+async fn register(
+    State(state): State<WebState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    let account = state
+        .app
+        .register(NewAccount {
+            email: body.email,
+            username: body.username,
+            display_name: body.display_name,
+            password: body.password,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// Sign-in form.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SignInRequest {
+    /// Username or email.
+    login: String,
+    password: String,
+}
+
+/// A started session.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionView {
+    account: Account,
+    expires_at: Timestamp,
+}
+
+/// Sign in; the session travels in an HttpOnly cookie.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", security(()),
+    request_body = SignInRequest,
+    responses((status = 201, body = SessionView, headers(("set-cookie" = String))),
+              (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn sign_in(
+    State(state): State<WebState>,
+    ClientAddress(address): ClientAddress,
+    ApiJson(body): ApiJson<SignInRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<SessionView>), ApiError> {
+    let signed_in = state
+        .app
+        .sign_in(&body.login, body.password, address)
+        .await?;
+    let max_age = (signed_in.expires_at.0 - Timestamp::now().0) / 1000;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        signed_in.session_secret,
+        if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            )
+        })?,
+    );
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(SessionView {
+            account: signed_in.account,
+            expires_at: signed_in.expires_at,
+        }),
+    ))
+}
+
+/// Sign out of the current session.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn sign_out(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<(StatusCode, HeaderMap), ApiError> {
+    state.app.sign_out(&actor).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("hearth_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+    );
+    Ok((StatusCode::NO_CONTENT, headers))
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = Account), (status = 401, body = Problem)))]
+async fn me(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Account>, ApiError> {
+    Ok(Json(state.app.me(&actor).await?))
+}
+
+/// Password change form.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ChangePasswordRequest {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change the caller's password; their other sessions end.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "accounts",
+    request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 422, body = Problem)))]
+async fn change_password(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .change_password(&actor, body.current_password, body.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's API tokens (secrets are never shown again).
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts",
+    responses((status = 200, body = Vec<ApiToken>)))]
+async fn list_tokens(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    Ok(Json(state.app.tokens(&actor).await?))
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateTokenRequest {
+    /// A label to recognise it by.
+    name: String,
+}
+
+/// A new token with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedToken {
+    token: ApiToken,
+    /// Send as `Authorization: Bearer <secret>`.
+    secret: String,
+}
+
+/// Create a personal API token.
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts",
+    request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
+async fn create_token(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let (token, secret) = state.app.create_token(&actor, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+/// Revoke one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", tag = "accounts",
+    params(("token_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn revoke_token(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(token_id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.app.revoke_token(&actor, TokenId(token_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

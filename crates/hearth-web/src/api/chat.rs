@@ -1,0 +1,338 @@
+//! `/api/v1/channels`, `/api/v1/direct` and `/api/v1/messages`.
+
+use crate::WebState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use hearth_app::NewChannel;
+use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser};
+use hearth_core::{ChannelId, CommunityId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_channels, create_channel))
+        .routes(routes!(get_channel))
+        .routes(routes!(list_channel_members, add_channel_member))
+        .routes(routes!(leave_channel))
+        .routes(routes!(history, post_message))
+        .routes(routes!(list_direct, open_direct))
+        .routes(routes!(get_message, edit_message, delete_message))
+        .routes(routes!(thread))
+        .routes(routes!(revisions))
+}
+
+/// The channels of a community the caller may see.
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/channels", tag = "chat",
+    params(("community_id" = i64, Path)),
+    responses((status = 200, body = Vec<Channel>), (status = 404, body = Problem)))]
+async fn list_channels(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<Channel>>, ApiError> {
+    Ok(Json(state.app.channels(&actor, CommunityId(id)).await?))
+}
+
+/// A channel to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateChannelRequest {
+    name: String,
+    #[serde(default)]
+    topic: String,
+    /// `public` (default) or `private`.
+    kind: Option<ChannelKind>,
+}
+
+/// Create a channel; the creator joins it.
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/channels", tag = "chat",
+    params(("community_id" = i64, Path)), request_body = CreateChannelRequest,
+    responses((status = 201, body = Channel), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_channel(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CreateChannelRequest>,
+) -> Result<(StatusCode, Json<Channel>), ApiError> {
+    let channel = state
+        .app
+        .create_channel(
+            &actor,
+            CommunityId(id),
+            NewChannel {
+                name: body.name,
+                topic: body.topic,
+                kind: body.kind.unwrap_or(ChannelKind::Public),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+/// A channel or direct conversation the caller may see.
+#[utoipa::path(get, path = "/api/v1/channels/{channel_id}", tag = "chat",
+    params(("channel_id" = i64, Path)),
+    responses((status = 200, body = Channel), (status = 404, body = Problem)))]
+async fn get_channel(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Channel>, ApiError> {
+    Ok(Json(state.app.channel(&actor, ChannelId(id)).await?))
+}
+
+/// The members of a channel.
+#[utoipa::path(get, path = "/api/v1/channels/{channel_id}/members", tag = "chat",
+    params(("channel_id" = i64, Path)),
+    responses((status = 200, body = Vec<PublicUser>), (status = 404, body = Problem)))]
+async fn list_channel_members(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<PublicUser>>, ApiError> {
+    Ok(Json(
+        state.app.channel_members(&actor, ChannelId(id)).await?,
+    ))
+}
+
+/// Whom to add; the caller when absent (joining a public channel).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct AddMemberRequest {
+    user_id: Option<UserId>,
+}
+
+/// Join a public channel, or add a community member to a channel the caller belongs to.
+#[utoipa::path(post, path = "/api/v1/channels/{channel_id}/members", tag = "chat",
+    params(("channel_id" = i64, Path)), request_body = AddMemberRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn add_channel_member(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<AddMemberRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .add_channel_member(&actor, ChannelId(id), body.user_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leave a channel.
+#[utoipa::path(delete, path = "/api/v1/channels/{channel_id}/members/me", tag = "chat",
+    params(("channel_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn leave_channel(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.app.leave_channel(&actor, ChannelId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A history cursor.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct BeforePage {
+    /// Return messages older than this id (the previous page's `next_before`).
+    before: Option<i64>,
+    /// Page size (default 50, at most 200).
+    limit: Option<i64>,
+}
+
+/// One page of history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HistoryView {
+    messages: Vec<Message>,
+    /// Pass as `before` for the next, older page; absent at the start of the channel.
+    next_before: Option<MessageId>,
+}
+
+/// A channel's top-level messages, newest first. Replies are read through their thread.
+#[utoipa::path(get, path = "/api/v1/channels/{channel_id}/messages", tag = "chat",
+    params(("channel_id" = i64, Path), BeforePage),
+    responses((status = 200, body = HistoryView), (status = 404, body = Problem)))]
+async fn history(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<BeforePage>,
+) -> Result<Json<HistoryView>, ApiError> {
+    let page = state
+        .app
+        .history(
+            &actor,
+            ChannelId(id),
+            page.before.map(MessageId),
+            page.limit.unwrap_or(50),
+        )
+        .await?;
+    Ok(Json(HistoryView {
+        messages: page.messages,
+        next_before: page.next_before,
+    }))
+}
+
+/// A message to post.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct PostMessageRequest {
+    /// The text, up to 8,000 characters.
+    body: String,
+    /// Reply in the thread of this message.
+    reply_to: Option<MessageId>,
+}
+
+/// Post a message, or a thread reply with `reply_to`. Answered once it is on disk.
+#[utoipa::path(post, path = "/api/v1/channels/{channel_id}/messages", tag = "chat",
+    params(("channel_id" = i64, Path)), request_body = PostMessageRequest,
+    responses((status = 201, body = Message), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn post_message(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<PostMessageRequest>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let message = state
+        .app
+        .post_message(&actor, ChannelId(id), &body.body, body.reply_to)
+        .await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// The caller's direct conversations.
+#[utoipa::path(get, path = "/api/v1/direct", tag = "chat",
+    responses((status = 200, body = Vec<Channel>)))]
+async fn list_direct(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<Channel>>, ApiError> {
+    Ok(Json(state.app.direct_conversations(&actor).await?))
+}
+
+/// Whom to talk to.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct OpenDirectRequest {
+    /// The other participants (one to seven), who must share a community with the caller.
+    user_ids: Vec<UserId>,
+}
+
+/// Open (or find) a direct conversation.
+#[utoipa::path(post, path = "/api/v1/direct", tag = "chat", request_body = OpenDirectRequest,
+    responses((status = 200, body = Channel), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn open_direct(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<OpenDirectRequest>,
+) -> Result<Json<Channel>, ApiError> {
+    Ok(Json(state.app.open_direct(&actor, body.user_ids).await?))
+}
+
+/// One message.
+#[utoipa::path(get, path = "/api/v1/messages/{message_id}", tag = "chat",
+    params(("message_id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 404, body = Problem)))]
+async fn get_message(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Message>, ApiError> {
+    Ok(Json(state.app.message(&actor, MessageId(id)).await?))
+}
+
+/// New text for a message.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct EditMessageRequest {
+    body: String,
+}
+
+/// Edit one's own message; the old text is kept as a revision.
+#[utoipa::path(patch, path = "/api/v1/messages/{message_id}", tag = "chat",
+    params(("message_id" = i64, Path)), request_body = EditMessageRequest,
+    responses((status = 200, body = Message), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn edit_message(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<EditMessageRequest>,
+) -> Result<Json<Message>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .edit_message(&actor, MessageId(id), &body.body)
+            .await?,
+    ))
+}
+
+/// Delete a message (its author, or a moderator): text and revisions are removed.
+#[utoipa::path(delete, path = "/api/v1/messages/{message_id}", tag = "chat",
+    params(("message_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_message(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_message(&actor, MessageId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A thread cursor.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct AfterPage {
+    /// Return replies newer than this id.
+    after: Option<i64>,
+    /// Page size (default 50, at most 200).
+    limit: Option<i64>,
+}
+
+/// A thread: its root and a page of replies, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ThreadView {
+    root: Message,
+    replies: Vec<Message>,
+}
+
+/// The thread a message belongs to.
+#[utoipa::path(get, path = "/api/v1/messages/{message_id}/thread", tag = "chat",
+    params(("message_id" = i64, Path), AfterPage),
+    responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
+async fn thread(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<AfterPage>,
+) -> Result<Json<ThreadView>, ApiError> {
+    let (root, replies) = state
+        .app
+        .thread(
+            &actor,
+            MessageId(id),
+            page.after.map(MessageId),
+            page.limit.unwrap_or(50),
+        )
+        .await?;
+    Ok(Json(ThreadView { root, replies }))
+}
+
+/// Earlier versions of an edited message, oldest first.
+#[utoipa::path(get, path = "/api/v1/messages/{message_id}/revisions", tag = "chat",
+    params(("message_id" = i64, Path)),
+    responses((status = 200, body = Vec<MessageRevision>), (status = 404, body = Problem)))]
+async fn revisions(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<MessageRevision>>, ApiError> {
+    Ok(Json(
+        state.app.message_revisions(&actor, MessageId(id)).await?,
+    ))
+}

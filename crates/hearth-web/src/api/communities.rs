@@ -1,0 +1,333 @@
+//! `/api/v1/communities` and `/api/v1/invites`.
+
+use crate::WebState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use hearth_app::{CommunitySettings, NewCommunity, NewInvite};
+use hearth_core::model::{Community, Invite, JoinPolicy, Membership, Role};
+use hearth_core::{CommunityId, InviteId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(my_communities, create_community))
+        .routes(routes!(directory))
+        .routes(routes!(get_community, update_community))
+        .routes(routes!(join_community))
+        .routes(routes!(leave_community))
+        .routes(routes!(list_members))
+        .routes(routes!(remove_member))
+        .routes(routes!(list_invites, create_invite))
+        .routes(routes!(revoke_invite))
+        .routes(routes!(accept_invite))
+}
+
+/// A community with the caller's role in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CommunityView {
+    #[serde(flatten)]
+    community: Community,
+    /// The caller's role; absent when they are not a member.
+    role: Option<Role>,
+}
+
+/// The communities the caller belongs to.
+#[utoipa::path(get, path = "/api/v1/communities", tag = "communities",
+    responses((status = 200, body = Vec<CommunityView>)))]
+async fn my_communities(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<CommunityView>>, ApiError> {
+    let list = state.app.my_communities(&actor).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(community, role)| CommunityView {
+                community,
+                role: Some(role),
+            })
+            .collect(),
+    ))
+}
+
+/// A community to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateCommunityRequest {
+    /// URL-safe unique name.
+    slug: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Defaults to `open`.
+    join_policy: Option<JoinPolicy>,
+}
+
+/// Create a community; the caller becomes its owner.
+#[utoipa::path(post, path = "/api/v1/communities", tag = "communities",
+    request_body = CreateCommunityRequest,
+    responses((status = 201, body = CommunityView), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_community(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<CreateCommunityRequest>,
+) -> Result<(StatusCode, Json<CommunityView>), ApiError> {
+    let community = state
+        .app
+        .create_community(
+            &actor,
+            NewCommunity {
+                slug: body.slug,
+                name: body.name,
+                description: body.description,
+                join_policy: body.join_policy.unwrap_or(JoinPolicy::Open),
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CommunityView {
+            community,
+            role: Some(Role::Owner),
+        }),
+    ))
+}
+
+/// A page cursor over ids.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct AfterPage {
+    /// Return items after this id.
+    after: Option<i64>,
+    /// Page size (default 50, at most 200).
+    limit: Option<i64>,
+}
+
+/// Open communities anyone may join.
+#[utoipa::path(get, path = "/api/v1/communities/directory", tag = "communities",
+    params(AfterPage), responses((status = 200, body = Vec<Community>)))]
+async fn directory(
+    State(state): State<WebState>,
+    Authed(_actor): Authed,
+    ApiQuery(page): ApiQuery<AfterPage>,
+) -> Result<Json<Vec<Community>>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .community_directory(page.after.map(CommunityId), page.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+/// A community the caller belongs to, or an open one.
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}", tag = "communities",
+    params(("community_id" = i64, Path)),
+    responses((status = 200, body = CommunityView), (status = 404, body = Problem)))]
+async fn get_community(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CommunityView>, ApiError> {
+    let (community, role) = state.app.community(&actor, CommunityId(id)).await?;
+    Ok(Json(CommunityView { community, role }))
+}
+
+/// Settings to change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct UpdateCommunityRequest {
+    name: Option<String>,
+    description: Option<String>,
+    join_policy: Option<JoinPolicy>,
+}
+
+/// Change a community's settings (admins).
+#[utoipa::path(patch, path = "/api/v1/communities/{community_id}", tag = "communities",
+    params(("community_id" = i64, Path)), request_body = UpdateCommunityRequest,
+    responses((status = 200, body = CommunityView), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn update_community(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<UpdateCommunityRequest>,
+) -> Result<Json<CommunityView>, ApiError> {
+    let id = CommunityId(id);
+    let community = state
+        .app
+        .update_community(
+            &actor,
+            id,
+            CommunitySettings {
+                name: body.name,
+                description: body.description,
+                join_policy: body.join_policy,
+            },
+        )
+        .await?;
+    let (_, role) = state.app.community(&actor, id).await?;
+    Ok(Json(CommunityView { community, role }))
+}
+
+/// The caller's new membership.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Joined {
+    role: Role,
+}
+
+/// Join an open community.
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/join", tag = "communities",
+    params(("community_id" = i64, Path)),
+    responses((status = 201, body = Joined), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+async fn join_community(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<Joined>), ApiError> {
+    let role = state.app.join_community(&actor, CommunityId(id)).await?;
+    Ok((StatusCode::CREATED, Json(Joined { role })))
+}
+
+/// Leave a community.
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/leave", tag = "communities",
+    params(("community_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn leave_community(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.app.leave_community(&actor, CommunityId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A page of a community's members.
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/members", tag = "communities",
+    params(("community_id" = i64, Path), AfterPage),
+    responses((status = 200, body = Vec<Membership>), (status = 404, body = Problem)))]
+async fn list_members(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<AfterPage>,
+) -> Result<Json<Vec<Membership>>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .members(
+                &actor,
+                CommunityId(id),
+                page.after.map(UserId),
+                page.limit.unwrap_or(50),
+            )
+            .await?,
+    ))
+}
+
+/// Remove a member (admins; never the owner).
+#[utoipa::path(delete, path = "/api/v1/communities/{community_id}/members/{user_id}",
+    tag = "communities", params(("community_id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn remove_member(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath((id, user)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .remove_member(&actor, CommunityId(id), UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A community's live invitations (admins).
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/invites", tag = "communities",
+    params(("community_id" = i64, Path)),
+    responses((status = 200, body = Vec<Invite>), (status = 403, body = Problem)))]
+async fn list_invites(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<Invite>>, ApiError> {
+    Ok(Json(state.app.invites(&actor, CommunityId(id)).await?))
+}
+
+/// An invitation to create.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct CreateInviteRequest {
+    /// Seconds until it expires (60 s to a year); never if absent.
+    expires_in_secs: Option<i64>,
+    /// Joins it allows; unlimited if absent.
+    max_uses: Option<i64>,
+}
+
+/// Create an invitation link (admins).
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/invites", tag = "communities",
+    params(("community_id" = i64, Path)), request_body = CreateInviteRequest,
+    responses((status = 201, body = Invite), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_invite(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CreateInviteRequest>,
+) -> Result<(StatusCode, Json<Invite>), ApiError> {
+    let invite = state
+        .app
+        .create_invite(
+            &actor,
+            CommunityId(id),
+            NewInvite {
+                expires_in_secs: body.expires_in_secs,
+                max_uses: body.max_uses,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(invite)))
+}
+
+/// Revoke an invitation (admins).
+#[utoipa::path(delete, path = "/api/v1/communities/{community_id}/invites/{invite_id}",
+    tag = "communities", params(("community_id" = i64, Path), ("invite_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn revoke_invite(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath((id, invite)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .revoke_invite(&actor, CommunityId(id), InviteId(invite))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An invitation code to redeem.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct AcceptInviteRequest {
+    code: String,
+}
+
+/// Join a community with an invitation code.
+#[utoipa::path(post, path = "/api/v1/invites/accept", tag = "communities",
+    request_body = AcceptInviteRequest,
+    responses((status = 201, body = CommunityView), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+async fn accept_invite(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<AcceptInviteRequest>,
+) -> Result<(StatusCode, Json<CommunityView>), ApiError> {
+    let community = state.app.accept_invite(&actor, &body.code).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CommunityView {
+            community,
+            role: Some(Role::Member),
+        }),
+    ))
+}

@@ -1,0 +1,54 @@
+//! The JSON API under `/api/v1`. Routes and their OpenAPI documentation are declared together.
+
+mod accounts;
+mod chat;
+mod communities;
+
+use crate::WebState;
+use crate::problem::Problem;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hearth API",
+        description = "Communities, channels, threads and direct messages. Errors are \
+                       application/problem+json (RFC 9457) with a stable `type`.",
+    ),
+    components(schemas(Problem)),
+    modifiers(&Security),
+    security(("token" = []), ("session" = [])),
+    tags(
+        (name = "accounts", description = "Registration, sessions, passwords and API tokens"),
+        (name = "communities", description = "Communities, members and invitations"),
+        (name = "chat", description = "Channels, direct conversations and messages"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::extract::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+pub(crate) fn router() -> OpenApiRouter<WebState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::router())
+        .merge(communities::router())
+        .merge(chat::router())
+}

@@ -1,0 +1,180 @@
+//! Request extractors that turn every rejection into a problem response, and the caller's
+//! authentication.
+
+use crate::WebState;
+use crate::problem::ApiError;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use hearth_app::Actor;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+
+/// Name of the session cookie.
+pub(crate) const SESSION_COOKIE: &str = "hearth_session";
+
+/// A JSON body; malformed, mistyped or oversized bodies become problem responses.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> ApiError {
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Expected application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+        ),
+        other => ApiError::new(other.status(), "bad-request", "Bad request"),
+    }
+    .detail(detail)
+}
+
+/// Path parameters; ids that do not parse become a 404, since no such object exists.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|rejection: PathRejection| {
+                ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found")
+                    .detail(rejection.body_text())
+            })
+    }
+}
+
+/// Query parameters; bad ones become a 400.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query parameters")
+                    .detail(rejection.body_text())
+            })
+    }
+}
+
+/// The authenticated caller: from `Authorization: Bearer <token>`, or the session cookie.
+/// Cookie-authenticated writes must come from Hearth's own pages (CSRF defence).
+pub(crate) struct Authed(pub Actor);
+
+impl FromRequestParts<WebState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Authed(state.app.authenticate_token(token).await?));
+        }
+        let secret = session_cookie(parts).ok_or_else(ApiError::unauthenticated)?;
+        if !is_safe_method(&parts.method) && is_cross_site(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross-site",
+                "Cross-site request refused",
+            )
+            .detail("cookie-authenticated writes must come from this site"));
+        }
+        Ok(Authed(state.app.authenticate_session(&secret).await?))
+    }
+}
+
+/// The session secret from the request's cookies.
+pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether the browser says the request came from another site: `Sec-Fetch-Site` when sent,
+/// else an `Origin` whose host differs from `Host`.
+fn is_cross_site(parts: &Parts) -> bool {
+    if let Some(site) = parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+    {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            origin_host != host
+        }
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The peer's address, for per-address rate limits.
+pub(crate) struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}

@@ -1,0 +1,70 @@
+//! Hearth's HTTP edge: the JSON API under `/api/v1` (documented at `/api/v1/openapi.json`),
+//! health and metrics endpoints. It parses and authenticates; the app layer decides.
+#![forbid(unsafe_code)]
+
+mod api;
+mod extract;
+mod ops;
+mod problem;
+mod telemetry;
+
+pub use telemetry::install_metrics;
+
+use axum::Router;
+use hearth_app::App;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Settings of the HTTP edge.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when Hearth is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub(crate) struct WebState {
+    pub app: App,
+    pub config: WebConfig,
+}
+
+/// The whole HTTP surface.
+pub fn router(app: App, config: WebConfig) -> Router {
+    let state = WebState { app, config };
+    let (api, openapi) = api::router().split_for_parts();
+    let openapi_json = std::sync::Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi_json.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .merge(ops::router())
+        .route_layer(axum::middleware::from_fn(telemetry::track_request))
+        .fallback(problem::not_found_fallback)
+        .method_not_allowed_fallback(problem::method_not_allowed_fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+/// Serves Hearth on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// and commits every queued write before returning.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    config: WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = app.store().clone();
+    let service = router(app, config).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    store.close().await;
+    result
+}

@@ -1,0 +1,170 @@
+//! Errors as `application/problem+json` (RFC 9457). Every error a client can cause has a stable
+//! `type`; this module is the one place that maps domain and storage errors to HTTP statuses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_app::{AppError, StoreError};
+use hearth_core::DomainError;
+use serde::Serialize;
+
+/// A problem details document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `/problems/validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request field at fault, for validation problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: Option<String>,
+    field: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: None,
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+        )
+        .detail("sign in, or send an API token as 'Authorization: Bearer <token>'")
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let detail = error.to_string();
+        match error {
+            DomainError::Invalid { field, message } => {
+                let mut e = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "Invalid input",
+                )
+                .detail(format!("{field} {message}"));
+                e.field = Some(field.to_string());
+                e
+            }
+            DomainError::NotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail(detail)
+            }
+            DomainError::Forbidden(why) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").detail(why)
+            }
+            DomainError::Conflict(why) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail(why)
+            }
+            DomainError::Unauthenticated => Self::unauthenticated(),
+            DomainError::BadCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "Wrong username or password",
+            ),
+            DomainError::RateLimited { retry_after_secs } => {
+                let mut e = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many attempts",
+                )
+                .detail(detail);
+                e.retry_after = Some(retry_after_secs);
+                e
+            }
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Domain(e) => e.into(),
+            AppError::Store(StoreError::Unavailable) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            )
+            .detail("the server is shutting down or cannot reach its database"),
+            other => {
+                // The error names tables and constraints, never values: safe to log.
+                tracing::error!(error = %other, "request failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("/problems/{}", self.slug),
+            title: self.title.to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            field: self.field,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub(crate) async fn not_found_fallback() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail("no such endpoint")
+}
+
+pub(crate) async fn method_not_allowed_fallback() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+    )
+}

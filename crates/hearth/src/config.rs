@@ -1,0 +1,213 @@
+//! Configuration: defaults, then a TOML file, then `HEARTH_*` environment variables, then
+//! command-line flags. Unknown keys are refused, so a typo is an error and not a silent default.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting Hearth reads.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and, later, uploads and backups.
+    pub data_dir: PathBuf,
+    /// `postgres://user:password@host/db` to run on PostgreSQL; empty for embedded SQLite in
+    /// `data_dir`.
+    pub database_url: String,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `hearth=debug,info`.
+    pub log_level: String,
+    /// Mark cookies `Secure`; turn on when Hearth is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Whether anyone may register, or only the operator creates accounts.
+    pub open_registration: bool,
+    /// How long a sign-in lasts, in days.
+    pub session_days: i64,
+    /// Failed sign-ins before an account is locked for a while (30 s, doubling to 15 min).
+    pub max_failed_sign_ins: i64,
+    /// Sign-in attempts one network address may make per minute.
+    pub sign_ins_per_minute_per_address: u32,
+    /// Connections in the database read pool.
+    pub read_connections: u32,
+    /// Most writes committed together in one transaction.
+    pub max_commit_batch: usize,
+    /// This node's number (0–1023) when several nodes share one PostgreSQL database.
+    pub node_id: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            secure_cookies: false,
+            open_registration: true,
+            session_days: 30,
+            max_failed_sign_ins: 5,
+            sign_ins_per_minute_per_address: 20,
+            read_connections: 8,
+            max_commit_batch: 256,
+            node_id: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // The database URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_kind())
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("open_registration", &self.open_registration)
+            .field("node_id", &self.node_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Environment variables with the `HEARTH_` prefix that are not settings.
+const NOT_SETTINGS: &[&str] = &["config", "test_pg_url"];
+
+impl Config {
+    /// Loads defaults < `file` (if given, or `hearth.toml` if present) < `HEARTH_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("hearth.toml")),
+        }
+        figment
+            .merge(Env::prefixed("HEARTH_").ignore(NOT_SETTINGS))
+            .extract()
+    }
+
+    /// The database URL in force: the configured one, or SQLite in `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("hearth.db").display())
+        } else {
+            self.database_url.trim().to_string()
+        }
+    }
+
+    /// `sqlite` or `postgres`, for logs.
+    pub fn database_kind(&self) -> &'static str {
+        if self.effective_database_url().starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+
+    /// The documented default configuration file.
+    pub fn default_toml() -> String {
+        let d = Config::default();
+        format!(
+            r#"# Hearth configuration. Every key may also be set as an environment variable:
+# HEARTH_ and the key in capitals (HEARTH_LISTEN, HEARTH_DATABASE_URL, ...).
+# Precedence: defaults < this file < environment < command-line flags.
+
+# Address and port to listen on.
+listen = "{listen}"
+
+# Directory for the embedded SQLite database (hearth.db) and later uploads and backups.
+data_dir = "{data_dir}"
+
+# Empty: embedded SQLite in data_dir. Or postgres://user:password@host:5432/hearth to run
+# on PostgreSQL; several Hearth nodes may then share one database.
+database_url = ""
+
+# "human" or "json".
+log_format = "human"
+
+# Log filter: "info", "debug", or per module such as "hearth_store=debug,info".
+log_level = "{log_level}"
+
+# Mark cookies Secure. Turn on when Hearth is served over HTTPS.
+secure_cookies = {secure_cookies}
+
+# Whether anyone may register an account.
+open_registration = {open_registration}
+
+# How long a sign-in lasts, in days.
+session_days = {session_days}
+
+# Failed sign-ins before an account is locked for a while (30 s, doubling to 15 minutes).
+max_failed_sign_ins = {max_failed}
+
+# Sign-in attempts one network address may make per minute.
+sign_ins_per_minute_per_address = {per_address}
+
+# Connections in the database read pool.
+read_connections = {read_connections}
+
+# Most writes committed together in one transaction (group commit).
+max_commit_batch = {max_batch}
+
+# This node's number (0-1023) when several nodes share one PostgreSQL database.
+node_id = {node_id}
+"#,
+            listen = d.listen,
+            data_dir = d.data_dir.display(),
+            log_level = d.log_level,
+            secure_cookies = d.secure_cookies,
+            open_registration = d.open_registration,
+            session_days = d.session_days,
+            max_failed = d.max_failed_sign_ins,
+            per_address = d.sign_ins_per_minute_per_address,
+            read_connections = d.read_connections,
+            max_batch = d.max_commit_batch,
+            node_id = d.node_id,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_default_file_parses_to_the_defaults() {
+        let parsed: Config = Figment::from(Toml::string(&Config::default_toml()))
+            .extract()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let result: Result<Config, _> =
+            Figment::from(Toml::string("listne = \"127.0.0.1:1\"")).extract();
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn the_database_url_never_appears_in_debug_output() {
+        let config = Config {
+            database_url: "postgres://hearth:s3cret@db/hearth".into(),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,6 @@
+//! The Hearth server as a library: configuration, start-up and shutdown. The `hearth` binary
+//! and the integration tests both start servers through [`server::start`].
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod server;

@@ -1,0 +1,240 @@
+//! The `hearth` command: serve, migrate, admin tasks, configuration and the data catalog.
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hearth::config::{Config, LogFormat};
+use hearth::server;
+use hearth_app::NewAccount;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: community and team chat, privacy built in"
+)]
+struct Cli {
+    /// Configuration file (default: ./hearth.toml if present).
+    #[arg(long, global = true, env = "HEARTH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format, overriding the configuration.
+    #[arg(long, global = true)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, overriding the configuration.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        task: AdminTask,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        task: ConfigTask,
+    },
+    /// Print the data catalog: every stored column and what privacy law says of it.
+    Catalog,
+}
+
+#[derive(Subcommand)]
+enum AdminTask {
+    /// Create the platform operator account. The password is read from standard input.
+    CreateOperator {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigTask {
+    /// Print the documented default configuration file.
+    Default,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hearth: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Config {
+            task: ConfigTask::Default,
+        } => {
+            print!("{}", Config::default_toml());
+            return Ok(());
+        }
+        Command::Catalog => {
+            print!("{}", catalog_table());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut config = Config::load(cli.config.as_deref()).context("reading the configuration")?;
+    if let Some(format) = cli.log_format {
+        config.log_format = format;
+    }
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { listen } => {
+                if let Some(listen) = listen {
+                    config.listen = listen;
+                }
+                let running = server::start_with_shutdown(&config, shutdown_signal()).await?;
+                let addr = running.addr;
+                tracing::info!(%addr, "serving until interrupted");
+                running.wait().await
+            }
+            Command::Migrate => {
+                let store = server::open_store(&config).await?;
+                store.close().await;
+                println!("migrations applied ({})", config.database_kind());
+                Ok(())
+            }
+            Command::Admin {
+                task:
+                    AdminTask::CreateOperator {
+                        email,
+                        username,
+                        display_name,
+                    },
+            } => {
+                let password = read_password()?;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone());
+                let result = app
+                    .create_operator(NewAccount {
+                        email,
+                        username,
+                        display_name,
+                        password,
+                    })
+                    .await;
+                store.close().await;
+                let account = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "operator account {} created (id {})",
+                    account.username, account.id
+                );
+                Ok(())
+            }
+            Command::Config { .. } | Command::Catalog => Ok(()),
+        }
+    })
+}
+
+fn read_password() -> anyhow::Result<String> {
+    eprintln!("Password for the operator account (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!password.is_empty(), "no password given on standard input");
+    Ok(password)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down: finishing in-flight requests and queued writes");
+}
+
+fn catalog_table() -> String {
+    use hearth_core::catalog::{Erasure, Retention, TABLES};
+    let mut out = String::from(
+        "| table.column | category | purpose | retention | sensitive | sold/shared | erasure |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for table in TABLES {
+        for c in table.columns {
+            let retention = match c.retention {
+                Retention::WhileAccountExists => "while the account exists".to_string(),
+                Retention::UntilDeleted => "until deleted".to_string(),
+                Retention::Days(d) => format!("{d} days"),
+                Retention::WhileCommunityExists => "while the community exists".to_string(),
+                Retention::LegalRecordMonths(m) => format!("{m} months (legal record)"),
+            };
+            let erasure = match c.erasure {
+                Erasure::DeleteRow => "delete".to_string(),
+                Erasure::Deidentify => "de-identify".to_string(),
+                Erasure::Keep(why) => format!("keep: {why}"),
+                Erasure::NotApplicable => "-".to_string(),
+            };
+            out.push_str(&format!(
+                "| {}.{} | {} | {:?} | {} | {} | {} | {} |\n",
+                table.name,
+                c.name,
+                c.category.label(),
+                c.purpose,
+                retention,
+                if c.sensitive { "yes" } else { "no" },
+                if c.sold_or_shared { "yes" } else { "no" },
+                erasure
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! Start-up and shutdown of a Hearth server.
+
+use crate::config::Config;
+use hearth_app::{App, AppConfig, Store, StoreOptions};
+use hearth_web::WebConfig;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A server running in this process.
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The app, for tests that look behind the API.
+    pub app: App,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Waits until the server stops by itself (its shutdown future resolved).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Stops accepting, lets in-flight requests finish and commits queued writes.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+}
+
+/// Opens the store described by `config` and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        url: config.effective_database_url(),
+        read_connections: config.read_connections,
+        max_batch: config.max_commit_batch,
+        node_id: config.node_id,
+    };
+    Ok(Store::open(&options).await?)
+}
+
+/// The app over an open store, with the configuration's rules.
+pub fn app(config: &Config, store: Store) -> App {
+    App::new(
+        store,
+        AppConfig {
+            session_ttl_secs: config.session_days.max(1) * 24 * 3600,
+            max_failed_sign_ins: config.max_failed_sign_ins.max(1),
+            sign_ins_per_minute_per_address: config.sign_ins_per_minute_per_address,
+            open_registration: config.open_registration,
+        },
+    )
+}
+
+/// Starts a server and returns once it is listening.
+pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    start_with_shutdown(config, async move {
+        let _ = stopped.await;
+    })
+    .await
+    .map(|mut server| {
+        server.stop = Some(stop);
+        server
+    })
+}
+
+/// Starts a server that shuts down when `shutdown` resolves.
+pub async fn start_with_shutdown(
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<RunningServer> {
+    hearth_web::install_metrics();
+    let store = open_store(config).await?;
+    let app = app(config, store);
+    if !app.operator_exists().await? {
+        tracing::warn!("no operator account yet: create one with `hearth admin create-operator`");
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let web = WebConfig {
+        secure_cookies: config.secure_cookies,
+    };
+    let task = tokio::spawn(hearth_web::serve(listener, app.clone(), web, shutdown));
+    tracing::info!(%addr, database = config.database_kind(), "Hearth is listening");
+    Ok(RunningServer {
+        addr,
+        app,
+        stop: None,
+        task,
+    })
+}
