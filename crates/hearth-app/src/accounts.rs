@@ -126,11 +126,11 @@ impl App {
             reader.conn().user_by_login(&login).await?
         };
         let now = Timestamp::now();
-        if let Some(locked_until) = user.as_ref().and_then(|u| u.locked_until) {
-            if locked_until > now.0 {
-                let retry_after_secs = ((locked_until - now.0) / 1000).max(1) as u64;
-                return Err(DomainError::RateLimited { retry_after_secs }.into());
-            }
+        if let Some(locked_until) = user.as_ref().and_then(|u| u.locked_until)
+            && locked_until > now.0
+        {
+            let retry_after_secs = ((locked_until - now.0) / 1000).max(1) as u64;
+            return Err(DomainError::RateLimited { retry_after_secs }.into());
         }
         let known = user.as_ref().map(|u| UserId(u.id));
         let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;

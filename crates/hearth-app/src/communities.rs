@@ -314,14 +314,15 @@ impl App {
         community: CommunityId,
         input: NewInvite,
     ) -> Result<Invite, AppError> {
-        if let Some(secs) = input.expires_in_secs {
-            if !(60..=365 * 24 * 3600).contains(&secs) {
-                return Err(DomainError::invalid(
-                    "expires_in_secs",
-                    "must be between 60 seconds and a year",
-                )
-                .into());
-            }
+        if input
+            .expires_in_secs
+            .is_some_and(|secs| !(60..=365 * 24 * 3600).contains(&secs))
+        {
+            return Err(DomainError::invalid(
+                "expires_in_secs",
+                "must be between 60 seconds and a year",
+            )
+            .into());
         }
         if input.max_uses.is_some_and(|m| !(1..=100_000).contains(&m)) {
             return Err(DomainError::invalid("max_uses", "must be between 1 and 100000").into());

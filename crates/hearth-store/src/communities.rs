@@ -6,6 +6,14 @@ use crate::rows::{CommunityRow, InviteRow, StoredInvite, parse_role};
 use hearth_core::model::{Community, JoinPolicy, Membership, Role};
 use hearth_core::{CommunityId, InviteId, Timestamp, UserId};
 
+/// A community with the role of the member it was looked up for.
+#[derive(Debug, sqlx::FromRow)]
+struct RoleCommunityRow {
+    #[sqlx(flatten)]
+    community: CommunityRow,
+    role: String,
+}
+
 impl Conn<'_> {
     /// Inserts a community.
     pub async fn insert_community(&mut self, community: &Community) -> Result<(), StoreError> {
@@ -56,27 +64,14 @@ impl Conn<'_> {
         &mut self,
         user: UserId,
     ) -> Result<Vec<(Community, Role)>, StoreError> {
-        let rows: Vec<(i64, String, String, String, String, i64, i64, String)> = dispatch!(self, c => sqlx::query_as(
+        let rows: Vec<RoleCommunityRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT c.id, c.slug, c.name, c.description, c.join_policy, c.owner_id, \
              c.created_at, m.role FROM communities c \
              JOIN community_members m ON m.community_id = c.id \
              WHERE m.user_id = $1 ORDER BY c.id")
             .bind(user.0).fetch_all(&mut **c).await?);
         rows.into_iter()
-            .map(
-                |(id, slug, name, description, join_policy, owner_id, created_at, role)| {
-                    let community = Community::try_from(CommunityRow {
-                        id,
-                        slug,
-                        name,
-                        description,
-                        join_policy,
-                        owner_id,
-                        created_at,
-                    })?;
-                    Ok((community, parse_role(&role)?))
-                },
-            )
+            .map(|row| Ok((Community::try_from(row.community)?, parse_role(&row.role)?)))
             .collect()
     }
 

@@ -92,10 +92,10 @@ impl Store {
             // Deleted content is overwritten, not left in free pages.
             .pragma("secure_delete", "on")
             .disable_statement_logging();
-        if let Some(dir) = base.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
+        if let Some(dir) = base.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
         }
         let mut write = base.clone().create_if_missing(true).connect().await?;
         SQLITE_MIGRATIONS.run(&mut write).await?;

@@ -185,11 +185,9 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
             drop(job);
             continue;
         }
-        if use_savepoints {
-            if let Err(error) = tx.execute("SAVEPOINT job").await {
-                broken = Some(error);
-                continue;
-            }
+        if use_savepoints && let Err(error) = tx.execute("SAVEPOINT job").await {
+            broken = Some(error);
+            continue;
         }
         let (ok, completion) = job(tx).await;
         completions.push(completion);

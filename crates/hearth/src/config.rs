@@ -91,7 +91,7 @@ const NOT_SETTINGS: &[&str] = &["config", "test_pg_url"];
 
 impl Config {
     /// Loads defaults < `file` (if given, or `hearth.toml` if present) < `HEARTH_*` variables.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
@@ -100,6 +100,7 @@ impl Config {
         figment
             .merge(Env::prefixed("HEARTH_").ignore(NOT_SETTINGS))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL in force: the configured one, or SQLite in `data_dir`.

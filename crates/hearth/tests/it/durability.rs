@@ -1,0 +1,171 @@
+//! Durable, grouped commits: concurrent posts share transactions, every acknowledged post is
+//! on disk, and a shutdown finishes in-flight writes.
+
+use crate::harness::{Backend, TestServer, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(
+    concurrent_posts_are_all_stored_and_share_commits,
+    acknowledged_posts_survive_a_graceful_shutdown,
+);
+
+fn metric_value(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let community = alice.create_community("busy").await;
+    let channel = alice.create_channel(&community, "firehose", "public").await;
+    let metrics_before = server
+        .anonymous()
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let client = alice.client.clone();
+        let channel = channel.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..25 {
+                ids.push(
+                    client
+                        .say(&channel, &format!("worker {worker} message {i}"))
+                        .await,
+                );
+            }
+            ids
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 400);
+
+    let mut stored = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let path = match &before {
+            Some(b) => format!("/api/v1/channels/{channel}/messages?limit=200&before={b}"),
+            None => format!("/api/v1/channels/{channel}/messages?limit=200"),
+        };
+        let page = alice.get(&path).await.expect_status(200);
+        stored.extend(
+            page.body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string()),
+        );
+        match page.body["next_before"].as_str() {
+            Some(b) => before = Some(b.to_string()),
+            None => break,
+        }
+    }
+    acknowledged.sort();
+    stored.sort();
+    assert_eq!(stored, acknowledged);
+
+    // Fewer commits than writes: concurrent posts were grouped.
+    let metrics = server
+        .anonymous()
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let batches = metric_value(&metrics, "hearth_commit_batch_size_count")
+        - metric_value(&metrics_before, "hearth_commit_batch_size_count");
+    let jobs = metric_value(&metrics, "hearth_commit_batch_size_sum")
+        - metric_value(&metrics_before, "hearth_commit_batch_size_sum");
+    assert!(jobs >= 400.0, "jobs {jobs}");
+    assert!(
+        batches < jobs,
+        "every write had a commit of its own: {batches} commits for {jobs} writes"
+    );
+}
+
+async fn acknowledged_posts_survive_a_graceful_shutdown(backend: Backend) {
+    let mut server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let community = alice.create_community("restart").await;
+    let channel = alice.create_channel(&community, "log", "public").await;
+    let mut acknowledged = Vec::new();
+    for i in 0..20 {
+        acknowledged.push(alice.say(&channel, &format!("entry {i}")).await);
+    }
+    // Posts in flight while the server stops either complete or are refused, never lost.
+    let mut in_flight = Vec::new();
+    for i in 0..20 {
+        let client = alice.client.clone();
+        let channel = channel.clone();
+        in_flight.push(tokio::spawn(async move {
+            let response = client
+                .http
+                .post(format!(
+                    "{}/api/v1/channels/{channel}/messages",
+                    client.base
+                ))
+                .bearer_auth(match &client.auth {
+                    crate::harness::Auth::Bearer(t) => t.clone(),
+                    _ => String::new(),
+                })
+                .json(&json!({ "body": format!("late {i}") }))
+                .send()
+                .await;
+            match response {
+                Ok(r) if r.status().as_u16() == 201 => {
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    body["id"].as_str().map(str::to_string)
+                }
+                _ => None,
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    server.stop().await;
+    for task in in_flight {
+        if let Some(id) = task.await.unwrap() {
+            acknowledged.push(id);
+        }
+    }
+
+    // A new server on the same database sees every acknowledged post.
+    let config = server.config.clone();
+    let restarted = hearth::server::start(&config).await.unwrap();
+    let base = format!("http://{}", restarted.addr);
+    let mut client = alice.client.clone();
+    client.base = base;
+    let mut stored = Vec::new();
+    let history = client
+        .get(&format!("/api/v1/channels/{channel}/messages?limit=200"))
+        .await
+        .expect_status(200);
+    stored.extend(
+        history.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string()),
+    );
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged message {id} was lost");
+    }
+    restarted.stop().await.unwrap();
+}

@@ -1,0 +1,87 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use crate::harness::{Backend, TestServer, on_both_backends};
+
+on_both_backends!(
+    health_readiness_and_metrics_answer,
+    the_openapi_document_describes_every_endpoint,
+);
+
+async fn health_readiness_and_metrics_answer(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let http = reqwest::Client::new();
+    for (path, expected) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.text().await.unwrap(), expected);
+    }
+    let alice = server.member("alice").await;
+    alice.get("/api/v1/me").await.expect_status(200);
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "hearth_http_requests_total",
+        "hearth_http_request_duration_seconds_bucket",
+        "hearth_commit_batch_size_bucket",
+        "hearth_commit_duration_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    assert!(
+        metrics.contains("route=\"/api/v1/me\""),
+        "routes are labelled by template"
+    );
+    assert!(!metrics.contains("alice"), "metrics hold no personal data");
+}
+
+async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let doc = server
+        .anonymous()
+        .get("/api/v1/openapi.json")
+        .await
+        .expect_status(200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/sessions", "post"),
+        ("/api/v1/sessions/current", "delete"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me/password", "put"),
+        ("/api/v1/me/tokens", "post"),
+        ("/api/v1/me/tokens/{token_id}", "delete"),
+        ("/api/v1/communities", "post"),
+        ("/api/v1/communities/{community_id}", "patch"),
+        ("/api/v1/communities/{community_id}/join", "post"),
+        (
+            "/api/v1/communities/{community_id}/members/{user_id}",
+            "delete",
+        ),
+        ("/api/v1/communities/{community_id}/invites", "post"),
+        ("/api/v1/invites/accept", "post"),
+        ("/api/v1/communities/{community_id}/channels", "post"),
+        ("/api/v1/channels/{channel_id}/messages", "get"),
+        ("/api/v1/channels/{channel_id}/messages", "post"),
+        ("/api/v1/direct", "post"),
+        ("/api/v1/messages/{message_id}", "patch"),
+        ("/api/v1/messages/{message_id}", "delete"),
+        ("/api/v1/messages/{message_id}/thread", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    assert!(doc.body["components"]["schemas"]["Problem"].is_object());
+}
