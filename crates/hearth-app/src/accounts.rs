@@ -94,7 +94,7 @@ impl App {
                     } else {
                         AuditAction::AccountRegistered
                     };
-                    record(tx, Some(id), action, (ObjectKind::User, Some(id.0)), None).await?;
+                    record(tx, Some(id), action, (ObjectKind::User, Some(id.0)), None);
                     Ok(Account {
                         id,
                         username,
@@ -153,8 +153,7 @@ impl App {
                         AuditAction::SignedIn,
                         (ObjectKind::User, Some(id.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok::<_, AppError>(())
                 })
             })
@@ -180,7 +179,7 @@ impl App {
                             .await?;
                     }
                     let object = (ObjectKind::User, user.map(|u| u.0));
-                    record(tx, user, AuditAction::SignInFailed, object, None).await?;
+                    record(tx, user, AuditAction::SignInFailed, object, None);
                     Ok::<_, AppError>(())
                 })
             })
@@ -205,8 +204,7 @@ impl App {
                         AuditAction::SignedOut,
                         (ObjectKind::User, Some(user.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })
@@ -299,8 +297,7 @@ impl App {
                         AuditAction::PasswordChanged,
                         (ObjectKind::User, Some(user.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })
@@ -330,8 +327,7 @@ impl App {
                         AuditAction::TokenCreated,
                         (ObjectKind::Token, Some(id.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok::<_, AppError>(ApiToken {
                         id,
                         name,
@@ -370,8 +366,7 @@ impl App {
                         AuditAction::TokenRevoked,
                         (ObjectKind::Token, Some(token.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })

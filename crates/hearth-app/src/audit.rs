@@ -2,26 +2,24 @@
 //! so the entry commits or rolls back with the write it describes.
 
 use hearth_core::audit::{AuditAction, AuditEntry, ObjectKind};
-use hearth_core::{CommunityId, Timestamp, UserId};
-use hearth_store::{StoreError, Tx};
+use hearth_core::{CommunityId, UserId};
+use hearth_store::Tx;
 
 /// Appends one audit entry to the transaction.
-pub(crate) async fn record(
+pub(crate) fn record(
     tx: &mut Tx,
     actor: Option<UserId>,
     action: AuditAction,
     object: (ObjectKind, Option<i64>),
     community: Option<CommunityId>,
-) -> Result<(), StoreError> {
-    let id = tx.next_id();
-    let entry = AuditEntry {
+) {
+    tx.append_audit(AuditEntry {
         actor,
         action,
         object_kind: object.0,
         object_id: object.1,
         community,
-    };
-    tx.conn().append_audit(id, Timestamp::now(), &entry).await
+    });
 }
 
 impl crate::App {

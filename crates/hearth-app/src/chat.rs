@@ -48,16 +48,13 @@ struct Access {
 /// so their existence does not leak.
 async fn access(conn: &mut Conn<'_>, user: UserId, id: ChannelId) -> Result<Access, AppError> {
     let not_found = || AppError::from(DomainError::NotFound("channel"));
-    let channel = conn.channel(id).await?.ok_or_else(not_found)?;
-    let member = conn.is_channel_member(id, user).await?;
-    let role = match channel.community_id {
-        Some(community) => Some(
-            conn.member_role(community, user)
-                .await?
-                .ok_or_else(not_found)?,
-        ),
-        None => None,
-    };
+    let (channel, member, role) = conn
+        .channel_with_access(id, user)
+        .await?
+        .ok_or_else(not_found)?;
+    if channel.community_id.is_some() && role.is_none() {
+        return Err(not_found());
+    }
     let visible = match channel.kind {
         ChannelKind::Public => true,
         ChannelKind::Private => member || role.is_some_and(|r| allows(r, Action::ManageChannels)),
@@ -141,8 +138,7 @@ impl App {
                         AuditAction::ChannelCreated,
                         (ObjectKind::Channel, Some(channel.id.0)),
                         Some(community),
-                    )
-                    .await?;
+                    );
                     Ok(channel)
                 })
             })
@@ -234,8 +230,7 @@ impl App {
                             AuditAction::ChannelMemberAdded,
                             (ObjectKind::Channel, Some(id.0)),
                             Some(community),
-                        )
-                        .await?;
+                        );
                     }
                     Ok(())
                 })
@@ -259,8 +254,7 @@ impl App {
                         AuditAction::ChannelMemberRemoved,
                         (ObjectKind::Channel, Some(id.0)),
                         access.channel.community_id,
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })
@@ -326,8 +320,7 @@ impl App {
                         AuditAction::DirectOpened,
                         (ObjectKind::Channel, Some(channel.id.0)),
                         None,
-                    )
-                    .await?;
+                    );
                     Ok(channel)
                 })
             })
@@ -388,11 +381,8 @@ impl App {
                         AuditAction::MessagePosted,
                         (ObjectKind::Message, Some(id.0)),
                         access.channel.community_id,
-                    )
-                    .await?;
-                    tx.conn()
-                        .append_event(channel, "message.posted", id.0, now)
-                        .await?;
+                    );
+                    tx.append_event(channel, "message.posted", id.0);
                     Ok(Message {
                         id,
                         channel_id: channel,
@@ -501,11 +491,8 @@ impl App {
                         AuditAction::MessageEdited,
                         (ObjectKind::Message, Some(id.0)),
                         access.channel.community_id,
-                    )
-                    .await?;
-                    tx.conn()
-                        .append_event(message.channel_id, "message.edited", id.0, now)
-                        .await?;
+                    );
+                    tx.append_event(message.channel_id, "message.edited", id.0);
                     message.body = Some(body);
                     message.edited_at = Some(now);
                     Ok(message)
@@ -554,11 +541,8 @@ impl App {
                         AuditAction::MessageDeleted,
                         (ObjectKind::Message, Some(id.0)),
                         access.channel.community_id,
-                    )
-                    .await?;
-                    tx.conn()
-                        .append_event(message.channel_id, "message.deleted", id.0, now)
-                        .await?;
+                    );
+                    tx.append_event(message.channel_id, "message.deleted", id.0);
                     Ok(())
                 })
             })

@@ -90,8 +90,7 @@ async fn add_member(
         AuditAction::MemberJoined,
         (ObjectKind::User, Some(user.0)),
         Some(community),
-    )
-    .await?;
+    );
     Ok(())
 }
 
@@ -138,16 +137,14 @@ impl App {
                         AuditAction::CommunityCreated,
                         (ObjectKind::Community, Some(community.id.0)),
                         Some(community.id),
-                    )
-                    .await?;
+                    );
                     record(
                         tx,
                         Some(owner),
                         AuditAction::ChannelCreated,
                         (ObjectKind::Channel, Some(general.id.0)),
                         Some(community.id),
-                    )
-                    .await?;
+                    );
                     add_member(tx, community.id, owner, Role::Owner).await?;
                     Ok(community)
                 })
@@ -243,8 +240,7 @@ impl App {
                         AuditAction::CommunityUpdated,
                         (ObjectKind::Community, Some(id.0)),
                         Some(id),
-                    )
-                    .await?;
+                    );
                     Ok(community)
                 })
             })
@@ -355,8 +351,7 @@ impl App {
                         AuditAction::InviteCreated,
                         (ObjectKind::Invite, Some(invite.id.0)),
                         Some(community),
-                    )
-                    .await?;
+                    );
                     Ok(invite)
                 })
             })
@@ -412,8 +407,7 @@ impl App {
                         AuditAction::InviteRevoked,
                         (ObjectKind::Invite, Some(invite.0)),
                         Some(community),
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })
@@ -444,8 +438,7 @@ impl App {
                         AuditAction::MemberLeft,
                         (ObjectKind::User, Some(user.0)),
                         Some(community),
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })
@@ -480,8 +473,7 @@ impl App {
                         AuditAction::MemberRemoved,
                         (ObjectKind::User, Some(member.0)),
                         Some(community),
-                    )
-                    .await?;
+                    );
                     Ok(())
                 })
             })

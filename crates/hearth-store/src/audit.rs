@@ -40,21 +40,87 @@ pub struct EventRecord {
     pub at: i64,
 }
 
+/// An audit entry waiting for its transaction's commit.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingAudit {
+    pub id: i64,
+    pub at: Timestamp,
+    pub entry: AuditEntry,
+}
+
+/// An event waiting for its transaction's commit.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingEvent {
+    pub channel: ChannelId,
+    pub kind: &'static str,
+    pub object_id: i64,
+    pub at: Timestamp,
+}
+
+/// Rows per multi-row INSERT; well under both engines' limits on bound parameters.
+const ROWS_PER_INSERT: usize = 200;
+
+/// `INSERT INTO table (columns) VALUES ($1, ..), ($n, ..)` for `rows` rows. Only placeholders
+/// are generated, never values, so the statement is safe to build.
+fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Conn<'_> {
-    /// Appends an audit entry.
-    pub async fn append_audit(
+    /// Writes buffered audit entries as multi-row inserts.
+    pub(crate) async fn insert_audit_rows(
         &mut self,
-        id: i64,
-        at: Timestamp,
-        entry: &AuditEntry,
+        rows: &[PendingAudit],
     ) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_id, action, object_kind, object_id, \
-             community_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(id).bind(at.0).bind(entry.actor.map(|u| u.0)).bind(entry.action.code())
-            .bind(entry.object_kind.code()).bind(entry.object_id)
-            .bind(entry.community.map(|c| c.0))
-            .execute(&mut **c).await?.rows_affected());
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert(
+                "audit_log (id, at, actor_id, action, object_kind, object_id, community_id)",
+                7,
+                chunk.len(),
+            );
+            dispatch!(self, c => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                for row in chunk {
+                    query = query
+                        .bind(row.id).bind(row.at.0).bind(row.entry.actor.map(|u| u.0))
+                        .bind(row.entry.action.code()).bind(row.entry.object_kind.code())
+                        .bind(row.entry.object_id).bind(row.entry.community.map(|c| c.0));
+                }
+                query.execute(&mut **c).await?.rows_affected()
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes buffered events as multi-row inserts.
+    pub(crate) async fn insert_event_rows(
+        &mut self,
+        rows: &[PendingEvent],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert("events (channel_id, kind, object_id, at)", 4, chunk.len());
+            dispatch!(self, c => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                for row in chunk {
+                    query = query.bind(row.channel.0).bind(row.kind).bind(row.object_id).bind(row.at.0);
+                }
+                query.execute(&mut **c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 
@@ -82,21 +148,6 @@ impl Conn<'_> {
              FROM audit_log WHERE community_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
             .bind(community.0).bind(before.unwrap_or(i64::MAX)).bind(limit)
             .fetch_all(&mut **c).await?))
-    }
-
-    /// Appends a change to the events feed.
-    pub async fn append_event(
-        &mut self,
-        channel: ChannelId,
-        kind: &'static str,
-        object_id: i64,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query(
-            "INSERT INTO events (channel_id, kind, object_id, at) VALUES ($1, $2, $3, $4)")
-            .bind(channel.0).bind(kind).bind(object_id).bind(at.0)
-            .execute(&mut **c).await?.rows_affected());
-        Ok(())
     }
 
     /// Events after `seq`, oldest first.

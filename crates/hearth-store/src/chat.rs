@@ -2,8 +2,8 @@
 
 use crate::StoreError;
 use crate::conn::{Conn, dispatch};
-use crate::rows::ChannelRow;
-use hearth_core::model::{Channel, Message, MessageRevision, PublicUser};
+use crate::rows::{ChannelRow, parse_role};
+use hearth_core::model::{Channel, Message, MessageRevision, PublicUser, Role};
 use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId};
 
 /// A message as stored; the body is still sealed.
@@ -18,6 +18,14 @@ struct MessageRow {
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
     reply_count: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct AccessRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    is_member: bool,
+    role: Option<String>,
 }
 
 macro_rules! select_message {
@@ -99,6 +107,27 @@ impl Conn<'_> {
             sqlx::query_as(select_channel!("WHERE id = $1"))
                 .bind(id.0).fetch_optional(&mut **c).await?);
         row.map(Channel::try_from).transpose()
+    }
+
+    /// A channel together with whether `user` belongs to it and their role in its community,
+    /// in one round trip: every chat action starts with this check.
+    pub async fn channel_with_access(
+        &mut self,
+        id: ChannelId,
+        user: UserId,
+    ) -> Result<Option<(Channel, bool, Option<Role>)>, StoreError> {
+        let row: Option<AccessRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT c.id, c.community_id, c.kind, c.name, c.topic, c.created_at, \
+             EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id \
+             AND m.user_id = $2) AS is_member, \
+             (SELECT cm.role FROM community_members cm WHERE cm.community_id = c.community_id \
+             AND cm.user_id = $2) AS role FROM channels c WHERE c.id = $1")
+            .bind(id.0).bind(user.0).fetch_optional(&mut **c).await?);
+        row.map(|r| {
+            let role = r.role.as_deref().map(parse_role).transpose()?;
+            Ok((Channel::try_from(r.channel)?, r.is_member, role))
+        })
+        .transpose()
     }
 
     /// The direct conversation with this participant key.

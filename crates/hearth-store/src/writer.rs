@@ -4,10 +4,12 @@
 //! durable. One disk flush thus serves a whole batch instead of one message.
 
 use crate::StoreError;
+use crate::audit::{PendingAudit, PendingEvent};
 use crate::conn::{Conn, DbConn};
 use crate::sealing::Sealer;
 use futures_util::future::BoxFuture;
-use hearth_core::{IdGenerator, Timestamp};
+use hearth_core::audit::AuditEntry;
+use hearth_core::{ChannelId, IdGenerator, Timestamp};
 use sqlx::{PgConnection, SqliteConnection};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +25,10 @@ pub struct Tx {
     conn: OwnedConn,
     sealer: Arc<dyn Sealer>,
     ids: IdGenerator,
+    /// Append-only rows nobody reads back inside the transaction: buffered, and written as
+    /// one multi-row insert per table just before the batch commits.
+    audit: Vec<PendingAudit>,
+    events: Vec<PendingEvent>,
 }
 
 impl Tx {
@@ -31,7 +37,42 @@ impl Tx {
             conn,
             sealer,
             ids: IdGenerator::new(node),
+            audit: Vec::new(),
+            events: Vec::new(),
         }
+    }
+
+    /// Appends an audit entry to this transaction: it commits, or rolls back, with the
+    /// job's other writes.
+    pub fn append_audit(&mut self, entry: AuditEntry) {
+        let id = self.next_id();
+        self.audit.push(PendingAudit {
+            id,
+            at: Timestamp::now(),
+            entry,
+        });
+    }
+
+    /// Appends a change to the events feed, in this transaction.
+    pub fn append_event(&mut self, channel: ChannelId, kind: &'static str, object_id: i64) {
+        self.events.push(PendingEvent {
+            channel,
+            kind,
+            object_id,
+            at: Timestamp::now(),
+        });
+    }
+
+    async fn flush_appends(&mut self) -> Result<(), StoreError> {
+        let audit = std::mem::take(&mut self.audit);
+        let events = std::mem::take(&mut self.events);
+        self.conn().insert_audit_rows(&audit).await?;
+        self.conn().insert_event_rows(&events).await
+    }
+
+    fn discard_appends_since(&mut self, mark: (usize, usize)) {
+        self.audit.truncate(mark.0);
+        self.events.truncate(mark.1);
     }
 
     /// The connection inside the current transaction.
@@ -170,12 +211,15 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
 async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
     let started = Instant::now();
     let size = batch.len();
+    tx.discard_appends_since((0, 0));
     if let Err(error) = tx.execute(tx.begin_statement()).await {
         tracing::error!(%error, "could not begin a write transaction");
         batch.clear();
         return;
     }
-    // A lone job needs no savepoint: if it fails, the whole transaction rolls back.
+    // A lone job needs no savepoint: if it fails, the whole transaction rolls back. Savepoints
+    // are not released: each job's "job" savepoint stacks on the previous one, which saves a
+    // round trip per job, and COMMIT ends them all.
     let use_savepoints = size > 1;
     let mut completions: Vec<Completion> = Vec::with_capacity(size);
     let mut any_ok = false;
@@ -189,35 +233,29 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
             broken = Some(error);
             continue;
         }
+        let mark = (tx.audit.len(), tx.events.len());
         let (ok, completion) = job(tx).await;
         completions.push(completion);
         any_ok |= ok;
-        if use_savepoints {
-            let end = if ok {
-                tx.execute("RELEASE SAVEPOINT job").await
-            } else {
-                match tx.execute("ROLLBACK TO SAVEPOINT job").await {
-                    Ok(()) => tx.execute("RELEASE SAVEPOINT job").await,
-                    Err(error) => Err(error),
-                }
-            };
-            if let Err(error) = end {
+        if !ok {
+            tx.discard_appends_since(mark);
+            if use_savepoints && let Err(error) = tx.execute("ROLLBACK TO SAVEPOINT job").await {
                 broken = Some(error);
             }
         }
     }
     let fate = match broken {
-        Some(error) => {
-            tracing::error!(%error, "a write batch broke; rolling it back");
-            let _ = tx.execute("ROLLBACK").await;
-            Err(error.to_string())
-        }
-        None if any_ok => tx.execute("COMMIT").await.map_err(|e| e.to_string()),
+        Some(error) => Err(error.to_string()),
+        None if any_ok => match tx.flush_appends().await {
+            Ok(()) => tx.execute("COMMIT").await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        },
         None => tx.execute("ROLLBACK").await.map_err(|e| e.to_string()),
     };
     if let Err(error) = &fate {
-        tracing::error!(%error, "a write batch failed to commit");
+        tracing::error!(%error, "a write batch failed; rolling it back");
         let _ = tx.execute("ROLLBACK").await;
+        tx.discard_appends_since((0, 0));
     }
     metrics::histogram!("hearth_commit_batch_size").record(size as f64);
     metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());

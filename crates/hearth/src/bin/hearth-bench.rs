@@ -1,1 +1,570 @@
-fn main() {}
+//! `hearth-bench`: how fast Hearth posts durable messages over HTTP, against the physical
+//! baseline of the same inserts made straight into the same database with the same durability.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hearth-bench",
+    about = "Durable posting throughput and latency of Hearth"
+)]
+struct Args {
+    /// Messages to post in the measured run.
+    #[arg(long, default_value_t = 100_000)]
+    messages: usize,
+    /// Concurrent clients, each a member with a token of their own.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Post at this many messages per second (open loop) instead of as fast as possible.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// A running server to measure instead of starting one (the baseline is then skipped).
+    #[arg(long)]
+    url: Option<String>,
+    /// Database for the started server: empty for SQLite in a temporary directory.
+    #[arg(long, default_value = "")]
+    database_url: String,
+    /// Characters per message body.
+    #[arg(long, default_value_t = 200)]
+    body_chars: usize,
+}
+
+struct Server {
+    child: Option<Child>,
+    base: String,
+    database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    fn start(args: &Args) -> anyhow::Result<Self> {
+        if let Some(url) = &args.url {
+            return Ok(Self {
+                child: None,
+                base: url.trim_end_matches('/').into(),
+                database_url: String::new(),
+                _dir: None,
+            });
+        }
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let exe = std::env::current_exe()?;
+        let hearth = exe.with_file_name("hearth");
+        if !hearth.exists() {
+            bail!(
+                "{} not found: build it with `cargo build --release`",
+                hearth.display()
+            );
+        }
+        let database_url = if args.database_url.is_empty() {
+            format!("sqlite://{}", dir.path().join("hearth.db").display())
+        } else {
+            args.database_url.clone()
+        };
+        let child = Command::new(hearth)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("HEARTH_DATA_DIR", dir.path())
+            .env("HEARTH_DATABASE_URL", &database_url)
+            .env("HEARTH_LOG_LEVEL", "warn")
+            // Every bench client signs in from this one address.
+            .env("HEARTH_SIGN_INS_PER_MINUTE_PER_ADDRESS", "100000")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting hearth serve")?;
+        Ok(Self {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            _dir: Some(dir),
+        })
+    }
+
+    /// Stops the server gracefully (SIGTERM) and waits for it.
+    fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill").arg(child.id().to_string()).status()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let mut request = http.request(method, url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{status}: {value}");
+    }
+    Ok(value)
+}
+
+/// Registers `count` members; the first founds a community and a channel the rest join.
+async fn set_up(base: &str, count: usize) -> anyhow::Result<(Vec<String>, String)> {
+    let http = reqwest::Client::new();
+    let run = std::process::id();
+    let mut tokens = Vec::new();
+    for i in 0..count {
+        let name = format!("bench{run}x{i}");
+        let password = format!("{name} long password");
+        call(&http, reqwest::Method::POST, format!("{base}/api/v1/accounts"), None,
+            json!({ "email": format!("{name}@example.org"), "username": name, "display_name": name, "password": password })).await?;
+        let response = http
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({ "login": name, "password": password }))
+            .send()
+            .await?;
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let created: Value = http
+            .post(format!("{base}/api/v1/me/tokens"))
+            .header("cookie", cookie)
+            .json(&json!({ "name": "bench" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        tokens.push(created["secret"].as_str().context("no token")?.to_string());
+    }
+    let owner = tokens[0].as_str();
+    let community = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/communities"),
+        Some(owner),
+        json!({ "slug": format!("bench-{run}"), "name": "Bench" }),
+    )
+    .await?;
+    let community = community["id"]
+        .as_str()
+        .context("no community")?
+        .to_string();
+    let channel = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/communities/{community}/channels"),
+        Some(owner),
+        json!({ "name": "bench" }),
+    )
+    .await?;
+    let channel = channel["id"].as_str().context("no channel")?.to_string();
+    for token in &tokens[1..] {
+        call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/communities/{community}/join"),
+            Some(token),
+            json!({}),
+        )
+        .await?;
+        call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/channels/{channel}/members"),
+            Some(token),
+            json!({}),
+        )
+        .await?;
+    }
+    Ok((tokens, channel))
+}
+
+fn body_text(i: usize, chars: usize) -> String {
+    let mut text = format!("bench message {i}: ");
+    while text.len() < chars {
+        text.push_str("the quick brown fox jumps over the lazy dog ");
+    }
+    text.truncate(chars);
+    text
+}
+
+/// Posts `total` messages from `clients` concurrent clients; returns latencies and wall time.
+async fn closed_loop(
+    base: &str,
+    tokens: &[String],
+    channel: &str,
+    total: usize,
+    chars: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let (next, token) = (next.clone(), token.clone());
+        let url = format!("{base}/api/v1/channels/{channel}/messages");
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let sent = Instant::now();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "body": body_text(i, chars) }))
+                    .send()
+                    .await?;
+                if response.status().as_u16() != 201 {
+                    bail!("post failed: {}", response.status());
+                }
+                latencies.push(sent.elapsed());
+            }
+            Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok((latencies, started.elapsed()))
+}
+
+/// Posts `total` messages at `rate` per second regardless of responses; latency counts from
+/// the moment each post was due, so a stalled server cannot hide its queue.
+async fn open_loop(
+    base: &str,
+    tokens: &[String],
+    channel: &str,
+    total: usize,
+    rate: f64,
+    chars: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let clients: Vec<reqwest::Client> = tokens.iter().map(|_| reqwest::Client::new()).collect();
+    let url = Arc::new(format!("{base}/api/v1/channels/{channel}/messages"));
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let due = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (http, token, url) = (
+            clients[i % clients.len()].clone(),
+            tokens[i % tokens.len()].clone(),
+            url.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let response = http
+                .post(url.as_str())
+                .bearer_auth(&token)
+                .json(&json!({ "body": body_text(i, chars) }))
+                .send()
+                .await?;
+            if response.status().as_u16() != 201 {
+                bail!("post failed: {}", response.status());
+            }
+            Ok(due.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.push(task.await??);
+    }
+    Ok((latencies, started.elapsed()))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+async fn commit_stats(http: &reqwest::Client, base: &str) -> anyhow::Result<(f64, f64)> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let read = |name: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    Ok((
+        read("hearth_commit_batch_size_count"),
+        read("hearth_commit_batch_size_sum"),
+    ))
+}
+
+/// `INSERT INTO table (columns) VALUES ($1, ..), ..` with placeholders for `rows` rows.
+fn multi_row(table_and_columns: &str, columns: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table_and_columns} VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Which rows the baseline inserts for each message.
+#[derive(Clone, Copy)]
+enum Rows {
+    /// The message row alone.
+    MessageOnly,
+    /// Everything the server writes for a post (message, audit entry and event), batched as
+    /// the server batches them.
+    AsTheServer,
+}
+
+/// Inserts `total` messages straight into `database_url` in transactions of `batch`, with the
+/// durability the server uses; returns messages per second.
+async fn baseline(
+    database_url: &str,
+    channel: i64,
+    author: i64,
+    total: usize,
+    batch: usize,
+    chars: usize,
+    rows: Rows,
+) -> anyhow::Result<f64> {
+    macro_rules! run {
+        ($conn:expr, $begin:expr) => {{
+            let conn = &mut $conn;
+            let mut id: i64 = 9_000_000_000_000_000_000 + match rows { Rows::MessageOnly => 0, Rows::AsTheServer => 100_000_000_000 };
+            let started = Instant::now();
+            let mut done = 0;
+            while done < total {
+                let n = batch.min(total - done);
+                sqlx::raw_sql($begin).execute(&mut *conn).await?;
+                for k in 0..n {
+                    id += 1;
+                    let mut body = vec![0u8];
+                    body.extend_from_slice(body_text(done + k, chars).as_bytes());
+                    let now = 1_800_000_000_000i64;
+                    sqlx::query("INSERT INTO messages (id, channel_id, author_id, thread_root_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(id).bind(channel).bind(author).bind(None::<i64>).bind(&body).bind(now)
+                        .execute(&mut *conn).await?;
+                }
+                if let Rows::AsTheServer = rows {
+                    // As the writer does: one multi-row insert per table per transaction.
+                    let first = id - n as i64 + 1;
+                    let now = 1_800_000_000_000i64;
+                    let audit_sql = multi_row("audit_log (id, at, actor_id, action, object_kind, object_id, community_id)", 7, n);
+                    let mut audit = sqlx::query(sqlx::AssertSqlSafe(audit_sql.as_str())).persistent(false);
+                    for m in first..=id {
+                        audit = audit.bind(m).bind(now).bind(Some(author)).bind("message.posted").bind("message").bind(Some(m)).bind(None::<i64>);
+                    }
+                    audit.execute(&mut *conn).await?;
+                    let events_sql = multi_row("events (channel_id, kind, object_id, at)", 4, n);
+                    let mut events = sqlx::query(sqlx::AssertSqlSafe(events_sql.as_str())).persistent(false);
+                    for m in first..=id {
+                        events = events.bind(channel).bind("message.posted").bind(m).bind(now);
+                    }
+                    events.execute(&mut *conn).await?;
+                }
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                done += n;
+            }
+            total as f64 / started.elapsed().as_secs_f64()
+        }};
+    }
+    if database_url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .pragma("secure_delete", "on");
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        Ok(run!(conn, "BEGIN IMMEDIATE"))
+    } else {
+        let options = sqlx::postgres::PgConnectOptions::from_str(database_url)?
+            .options([("synchronous_commit", "on")]);
+        let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+        Ok(run!(conn, "BEGIN"))
+    }
+}
+
+async fn first_author_and_channel(database_url: &str, channel: &str) -> anyhow::Result<(i64, i64)> {
+    let channel: i64 = channel.parse()?;
+    let sql = "SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id LIMIT 1";
+    let (author,): (i64,) = if database_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await?;
+        sqlx::query_as(sql)
+            .bind(channel)
+            .fetch_one(&mut conn)
+            .await?
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        sqlx::query_as(sql)
+            .bind(channel)
+            .fetch_one(&mut conn)
+            .await?
+    };
+    Ok((author, channel))
+}
+
+async fn wait_until_up(base: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server at {base} did not become ready")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.clients >= 1 && args.messages >= 1,
+        "need at least one client and one message"
+    );
+    let mut server = Server::start(&args)?;
+    wait_until_up(&server.base).await?;
+    let engine = if server.database_url.starts_with("postgres") {
+        "PostgreSQL, synchronous_commit=on"
+    } else if server.database_url.is_empty() {
+        "external server"
+    } else {
+        "SQLite, WAL, synchronous=FULL"
+    };
+    println!(
+        "hearth-bench: {} messages of {} characters, {} clients, {engine}",
+        args.messages, args.body_chars, args.clients
+    );
+
+    let (tokens, channel) = set_up(&server.base, args.clients).await?;
+    // Warm up connections, caches and the writer.
+    closed_loop(
+        &server.base,
+        &tokens,
+        &channel,
+        args.clients * 20,
+        args.body_chars,
+    )
+    .await?;
+
+    let http = reqwest::Client::new();
+    let (commits_before, jobs_before) = commit_stats(&http, &server.base).await?;
+    let (mut latencies, wall) = match args.rate {
+        Some(rate) => {
+            open_loop(
+                &server.base,
+                &tokens,
+                &channel,
+                args.messages,
+                rate,
+                args.body_chars,
+            )
+            .await?
+        }
+        None => {
+            closed_loop(
+                &server.base,
+                &tokens,
+                &channel,
+                args.messages,
+                args.body_chars,
+            )
+            .await?
+        }
+    };
+    let (commits_after, jobs_after) = commit_stats(&http, &server.base).await?;
+    latencies.sort();
+    let rate = args.messages as f64 / wall.as_secs_f64();
+    let commits = (commits_after - commits_before).max(1.0);
+    let mean_batch = (jobs_after - jobs_before) / commits;
+    println!(
+        "server over HTTP:  {rate:>9.0} msgs/s   p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   ({} commits, mean batch {mean_batch:.1} writes){}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+        commits as u64,
+        args.rate
+            .map(|r| format!(", open loop at {r} msgs/s"))
+            .unwrap_or_default()
+    );
+    if server.child.is_none() {
+        println!("(no baseline against an external server)");
+        return Ok(());
+    }
+    server.stop()?;
+
+    let batch = mean_batch.round().max(1.0) as usize;
+    let (author, channel_id) = first_author_and_channel(&server.database_url, &channel).await?;
+    let message_only = baseline(
+        &server.database_url,
+        channel_id,
+        author,
+        args.messages,
+        batch,
+        args.body_chars,
+        Rows::MessageOnly,
+    )
+    .await?;
+    let full = baseline(
+        &server.database_url,
+        channel_id,
+        author,
+        args.messages,
+        batch,
+        args.body_chars,
+        Rows::AsTheServer,
+    )
+    .await?;
+    println!(
+        "baseline inserts:  {message_only:>9.0} msgs/s   (message row only, {batch} per transaction)"
+    );
+    println!(
+        "baseline inserts:  {full:>9.0} msgs/s   (message + audit + event rows, as the server writes them, {batch} per transaction)"
+    );
+    println!(
+        "ratio: server is {:.1}% of the message-row baseline and {:.1}% of the same-rows baseline",
+        100.0 * rate / message_only,
+        100.0 * rate / full
+    );
+    Ok(())
+}
