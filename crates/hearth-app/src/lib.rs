@@ -9,6 +9,7 @@ mod audit;
 mod chat;
 mod communities;
 mod error;
+mod events;
 mod secrets;
 mod sign_in_limits;
 
@@ -17,7 +18,8 @@ pub use actor::{Actor, Credential};
 pub use chat::{HistoryPage, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
-pub use hearth_store::{AuditRecord, Backend, Store, StoreError, StoreOptions};
+pub use events::EventSubscription;
+pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 
 use std::sync::Arc;
 
@@ -51,6 +53,8 @@ pub struct App {
     store: Store,
     config: Arc<AppConfig>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
+    events: Arc<events::EventHub>,
+    tailer_started: Arc<tokio::sync::Mutex<bool>>,
 }
 
 impl App {
@@ -63,6 +67,8 @@ impl App {
             store,
             config: Arc::new(config),
             address_limiter,
+            events: Arc::new(events::EventHub::new()),
+            tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
         }
     }
 

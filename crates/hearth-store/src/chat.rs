@@ -164,6 +164,14 @@ impl Conn<'_> {
         rows.into_iter().map(Channel::try_from).collect()
     }
 
+    /// Every channel and direct conversation `user` belongs to.
+    pub async fn channel_ids_of(&mut self, user: UserId) -> Result<Vec<ChannelId>, StoreError> {
+        let rows: Vec<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT channel_id FROM channel_members WHERE user_id = $1")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        Ok(rows.into_iter().map(|(id,)| ChannelId(id)).collect())
+    }
+
     /// Adds a channel member; does nothing if they already are one.
     pub async fn insert_channel_member(
         &mut self,

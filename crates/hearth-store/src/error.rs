@@ -36,6 +36,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        if matches!(error, sqlx::Error::PoolClosed) {
+            return StoreError::Unavailable;
+        }
         if let sqlx::Error::Database(db) = &error {
             if db.is_unique_violation() {
                 return StoreError::UniqueViolation;

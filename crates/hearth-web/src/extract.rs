@@ -106,7 +106,9 @@ impl FromRequestParts<WebState> for Authed {
             return Ok(Authed(state.app.authenticate_token(token).await?));
         }
         let secret = session_cookie(parts).ok_or_else(ApiError::unauthenticated)?;
-        if !is_safe_method(&parts.method) && is_cross_site(parts) {
+        // Websocket handshakes are GETs that browsers send cross-site with cookies attached:
+        // they get the same origin check as writes.
+        if (!is_safe_method(&parts.method) || is_websocket(parts)) && is_cross_site(parts) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross-site",
@@ -129,6 +131,14 @@ pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_string())
+}
+
+fn is_websocket(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 fn is_safe_method(method: &Method) -> bool {

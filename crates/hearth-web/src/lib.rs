@@ -4,6 +4,7 @@
 
 mod api;
 mod extract;
+mod live;
 mod ops;
 mod problem;
 mod telemetry;

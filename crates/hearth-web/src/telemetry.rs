@@ -29,6 +29,7 @@ pub fn install_metrics() -> Option<PrometheusHandle> {
                 .and_then(|b| b.install_recorder())
                 .map_err(|error| tracing::warn!(%error, "metrics are disabled"))
                 .ok()
+                .inspect(|_| metrics::gauge!("hearth_websocket_clients").set(0.0))
         })
         .clone()
 }

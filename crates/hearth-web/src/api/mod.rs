@@ -51,4 +51,5 @@ pub(crate) fn router() -> OpenApiRouter<WebState> {
         .merge(accounts::router())
         .merge(communities::router())
         .merge(chat::router())
+        .routes(utoipa_axum::routes!(crate::live::upgrade))
 }

@@ -10,4 +10,5 @@ mod cli;
 mod durability;
 mod errors;
 mod journey;
+mod live;
 mod ops;
