@@ -6,7 +6,7 @@ use crate::secrets::random_token;
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
-use hearth_core::permissions::{Action, allows, may_remove};
+use hearth_core::permissions::{Action, allows, may_assign, may_remove};
 use hearth_core::{ChannelId, CommunityId, DomainError, InviteId, Timestamp, UserId, validate};
 use hearth_store::{Conn, Tx};
 
@@ -471,6 +471,45 @@ impl App {
                         tx,
                         Some(user),
                         AuditAction::MemberRemoved,
+                        (ObjectKind::User, Some(member.0)),
+                        Some(community),
+                    );
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Gives a member another role (admins, below their own; never owner).
+    pub async fn set_member_role(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        member: UserId,
+        new: Role,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(role, Action::ManageRoles, "only admins change roles")?;
+                    let current = tx
+                        .conn()
+                        .member_role(community, member)
+                        .await?
+                        .ok_or(DomainError::NotFound("member"))?;
+                    if !may_assign(role, current, new) {
+                        return Err(DomainError::Forbidden(
+                            "you may not give this member that role",
+                        )
+                        .into());
+                    }
+                    tx.conn().set_member_role(community, member, new).await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::RoleChanged,
                         (ObjectKind::User, Some(member.0)),
                         Some(community),
                     );

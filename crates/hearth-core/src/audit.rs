@@ -30,6 +30,8 @@ pub enum AuditAction {
     MemberLeft,
     /// A member was removed by an admin.
     MemberRemoved,
+    /// A member's role was changed.
+    RoleChanged,
     /// An invitation link was created.
     InviteCreated,
     /// An invitation link was revoked.
@@ -67,6 +69,7 @@ impl AuditAction {
             AuditAction::MemberJoined => "community.member_joined",
             AuditAction::MemberLeft => "community.member_left",
             AuditAction::MemberRemoved => "community.member_removed",
+            AuditAction::RoleChanged => "community.role_changed",
             AuditAction::InviteCreated => "invite.created",
             AuditAction::InviteRevoked => "invite.revoked",
             AuditAction::ChannelCreated => "channel.created",

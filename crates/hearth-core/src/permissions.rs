@@ -11,6 +11,8 @@ pub enum Action {
     ManageInvites,
     /// Remove another member from the community.
     RemoveMember,
+    /// Change other members' roles.
+    ManageRoles,
     /// Create a public channel.
     CreatePublicChannel,
     /// Create a private channel.
@@ -26,7 +28,10 @@ pub enum Action {
 /// Whether a member holding `role` may perform `action`.
 pub fn allows(role: Role, action: Action) -> bool {
     let least = match action {
-        Action::EditSettings | Action::ManageInvites | Action::RemoveMember => Role::Admin,
+        Action::EditSettings
+        | Action::ManageInvites
+        | Action::RemoveMember
+        | Action::ManageRoles => Role::Admin,
         Action::ManageChannels => Role::Admin,
         Action::DeleteOthersMessages => Role::Moderator,
         Action::CreatePublicChannel | Action::CreatePrivateChannel | Action::Participate => {
@@ -42,9 +47,30 @@ pub fn may_remove(actor: Role, target: Role) -> bool {
     allows(actor, Action::RemoveMember) && target != Role::Owner && actor < target
 }
 
+/// Whether `actor` may give `target` (who now holds `current`) the role `new`: only to someone
+/// they outrank, only a role below their own, and never to or from owner (ownership passes on
+/// by its own procedure).
+pub fn may_assign(actor: Role, current: Role, new: Role) -> bool {
+    allows(actor, Action::ManageRoles)
+        && current != Role::Owner
+        && new != Role::Owner
+        && actor < current
+        && actor < new
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_given_only_below_ones_own() {
+        assert!(may_assign(Role::Owner, Role::Member, Role::Admin));
+        assert!(may_assign(Role::Admin, Role::Member, Role::Moderator));
+        assert!(!may_assign(Role::Admin, Role::Member, Role::Admin));
+        assert!(!may_assign(Role::Admin, Role::Admin, Role::Member));
+        assert!(!may_assign(Role::Owner, Role::Member, Role::Owner));
+        assert!(!may_assign(Role::Moderator, Role::Member, Role::Moderator));
+    }
 
     #[test]
     fn members_participate_but_do_not_administer() {

@@ -117,6 +117,20 @@ impl Conn<'_> {
         row.map(|(role,)| parse_role(&role)).transpose()
     }
 
+    /// Changes a member's role.
+    pub async fn set_member_role(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE community_members SET role = $3 WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).bind(role.as_str())
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
     /// Removes a member and their channel memberships in the community.
     pub async fn delete_member(
         &mut self,

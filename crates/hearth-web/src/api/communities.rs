@@ -23,6 +23,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(leave_community))
         .routes(routes!(list_members))
         .routes(routes!(remove_member))
+        .routes(routes!(set_role))
         .routes(routes!(list_invites, create_invite))
         .routes(routes!(revoke_invite))
         .routes(routes!(accept_invite))
@@ -240,6 +241,31 @@ async fn remove_member(
     state
         .app
         .remove_member(&actor, CommunityId(id), UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A role to give.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SetRoleRequest {
+    /// `admin`, `moderator` or `member`.
+    role: Role,
+}
+
+/// Change a member's role (admins, below their own).
+#[utoipa::path(put, path = "/api/v1/communities/{community_id}/members/{user_id}/role",
+    tag = "communities", params(("community_id" = i64, Path), ("user_id" = i64, Path)),
+    request_body = SetRoleRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn set_role(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath((id, user)): ApiPath<(i64, i64)>,
+    ApiJson(body): ApiJson<SetRoleRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .set_member_role(&actor, CommunityId(id), UserId(user), body.role)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
