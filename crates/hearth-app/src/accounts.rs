@@ -11,7 +11,7 @@ use hearth_store::NewUser;
 use std::net::IpAddr;
 
 /// What a person gives to register.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAccount {
     /// Email address.
     pub email: String,
@@ -24,7 +24,7 @@ pub struct NewAccount {
 }
 
 /// A started session: the secret for the cookie, shown once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedIn {
     /// The account.
     pub account: Account,
@@ -32,6 +32,22 @@ pub struct SignedIn {
     pub session_secret: String,
     /// When the session expires.
     pub expires_at: Timestamp,
+}
+
+// Hand-written so that a stray `{:?}` never prints a password or a session secret.
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user", &self.account.id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long an account stays locked after too many failed sign-ins: doubling from 30 s, at
@@ -42,10 +58,20 @@ fn lockout_secs(failures: i64, allowed: i64) -> Option<i64> {
 }
 
 impl App {
-    /// Registers an account (when registration is open).
-    pub async fn register(&self, input: NewAccount) -> Result<Account, AppError> {
+    /// Registers an account (when registration is open). Registrations share the
+    /// per-address attempt limit with sign-ins: each costs a password hash.
+    pub async fn register(
+        &self,
+        input: NewAccount,
+        address: Option<IpAddr>,
+    ) -> Result<Account, AppError> {
         if !self.config.open_registration {
             return Err(DomainError::Forbidden("registration is closed on this instance").into());
+        }
+        if let Some(address) = address {
+            self.address_limiter
+                .check(address)
+                .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
         }
         self.create_account(input, false).await
     }
@@ -245,6 +271,23 @@ impl App {
             user,
             credential: Credential::Token(token),
         })
+    }
+
+    /// Checks that the credential an actor was resolved from still works.
+    pub async fn still_valid(&self, actor: &Actor) -> Result<(), AppError> {
+        let mut reader = self.store.reader().await?;
+        let valid = match &actor.credential {
+            Credential::Session(hash) => {
+                reader.conn().session_user(hash, Timestamp::now()).await? == Some(actor.user)
+            }
+            Credential::Token(id) => reader.conn().token_active(*id).await?,
+            Credential::Console => true,
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(DomainError::Unauthenticated.into())
+        }
     }
 
     /// The caller's own account.

@@ -245,6 +245,13 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     let access = access(&mut tx.conn(), user, id).await?;
+                    if access.channel.kind == ChannelKind::Direct {
+                        // Its participants are its identity: opening a conversation with the
+                        // same people finds this one again.
+                        return Err(
+                            DomainError::Conflict("direct conversations cannot be left").into()
+                        );
+                    }
                     if !tx.conn().delete_channel_member(id, user).await? {
                         return Err(DomainError::Conflict("not a member of this channel").into());
                     }
@@ -360,7 +367,19 @@ impl App {
                                 .await?
                                 .filter(|m| m.channel_id == channel && m.deleted_at.is_none())
                                 .ok_or(DomainError::NotFound("message"))?;
-                            Some(parent.thread_root_id.unwrap_or(parent.id))
+                            match parent.thread_root_id {
+                                None => Some(parent.id),
+                                // A reply to a reply joins its thread, if the thread's root
+                                // still stands.
+                                Some(root) => {
+                                    tx.conn()
+                                        .message(root)
+                                        .await?
+                                        .filter(|m| m.deleted_at.is_none())
+                                        .ok_or(DomainError::NotFound("message"))?;
+                                    Some(root)
+                                }
+                            }
                         }
                     };
                     let now = Timestamp::now();

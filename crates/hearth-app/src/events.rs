@@ -3,7 +3,7 @@
 //! same table, a message posted through one node reaches clients connected to any other.
 
 use crate::{App, AppError};
-use hearth_core::{ChannelId, UserId};
+use hearth_core::ChannelId;
 use hearth_store::EventRecord;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ impl EventHub {
 /// One client's view of the feed: only events of channels the person belongs to.
 pub struct EventSubscription {
     app: App,
-    user: UserId,
+    actor: crate::Actor,
     receiver: broadcast::Receiver<EventRecord>,
     channels: HashSet<ChannelId>,
     loaded_at: Option<Instant>,
@@ -39,7 +39,8 @@ pub struct EventSubscription {
 impl EventSubscription {
     /// The next event for this person. Events carry ids only; clients read the object
     /// through the API, which checks access again. If the subscriber fell too far behind,
-    /// skipped events are dropped (the client should refresh).
+    /// skipped events are dropped (the client should refresh). Fails once the credential the
+    /// subscription was opened with stops working.
     pub async fn next(&mut self) -> Result<EventRecord, AppError> {
         loop {
             let event = match self.receiver.recv().await {
@@ -58,11 +59,14 @@ impl EventSubscription {
         }
     }
 
+    /// Reloads the person's channels, and ends the subscription once the session or token it
+    /// was opened with no longer works (signed out, password changed, token revoked).
     async fn reload(&mut self) -> Result<(), AppError> {
+        self.app.still_valid(&self.actor).await?;
         let mut reader = self.app.store.reader().await?;
         self.channels = reader
             .conn()
-            .channel_ids_of(self.user)
+            .channel_ids_of(self.actor.user)
             .await?
             .into_iter()
             .collect();
@@ -78,7 +82,7 @@ impl App {
         self.start_tailer().await?;
         let mut subscription = EventSubscription {
             app: self.clone(),
-            user: actor.user,
+            actor: actor.clone(),
             receiver: self.events.sender.subscribe(),
             channels: HashSet::new(),
             loaded_at: None,

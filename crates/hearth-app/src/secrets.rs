@@ -22,8 +22,16 @@ pub(crate) fn token_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// Argon2id takes about 19 MiB and tens of milliseconds per hash: at most this many run at
+/// once, so a flood of sign-ins queues instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Hashes a password with Argon2id on the blocking pool.
 pub(crate) async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -38,6 +46,9 @@ pub(crate) async fn hash_password(password: String) -> Result<String, AppError> 
 /// verifies against a hash nobody knows the password of, so response times do not reveal
 /// which accounts exist.
 pub(crate) async fn verify_password(password: String, stored: Option<String>) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = match stored {

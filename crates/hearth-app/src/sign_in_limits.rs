@@ -18,9 +18,17 @@ impl AddressLimiter {
         }
     }
 
-    /// Takes one attempt for `address`; on refusal, the seconds to wait.
+    /// Takes one attempt for `address`; on refusal, the seconds to wait. IPv6 addresses count
+    /// by their /64 network, which one subscriber usually holds whole.
     pub(crate) fn check(&self, address: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&address).map_err(|not_until| {
+        let key = match address {
+            IpAddr::V4(_) => address,
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+        };
+        self.limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));

@@ -218,6 +218,14 @@ impl Conn<'_> {
         Ok(row.map(|(id, user, used)| (TokenId(id), UserId(user), used.map(Timestamp))))
     }
 
+    /// Whether a token still works.
+    pub async fn token_active(&mut self, id: TokenId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id FROM api_tokens WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
     /// Notes that a token was used.
     pub async fn touch_token(&mut self, id: TokenId, now: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")

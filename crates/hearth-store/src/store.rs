@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
-use crate::writer::{OwnedConn, Tx, Writer};
+use crate::writer::{OwnedConn, Reconnect, Tx, Writer};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -101,9 +101,15 @@ impl Store {
         SQLITE_MIGRATIONS.run(&mut write).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
-            .connect_with(base.read_only(true))
+            .connect_with(base.clone().read_only(true))
             .await?;
-        let tx = Tx::new(OwnedConn::Sqlite(write), sealer.clone(), options.node_id);
+        let reconnect = Reconnect::Sqlite(base.clone());
+        let tx = Tx::new(
+            OwnedConn::Sqlite(write),
+            reconnect,
+            sealer.clone(),
+            options.node_id,
+        );
         Ok(Self {
             backend: Backend::Sqlite,
             readers: ReadPool::Sqlite(readers),
@@ -125,13 +131,21 @@ impl Store {
         POSTGRES_MIGRATIONS.run(&mut write).await?;
         let readers = PgPoolOptions::new()
             .max_connections(options.read_connections.max(1))
-            .connect_with(base)
+            .connect_with(base.clone())
             .await?;
-        let tx = Tx::new(OwnedConn::Postgres(write), sealer.clone(), options.node_id);
+        let reconnect = Reconnect::Postgres(base);
+        let tx = Tx::new(
+            OwnedConn::Postgres(write),
+            reconnect,
+            sealer.clone(),
+            options.node_id,
+        );
         Ok(Self {
             backend: Backend::Postgres,
             readers: ReadPool::Postgres(readers),
-            writer: Writer::spawn(tx, options.max_batch),
+            // Each job in a batch is a savepoint, that is a subtransaction; PostgreSQL keeps 64
+            // of them per transaction in memory and slows every reader down beyond that.
+            writer: Writer::spawn(tx, options.max_batch.min(64)),
             sealer,
         })
     }
@@ -163,8 +177,11 @@ impl Store {
         self.writer.write(job).await
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers and the writer takes jobs.
     pub async fn ping(&self) -> Result<(), StoreError> {
+        if !self.writer.is_running() {
+            return Err(StoreError::Unavailable);
+        }
         let mut reader = self.reader().await?;
         reader.conn().ping().await
     }

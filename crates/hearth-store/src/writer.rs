@@ -7,10 +7,14 @@ use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
 use crate::conn::{Conn, DbConn};
 use crate::sealing::Sealer;
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hearth_core::audit::AuditEntry;
 use hearth_core::{ChannelId, IdGenerator, Timestamp};
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -20,9 +24,17 @@ pub(crate) enum OwnedConn {
     Postgres(PgConnection),
 }
 
+/// How to open the write connection again after it broke.
+#[derive(Clone)]
+pub(crate) enum Reconnect {
+    Sqlite(SqliteConnectOptions),
+    Postgres(PgConnectOptions),
+}
+
 /// The writer's transaction as a job sees it: queries, fresh ids and the clock.
 pub struct Tx {
     conn: OwnedConn,
+    reconnect: Reconnect,
     sealer: Arc<dyn Sealer>,
     ids: IdGenerator,
     /// Append-only rows nobody reads back inside the transaction: buffered, and written as
@@ -32,9 +44,15 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(conn: OwnedConn, sealer: Arc<dyn Sealer>, node: u16) -> Self {
+    pub(crate) fn new(
+        conn: OwnedConn,
+        reconnect: Reconnect,
+        sealer: Arc<dyn Sealer>,
+        node: u16,
+    ) -> Self {
         Self {
             conn,
+            reconnect,
             sealer,
             ids: IdGenerator::new(node),
             audit: Vec::new(),
@@ -101,6 +119,25 @@ impl Tx {
                 sqlx::raw_sql(statement).execute(c).await?;
             }
         };
+        Ok(())
+    }
+
+    /// Replaces a broken write connection with a new one.
+    async fn reconnect(&mut self) -> Result<(), StoreError> {
+        self.conn = match &self.reconnect {
+            Reconnect::Sqlite(options) => OwnedConn::Sqlite(options.connect().await?),
+            Reconnect::Postgres(options) => OwnedConn::Postgres(options.connect().await?),
+        };
+        Ok(())
+    }
+
+    /// Begins a transaction, reconnecting once if the connection has broken.
+    async fn begin(&mut self) -> Result<(), StoreError> {
+        if let Err(error) = self.execute(self.begin_statement()).await {
+            tracing::warn!(%error, "the write connection failed; reconnecting");
+            self.reconnect().await?;
+            self.execute(self.begin_statement()).await?;
+        }
         Ok(())
     }
 
@@ -171,6 +208,11 @@ impl Writer {
             .unwrap_or_else(|_| Err(E::from(StoreError::Unavailable)))
     }
 
+    /// Whether the writer task is still taking jobs.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.commands.is_closed()
+    }
+
     /// Commits everything queued before this call, then stops the writer.
     pub(crate) async fn stop(&self) {
         let (ack, stopped) = oneshot::channel();
@@ -212,7 +254,8 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
     let started = Instant::now();
     let size = batch.len();
     tx.discard_appends_since((0, 0));
-    if let Err(error) = tx.execute(tx.begin_statement()).await {
+    if let Err(error) = tx.begin().await {
+        // The jobs are dropped unrun; their callers hear `Unavailable`.
         tracing::error!(%error, "could not begin a write transaction");
         batch.clear();
         return;
@@ -234,8 +277,15 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
             continue;
         }
         let mark = (tx.audit.len(), tx.events.len());
-        let (ok, completion) = job(tx).await;
-        completions.push(completion);
+        // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
+        let (ok, completion) = match AssertUnwindSafe(job(tx)).catch_unwind().await {
+            Ok((ok, completion)) => (ok, Some(completion)),
+            Err(_) => {
+                tracing::error!("a write job panicked; rolling back its writes");
+                (false, None)
+            }
+        };
+        completions.extend(completion);
         any_ok |= ok;
         if !ok {
             tx.discard_appends_since(mark);

@@ -116,6 +116,11 @@ impl From<AppError> for ApiError {
                 "Service unavailable",
             )
             .detail("the server is shutting down or cannot reach its database"),
+            // A race that the use case's own check did not see (two registrations of one
+            // name at once on two nodes, say).
+            AppError::Store(StoreError::UniqueViolation) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail("it already exists")
+            }
             other => {
                 // The error names tables and constraints, never values: safe to log.
                 tracing::error!(error = %other, "request failed");

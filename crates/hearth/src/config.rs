@@ -40,7 +40,8 @@ pub struct Config {
     pub session_days: i64,
     /// Failed sign-ins before an account is locked for a while (30 s, doubling to 15 min).
     pub max_failed_sign_ins: i64,
-    /// Sign-in attempts one network address may make per minute.
+    /// Sign-in and registration attempts one network address (IPv6: one /64) may make per
+    /// minute.
     pub sign_ins_per_minute_per_address: u32,
     /// Connections in the database read pool.
     pub read_connections: u32,
@@ -157,7 +158,7 @@ session_days = {session_days}
 # Failed sign-ins before an account is locked for a while (30 s, doubling to 15 minutes).
 max_failed_sign_ins = {max_failed}
 
-# Sign-in attempts one network address may make per minute.
+# Sign-in and registration attempts one network address (IPv6: one /64) may make per minute.
 sign_ins_per_minute_per_address = {per_address}
 
 # Connections in the database read pool.

@@ -130,6 +130,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     },
             } => {
                 let password = read_password()?;
+                // A node number of its own, so that ids it makes never collide with those of
+                // a server running beside it.
+                config.node_id = CONSOLE_NODE_ID;
                 let store = server::open_store(&config).await?;
                 let app = server::app(&config, store.clone());
                 let result = app
@@ -152,6 +155,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     })
 }
+
+/// The node number of one-off console commands; servers use 0–1022.
+const CONSOLE_NODE_ID: u16 = 1023;
 
 fn read_password() -> anyhow::Result<String> {
     eprintln!("Password for the operator account (one line on standard input):");

@@ -26,7 +26,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
 }
 
 /// Registration form.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
     email: String,
     username: String,
@@ -38,25 +38,29 @@ pub(crate) struct RegisterRequest {
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(()),
     request_body = RegisterRequest,
     responses((status = 201, body = Account), (status = 409, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn register(
     State(state): State<WebState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let account = state
         .app
-        .register(NewAccount {
-            email: body.email,
-            username: body.username,
-            display_name: body.display_name,
-            password: body.password,
-        })
+        .register(
+            NewAccount {
+                email: body.email,
+                username: body.username,
+                display_name: body.display_name,
+                password: body.password,
+            },
+            address,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(account)))
 }
 
 /// Sign-in form.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct SignInRequest {
     /// Username or email.
     login: String,
@@ -142,7 +146,7 @@ async fn me(
 }
 
 /// Password change form.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordRequest {
     current_password: String,
     new_password: String,

@@ -146,6 +146,9 @@ async fn two_members_talk_in_channels_threads_and_direct_messages(backend: Backe
     assert_eq!(dms.body["messages"][0]["author_id"], alice.id.as_str());
     let listed = bob.get("/api/v1/direct").await.expect_status(200);
     assert_eq!(listed.body[0]["id"], direct_id.as_str());
+    bob.delete(&format!("/api/v1/channels/{direct_id}/members/me"))
+        .await
+        .expect_problem(409, "conflict");
 
     // Leaving: Bob leaves #dev and the community.
     bob.delete(&format!("/api/v1/channels/{dev}/members/me"))
