@@ -220,7 +220,8 @@ impl App {
             );
         };
         let user = actor.user;
-        self.store
+        let result: Result<(), AppError> = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     tx.conn().delete_session(&hash).await?;
@@ -234,27 +235,40 @@ impl App {
                     Ok(())
                 })
             })
-            .await
+            .await;
+        if result.is_ok() {
+            let ended = actor.credential.clone();
+            self.credentials.forget(|c| *c == ended);
+        }
+        result
     }
 
     /// Resolves a session secret to its caller.
     pub async fn authenticate_session(&self, secret: &str) -> Result<Actor, AppError> {
         let hash = token_hash(secret);
+        if let Some(actor) = self.credentials.get(&hash) {
+            return Ok(actor);
+        }
         let mut reader = self.store.reader().await?;
         let user = reader
             .conn()
             .session_user(&hash, Timestamp::now())
             .await?
             .ok_or(DomainError::Unauthenticated)?;
-        Ok(Actor {
+        let actor = Actor {
             user,
-            credential: Credential::Session(hash),
-        })
+            credential: Credential::Session(hash.clone()),
+        };
+        self.credentials.put(hash, actor.clone());
+        Ok(actor)
     }
 
     /// Resolves an API token secret to its caller.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Actor, AppError> {
         let hash = token_hash(secret);
+        if let Some(actor) = self.credentials.get(&hash) {
+            return Ok(actor);
+        }
         let found = {
             let mut reader = self.store.reader().await?;
             reader.conn().token_user(&hash).await?
@@ -267,10 +281,12 @@ impl App {
                 .write(move |tx| Box::pin(async move { tx.conn().touch_token(token, now).await }))
                 .await?;
         }
-        Ok(Actor {
+        let actor = Actor {
             user,
             credential: Credential::Token(token),
-        })
+        };
+        self.credentials.put(hash, actor.clone());
+        Ok(actor)
     }
 
     /// Checks that the credential an actor was resolved from still works.
@@ -325,7 +341,8 @@ impl App {
             Credential::Session(hash) => Some(hash.clone()),
             _ => None,
         };
-        self.store
+        let result: Result<(), AppError> = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     tx.conn()
@@ -344,7 +361,11 @@ impl App {
                     Ok(())
                 })
             })
-            .await
+            .await;
+        if result.is_ok() {
+            self.credentials.forget_user(actor.user);
+        }
+        result
     }
 
     /// Creates a personal API token; the secret is returned once and stored only as a hash.
@@ -393,7 +414,8 @@ impl App {
     /// Revokes one of the caller's API tokens.
     pub async fn revoke_token(&self, actor: &Actor, token: TokenId) -> Result<(), AppError> {
         let user = actor.user;
-        self.store
+        let result: Result<(), AppError> = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     if !tx
@@ -413,7 +435,11 @@ impl App {
                     Ok(())
                 })
             })
-            .await
+            .await;
+        if result.is_ok() {
+            self.credentials.forget(|c| *c == Credential::Token(token));
+        }
+        result
     }
 }
 

@@ -8,6 +8,7 @@ mod actor;
 mod audit;
 mod chat;
 mod communities;
+mod credential_cache;
 mod error;
 mod events;
 mod secrets;
@@ -54,6 +55,7 @@ pub struct App {
     config: Arc<AppConfig>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
     events: Arc<events::EventHub>,
+    credentials: Arc<credential_cache::CredentialCache>,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
 }
 
@@ -68,6 +70,7 @@ impl App {
             config: Arc::new(config),
             address_limiter,
             events: Arc::new(events::EventHub::new()),
+            credentials: Arc::default(),
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
         }
     }
