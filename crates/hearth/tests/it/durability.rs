@@ -9,29 +9,12 @@ on_both_backends!(
     acknowledged_posts_survive_a_graceful_shutdown,
 );
 
-fn metric_value(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
     let server = TestServer::start(backend).await;
     let alice = server.member("alice").await;
     let community = alice.create_community("busy").await;
     let channel = alice.create_channel(&community, "firehose", "public").await;
-    let metrics_before = server
-        .anonymous()
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics_before = server.metrics().await;
 
     let mut tasks = Vec::new();
     for worker in 0..16 {
@@ -80,20 +63,11 @@ async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
     assert_eq!(stored, acknowledged);
 
     // Fewer commits than writes: concurrent posts were grouped.
-    let metrics = server
-        .anonymous()
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let batches = metric_value(&metrics, "hearth_commit_batch_size_count")
-        - metric_value(&metrics_before, "hearth_commit_batch_size_count");
-    let jobs = metric_value(&metrics, "hearth_commit_batch_size_sum")
-        - metric_value(&metrics_before, "hearth_commit_batch_size_sum");
+    let metrics = server.metrics().await;
+    let batches = crate::harness::metric_value(&metrics, "hearth_commit_batch_size_count")
+        - crate::harness::metric_value(&metrics_before, "hearth_commit_batch_size_count");
+    let jobs = crate::harness::metric_value(&metrics, "hearth_commit_batch_size_sum")
+        - crate::harness::metric_value(&metrics_before, "hearth_commit_batch_size_sum");
     assert!(jobs >= 400.0, "jobs {jobs}");
     assert!(
         batches < jobs,

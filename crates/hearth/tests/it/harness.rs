@@ -148,6 +148,15 @@ impl TestServer {
         }
     }
 
+    /// The server's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.base);
+        let response = reqwest::get(url)
+            .await
+            .unwrap_or_else(|e| panic!("metrics: {e}"));
+        response.text().await.unwrap_or_default()
+    }
+
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server
@@ -156,6 +165,15 @@ impl TestServer {
                 .unwrap_or_else(|e| panic!("stop: {e:#}"));
         }
     }
+}
+
+/// The sum of a metric's samples in Prometheus text (all label sets together).
+pub fn metric_value(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 pub fn password_of(name: &str) -> String {

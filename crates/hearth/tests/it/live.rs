@@ -41,21 +41,8 @@ async fn members_hear_of_new_messages_in_their_channels_only(backend: Backend) {
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
 
-    let metrics = server
-        .anonymous()
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let clients: f64 = metrics
-        .lines()
-        .find(|l| l.starts_with("hearth_websocket_clients"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0);
+    let metrics = server.metrics().await;
+    let clients = crate::harness::metric_value(&metrics, "hearth_websocket_clients");
     assert!(clients >= 1.0, "{metrics}");
 
     alice.say(&private, "bob must not hear of this").await;

@@ -21,14 +21,7 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     }
     let alice = server.member("alice").await;
     alice.get("/api/v1/me").await.expect_status(200);
-    let metrics = http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     for name in [
         "hearth_http_requests_total",
         "hearth_http_request_duration_seconds_bucket",
