@@ -10,10 +10,11 @@ use crate::sealing::Sealer;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hearth_core::audit::AuditEntry;
-use hearth_core::{ChannelId, IdGenerator, Timestamp};
+use hearth_core::{ChannelId, CommunityId, IdGenerator, Timestamp};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,6 +42,9 @@ pub struct Tx {
     /// one multi-row insert per table just before the batch commits.
     audit: Vec<PendingAudit>,
     events: Vec<PendingEvent>,
+    /// Which community each channel belongs to: fixed when the channel is created, so safe
+    /// to remember for the writer's lifetime.
+    channel_communities: HashMap<ChannelId, Option<CommunityId>>,
 }
 
 impl Tx {
@@ -57,7 +61,24 @@ impl Tx {
             ids: IdGenerator::new(node),
             audit: Vec::new(),
             events: Vec::new(),
+            channel_communities: HashMap::new(),
         }
+    }
+
+    /// The community of a channel, remembered after the first look-up.
+    pub async fn channel_community(
+        &mut self,
+        channel: ChannelId,
+    ) -> Result<Option<CommunityId>, StoreError> {
+        if let Some(community) = self.channel_communities.get(&channel) {
+            return Ok(*community);
+        }
+        let community = self.conn().channel_community(channel).await?;
+        if self.channel_communities.len() > 100_000 {
+            self.channel_communities.clear();
+        }
+        self.channel_communities.insert(channel, community);
+        Ok(community)
     }
 
     /// Appends an audit entry to this transaction: it commits, or rolls back, with the
