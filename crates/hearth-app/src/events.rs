@@ -1,6 +1,8 @@
 //! Live events: one tailer per node follows the `events` table (written in the same
 //! transaction as each change) and fans new rows out in process. Because every node tails the
 //! same table, a message posted through one node reaches clients connected to any other.
+//! Delivery is at most once: a subscriber that falls behind, or reconnects, re-reads history
+//! through the API.
 
 use crate::{App, AppError};
 use hearth_core::ChannelId;
@@ -11,6 +13,9 @@ use tokio::sync::broadcast;
 
 /// How often the tailer looks for new events.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long the tailer waits for a missing sequence number before deciding that its insert
+/// was rolled back rather than still committing.
+const GAP_WAIT: Duration = Duration::from_secs(2);
 /// How long a subscriber trusts its list of channels before reloading it.
 const CHANNELS_TTL: Duration = Duration::from_secs(5);
 
@@ -75,6 +80,37 @@ impl EventSubscription {
     }
 }
 
+/// The tailer's place in the feed. It moves only through consecutive sequence numbers, and
+/// past a gap only once the gap has lasted [`GAP_WAIT`].
+#[derive(Debug)]
+struct FeedCursor {
+    last: i64,
+    gap_since: Option<Instant>,
+}
+
+impl FeedCursor {
+    fn at(last: i64) -> Self {
+        Self {
+            last,
+            gap_since: None,
+        }
+    }
+
+    /// Whether the event numbered `seq` (the next one read after `last`) may be delivered at
+    /// `now`; if so, the cursor moves to it.
+    fn advance(&mut self, seq: i64, now: Instant) -> bool {
+        if seq != self.last + 1 {
+            let since = *self.gap_since.get_or_insert(now);
+            if now.duration_since(since) < GAP_WAIT {
+                return false;
+            }
+        }
+        self.gap_since = None;
+        self.last = seq;
+        true
+    }
+}
+
 impl App {
     /// Subscribes the caller to live events of their channels, starting the node's tailer
     /// on first use.
@@ -96,23 +132,30 @@ impl App {
         if *started {
             return Ok(());
         }
-        let mut cursor = {
+        let cursor = {
             let mut reader = self.store.reader().await?;
             reader.conn().last_event_seq().await?
         };
         let store = self.store.clone();
         let sender = self.events.sender.clone();
         tokio::spawn(async move {
+            // Sequence numbers are handed out at insert and become visible at commit, so with
+            // several writers (nodes) a later number can appear before an earlier one. The
+            // cursor therefore moves only through consecutive numbers, and waits a little at
+            // a gap for a transaction that is still committing.
+            let mut position = FeedCursor::at(cursor);
             loop {
                 tokio::time::sleep(POLL_INTERVAL).await;
                 let batch = match store.reader().await {
-                    Ok(mut reader) => reader.conn().events_after(cursor, 1000).await,
+                    Ok(mut reader) => reader.conn().events_after(position.last, 1000).await,
                     Err(error) => Err(error),
                 };
                 match batch {
                     Ok(events) => {
                         for event in events {
-                            cursor = event.seq;
+                            if !position.advance(event.seq, Instant::now()) {
+                                break;
+                            }
                             // Nobody listening is fine: the send error only says so.
                             let _ = sender.send(event);
                         }
@@ -124,5 +167,28 @@ impl App {
         });
         *started = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_waits_at_a_gap_then_moves_past_it() {
+        let t0 = Instant::now();
+        let mut cursor = FeedCursor::at(0);
+        assert!(cursor.advance(1, t0));
+        assert!(cursor.advance(2, t0));
+        // 3 is missing: perhaps still committing.
+        assert!(!cursor.advance(4, t0));
+        assert!(!cursor.advance(4, t0 + Duration::from_secs(1)));
+        // It arrives in time and the feed goes on in order.
+        assert!(cursor.advance(3, t0 + Duration::from_millis(1500)));
+        assert!(cursor.advance(4, t0 + Duration::from_millis(1500)));
+        // A gap that outlasts the wait was a rolled-back insert.
+        assert!(!cursor.advance(7, t0 + Duration::from_secs(5)));
+        assert!(cursor.advance(7, t0 + Duration::from_secs(5) + GAP_WAIT));
+        assert_eq!(cursor.last, 7);
     }
 }
