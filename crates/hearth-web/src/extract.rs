@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use hearth_app::Actor;
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "hearth_session";
@@ -173,18 +173,82 @@ fn is_cross_site(parts: &Parts) -> bool {
     }
 }
 
-/// The peer's address, for per-address rate limits.
-pub(crate) struct ClientAddress(pub Option<std::net::IpAddr>);
+/// The client's address, for per-address rate limits: the peer's, or, when the peer is a
+/// trusted reverse proxy, the nearest address in `X-Forwarded-For` that is not a trusted
+/// proxy (entries further left are whatever the client claimed, so they are not believed).
+pub(crate) struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<WebState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientAddress(peer.map(|peer| {
+            client_address(peer, &parts.headers, &state.config.trusted_proxies)
+        })))
+    }
+}
+
+fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .copied()
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    fn forwarded(value: &str) -> axum::http::HeaderMap {
+        let mut headers = axum::http::HeaderMap::new();
+        if let Ok(value) = value.parse() {
+            headers.insert("x-forwarded-for", value);
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.2");
+        let headers = forwarded("203.0.113.9, 198.51.100.7");
+        assert_eq!(
+            client_address(ip("192.0.2.1"), &headers, &[proxy]),
+            ip("192.0.2.1")
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &[proxy]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(proxy, &forwarded("198.51.100.7, 10.0.0.2"), &[proxy]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(proxy, &forwarded("garbage"), &[proxy]),
+            proxy
+        );
     }
 }

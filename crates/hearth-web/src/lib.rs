@@ -22,6 +22,8 @@ use tokio::net::TcpListener;
 pub struct WebConfig {
     /// Mark cookies `Secure` (set when Hearth is served over HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` header is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Shared state of every handler.

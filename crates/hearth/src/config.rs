@@ -34,6 +34,8 @@ pub struct Config {
     pub log_level: String,
     /// Mark cookies `Secure`; turn on when Hearth is served over HTTPS.
     pub secure_cookies: bool,
+    /// Reverse proxies in front of Hearth whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether anyone may register, or only the operator creates accounts.
     pub open_registration: bool,
     /// How long a sign-in lasts, in days.
@@ -60,6 +62,7 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log_level: "info".into(),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             open_registration: true,
             session_days: 30,
             max_failed_sign_ins: 5,
@@ -148,6 +151,10 @@ log_level = "{log_level}"
 
 # Mark cookies Secure. Turn on when Hearth is served over HTTPS.
 secure_cookies = {secure_cookies}
+
+# Reverse proxies in front of Hearth (their addresses), whose X-Forwarded-For header is
+# believed when limiting sign-in attempts per address. Example: ["127.0.0.1"].
+trusted_proxies = []
 
 # Whether anyone may register an account.
 open_registration = {open_registration}

@@ -88,6 +88,7 @@ pub async fn start_with_shutdown(
     let addr = listener.local_addr()?;
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let task = tokio::spawn(hearth_web::serve(listener, app.clone(), web, shutdown));
     tracing::info!(%addr, database = config.database_kind(), "Hearth is listening");
