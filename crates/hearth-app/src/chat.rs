@@ -376,7 +376,7 @@ impl App {
         let body = validate::message_body(body)?;
         let user = actor.user;
         self.store
-            .write(move |tx| {
+            .write_single_statement(move |tx| {
                 Box::pin(async move {
                     let now = Timestamp::now();
                     let id = MessageId(tx.next_id());
@@ -389,12 +389,16 @@ impl App {
                         now,
                     };
                     // The common case, a top-level post by a member, checks and inserts in
-                    // one statement; anything else takes the path that explains refusals.
-                    let fast =
-                        reply_to.is_none() && tx.conn().insert_message_if_member(&new).await?;
-                    let (community, thread_root) = if fast {
-                        (tx.channel_community(channel).await?, None)
+                    // one statement; anything else takes the path that explains refusals,
+                    // under a savepoint of its own.
+                    let inserted = match reply_to {
+                        None => tx.conn().insert_message_if_member(&new).await?,
+                        Some(_) => None,
+                    };
+                    let (community, thread_root) = if let Some(community) = inserted {
+                        (community, None)
                     } else {
+                        tx.savepoint().await?;
                         let access = access(&mut tx.conn(), user, channel).await?;
                         if !access.member {
                             return Err(

@@ -246,34 +246,24 @@ impl Conn<'_> {
 
     /// Inserts a top-level message only if its author may post in the channel (belongs to it
     /// and, for a community channel, to the community), checking and writing in one
-    /// statement. Returns whether it was inserted.
+    /// statement. Returns `None` if it was not inserted, else the channel's community.
     pub async fn insert_message_if_member(
         &mut self,
         message: &NewMessage<'_>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Option<CommunityId>>, StoreError> {
         let sealed = self.sealer.seal(message.author, message.body);
-        let inserted = dispatch!(self, c => sqlx::query(
+        let row: Option<(Option<i64>,)> = dispatch!(self, c => sqlx::query_as(
             "INSERT INTO messages (id, channel_id, author_id, thread_root_id, body, created_at) \
              SELECT $1, $2, $3, NULL, $4, $5 WHERE EXISTS (SELECT 1 FROM channel_members m \
              JOIN channels ch ON ch.id = m.channel_id WHERE m.channel_id = $2 \
              AND m.user_id = $3 AND (ch.community_id IS NULL OR EXISTS (SELECT 1 \
              FROM community_members cm WHERE cm.community_id = ch.community_id \
-             AND cm.user_id = $3)))")
+             AND cm.user_id = $3))) \
+             RETURNING (SELECT community_id FROM channels WHERE channels.id = messages.channel_id)")
             .bind(message.id.0).bind(message.channel.0).bind(message.author.0)
             .bind(&sealed).bind(message.now.0)
-            .execute(&mut **c).await?.rows_affected());
-        Ok(inserted == 1)
-    }
-
-    /// The community a channel belongs to (none for direct conversations).
-    pub async fn channel_community(
-        &mut self,
-        channel: ChannelId,
-    ) -> Result<Option<CommunityId>, StoreError> {
-        let row: Option<(Option<i64>,)> = dispatch!(self, c =>
-            sqlx::query_as("SELECT community_id FROM channels WHERE id = $1")
-                .bind(channel.0).fetch_optional(&mut **c).await?);
-        Ok(row.and_then(|(community,)| community.map(CommunityId)))
+            .fetch_optional(&mut **c).await?);
+        Ok(row.map(|(community,)| community.map(CommunityId)))
     }
 
     async fn adjust_reply_count(&mut self, root: MessageId, by: i64) -> Result<(), StoreError> {

@@ -30,10 +30,11 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Runs a statement that is not part of Hearth's schema. For tests that prove the catalog
-    /// check catches schema drift.
-    pub async fn execute_unchecked(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::raw_sql(sql).execute(&mut **c).await?.rows_affected());
+    /// Runs SQL that is not part of Hearth's queries. For tests only: they use it to change
+    /// the schema behind the catalog's back, and to probe the writer.
+    pub async fn execute_unchecked(&mut self, sql: String) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
 }

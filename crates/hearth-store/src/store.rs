@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
-use crate::writer::{OwnedConn, Reconnect, Tx, Writer};
+use crate::writer::{Guard, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -104,11 +104,13 @@ impl Store {
             .connect_with(base.clone().read_only(true))
             .await?;
         let reconnect = Reconnect::Sqlite(base.clone());
+        let watch = watch_sqlite(&mut write).await?;
         let tx = Tx::new(
             OwnedConn::Sqlite(write),
             reconnect,
             sealer.clone(),
             options.node_id,
+            Some(watch),
         );
         Ok(Self {
             backend: Backend::Sqlite,
@@ -139,6 +141,7 @@ impl Store {
             reconnect,
             sealer.clone(),
             options.node_id,
+            None,
         );
         Ok(Self {
             backend: Backend::Postgres,
@@ -174,7 +177,21 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.writer.write(job).await
+        self.writer.write(Guard::Writer, job).await
+    }
+
+    /// Like [`Store::write`], for a job whose first statement does all its writing in one
+    /// go: it either changes nothing and fails, or succeeds and the job does nothing
+    /// fallible after it. Before any further statement, the job must call
+    /// [`Tx::savepoint`]. This saves a round trip per job on SQLite, for the hottest paths
+    /// only. A job that breaks the promise fails its whole batch rather than half-writing.
+    pub async fn write_single_statement<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.write(Guard::Job, job).await
     }
 
     /// Whether the database answers and the writer takes jobs.

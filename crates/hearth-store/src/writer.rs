@@ -10,13 +10,13 @@ use crate::sealing::Sealer;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hearth_core::audit::AuditEntry;
-use hearth_core::{ChannelId, CommunityId, IdGenerator, Timestamp};
+use hearth_core::{ChannelId, IdGenerator, Timestamp};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,9 +42,55 @@ pub struct Tx {
     /// one multi-row insert per table just before the batch commits.
     audit: Vec<PendingAudit>,
     events: Vec<PendingEvent>,
-    /// Which community each channel belongs to: fixed when the channel is created, so safe
-    /// to remember for the writer's lifetime.
-    channel_communities: HashMap<ChannelId, Option<CommunityId>>,
+    /// Whether the current job runs inside a savepoint of its own.
+    savepoint: Savepoint,
+    /// On SQLite: counts of row changes and rollbacks, from the connection's hooks.
+    watch: Option<Arc<Watch>>,
+}
+
+/// The current job's savepoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// None, and none to take: the job is alone in its transaction.
+    Off,
+    /// None yet; the job takes one with [`Tx::savepoint`] before any work that could fail
+    /// after writing.
+    Available,
+    /// Taken: a failure rolls back to it.
+    Taken,
+}
+
+/// What SQLite's hooks report about the write connection.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    changes: AtomicU64,
+    rollbacks: AtomicU64,
+}
+
+impl Watch {
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.changes.load(Ordering::Relaxed),
+            self.rollbacks.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Installs hooks that count every changed row and every rollback on a SQLite connection, so
+/// the writer can tell whether a failed job wrote anything and whether SQLite itself ended
+/// the transaction (as it does on some I/O errors).
+pub(crate) async fn watch_sqlite(conn: &mut SqliteConnection) -> Result<Arc<Watch>, StoreError> {
+    let watch = Arc::new(Watch::default());
+    let mut handle = conn.lock_handle().await?;
+    let changes = watch.clone();
+    handle.set_update_hook(move |_| {
+        changes.changes.fetch_add(1, Ordering::Relaxed);
+    });
+    let rollbacks = watch.clone();
+    handle.set_rollback_hook(move || {
+        rollbacks.rollbacks.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(watch)
 }
 
 impl Tx {
@@ -53,32 +99,18 @@ impl Tx {
         reconnect: Reconnect,
         sealer: Arc<dyn Sealer>,
         node: u16,
+        watch: Option<Arc<Watch>>,
     ) -> Self {
         Self {
+            savepoint: Savepoint::Off,
+            watch,
             conn,
             reconnect,
             sealer,
             ids: IdGenerator::new(node),
             audit: Vec::new(),
             events: Vec::new(),
-            channel_communities: HashMap::new(),
         }
-    }
-
-    /// The community of a channel, remembered after the first look-up.
-    pub async fn channel_community(
-        &mut self,
-        channel: ChannelId,
-    ) -> Result<Option<CommunityId>, StoreError> {
-        if let Some(community) = self.channel_communities.get(&channel) {
-            return Ok(*community);
-        }
-        let community = self.conn().channel_community(channel).await?;
-        if self.channel_communities.len() > 100_000 {
-            self.channel_communities.clear();
-        }
-        self.channel_communities.insert(channel, community);
-        Ok(community)
     }
 
     /// Appends an audit entry to this transaction: it commits, or rolls back, with the
@@ -146,10 +178,29 @@ impl Tx {
     /// Replaces a broken write connection with a new one.
     async fn reconnect(&mut self) -> Result<(), StoreError> {
         self.conn = match &self.reconnect {
-            Reconnect::Sqlite(options) => OwnedConn::Sqlite(options.connect().await?),
+            Reconnect::Sqlite(options) => {
+                let mut conn = options.connect().await?;
+                self.watch = Some(watch_sqlite(&mut conn).await?);
+                OwnedConn::Sqlite(conn)
+            }
             Reconnect::Postgres(options) => OwnedConn::Postgres(options.connect().await?),
         };
         Ok(())
+    }
+
+    /// Takes the current job's savepoint if it has none yet. Jobs submitted with
+    /// [`Store::write_single_statement`](crate::Store::write_single_statement) call this
+    /// before any work beyond their one statement; for other jobs it does nothing.
+    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
+        if self.savepoint == Savepoint::Available {
+            self.execute("SAVEPOINT job").await?;
+            self.savepoint = Savepoint::Taken;
+        }
+        Ok(())
+    }
+
+    fn watch_counts(&self) -> Option<(u64, u64)> {
+        self.watch.as_ref().map(|w| w.counts())
     }
 
     /// Begins a transaction, reconnecting once if the connection has broken.
@@ -178,8 +229,20 @@ type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// once the transaction's fate is known.
 type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, (bool, Completion)> + Send>;
 
+/// Who protects a job's partial writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// The writer takes a savepoint before the job.
+    Writer,
+    /// The job is one statement that writes all or nothing, and takes a savepoint itself
+    /// (with [`Tx::savepoint`]) before doing more. Honoured on SQLite, where a failed statement
+    /// undoes only itself; PostgreSQL jobs always get the writer's savepoint, since any failed
+    /// statement there spoils the whole transaction.
+    Job,
+}
+
 enum Command {
-    Run(Job),
+    Run(Job, Guard),
     Stop(oneshot::Sender<()>),
 }
 
@@ -199,7 +262,7 @@ impl Writer {
 
     /// Runs `job` inside the next batch and returns its result once the batch has committed.
     /// If the job fails, its own writes are rolled back and the rest of the batch commits.
-    pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    pub(crate) async fn write<T, E, F>(&self, guard: Guard, job: F) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
         T: Send + 'static,
@@ -220,7 +283,7 @@ impl Writer {
             })
         });
         self.commands
-            .send(Command::Run(job))
+            .send(Command::Run(job, guard))
             .await
             .map_err(|_| E::from(StoreError::Unavailable))?;
         // A job dropped unrun (shutdown, lost database) closes its channel.
@@ -244,16 +307,16 @@ impl Writer {
 }
 
 async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<(Job, Guard)> = Vec::with_capacity(max_batch);
     while let Some(first) = commands.recv().await {
         let mut stop = None;
         match first {
-            Command::Run(job) => batch.push(job),
+            Command::Run(job, guard) => batch.push((job, guard)),
             Command::Stop(ack) => stop = Some(ack),
         }
         while stop.is_none() && batch.len() < max_batch {
             match commands.try_recv() {
-                Ok(Command::Run(job)) => batch.push(job),
+                Ok(Command::Run(job, guard)) => batch.push((job, guard)),
                 Ok(Command::Stop(ack)) => stop = Some(ack),
                 Err(_) => break,
             }
@@ -271,7 +334,7 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
     }
 }
 
-async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
     let started = Instant::now();
     let size = batch.len();
     tx.discard_appends_since((0, 0));
@@ -288,15 +351,24 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
     let mut completions: Vec<Completion> = Vec::with_capacity(size);
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
-    for job in batch.drain(..) {
+    for (job, guard) in batch.drain(..) {
         if broken.is_some() {
             drop(job);
             continue;
         }
-        if use_savepoints && let Err(error) = tx.execute("SAVEPOINT job").await {
-            broken = Some(error);
-            continue;
-        }
+        let self_guarded = guard == Guard::Job && tx.watch.is_some();
+        tx.savepoint = match (use_savepoints, self_guarded) {
+            (false, _) => Savepoint::Off,
+            (true, true) => Savepoint::Available,
+            (true, false) => match tx.execute("SAVEPOINT job").await {
+                Ok(()) => Savepoint::Taken,
+                Err(error) => {
+                    broken = Some(error);
+                    continue;
+                }
+            },
+        };
+        let watched_before = tx.watch_counts();
         let mark = (tx.audit.len(), tx.events.len());
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
         let (ok, completion) = match AssertUnwindSafe(job(tx)).catch_unwind().await {
@@ -308,13 +380,32 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Job>) {
         };
         completions.extend(completion);
         any_ok |= ok;
-        if !ok {
+        let watched_after = tx.watch_counts();
+        if watched_before.map(|w| w.1) != watched_after.map(|w| w.1) {
+            // SQLite ended the transaction by itself: nothing in it can be trusted.
+            broken = Some(StoreError::CommitFailed(
+                "the database rolled the transaction back".into(),
+            ));
+        } else if !ok {
             tx.discard_appends_since(mark);
-            if use_savepoints && let Err(error) = tx.execute("ROLLBACK TO SAVEPOINT job").await {
-                broken = Some(error);
+            match tx.savepoint {
+                Savepoint::Taken => {
+                    if let Err(error) = tx.execute("ROLLBACK TO SAVEPOINT job").await {
+                        broken = Some(error);
+                    }
+                }
+                // Without a savepoint, a failed job must have changed nothing; if it did, it
+                // broke its promise and the only safe way out is to roll everything back.
+                Savepoint::Available if watched_before != watched_after => {
+                    broken = Some(StoreError::CommitFailed(
+                        "a job failed after writing without a savepoint".into(),
+                    ));
+                }
+                Savepoint::Available | Savepoint::Off => {}
             }
         }
     }
+    tx.savepoint = Savepoint::Off;
     let fate = match broken {
         Some(error) => Err(error.to_string()),
         None if any_ok => match tx.flush_appends().await {

@@ -41,7 +41,7 @@ async fn an_undeclared_column_is_caught(backend: Backend) {
         .write(|tx| {
             Box::pin(async move {
                 tx.conn()
-                    .execute_unchecked("ALTER TABLE users ADD COLUMN shoe_size TEXT")
+                    .execute_unchecked("ALTER TABLE users ADD COLUMN shoe_size TEXT".into())
                     .await
             })
         })

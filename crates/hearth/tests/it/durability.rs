@@ -5,6 +5,7 @@ use crate::harness::{Backend, TestServer, on_both_backends};
 use serde_json::json;
 
 on_both_backends!(
+    callers_are_told_the_truth_about_every_write_in_a_batch,
     concurrent_posts_are_all_stored_and_share_commits,
     acknowledged_posts_survive_a_graceful_shutdown,
 );
@@ -142,4 +143,88 @@ async fn acknowledged_posts_survive_a_graceful_shutdown(backend: Backend) {
         assert!(stored.contains(id), "acknowledged message {id} was lost");
     }
     restarted.stop().await.unwrap();
+}
+
+/// Jobs that succeed, jobs that fail before writing, and jobs that break the single-statement
+/// promise (write, then fail) all run at once, so that they share batches. Whatever the
+/// batching, a caller told "done" finds its row, and a caller told "failed" finds none.
+async fn callers_are_told_the_truth_about_every_write_in_a_batch(backend: Backend) {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(backend, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    store
+        .write(|tx| {
+            Box::pin(async move {
+                tx.conn()
+                    .execute_unchecked("CREATE TABLE probe (id BIGINT PRIMARY KEY)".into())
+                    .await
+            })
+        })
+        .await
+        .map_err(|e: StoreError| e)
+        .unwrap();
+
+    let mut jobs = Vec::new();
+    for i in 0..90i64 {
+        let store = store.clone();
+        jobs.push(tokio::spawn(async move {
+            let insert = format!("INSERT INTO probe (id) VALUES ({i})");
+            let refused = || StoreError::Corrupt("refused".into());
+            let result: Result<(), StoreError> = match i % 3 {
+                0 => {
+                    store
+                        .write(move |tx| {
+                            Box::pin(async move { tx.conn().execute_unchecked(insert).await })
+                        })
+                        .await
+                }
+                1 => {
+                    store
+                        .write_single_statement(move |tx| {
+                            Box::pin(async move {
+                                tx.conn().execute_unchecked(insert).await?;
+                                Err(refused())
+                            })
+                        })
+                        .await
+                }
+                _ => {
+                    store
+                        .write_single_statement(move |_tx| Box::pin(async move { Err(refused()) }))
+                        .await
+                }
+            };
+            (i, result.is_ok())
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for job in jobs {
+        outcomes.push(job.await.unwrap());
+    }
+    let stored = probe_ids(&url).await;
+    for (i, ok) in outcomes {
+        assert_eq!(stored.contains(&i), ok, "job {i} was told ok={ok}");
+        if i % 3 != 0 {
+            assert!(!ok, "job {i} should have failed");
+        }
+    }
+    if backend == Backend::Postgres {
+        // There the writer always takes savepoints: only the failing jobs fail.
+        assert_eq!(stored.len(), 30);
+    }
+    store.close().await;
+}
+
+async fn probe_ids(url: &str) -> Vec<i64> {
+    use sqlx::Connection;
+    let sql = "SELECT id FROM probe";
+    let rows: Vec<(i64,)> = if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+    };
+    rows.into_iter().map(|(id,)| id).collect()
 }
