@@ -195,6 +195,33 @@ impl FromRequestParts<WebState> for ClientAddress {
     }
 }
 
+/// Whether the browser reached Hearth over HTTPS: cookies are then marked `Secure`. True
+/// when configured so, or when a trusted proxy says `X-Forwarded-Proto: https`.
+pub(crate) struct OverHttps(pub bool);
+
+impl FromRequestParts<WebState> for OverHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.config.secure_cookies {
+            return Ok(OverHttps(true));
+        }
+        let from_proxy = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(addr)| state.config.trusted_proxies.contains(&addr.ip()));
+        let forwarded_https = parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+        Ok(OverHttps(from_proxy && forwarded_https))
+    }
+}
+
 fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;

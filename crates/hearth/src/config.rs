@@ -149,7 +149,8 @@ log_format = "human"
 # Log filter: "info", "debug", or per module such as "hearth_store=debug,info".
 log_level = "{log_level}"
 
-# Mark cookies Secure. Turn on when Hearth is served over HTTPS.
+# Always mark cookies Secure. Turn on when Hearth is served over HTTPS. (Behind a trusted proxy
+# that sends X-Forwarded-Proto: https, cookies are marked Secure anyway.)
 secure_cookies = {secure_cookies}
 
 # Reverse proxies in front of Hearth (their addresses), whose X-Forwarded-For header is

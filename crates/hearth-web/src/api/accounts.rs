@@ -1,7 +1,7 @@
 //! `/api/v1/accounts`, `/sessions` and `/me`.
 
 use crate::WebState;
-use crate::extract::{ApiJson, ApiPath, Authed, ClientAddress, SESSION_COOKIE};
+use crate::extract::{ApiJson, ApiPath, Authed, ClientAddress, OverHttps, SESSION_COOKIE};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -82,6 +82,7 @@ pub(crate) struct SessionView {
 async fn sign_in(
     State(state): State<WebState>,
     ClientAddress(address): ClientAddress,
+    OverHttps(https): OverHttps,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<SessionView>), ApiError> {
     let signed_in = state
@@ -92,11 +93,7 @@ async fn sign_in(
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
         signed_in.session_secret,
-        if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
+        if https { "; Secure" } else { "" }
     );
     let mut headers = HeaderMap::new();
     headers.insert(

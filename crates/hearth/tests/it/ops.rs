@@ -3,6 +3,7 @@
 use crate::harness::{Backend, TestServer, on_both_backends};
 
 on_both_backends!(
+    behind_a_trusted_proxy_forwarded_headers_name_the_client,
     health_readiness_and_metrics_answer,
     the_openapi_document_describes_every_endpoint,
 );
@@ -77,4 +78,51 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         );
     }
     assert!(doc.body["components"]["schemas"]["Problem"].is_object());
+}
+
+async fn behind_a_trusted_proxy_forwarded_headers_name_the_client(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.sign_ins_per_minute_per_address = 2;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/sessions", server.base);
+    let attempt = |client: &'static str| {
+        http.post(&url)
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({ "login": "nobody", "password": "whatever it is" }))
+            .send()
+    };
+    // Each client behind the proxy has its own allowance.
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"] {
+        statuses.push(attempt(client).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429, 401]);
+
+    // The session cookie is Secure when the proxy says the browser used HTTPS.
+    let anon = server.anonymous();
+    anon.post(
+        "/api/v1/accounts",
+        serde_json::json!({
+            "email": "p@example.org", "username": "proxied", "display_name": "P",
+            "password": "a long enough password",
+        }),
+    )
+    .await
+    .expect_status(201);
+    let signed_in = http
+        .post(&url)
+        .header("x-forwarded-for", "203.0.113.3")
+        .header("x-forwarded-proto", "https")
+        .json(&serde_json::json!({ "login": "proxied", "password": "a long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
 }
