@@ -5,7 +5,7 @@ use crate::audit::record;
 use crate::secrets::{hash_password, random_token, token_hash, verify_password};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
-use hearth_core::model::{Account, ApiToken};
+use hearth_core::model::{Account, ApiToken, PublicUser};
 use hearth_core::{DomainError, Timestamp, TokenId, UserId, validate};
 use hearth_store::NewUser;
 use std::net::IpAddr;
@@ -304,6 +304,21 @@ impl App {
         } else {
             Err(DomainError::Unauthenticated.into())
         }
+    }
+
+    /// What the caller may see of another person: their handle and name, if the two share a
+    /// community or a conversation (or it is the caller). Others are not found.
+    pub async fn user(&self, actor: &Actor, id: UserId) -> Result<PublicUser, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let visible = id == actor.user
+            || conn.share_a_community(actor.user, id).await?
+            || conn.share_a_channel(actor.user, id).await?;
+        if !visible {
+            return Err(DomainError::NotFound("user").into());
+        }
+        let user = conn.user(id).await?.ok_or(DomainError::NotFound("user"))?;
+        Ok(user.public())
     }
 
     /// The caller's own account.

@@ -210,6 +210,15 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
+    /// Whether two people take part in at least one common channel or direct conversation.
+    pub async fn share_a_channel(&mut self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT x.channel_id FROM channel_members x JOIN channel_members y \
+             ON x.channel_id = y.channel_id WHERE x.user_id = $1 AND y.user_id = $2 LIMIT 1")
+            .bind(a.0).bind(b.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
     /// A channel's members, by user id.
     pub async fn channel_members(
         &mut self,

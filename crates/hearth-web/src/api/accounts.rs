@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use hearth_app::NewAccount;
-use hearth_core::model::{Account, ApiToken};
-use hearth_core::{Timestamp, TokenId};
+use hearth_core::model::{Account, ApiToken, PublicUser};
+use hearth_core::{Timestamp, TokenId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +23,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(get_user))
 }
 
 /// Registration form.
@@ -214,4 +215,16 @@ async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     state.app.revoke_token(&actor, TokenId(token_id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Someone the caller shares a community or conversation with.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "accounts",
+    params(("user_id" = i64, Path)),
+    responses((status = 200, body = PublicUser), (status = 404, body = Problem)))]
+async fn get_user(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<PublicUser>, ApiError> {
+    Ok(Json(state.app.user(&actor, UserId(id)).await?))
 }

@@ -16,6 +16,11 @@ async fn two_members_talk_in_channels_threads_and_direct_messages(backend: Backe
     let alice = server.member("alice").await;
     let bob = server.member("bob").await;
 
+    // Strangers are not visible to each other; people who share a community are.
+    alice
+        .get(&format!("/api/v1/users/{}", bob.id))
+        .await
+        .expect_problem(404, "not-found");
     let me = alice.get("/api/v1/me").await.expect_status(200);
     assert_eq!(me.str("username"), "alice");
     assert_eq!(me.str("email"), "alice@example.org");
@@ -26,6 +31,16 @@ async fn two_members_talk_in_channels_threads_and_direct_messages(backend: Backe
         .post(&format!("/api/v1/communities/{community}/join"), json!({}))
         .await;
     assert_eq!(joined.expect_status(201).body["role"], "member");
+    let seen = alice
+        .get(&format!("/api/v1/users/{}", bob.id))
+        .await
+        .expect_status(200);
+    assert_eq!(seen.str("username"), "bob");
+    assert_eq!(seen.str("display_name"), "bob Example");
+    assert!(
+        seen.body.get("email").is_none(),
+        "others never see an email address"
+    );
     let channels = bob
         .get(&format!("/api/v1/communities/{community}/channels"))
         .await
