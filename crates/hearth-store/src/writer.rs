@@ -134,9 +134,15 @@ impl Tx {
         });
     }
 
+    /// Writes the buffered rows. It is also the last statement before COMMIT, and it matters
+    /// that one runs: PostgreSQL answers COMMIT of a transaction spoiled by an earlier error
+    /// by rolling back without an error, so a statement must first be allowed to fail.
     async fn flush_appends(&mut self) -> Result<(), StoreError> {
         let audit = std::mem::take(&mut self.audit);
         let events = std::mem::take(&mut self.events);
+        if audit.is_empty() && events.is_empty() {
+            return self.execute("SELECT 1").await;
+        }
         self.conn().insert_audit_rows(&audit).await?;
         self.conn().insert_event_rows(&events).await
     }
