@@ -83,17 +83,6 @@ impl Conn<'_> {
                 .bind(login).fetch_optional(&mut **c).await?))
     }
 
-    /// Accounts by id, for showing authors and members.
-    pub async fn users(&mut self, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(user) = self.user(*id).await? {
-                out.push(user);
-            }
-        }
-        Ok(out)
-    }
-
     /// Whether any operator account exists.
     pub async fn operator_exists(&mut self) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c =>
