@@ -44,6 +44,11 @@ pub struct Tx {
     events: Vec<PendingEvent>,
     /// Whether the current job runs inside a savepoint of its own.
     savepoint: Savepoint,
+    /// The hook counts when the current job started.
+    job_started_with: Option<(u64, u64)>,
+    /// Whether a single-statement job had changed rows before taking its savepoint: those
+    /// changes are beyond the savepoint's reach.
+    wrote_before_savepoint: bool,
     /// On SQLite: counts of row changes and rollbacks, from the connection's hooks.
     watch: Option<Arc<Watch>>,
 }
@@ -103,6 +108,8 @@ impl Tx {
     ) -> Self {
         Self {
             savepoint: Savepoint::Off,
+            job_started_with: None,
+            wrote_before_savepoint: false,
             watch,
             conn,
             reconnect,
@@ -199,6 +206,7 @@ impl Tx {
     /// before any work beyond their one statement; for other jobs it does nothing.
     pub async fn savepoint(&mut self) -> Result<(), StoreError> {
         if self.savepoint == Savepoint::Available {
+            self.wrote_before_savepoint = self.watch_counts() != self.job_started_with;
             self.execute("SAVEPOINT job").await?;
             self.savepoint = Savepoint::Taken;
         }
@@ -375,6 +383,8 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
             },
         };
         let watched_before = tx.watch_counts();
+        tx.job_started_with = watched_before;
+        tx.wrote_before_savepoint = false;
         let mark = (tx.audit.len(), tx.events.len());
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
         let (ok, completion) = match AssertUnwindSafe(job(tx)).catch_unwind().await {
@@ -386,6 +396,13 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
         };
         completions.extend(completion);
         any_ok |= ok;
+        if !ok && tx.savepoint == Savepoint::Available {
+            // A job that panicked may have left a statement running on the connection's
+            // thread; one more round trip lets it finish, and its hook fire, before we count.
+            if let Err(error) = tx.execute("SELECT 1").await {
+                broken = Some(error);
+            }
+        }
         let watched_after = tx.watch_counts();
         if watched_before.map(|w| w.1) != watched_after.map(|w| w.1) {
             // SQLite ended the transaction by itself: nothing in it can be trusted.
@@ -395,6 +412,11 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
         } else if !ok {
             tx.discard_appends_since(mark);
             match tx.savepoint {
+                Savepoint::Taken if tx.wrote_before_savepoint => {
+                    broken = Some(StoreError::CommitFailed(
+                        "a job failed after writing before its savepoint".into(),
+                    ));
+                }
                 Savepoint::Taken => {
                     if let Err(error) = tx.execute("ROLLBACK TO SAVEPOINT job").await {
                         broken = Some(error);
