@@ -62,7 +62,7 @@ const ROWS_PER_INSERT: usize = 200;
 
 /// `INSERT INTO table (columns) VALUES ($1, ..), ($n, ..)` for `rows` rows. Only placeholders
 /// are generated, never values, so the statement is safe to build.
-fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) -> String {
+pub fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
     for row in 0..rows {
         if row > 0 {

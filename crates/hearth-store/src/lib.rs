@@ -16,7 +16,7 @@ mod store;
 pub mod writer;
 
 pub use accounts::NewUser;
-pub use audit::{AuditRecord, EventRecord};
+pub use audit::{AuditRecord, EventRecord, multi_row_insert};
 pub use chat::NewMessage;
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;

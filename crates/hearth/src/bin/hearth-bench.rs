@@ -326,22 +326,6 @@ async fn commit_stats(http: &reqwest::Client, base: &str) -> anyhow::Result<(f64
     ))
 }
 
-/// `INSERT INTO table (columns) VALUES ($1, ..), ..` with placeholders for `rows` rows.
-fn multi_row(table_and_columns: &str, columns: usize, rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO {table_and_columns} VALUES {}",
-        values.join(", ")
-    )
-}
-
 /// Which rows the baseline inserts for each message.
 #[derive(Clone, Copy)]
 enum Rows {
@@ -385,13 +369,13 @@ async fn baseline(
                     // As the writer does: one multi-row insert per table per transaction.
                     let first = id - n as i64 + 1;
                     let now = 1_800_000_000_000i64;
-                    let audit_sql = multi_row("audit_log (id, at, actor_id, action, object_kind, object_id, community_id)", 7, n);
+                    let audit_sql = hearth_store::multi_row_insert("audit_log (id, at, actor_id, action, object_kind, object_id, community_id)", 7, n);
                     let mut audit = sqlx::query(sqlx::AssertSqlSafe(audit_sql.as_str())).persistent(false);
                     for m in first..=id {
                         audit = audit.bind(m).bind(now).bind(Some(author)).bind("message.posted").bind("message").bind(Some(m)).bind(None::<i64>);
                     }
                     audit.execute(&mut *conn).await?;
-                    let events_sql = multi_row("events (channel_id, kind, object_id, at)", 4, n);
+                    let events_sql = hearth_store::multi_row_insert("events (channel_id, kind, object_id, at)", 4, n);
                     let mut events = sqlx::query(sqlx::AssertSqlSafe(events_sql.as_str())).persistent(false);
                     for m in first..=id {
                         events = events.bind(channel).bind("message.posted").bind(m).bind(now);
