@@ -193,10 +193,7 @@ async fn unknown_ids_and_other_peoples_channels_are_not_found(backend: Backend) 
         .expect_problem(404, "not-found");
 
     // Even a fellow community member cannot see a private channel they are not in.
-    mallory
-        .post(&format!("/api/v1/communities/{community}/join"), json!({}))
-        .await
-        .expect_status(201);
+    mallory.join(&community).await;
     mallory
         .get(&format!("/api/v1/channels/{private}/messages"))
         .await
@@ -224,13 +221,7 @@ async fn unknown_ids_and_other_peoples_channels_are_not_found(backend: Backend) 
         .post("/api/v1/direct", json!({ "user_ids": [] }))
         .await
         .expect_problem(422, "validation");
-    let general = alice
-        .get(&format!("/api/v1/communities/{community}/channels"))
-        .await
-        .body[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let general = alice.general_channel(&community).await;
     alice
         .post(
             &format!("/api/v1/channels/{general}/messages"),
@@ -245,9 +236,7 @@ async fn acting_without_permission_is_forbidden(backend: Backend) {
     let alice = server.member("alice").await;
     let bob = server.member("bob").await;
     let community = alice.create_community("perm").await;
-    bob.post(&format!("/api/v1/communities/{community}/join"), json!({}))
-        .await
-        .expect_status(201);
+    bob.join(&community).await;
     let channel = alice
         .create_channel(&community, "announcements", "public")
         .await;

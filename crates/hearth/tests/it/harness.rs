@@ -255,6 +255,13 @@ impl Resp {
         self
     }
 
+    pub fn str_at(&self, index: usize, key: &str) -> String {
+        self.body[index][key]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn str(&self, key: &str) -> String {
         self.body[key].as_str().unwrap_or_default().to_string()
     }
@@ -339,6 +346,23 @@ impl Client {
             .await
             .expect_status(201)
             .str("id")
+    }
+
+    /// Joins an open community.
+    pub async fn join(&self, community: &str) {
+        self.post(&format!("/api/v1/communities/{community}/join"), json!({}))
+            .await
+            .expect_status(201);
+    }
+
+    /// The id of a community's first channel, the #general made with it.
+    pub async fn general_channel(&self, community: &str) -> String {
+        let channels = self
+            .get(&format!("/api/v1/communities/{community}/channels"))
+            .await
+            .expect_status(200);
+        assert_eq!(channels.body[0]["name"], "general");
+        channels.str_at(0, "id")
     }
 
     /// Creates a channel and returns its id.

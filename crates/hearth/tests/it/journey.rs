@@ -297,9 +297,7 @@ async fn invitation_only_communities_admit_invite_holders_only(backend: Backend)
         .await
         .expect_status(200);
     assert_eq!(updated.body["join_policy"], "open");
-    dave.post(&format!("/api/v1/communities/{community}/join"), json!({}))
-        .await
-        .expect_status(201);
+    dave.join(&community).await;
     let directory = dave
         .get("/api/v1/communities/directory")
         .await
@@ -395,9 +393,7 @@ async fn every_write_leaves_an_audit_entry_without_personal_data(backend: Backen
     let alice = server.member("alice").await;
     let bob = server.member("bob").await;
     let community = alice.create_community("audited").await;
-    bob.post(&format!("/api/v1/communities/{community}/join"), json!({}))
-        .await
-        .expect_status(201);
+    bob.join(&community).await;
     let channel = alice.create_channel(&community, "ops", "private").await;
     let message = alice.say(&channel, "secret plans for the launch").await;
     alice

@@ -3,7 +3,6 @@
 
 use crate::harness::{Auth, Backend, TestServer, on_both_backends};
 use futures_util::StreamExt;
-use serde_json::json;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -15,16 +14,8 @@ async fn members_hear_of_new_messages_in_their_channels_only(backend: Backend) {
     let alice = server.member("alice").await;
     let bob = server.member("bob").await;
     let community = alice.create_community("live").await;
-    bob.post(&format!("/api/v1/communities/{community}/join"), json!({}))
-        .await
-        .expect_status(201);
-    let general = alice
-        .get(&format!("/api/v1/communities/{community}/channels"))
-        .await
-        .body[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    bob.join(&community).await;
+    let general = alice.general_channel(&community).await;
     let private = alice.create_channel(&community, "private", "private").await;
 
     let Auth::Bearer(token) = bob.client.auth.clone() else {
