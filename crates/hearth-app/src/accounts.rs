@@ -2,10 +2,13 @@
 
 use crate::actor::{Actor, Credential};
 use crate::audit::record;
+use crate::credential_cache::SecretKind;
 use crate::secrets::{hash_password, random_token, token_hash, verify_password};
+use crate::sign_in_limits::{network_key, network_of};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, ApiToken, PublicUser};
+use hearth_core::sign_in_throttle::ThrottlePolicy;
 use hearth_core::{DomainError, Timestamp, TokenId, UserId, validate};
 use hearth_store::NewUser;
 use std::net::IpAddr;
@@ -50,30 +53,63 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
-/// How long an account stays locked after too many failed sign-ins: doubling from 30 s, at
-/// most 15 minutes.
-fn lockout_secs(failures: i64, allowed: i64) -> Option<i64> {
-    let over = failures - allowed;
-    (over >= 0).then(|| (30i64 << over.min(5)).min(15 * 60))
+/// The account-wide meter's network key: attempts from networks the account has not signed in
+/// from before.
+/// The conflict a taken email raises inside registration (never shown to the caller).
+const EMAIL_TAKEN: &str = "email is already registered";
+
+const ACCOUNT_WIDE: &[u8] = b"";
+
+/// Which meters counted an admitted sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metered {
+    /// Only the network's: the account signed in from there before.
+    NetworkOnly,
+    /// The network's and the account-wide one.
+    AlsoAccountWide,
+}
+
+/// What registration answers, the same whether or not the email address was already taken,
+/// so that the form cannot be used to find out who has an account here.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The handle asked for (handles are public, so a taken one is refused openly).
+    pub username: String,
 }
 
 impl App {
     /// Registers an account (when registration is open). Registrations share the
     /// per-address attempt limit with sign-ins: each costs a password hash.
+    ///
+    /// A taken username is refused (handles are public), but a taken email address is not
+    /// revealed: the answer is the same as for a new account, and no account is made. Once
+    /// Hearth sends mail, the owner of the address is told by mail instead.
     pub async fn register(
         &self,
         input: NewAccount,
         address: Option<IpAddr>,
-    ) -> Result<Account, AppError> {
+    ) -> Result<Registration, AppError> {
         if !self.config.open_registration {
             return Err(DomainError::Forbidden("registration is closed on this instance").into());
         }
+        self.check_address(address)?;
+        let username = validate::username(&input.username)?;
+        match self.create_account(input, false).await {
+            Ok(_) => {}
+            Err(AppError::Domain(DomainError::Conflict(EMAIL_TAKEN))) => {}
+            Err(error) => return Err(error),
+        }
+        Ok(Registration { username })
+    }
+
+    /// Takes one attempt from the per-address budget of sign-ins and registrations.
+    fn check_address(&self, address: Option<IpAddr>) -> Result<(), AppError> {
         if let Some(address) = address {
             self.address_limiter
-                .check(address)
+                .check(&network_of(address))
                 .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
         }
-        self.create_account(input, false).await
+        Ok(())
     }
 
     /// Creates the platform operator account (from the command line).
@@ -100,7 +136,7 @@ impl App {
                         return Err(DomainError::Conflict("username is taken").into());
                     }
                     if tx.conn().email_taken(&email).await? {
-                        return Err(DomainError::Conflict("email is already registered").into());
+                        return Err(DomainError::Conflict(EMAIL_TAKEN).into());
                     }
                     let id = UserId(tx.next_id());
                     let now = Timestamp::now();
@@ -135,43 +171,51 @@ impl App {
     }
 
     /// Signs in with a username or email and a password; starts a session.
+    ///
+    /// An unknown account, a wrong password and a throttled attempt get the same answer
+    /// after the same work (one metering write, one Argon2 verification, one audit write), so
+    /// neither the answer nor its timing tells them apart. Throttling meters the account per
+    /// network (see [`ThrottlePolicy`]): guesses from elsewhere never keep the owner out of
+    /// the networks they sign in from.
     pub async fn sign_in(
         &self,
         login: &str,
         password: String,
         address: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
-        if let Some(address) = address {
-            self.address_limiter
-                .check(address)
-                .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
-        }
-        let login = login.trim().to_lowercase();
+        self.check_address(address)?;
+        let login = validate::login(login)?;
         let user = {
             let mut reader = self.store.reader().await?;
             reader.conn().user_by_login(&login).await?
         };
-        let now = Timestamp::now();
-        if let Some(locked_until) = user.as_ref().and_then(|u| u.locked_until)
-            && locked_until > now.0
-        {
-            let retry_after_secs = ((locked_until - now.0) / 1000).max(1) as u64;
-            return Err(DomainError::RateLimited { retry_after_secs }.into());
-        }
+        let network = network_key(address);
         let known = user.as_ref().map(|u| UserId(u.id));
-        let valid = verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+        let admitted = self.admit_sign_in(known, network.clone()).await?;
+        let stored = user
+            .as_ref()
+            .filter(|_| admitted.is_some())
+            .map(|u| u.password_hash.clone());
+        let valid = verify_password(password, stored).await;
         let Some(user) = user.filter(|_| valid) else {
             self.note_failed_sign_in(known).await?;
             return Err(DomainError::BadCredentials.into());
         };
         let secret = random_token(32)?;
         let hash = token_hash(&secret);
+        let now = Timestamp::now();
         let expires_at = now.plus_seconds(self.config.session_ttl_secs);
         let id = UserId(user.id);
+        let trusted = ThrottlePolicy::succeeded(now, expires_at);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.conn().clear_failed_sign_ins(id).await?;
+                    tx.conn().set_sign_in_meter(id, &network, trusted).await?;
+                    if admitted == Some(Metered::AlsoAccountWide) {
+                        // The account-wide budget is for guesses: the owner's own sign-in
+                        // from a new network gives back what it took.
+                        tx.conn().uncount_sign_in(id, ACCOUNT_WIDE).await?;
+                    }
                     tx.conn().insert_session(&hash, id, now, expires_at).await?;
                     record(
                         tx,
@@ -191,19 +235,70 @@ impl App {
         })
     }
 
-    async fn note_failed_sign_in(&self, user: Option<UserId>) -> Result<(), AppError> {
-        let allowed = self.config.max_failed_sign_ins;
+    /// Counts one sign-in attempt against the account's meters before its password is
+    /// checked; returns which meters counted it, or `None` if it may not be checked at all. The meter for the caller's network
+    /// always applies; the account-wide one only when the account has not signed in from
+    /// that network within a session's lifetime. For an unknown account the same write runs
+    /// and admits nothing, so timing does not tell the two apart.
+    async fn admit_sign_in(
+        &self,
+        user: Option<UserId>,
+        network: Vec<u8>,
+    ) -> Result<Option<Metered>, AppError> {
+        let per_network = ThrottlePolicy::per_network(self.config.max_failed_sign_ins);
+        let account_wide = ThrottlePolicy::account_wide(self.config.max_failed_sign_ins);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if let Some(id) = user {
-                        let now = Timestamp::now();
-                        tx.conn()
-                            .record_failed_sign_in(id, |failures| {
-                                lockout_secs(failures, allowed).map(|s| now.plus_seconds(s))
-                            })
-                            .await?;
+                    let Some(user) = user else {
+                        tx.conn().sign_in_meter(UserId(0), &network).await?;
+                        return Ok::<_, AppError>(None);
+                    };
+                    let now = Timestamp::now();
+                    let here = tx.conn().sign_in_meter(user, &network).await?;
+                    let trusted = here.is_some_and(|m| m.trusted(now));
+                    let mut meters = vec![(network.as_slice(), per_network, here)];
+                    let metered = if trusted {
+                        Metered::NetworkOnly
+                    } else {
+                        Metered::AlsoAccountWide
+                    };
+                    if !trusted {
+                        let wide = tx.conn().sign_in_meter(user, ACCOUNT_WIDE).await?;
+                        meters.push((ACCOUNT_WIDE, account_wide, wide));
                     }
+                    for (key, policy, mut current) in meters {
+                        // Compare and set: another node may count the same meter at once;
+                        // if it keeps changing under us, refuse rather than guess.
+                        let mut counted = false;
+                        for _ in 0..3 {
+                            let Some(next) = policy.admit(current, now) else {
+                                return Ok(None);
+                            };
+                            if tx
+                                .conn()
+                                .replace_sign_in_meter(user, key, current, next)
+                                .await?
+                            {
+                                counted = true;
+                                break;
+                            }
+                            current = tx.conn().sign_in_meter(user, key).await?;
+                        }
+                        if !counted {
+                            return Ok(None);
+                        }
+                    }
+                    Ok(Some(metered))
+                })
+            })
+            .await
+    }
+
+    async fn note_failed_sign_in(&self, user: Option<UserId>) -> Result<(), AppError> {
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
                     let object = (ObjectKind::User, user.map(|u| u.0));
                     record(tx, user, AuditAction::SignInFailed, object, None);
                     Ok::<_, AppError>(())
@@ -246,7 +341,7 @@ impl App {
     /// Resolves a session secret to its caller.
     pub async fn authenticate_session(&self, secret: &str) -> Result<Actor, AppError> {
         let hash = token_hash(secret);
-        if let Some(actor) = self.credentials.get(&hash) {
+        if let Some(actor) = self.credentials.get(SecretKind::Session, &hash) {
             return Ok(actor);
         }
         let mut reader = self.store.reader().await?;
@@ -259,14 +354,15 @@ impl App {
             user,
             credential: Credential::Session(hash.clone()),
         };
-        self.credentials.put(hash, actor.clone());
+        self.credentials
+            .put(SecretKind::Session, hash, actor.clone());
         Ok(actor)
     }
 
     /// Resolves an API token secret to its caller.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Actor, AppError> {
         let hash = token_hash(secret);
-        if let Some(actor) = self.credentials.get(&hash) {
+        if let Some(actor) = self.credentials.get(SecretKind::Token, &hash) {
             return Ok(actor);
         }
         let found = {
@@ -285,7 +381,7 @@ impl App {
             user,
             credential: Credential::Token(token),
         };
-        self.credentials.put(hash, actor.clone());
+        self.credentials.put(SecretKind::Token, hash, actor.clone());
         Ok(actor)
     }
 
@@ -329,13 +425,19 @@ impl App {
     }
 
     /// Changes the caller's password after checking the current one, and ends their other
-    /// sessions.
+    /// sessions; with `revoke_tokens` (the default on the API), their API tokens too, since a
+    /// password is usually changed because something leaked. Each account may try a few
+    /// times a minute: every try costs two password hashes.
     pub async fn change_password(
         &self,
         actor: &Actor,
         current: String,
         new: String,
+        revoke_tokens: bool,
     ) -> Result<(), AppError> {
+        self.password_change_limiter
+            .check(&actor.user)
+            .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
         validate::password("new_password", &new)?;
         let stored = {
             let mut reader = self.store.reader().await?;
@@ -360,12 +462,14 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.conn()
-                        .set_password_hash(user, &hash, Timestamp::now())
-                        .await?;
+                    let now = Timestamp::now();
+                    tx.conn().set_password_hash(user, &hash, now).await?;
                     tx.conn()
                         .delete_other_sessions(user, keep.as_deref())
                         .await?;
+                    if revoke_tokens {
+                        tx.conn().revoke_all_tokens(user, now).await?;
+                    }
                     record(
                         tx,
                         Some(user),
@@ -455,18 +559,5 @@ impl App {
             self.credentials.forget(|c| *c == Credential::Token(token));
         }
         result
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lockout_secs;
-
-    #[test]
-    fn lockouts_start_at_the_limit_and_double_up_to_fifteen_minutes() {
-        assert_eq!(lockout_secs(4, 5), None);
-        assert_eq!(lockout_secs(5, 5), Some(30));
-        assert_eq!(lockout_secs(6, 5), Some(60));
-        assert_eq!(lockout_secs(50, 5), Some(900));
     }
 }

@@ -13,25 +13,35 @@ pub(crate) const TTL: Duration = Duration::from_secs(5);
 /// Beyond this many entries the cache starts over, bounding its memory.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Which kind of secret an entry was resolved from. Sessions and API tokens live in separate
+/// key spaces: a session secret must never work as a bearer token, nor the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum SecretKind {
+    Session,
+    Token,
+}
+
+/// The kind of secret and the SHA-256 of the secret, never the secret itself.
+type CacheKey = (SecretKind, Vec<u8>);
+
 #[derive(Default)]
 pub(crate) struct CredentialCache {
-    /// Keyed by the SHA-256 of the secret, never the secret itself.
-    entries: Mutex<HashMap<Vec<u8>, (Actor, Instant)>>,
+    entries: Mutex<HashMap<CacheKey, (Actor, Instant)>>,
 }
 
 impl CredentialCache {
-    pub(crate) fn get(&self, hash: &[u8]) -> Option<Actor> {
+    pub(crate) fn get(&self, kind: SecretKind, hash: &[u8]) -> Option<Actor> {
         let entries = self.entries.lock().ok()?;
-        let (actor, at) = entries.get(hash)?;
+        let (actor, at) = entries.get(&(kind, hash.to_vec()))?;
         (at.elapsed() < TTL).then(|| actor.clone())
     }
 
-    pub(crate) fn put(&self, hash: Vec<u8>, actor: Actor) {
+    pub(crate) fn put(&self, kind: SecretKind, hash: Vec<u8>, actor: Actor) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(hash, (actor, Instant::now()));
+            entries.insert((kind, hash), (actor, Instant::now()));
         }
     }
 
@@ -47,5 +57,22 @@ impl CredentialCache {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, (actor, _)| actor.user != user);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_secret_is_not_a_token_and_the_reverse() {
+        let cache = CredentialCache::default();
+        let actor = Actor {
+            user: UserId(7),
+            credential: Credential::Session(vec![1, 2, 3]),
+        };
+        cache.put(SecretKind::Session, vec![1, 2, 3], actor.clone());
+        assert_eq!(cache.get(SecretKind::Session, &[1, 2, 3]), Some(actor));
+        assert_eq!(cache.get(SecretKind::Token, &[1, 2, 3]), None);
     }
 }

@@ -202,20 +202,6 @@ pub const TABLES: &[Table] = &[
                 DeleteRow,
             ),
             personal(
-                "failed_sign_ins",
-                InternetActivity,
-                Security,
-                WhileAccountExists,
-                DeleteRow,
-            ),
-            personal(
-                "locked_until",
-                InternetActivity,
-                Security,
-                WhileAccountExists,
-                DeleteRow,
-            ),
-            personal(
                 "created_at",
                 InternetActivity,
                 ProvideService,
@@ -260,6 +246,40 @@ pub const TABLES: &[Table] = &[
             ),
             personal(
                 "last_seen_at",
+                InternetActivity,
+                Security,
+                Days(30),
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
+        name: "sign_in_throttles",
+        description: "Sign-in attempts counted per account and network, so guesses are slowed \
+                      without locking the owner out; the network is stored only as a hash.",
+        subject: SubjectLink::Column("user_id"),
+        columns: &[
+            personal("user_id", Identifiers, Security, Days(30), DeleteRow),
+            // A hash of an IP address (or IPv6 /64) can be reversed by trying them all: it is
+            // an identifier, kept only while it throttles or is trusted.
+            personal("network", Identifiers, Security, Days(30), DeleteRow),
+            personal("failures", InternetActivity, Security, Days(30), DeleteRow),
+            personal(
+                "blocked_until",
+                InternetActivity,
+                Security,
+                Days(30),
+                DeleteRow,
+            ),
+            personal(
+                "trusted_until",
+                InternetActivity,
+                Security,
+                Days(30),
+                DeleteRow,
+            ),
+            personal(
+                "updated_at",
                 InternetActivity,
                 Security,
                 Days(30),

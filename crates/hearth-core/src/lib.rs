@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod permissions;
+pub mod sign_in_throttle;
 pub mod timestamp;
 pub mod validate;
 

@@ -116,6 +116,20 @@ pub fn slug(raw: &str) -> Result<String, DomainError> {
     Ok(text)
 }
 
+/// Normalizes what a person types to sign in (a username or an email): trimmed, lowercase,
+/// of bounded length and free of control characters.
+pub fn login(raw: &str) -> Result<String, DomainError> {
+    let login = raw.trim().to_lowercase();
+    bounded("login", &login, 1, 320)?;
+    if login.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "login",
+            "must not contain control characters",
+        ));
+    }
+    Ok(login)
+}
+
 /// A password: 10–1,024 characters. It is never trimmed or stored.
 pub fn password(field: &'static str, raw: &str) -> Result<(), DomainError> {
     bounded(field, raw, MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS)

@@ -4,6 +4,7 @@ use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{TokenRow, UserRow};
 use hearth_core::model::ApiToken;
+use hearth_core::sign_in_throttle::Meter;
 use hearth_core::{Timestamp, TokenId, UserId};
 
 /// A new account, validated and hashed by the caller.
@@ -30,7 +31,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT id, username, display_name, email, password_hash, is_operator, ",
-            "failed_sign_ins, locked_until, created_at FROM users ",
+            "created_at FROM users ",
             $filter
         )
     };
@@ -91,31 +92,118 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
-    /// Counts a failed sign-in and locks the account until `lock_until` if given; returns the
-    /// new count.
-    pub async fn record_failed_sign_in(
+    /// The sign-in meter of `user` for `network` (the empty network is the account-wide one).
+    pub async fn sign_in_meter(
         &mut self,
-        id: UserId,
-        lock_until: impl Fn(i64) -> Option<Timestamp>,
-    ) -> Result<i64, StoreError> {
-        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
-            "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 \
-             RETURNING failed_sign_ins")
-            .bind(id.0).fetch_one(&mut **c).await?);
-        if let Some(until) = lock_until(count) {
-            dispatch!(self, c => sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
-                .bind(id.0).bind(until.0).execute(&mut **c).await?.rows_affected());
-        }
-        Ok(count)
+        user: UserId,
+        network: &[u8],
+    ) -> Result<Option<Meter>, StoreError> {
+        let row: Option<(i64, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT failures, blocked_until, trusted_until, updated_at FROM sign_in_throttles \
+             WHERE user_id = $1 AND network = $2")
+            .bind(user.0).bind(network).fetch_optional(&mut **c).await?);
+        Ok(row.map(
+            |(failures, blocked_until, trusted_until, updated_at)| Meter {
+                failures,
+                blocked_until,
+                trusted_until,
+                updated_at,
+            },
+        ))
     }
 
-    /// Clears failed sign-ins and any lock after a successful sign-in.
-    pub async fn clear_failed_sign_ins(&mut self, id: UserId) -> Result<(), StoreError> {
+    /// Every sign-in meter of `user` (for the account's security page and tests).
+    pub async fn sign_in_meters_of(&mut self, user: UserId) -> Result<Vec<Meter>, StoreError> {
+        let rows: Vec<(i64, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT failures, blocked_until, trusted_until, updated_at FROM sign_in_throttles \
+             WHERE user_id = $1")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(failures, blocked_until, trusted_until, updated_at)| Meter {
+                    failures,
+                    blocked_until,
+                    trusted_until,
+                    updated_at,
+                },
+            )
+            .collect())
+    }
+
+    /// Replaces a sign-in meter if it still holds `expected` (compare and set, so two nodes
+    /// cannot both admit on the same reading); returns whether it did.
+    pub async fn replace_sign_in_meter(
+        &mut self,
+        user: UserId,
+        network: &[u8],
+        expected: Option<Meter>,
+        new: Meter,
+    ) -> Result<bool, StoreError> {
+        let done = match expected {
+            None => dispatch!(self, c => sqlx::query(
+                "INSERT INTO sign_in_throttles \
+                 (user_id, network, failures, blocked_until, trusted_until, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, network) DO NOTHING")
+                .bind(user.0).bind(network).bind(new.failures).bind(new.blocked_until)
+                .bind(new.trusted_until).bind(new.updated_at)
+                .execute(&mut **c).await?.rows_affected()),
+            Some(old) => dispatch!(self, c => sqlx::query(
+                "UPDATE sign_in_throttles SET failures = $3, blocked_until = $4, \
+                 trusted_until = $5, updated_at = $6 \
+                 WHERE user_id = $1 AND network = $2 AND failures = $7 \
+                 AND blocked_until = $8 AND updated_at = $9")
+                .bind(user.0).bind(network).bind(new.failures).bind(new.blocked_until)
+                .bind(new.trusted_until).bind(new.updated_at)
+                .bind(old.failures).bind(old.blocked_until).bind(old.updated_at)
+                .execute(&mut **c).await?.rows_affected()),
+        };
+        Ok(done == 1)
+    }
+
+    /// Sets a sign-in meter whatever it held (after a successful sign-in).
+    pub async fn set_sign_in_meter(
+        &mut self,
+        user: UserId,
+        network: &[u8],
+        meter: Meter,
+    ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL \
-             WHERE id = $1 AND (failed_sign_ins <> 0 OR locked_until IS NOT NULL)")
-            .bind(id.0).execute(&mut **c).await?.rows_affected());
+            "INSERT INTO sign_in_throttles \
+             (user_id, network, failures, blocked_until, trusted_until, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, network) DO UPDATE SET \
+             failures = excluded.failures, blocked_until = excluded.blocked_until, \
+             trusted_until = excluded.trusted_until, updated_at = excluded.updated_at")
+            .bind(user.0).bind(network).bind(meter.failures).bind(meter.blocked_until)
+            .bind(meter.trusted_until).bind(meter.updated_at)
+            .execute(&mut **c).await?.rows_affected());
         Ok(())
+    }
+
+    /// Takes one counted attempt off a meter (a successful sign-in it had counted).
+    pub async fn uncount_sign_in(
+        &mut self,
+        user: UserId,
+        network: &[u8],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE sign_in_throttles SET failures = failures - 1 \
+             WHERE user_id = $1 AND network = $2 AND failures > 0")
+            .bind(user.0).bind(network).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Deletes sign-in meters untouched since `before` that neither block nor trust anyone
+    /// any more; returns how many went.
+    pub async fn delete_stale_sign_in_meters(
+        &mut self,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM sign_in_throttles WHERE updated_at < $1 \
+             AND blocked_until <= $2 AND trusted_until <= $2")
+            .bind(before.0).bind(now.0).execute(&mut **c).await?.rows_affected()))
     }
 
     /// Replaces a password hash.
@@ -229,6 +317,17 @@ impl Conn<'_> {
              WHERE user_id = $1 ORDER BY id DESC")
             .bind(user.0).fetch_all(&mut **c).await?);
         Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+
+    /// Revokes every live token of a user (after a password change).
+    pub async fn revoke_all_tokens(
+        &mut self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected()))
     }
 
     /// Revokes a user's own token; returns whether one was revoked.

@@ -26,10 +26,6 @@ pub struct UserRow {
     pub password_hash: String,
     /// Runs the instance.
     pub is_operator: bool,
-    /// Consecutive failed sign-ins.
-    pub failed_sign_ins: i64,
-    /// Signed-in refused until then.
-    pub locked_until: Option<i64>,
     /// Created.
     pub created_at: i64,
 }

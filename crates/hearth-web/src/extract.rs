@@ -188,7 +188,7 @@ impl FromRequestParts<WebState> for ClientAddress {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
         Ok(ClientAddress(peer.map(|peer| {
             client_address(peer, &parts.headers, &state.config.trusted_proxies)
         })))
@@ -212,7 +212,7 @@ impl FromRequestParts<WebState> for OverHttps {
         let from_proxy = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(addr)| state.config.trusted_proxies.contains(&addr.ip()));
+            .is_some_and(|ConnectInfo(addr)| is_trusted(addr.ip(), &state.config.trusted_proxies));
         let forwarded_https = parts
             .headers
             .get("x-forwarded-proto")
@@ -222,8 +222,17 @@ impl FromRequestParts<WebState> for OverHttps {
     }
 }
 
+/// Whether `address` is one of the trusted proxies. Both sides are compared in canonical
+/// form: on a dual-stack listener an IPv4 peer arrives as `::ffff:a.b.c.d`.
+fn is_trusted(address: IpAddr, trusted: &[IpAddr]) -> bool {
+    let address = address.to_canonical();
+    trusted.iter().any(|proxy| proxy.to_canonical() == address)
+}
+
+/// The client's address in canonical form (IPv4-mapped IPv6 back to IPv4).
 fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    let peer = peer.to_canonical();
+    if !is_trusted(peer, trusted) {
         return peer;
     }
     let forwarded = headers
@@ -232,11 +241,12 @@ fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAd
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .map(|hop| hop.to_canonical())
         .collect::<Vec<_>>();
     forwarded
         .iter()
         .rev()
-        .find(|hop| !trusted.contains(hop))
+        .find(|hop| !is_trusted(**hop, trusted))
         .copied()
         .unwrap_or(peer)
 }
@@ -276,6 +286,29 @@ mod tests {
         assert_eq!(
             client_address(proxy, &forwarded("garbage"), &[proxy]),
             proxy
+        );
+    }
+
+    #[test]
+    fn mapped_ipv4_peers_and_proxies_are_canonical() {
+        // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+        let mapped_proxy = ip("::ffff:10.0.0.2");
+        let headers = forwarded("198.51.100.7");
+        assert_eq!(
+            client_address(ip("::ffff:192.0.2.1"), &headers, &[ip("10.0.0.2")]),
+            ip("192.0.2.1")
+        );
+        assert_eq!(
+            client_address(mapped_proxy, &headers, &[ip("10.0.0.2")]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(
+                ip("10.0.0.2"),
+                &forwarded("::ffff:203.0.113.5"),
+                &[mapped_proxy]
+            ),
+            ip("203.0.113.5")
         );
     }
 }

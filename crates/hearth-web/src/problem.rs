@@ -87,10 +87,15 @@ impl From<DomainError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail(why)
             }
             DomainError::Unauthenticated => Self::unauthenticated(),
+            // One answer for an unknown account, a wrong password and a throttled attempt.
             DomainError::BadCredentials => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "bad-credentials",
                 "Wrong username or password",
+            )
+            .detail(
+                "the login or the password is wrong, or there were too many attempts: \
+                 check them and try again in a minute",
             ),
             DomainError::RateLimited { retry_after_secs } => {
                 let mut e = Self::new(

@@ -40,7 +40,8 @@ pub struct Config {
     pub open_registration: bool,
     /// How long a sign-in lasts, in days.
     pub session_days: i64,
-    /// Failed sign-ins before an account is locked for a while (30 s, doubling to 15 min).
+    /// Sign-in attempts per account and network before each further one waits (1 s, doubling
+    /// to 15 min); ten times as many across networks the account never signed in from.
     pub max_failed_sign_ins: i64,
     /// Sign-in and registration attempts one network address (IPv6: one /64) may make per
     /// minute.
@@ -163,7 +164,10 @@ open_registration = {open_registration}
 # How long a sign-in lasts, in days.
 session_days = {session_days}
 
-# Failed sign-ins before an account is locked for a while (30 s, doubling to 15 minutes).
+# Sign-in attempts an account takes from one network before each further attempt from that
+# network waits (1 s, doubling to 15 minutes). Other networks are not affected, except that
+# networks the account never signed in from share ten times this budget. Nothing locks the
+# owner out.
 max_failed_sign_ins = {max_failed}
 
 # Sign-in and registration attempts one network address (IPv6: one /64) may make per minute.

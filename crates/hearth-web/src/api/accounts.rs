@@ -35,17 +35,29 @@ pub(crate) struct RegisterRequest {
     password: String,
 }
 
-/// Register an account.
+/// What registration answers. It is the same whether or not the email address already
+/// belonged to an account (in which case nothing was created), so the form cannot be used to
+/// find out who has an account here; sign in to continue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RegistrationView {
+    /// The handle registered.
+    username: String,
+    /// What to do next.
+    detail: &'static str,
+}
+
+/// Register an account. A taken username is a 409; a taken email address is not revealed.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(()),
     request_body = RegisterRequest,
-    responses((status = 201, body = Account), (status = 409, body = Problem),
+    responses((status = 202, body = RegistrationView), (status = 403, body = Problem),
+              (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn register(
     State(state): State<WebState>,
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<RegisterRequest>,
-) -> Result<(StatusCode, Json<Account>), ApiError> {
-    let account = state
+) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
+    let registration = state
         .app
         .register(
             NewAccount {
@@ -57,7 +69,14 @@ async fn register(
             address,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(account)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationView {
+            username: registration.username,
+            detail: "Registration received. Sign in with your username and password; \
+                     if the email address already had an account here, none was created.",
+        }),
+    ))
 }
 
 /// Sign-in form.
@@ -148,12 +167,22 @@ async fn me(
 pub(crate) struct ChangePasswordRequest {
     current_password: String,
     new_password: String,
+    /// Also revoke every API token (default: yes, since a password is usually changed
+    /// because something leaked).
+    #[serde(default = "revoke_by_default")]
+    revoke_tokens: bool,
 }
 
-/// Change the caller's password; their other sessions end.
+fn revoke_by_default() -> bool {
+    true
+}
+
+/// Change the caller's password; their other sessions end, and their API tokens are revoked
+/// unless `revoke_tokens` is false.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "accounts",
     request_body = ChangePasswordRequest,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem)))]
 async fn change_password(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -161,7 +190,12 @@ async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .change_password(&actor, body.current_password, body.new_password)
+        .change_password(
+            &actor,
+            body.current_password,
+            body.new_password,
+            body.revoke_tokens,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -116,19 +116,19 @@ impl TestServer {
     /// Registers `name` and returns a client that uses a fresh API token of theirs.
     pub async fn member(&self, name: &str) -> Member {
         let anon = self.anonymous();
-        let account = anon
-            .post(
-                "/api/v1/accounts",
-                json!({
-                    "email": format!("{name}@example.org"),
-                    "username": name,
-                    "display_name": format!("{name} Example"),
-                    "password": password_of(name),
-                }),
-            )
-            .await
-            .expect_status(201);
+        anon.post(
+            "/api/v1/accounts",
+            json!({
+                "email": format!("{name}@example.org"),
+                "username": name,
+                "display_name": format!("{name} Example"),
+                "password": password_of(name),
+            }),
+        )
+        .await
+        .expect_status(202);
         let session = anon.sign_in(name, &password_of(name)).await;
+        let account = session.get("/api/v1/me").await.expect_status(200);
         let created = session
             .post("/api/v1/me/tokens", json!({ "name": "tests" }))
             .await

@@ -346,7 +346,8 @@ async fn sessions_end_on_sign_out_and_password_change(backend: Backend) {
     erin.session
         .put(
             "/api/v1/me/password",
-            json!({ "current_password": crate::harness::password_of("erin"), "new_password": "an entirely new secret" }),
+            json!({ "current_password": crate::harness::password_of("erin"), "new_password": "an entirely new secret",
+                    "revoke_tokens": false }),
         )
         .await
         .expect_status(204);

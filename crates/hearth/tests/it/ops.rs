@@ -111,7 +111,7 @@ async fn behind_a_trusted_proxy_forwarded_headers_name_the_client(backend: Backe
         }),
     )
     .await
-    .expect_status(201);
+    .expect_status(202);
     let signed_in = http
         .post(&url)
         .header("x-forwarded-for", "203.0.113.3")

@@ -1,0 +1,196 @@
+//! Sign-in that cannot be turned against the account's owner: throttled per account and
+//! network, one answer for every failure, atomic counting, and credentials that stay in
+//! their lane.
+
+use crate::harness::{Backend, TestServer, on_both_backends, password_of};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    guesses_from_one_network_never_lock_the_owner_out,
+    unknown_wrong_and_throttled_sign_ins_answer_the_same,
+    parallel_guesses_cannot_exceed_the_budget,
+    changing_the_password_revokes_tokens_unless_asked_not_to,
+    password_changes_are_rate_limited_per_account,
+    a_session_secret_is_not_a_bearer_token,
+);
+
+/// A server that believes `X-Forwarded-For` from loopback, so a test can speak from any
+/// network; `budget` attempts per account and network.
+async fn server_behind_proxy(backend: Backend, budget: i64) -> TestServer {
+    TestServer::start_with(backend, |c| {
+        c.max_failed_sign_ins = budget;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.sign_ins_per_minute_per_address = 1000;
+    })
+    .await
+}
+
+/// One sign-in attempt from `network`: the status and the body.
+async fn attempt(server: &TestServer, network: &str, login: &str, password: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions", server.base))
+        .header("x-forwarded-for", network)
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn guesses_from_one_network_never_lock_the_owner_out(backend: Backend) {
+    let server = server_behind_proxy(backend, 3).await;
+    let owner = server.member("owner").await;
+    let right = password_of("owner");
+    // The owner signs in from home once: that network is trusted from then on.
+    assert_eq!(
+        attempt(&server, "198.51.100.1", "owner", &right).await.0,
+        201
+    );
+    // Someone guesses from elsewhere, again and again.
+    for _ in 0..12 {
+        let (status, _) = attempt(&server, "203.0.113.9", "owner", "a wrong guess!").await;
+        assert_eq!(status, 401);
+    }
+    // From the guesser's network, even the right password now waits (and says nothing more).
+    let (status, body) = attempt(&server, "203.0.113.9", "owner", &right).await;
+    assert_eq!(status, 401, "{body}");
+    // The owner is not locked out: from home, and from a network never seen before.
+    assert_eq!(
+        attempt(&server, "198.51.100.1", "owner", &right).await.0,
+        201
+    );
+    assert_eq!(attempt(&server, "192.0.2.77", "owner", &right).await.0, 201);
+    // IPv4 clients of a dual-stack listener are still told apart.
+    assert_eq!(
+        attempt(&server, "::ffff:192.0.2.78", "owner", &right)
+            .await
+            .0,
+        201
+    );
+    owner.get("/api/v1/me").await.expect_status(200);
+}
+
+async fn unknown_wrong_and_throttled_sign_ins_answer_the_same(backend: Backend) {
+    let server = server_behind_proxy(backend, 1).await;
+    let net = "203.0.113.20";
+    let member = server.member("member").await;
+    let unknown = attempt(&server, net, "nobody-here", "some password").await;
+    let wrong = attempt(&server, net, "member", "a wrong password").await;
+    // Spend the budget until the next attempt must wait well beyond a password check.
+    let user = hearth_core::UserId(member.id.parse().unwrap());
+    for _ in 0..12 {
+        attempt(&server, net, "member", "a wrong password").await;
+        let mut reader = server.app().store().reader().await.unwrap();
+        let meters = reader.conn().sign_in_meters_of(user).await.unwrap();
+        let now = hearth_core::Timestamp::now().millis();
+        if meters.iter().any(|m| m.blocked_until > now + 8_000) {
+            break;
+        }
+    }
+    let throttled = attempt(&server, net, "member", &password_of("member")).await;
+    assert_eq!(unknown.0, 401);
+    assert_eq!(unknown, wrong);
+    assert_eq!(wrong, throttled);
+    assert_eq!(unknown.1["type"], "/problems/bad-credentials");
+}
+
+async fn parallel_guesses_cannot_exceed_the_budget(backend: Backend) {
+    let server = server_behind_proxy(backend, 3).await;
+    let member = server.member("target").await;
+    let guesses = (0..12).map(|_| attempt(&server, "203.0.113.30", "target", "parallel guess"));
+    let answers = futures_util::future::join_all(guesses).await;
+    assert!(answers.iter().all(|(status, _)| *status == 401));
+    // Each attempt is counted before its password is checked, in one step: of twelve at
+    // once, the budget of three plus the one that spends it were checked; the rest waited.
+    let user = hearth_core::UserId(member.id.parse().unwrap());
+    let mut reader = server.app().store().reader().await.unwrap();
+    let meters = reader.conn().sign_in_meters_of(user).await.unwrap();
+    let most = meters.iter().map(|m| m.failures).max().unwrap_or(0);
+    assert_eq!(most, 4, "{meters:?}");
+}
+
+async fn changing_the_password_revokes_tokens_unless_asked_not_to(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let member = server.member("changer").await;
+    // By default, the API token dies with the old password.
+    member
+        .session
+        .put(
+            "/api/v1/me/password",
+            json!({ "current_password": password_of("changer"), "new_password": "a brand new password" }),
+        )
+        .await
+        .expect_status(204);
+    member
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    let listed = member
+        .session
+        .get("/api/v1/me/tokens")
+        .await
+        .expect_status(200);
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| !t["revoked_at"].is_null())
+    );
+
+    // Asked to keep them, tokens live on.
+    let created = member
+        .session
+        .post("/api/v1/me/tokens", json!({ "name": "ci" }))
+        .await
+        .expect_status(201);
+    let token = created.str("secret");
+    member
+        .session
+        .put(
+            "/api/v1/me/password",
+            json!({ "current_password": "a brand new password", "new_password": "another new password",
+                    "revoke_tokens": false }),
+        )
+        .await
+        .expect_status(204);
+    let mut with_token = server.anonymous();
+    with_token.auth = crate::harness::Auth::Bearer(token);
+    with_token.get("/api/v1/me").await.expect_status(200);
+}
+
+async fn password_changes_are_rate_limited_per_account(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let member = server.member("hasher").await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = member
+            .put(
+                "/api/v1/me/password",
+                json!({ "current_password": "not the password", "new_password": "whatever new one",
+                        "revoke_tokens": false }),
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [422, 422, 422, 422, 422, 429]);
+}
+
+async fn a_session_secret_is_not_a_bearer_token(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let member = server.member("lanes").await;
+    // Use the session once, so that this node remembers it.
+    member.session.get("/api/v1/me").await.expect_status(200);
+    let crate::harness::Auth::Cookie(cookie) = member.session.auth.clone() else {
+        unreachable!()
+    };
+    let secret = cookie.split_once('=').unwrap().1.to_string();
+    let mut bearer = server.anonymous();
+    bearer.auth = crate::harness::Auth::Bearer(secret);
+    bearer
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+}
