@@ -4,6 +4,7 @@
 use crate::actor::Actor;
 use crate::audit::record;
 use crate::communities::{require, role_in};
+use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
@@ -156,6 +157,7 @@ impl App {
                     tx.conn()
                         .insert_channel_member(channel.id, user, channel.created_at)
                         .await?;
+                    tx.append_event(channel.id, MEMBER_JOINED, user.0);
                     record(
                         tx,
                         Some(user),
@@ -248,6 +250,7 @@ impl App {
                         .insert_channel_member(id, member, Timestamp::now())
                         .await?
                     {
+                        tx.append_event(id, MEMBER_JOINED, member.0);
                         record(
                             tx,
                             Some(user),
@@ -279,6 +282,7 @@ impl App {
                     if !tx.conn().delete_channel_member(id, user).await? {
                         return Err(DomainError::Conflict("not a member of this channel").into());
                     }
+                    tx.append_event(id, MEMBER_LEFT, user.0);
                     record(
                         tx,
                         Some(user),
@@ -344,6 +348,9 @@ impl App {
                     tx.conn().insert_channel(&channel, user, Some(&key)).await?;
                     for p in &participants {
                         tx.conn().insert_channel_member(channel.id, *p, now).await?;
+                        // Before its first message, so each participant's live feed learns of
+                        // the conversation in time.
+                        tx.append_event(channel.id, MEMBER_JOINED, p.0);
                     }
                     record(
                         tx,
@@ -521,9 +528,13 @@ impl App {
                     }
                     let now = Timestamp::now();
                     let revision = tx.next_id();
-                    tx.conn()
+                    if !tx
+                        .conn()
                         .edit_message(&message, revision, &body, now)
-                        .await?;
+                        .await?
+                    {
+                        return Err(DomainError::NotFound("message").into());
+                    }
                     record(
                         tx,
                         Some(user),
@@ -573,7 +584,9 @@ impl App {
                         .into());
                     }
                     let now = Timestamp::now();
-                    tx.conn().delete_message(&message, now).await?;
+                    if !tx.conn().delete_message(&message, now).await? {
+                        return Err(DomainError::NotFound("message").into());
+                    }
                     record(
                         tx,
                         Some(user),

@@ -2,6 +2,7 @@
 
 use crate::actor::Actor;
 use crate::audit::record;
+use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
 use crate::secrets::random_token;
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
@@ -79,10 +80,13 @@ async fn add_member(
         .await?
         .into_iter()
         .find(|c| c.kind == ChannelKind::Public);
-    if let Some(general) = general {
-        tx.conn()
+    if let Some(general) = general
+        && tx
+            .conn()
             .insert_channel_member(general.id, user, now)
-            .await?;
+            .await?
+    {
+        tx.append_event(general.id, MEMBER_JOINED, user.0);
     }
     record(
         tx,
@@ -431,7 +435,10 @@ impl App {
                         )
                         .into());
                     }
-                    tx.conn().delete_member(community, user).await?;
+                    let (_, left) = tx.conn().delete_member(community, user).await?;
+                    for channel in left {
+                        tx.append_event(channel, MEMBER_LEFT, user.0);
+                    }
                     record(
                         tx,
                         Some(user),
@@ -466,7 +473,10 @@ impl App {
                     if !may_remove(role, target) {
                         return Err(DomainError::Forbidden("you may not remove this member").into());
                     }
-                    tx.conn().delete_member(community, member).await?;
+                    let (_, left) = tx.conn().delete_member(community, member).await?;
+                    for channel in left {
+                        tx.append_event(channel, MEMBER_LEFT, member.0);
+                    }
                     record(
                         tx,
                         Some(user),

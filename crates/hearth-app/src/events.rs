@@ -1,73 +1,148 @@
 //! Live events: one tailer per node follows the `events` table (written in the same
 //! transaction as each change) and fans new rows out in process. Because every node tails the
-//! same table, a message posted through one node reaches clients connected to any other.
-//! Delivery is at most once: a subscriber that falls behind, or reconnects, re-reads history
-//! through the API.
+//! same table, a change made through one node reaches clients connected to any other.
+//!
+//! Delivery is exact: a subscriber gets every event of its channels, in feed order, once, or
+//! is told to resync (and reload from the API) — never a silent loss. The feed is numbered in
+//! commit order (see the store's event counter), so the tailer reads it strictly in order and
+//! never has to guess whether a gap will fill. Membership changes are events too: a
+//! subscriber reloads its channels when its own membership changes, so the very next event
+//! of a newly joined channel or conversation reaches it.
 
 use crate::{App, AppError};
 use hearth_core::ChannelId;
 use hearth_store::EventRecord;
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
+/// A person joined a channel (or a direct conversation was opened with them); the event's
+/// object is the person.
+pub(crate) const MEMBER_JOINED: &str = "member.joined";
+/// A person left a channel, or was removed from its community.
+pub(crate) const MEMBER_LEFT: &str = "member.left";
+
 /// How often the tailer looks for new events.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// How long the tailer waits for a missing sequence number before deciding that its insert
-/// was rolled back rather than still committing.
-const GAP_WAIT: Duration = Duration::from_secs(2);
-/// How long a subscriber trusts its list of channels before reloading it.
-const CHANNELS_TTL: Duration = Duration::from_secs(5);
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// Events read per query.
+const TAIL_BATCH: i64 = 1000;
+/// Numbers are assigned in commit order, so a gap should never last. Should one outlast this
+/// (a row deleted by hand, say), the tailer moves on and every subscriber is told to resync.
+const GAP_GIVE_UP: Duration = Duration::from_secs(30);
+/// How long a subscriber trusts its credential without asking the database again.
+const CREDENTIAL_RECHECK: Duration = Duration::from_secs(5);
+
+/// What the tailer broadcasts.
+#[derive(Debug, Clone)]
+enum Feed {
+    /// The next event of the feed.
+    Event(EventRecord),
+    /// The tailer skipped numbers it could not read: everyone must resync.
+    Skipped,
+}
 
 /// The in-process fan-out of new events.
 pub(crate) struct EventHub {
-    sender: broadcast::Sender<EventRecord>,
+    sender: broadcast::Sender<Feed>,
+    /// The last sequence number the tailer has broadcast.
+    position: Arc<AtomicI64>,
 }
 
 impl EventHub {
-    pub(crate) fn new() -> Self {
+    /// A hub that buffers `capacity` events for slow subscribers; one that falls further
+    /// behind resyncs.
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            sender: broadcast::channel(4096).0,
+            sender: broadcast::channel(capacity.max(1)).0,
+            position: Arc::new(AtomicI64::new(0)),
         }
     }
 }
 
-/// One client's view of the feed: only events of channels the person belongs to.
+/// What a subscriber receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// An event of one of the person's channels (or about their own membership).
+    Event(EventRecord),
+    /// Events may have been missed after `after_seq` (the last one delivered): reload what is
+    /// on screen from the API.
+    Resync {
+        /// The last sequence number delivered before the break.
+        after_seq: i64,
+    },
+}
+
+/// One client's view of the feed: only events of channels the person belongs to, and
+/// changes to their own memberships.
 pub struct EventSubscription {
     app: App,
     actor: crate::Actor,
-    receiver: broadcast::Receiver<EventRecord>,
+    receiver: broadcast::Receiver<Feed>,
     channels: HashSet<ChannelId>,
-    loaded_at: Option<Instant>,
+    /// Received but not yet handed out: kept here so that a caller that drops `next()` midway
+    /// (it runs inside `select!`) loses nothing.
+    pending: Option<Result<Feed, Lagged>>,
+    last_delivered: i64,
+    checked_at: Instant,
 }
 
+/// The subscriber fell so far behind that the hub dropped events for it.
+#[derive(Debug, Clone, Copy)]
+struct Lagged;
+
 impl EventSubscription {
+    /// The feed position this subscription started from: everything after it is delivered.
+    pub fn started_after(&self) -> i64 {
+        self.last_delivered
+    }
+
     /// The next event for this person. Events carry ids only; clients read the object
-    /// through the API, which checks access again. If the subscriber fell too far behind,
-    /// skipped events are dropped (the client should refresh). Fails once the credential the
+    /// through the API, which checks access again. Cancel-safe: an event received by a call
+    /// that is dropped is returned by the next call. Fails once the credential the
     /// subscription was opened with stops working.
-    pub async fn next(&mut self) -> Result<EventRecord, AppError> {
+    pub async fn next(&mut self) -> Result<LiveEvent, AppError> {
         loop {
-            let event = match self.receiver.recv().await {
-                Ok(event) => event,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => {
-                    return Err(hearth_store::StoreError::Unavailable.into());
-                }
-            };
-            if self.loaded_at.is_none_or(|at| at.elapsed() > CHANNELS_TTL) {
-                self.reload().await?;
+            if self.pending.is_none() {
+                self.pending = Some(match self.receiver.recv().await {
+                    Ok(feed) => Ok(feed),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Err(Lagged),
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(hearth_store::StoreError::Unavailable.into());
+                    }
+                });
             }
-            if self.channels.contains(&ChannelId(event.channel_id)) {
-                return Ok(event);
+            if self.checked_at.elapsed() > CREDENTIAL_RECHECK {
+                self.app.still_valid(&self.actor).await?;
+                self.checked_at = Instant::now();
+            }
+            let event = match self.pending.clone() {
+                Some(Ok(Feed::Event(event))) => event,
+                Some(Ok(Feed::Skipped) | Err(Lagged)) => {
+                    // Memberships may have changed in what was missed.
+                    self.reload_channels().await?;
+                    self.pending = None;
+                    return Ok(LiveEvent::Resync {
+                        after_seq: self.last_delivered,
+                    });
+                }
+                None => continue,
+            };
+            let about_me = is_membership(&event.kind) && event.object_id == self.actor.user.0;
+            if about_me {
+                self.reload_channels().await?;
+            }
+            self.pending = None;
+            if about_me || self.channels.contains(&ChannelId(event.channel_id)) {
+                self.last_delivered = event.seq;
+                return Ok(LiveEvent::Event(event));
             }
         }
     }
 
-    /// Reloads the person's channels, and ends the subscription once the session or token it
-    /// was opened with no longer works (signed out, password changed, token revoked).
-    async fn reload(&mut self) -> Result<(), AppError> {
-        self.app.still_valid(&self.actor).await?;
+    /// Reloads the person's channels.
+    async fn reload_channels(&mut self) -> Result<(), AppError> {
         let mut reader = self.app.store.reader().await?;
         self.channels = reader
             .conn()
@@ -75,17 +150,32 @@ impl EventSubscription {
             .await?
             .into_iter()
             .collect();
-        self.loaded_at = Some(Instant::now());
         Ok(())
     }
 }
 
-/// The tailer's place in the feed. It moves only through consecutive sequence numbers, and
-/// past a gap only once the gap has lasted [`GAP_WAIT`].
+fn is_membership(kind: &str) -> bool {
+    kind == MEMBER_JOINED || kind == MEMBER_LEFT
+}
+
+/// The tailer's place in the feed. It moves only through consecutive sequence numbers; past a
+/// gap only once the gap has lasted [`GAP_GIVE_UP`], which commit-ordered numbering should
+/// never let happen.
 #[derive(Debug)]
 struct FeedCursor {
     last: i64,
     gap_since: Option<Instant>,
+}
+
+/// What the tailer does with the next event read.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Deliver it: it is the next number.
+    Deliver,
+    /// Wait: numbers before it have not appeared yet.
+    Wait,
+    /// Deliver it, after telling everyone to resync for the numbers skipped.
+    SkipTo,
 }
 
 impl FeedCursor {
@@ -96,18 +186,21 @@ impl FeedCursor {
         }
     }
 
-    /// Whether the event numbered `seq` (the next one read after `last`) may be delivered at
-    /// `now`; if so, the cursor moves to it.
-    fn advance(&mut self, seq: i64, now: Instant) -> bool {
-        if seq != self.last + 1 {
+    /// What to do with the event numbered `seq` (the next one read after `last`) at `now`;
+    /// unless waiting, the cursor moves to it.
+    fn advance(&mut self, seq: i64, now: Instant) -> Step {
+        let step = if seq == self.last + 1 {
+            Step::Deliver
+        } else {
             let since = *self.gap_since.get_or_insert(now);
-            if now.duration_since(since) < GAP_WAIT {
-                return false;
+            if now.duration_since(since) < GAP_GIVE_UP {
+                return Step::Wait;
             }
-        }
+            Step::SkipTo
+        };
         self.gap_since = None;
         self.last = seq;
-        true
+        step
     }
 }
 
@@ -115,15 +208,21 @@ impl App {
     /// Subscribes the caller to live events of their channels, starting the node's tailer
     /// on first use.
     pub async fn subscribe(&self, actor: &crate::Actor) -> Result<EventSubscription, AppError> {
+        self.still_valid(actor).await?;
         self.start_tailer().await?;
+        let receiver = self.events.sender.subscribe();
+        // Read after subscribing: every event after this position reaches the receiver.
+        let position = self.events.position.load(Ordering::Acquire);
         let mut subscription = EventSubscription {
             app: self.clone(),
             actor: actor.clone(),
-            receiver: self.events.sender.subscribe(),
+            receiver,
             channels: HashSet::new(),
-            loaded_at: None,
+            pending: None,
+            last_delivered: position,
+            checked_at: Instant::now(),
         };
-        subscription.reload().await?;
+        subscription.reload_channels().await?;
         Ok(subscription)
     }
 
@@ -132,32 +231,41 @@ impl App {
         if *started {
             return Ok(());
         }
+        // Numbers follow commit order, so everything at or below the largest visible number
+        // has committed and anything still committing will be numbered above it.
         let cursor = {
             let mut reader = self.store.reader().await?;
             reader.conn().last_event_seq().await?
         };
+        self.events.position.store(cursor, Ordering::Release);
         let store = self.store.clone();
         let sender = self.events.sender.clone();
+        let position = self.events.position.clone();
         tokio::spawn(async move {
-            // Sequence numbers are handed out at insert and become visible at commit, so with
-            // several writers (nodes) a later number can appear before an earlier one. The
-            // cursor therefore moves only through consecutive numbers, and waits a little at
-            // a gap for a transaction that is still committing.
-            let mut position = FeedCursor::at(cursor);
+            let mut cursor = FeedCursor::at(cursor);
             loop {
                 tokio::time::sleep(POLL_INTERVAL).await;
                 let batch = match store.reader().await {
-                    Ok(mut reader) => reader.conn().events_after(position.last, 1000).await,
+                    Ok(mut reader) => reader.conn().events_after(cursor.last, TAIL_BATCH).await,
                     Err(error) => Err(error),
                 };
                 match batch {
                     Ok(events) => {
                         for event in events {
-                            if !position.advance(event.seq, Instant::now()) {
-                                break;
+                            match cursor.advance(event.seq, Instant::now()) {
+                                Step::Wait => break,
+                                Step::SkipTo => {
+                                    tracing::error!(
+                                        seq = event.seq,
+                                        "the events feed has a lasting gap; subscribers resync"
+                                    );
+                                    let _ = sender.send(Feed::Skipped);
+                                }
+                                Step::Deliver => {}
                             }
+                            position.store(event.seq, Ordering::Release);
                             // Nobody listening is fine: the send error only says so.
-                            let _ = sender.send(event);
+                            let _ = sender.send(Feed::Event(event));
                         }
                     }
                     Err(hearth_store::StoreError::Unavailable) => return,
@@ -175,20 +283,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cursor_waits_at_a_gap_then_moves_past_it() {
+    fn the_cursor_waits_at_a_gap_and_never_skips_silently() {
         let t0 = Instant::now();
         let mut cursor = FeedCursor::at(0);
-        assert!(cursor.advance(1, t0));
-        assert!(cursor.advance(2, t0));
-        // 3 is missing: perhaps still committing.
-        assert!(!cursor.advance(4, t0));
-        assert!(!cursor.advance(4, t0 + Duration::from_secs(1)));
-        // It arrives in time and the feed goes on in order.
-        assert!(cursor.advance(3, t0 + Duration::from_millis(1500)));
-        assert!(cursor.advance(4, t0 + Duration::from_millis(1500)));
-        // A gap that outlasts the wait was a rolled-back insert.
-        assert!(!cursor.advance(7, t0 + Duration::from_secs(5)));
-        assert!(cursor.advance(7, t0 + Duration::from_secs(5) + GAP_WAIT));
+        assert_eq!(cursor.advance(1, t0), Step::Deliver);
+        assert_eq!(cursor.advance(2, t0), Step::Deliver);
+        // 3 is missing: it waits, however many seconds pass short of giving up.
+        assert_eq!(cursor.advance(4, t0), Step::Wait);
+        assert_eq!(cursor.advance(4, t0 + Duration::from_secs(10)), Step::Wait);
+        assert_eq!(cursor.last, 2);
+        assert_eq!(
+            cursor.advance(3, t0 + Duration::from_secs(11)),
+            Step::Deliver
+        );
+        assert_eq!(
+            cursor.advance(4, t0 + Duration::from_secs(11)),
+            Step::Deliver
+        );
+        // A gap that never fills is skipped only with a resync for everyone.
+        assert_eq!(cursor.advance(7, t0 + Duration::from_secs(12)), Step::Wait);
+        assert_eq!(
+            cursor.advance(7, t0 + Duration::from_secs(12) + GAP_GIVE_UP),
+            Step::SkipTo
+        );
         assert_eq!(cursor.last, 7);
     }
 }

@@ -19,7 +19,7 @@ pub use actor::{Actor, Credential};
 pub use chat::{HistoryPage, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
-pub use events::EventSubscription;
+pub use events::{EventSubscription, LiveEvent};
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 
 use std::sync::Arc;
@@ -36,6 +36,8 @@ pub struct AppConfig {
     pub sign_ins_per_minute_per_address: u32,
     /// Whether anyone may register, or only the operator creates accounts.
     pub open_registration: bool,
+    /// Live events buffered per node for slow subscribers.
+    pub live_event_buffer: usize,
 }
 
 impl Default for AppConfig {
@@ -45,6 +47,7 @@ impl Default for AppConfig {
             max_failed_sign_ins: 5,
             sign_ins_per_minute_per_address: 20,
             open_registration: true,
+            live_event_buffer: 4096,
         }
     }
 }
@@ -70,6 +73,7 @@ impl App {
         let address_limiter = Arc::new(sign_in_limits::AddressLimiter::per_minute(
             config.sign_ins_per_minute_per_address,
         ));
+        let events = Arc::new(events::EventHub::new(config.live_event_buffer));
         Self {
             store,
             config: Arc::new(config),
@@ -77,7 +81,7 @@ impl App {
             password_change_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(
                 PASSWORD_CHANGES_PER_MINUTE,
             )),
-            events: Arc::new(events::EventHub::new()),
+            events,
             credentials: Arc::default(),
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
         }

@@ -578,6 +578,12 @@ pub const TABLES: &[Table] = &[
             key("at"),
         ],
     },
+    Table {
+        name: "event_sequence",
+        description: "The events feed's counter, which numbers events in commit order.",
+        subject: SubjectLink::None,
+        columns: &[key("id"), key("last")],
+    },
 ];
 
 /// The declared table of this name.

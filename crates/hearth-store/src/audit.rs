@@ -106,17 +106,33 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Writes buffered events as multi-row inserts.
+    /// Writes buffered events as multi-row inserts, numbered from the event counter. Taking
+    /// the numbers locks the counter's row until COMMIT, so numbers follow commit order even
+    /// across nodes; this should be the transaction's last statement, to hold it briefly.
     pub(crate) async fn insert_event_rows(
         &mut self,
         rows: &[PendingEvent],
     ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let count = rows.len() as i64;
+        let (last,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "UPDATE event_sequence SET last = last + $1 WHERE id = 1 RETURNING last")
+            .bind(count).fetch_one(&mut **c).await?);
+        let mut seq = last - count;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_insert("events (channel_id, kind, object_id, at)", 4, chunk.len());
+            let sql = multi_row_insert(
+                "events (seq, channel_id, kind, object_id, at)",
+                5,
+                chunk.len(),
+            );
             dispatch!(self, c => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for row in chunk {
-                    query = query.bind(row.channel.0).bind(row.kind).bind(row.object_id).bind(row.at.0);
+                    seq += 1;
+                    query = query.bind(seq).bind(row.channel.0).bind(row.kind)
+                        .bind(row.object_id).bind(row.at.0);
                 }
                 query.execute(&mut **c).await?.rows_affected()
             });

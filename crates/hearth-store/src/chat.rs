@@ -319,26 +319,32 @@ impl Conn<'_> {
         rows.into_iter().map(|r| self.open_message(r)).collect()
     }
 
-    /// Replaces a message's body, keeping the old one as a revision.
+    /// Replaces a message's body, keeping the old one as a revision; returns false, writing
+    /// nothing, if the message was deleted meanwhile. The guarded update comes first: on
+    /// PostgreSQL it waits for a delete racing on another node and then sees it, so an edit
+    /// can never bring deleted text back.
     pub async fn edit_message(
         &mut self,
         message: &Message,
         revision_id: i64,
         new_body: &str,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let old = message.body.as_deref().unwrap_or_default();
         let old_sealed = self.sealer.seal(message.author_id, old);
         let new_sealed = self.sealer.seal(message.author_id, new_body);
+        let updated = dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
+            .bind(message.id.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
+        if updated == 0 {
+            return Ok(false);
+        }
         dispatch!(self, c => sqlx::query(
             "INSERT INTO message_edits (id, message_id, author_id, body, replaced_at) \
              VALUES ($1, $2, $3, $4, $5)")
             .bind(revision_id).bind(message.id.0).bind(message.author_id.0)
             .bind(&old_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
-        dispatch!(self, c => sqlx::query(
-            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1")
-            .bind(message.id.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
-        Ok(())
+        Ok(true)
     }
 
     /// A message's earlier versions, oldest first.
@@ -359,20 +365,27 @@ impl Conn<'_> {
             .collect()
     }
 
-    /// Deletes a message's content and history, leaving a tombstone that keeps threads whole.
+    /// Deletes a message's content and history, leaving a tombstone that keeps threads
+    /// whole; returns false if it was already deleted. The row is updated (and so locked)
+    /// before the revisions go: on PostgreSQL an edit racing on another node has then either
+    /// committed its revision, which this delete sees and removes, or not yet touched the row,
+    /// and will find it deleted.
     pub async fn delete_message(
         &mut self,
         message: &Message,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let updated = dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET body = NULL, deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+            .bind(message.id.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        if updated == 0 {
+            return Ok(false);
+        }
         dispatch!(self, c => sqlx::query("DELETE FROM message_edits WHERE message_id = $1")
             .bind(message.id.0).execute(&mut **c).await?.rows_affected());
-        dispatch!(self, c => sqlx::query(
-            "UPDATE messages SET body = NULL, deleted_at = $2 WHERE id = $1")
-            .bind(message.id.0).bind(now.0).execute(&mut **c).await?.rows_affected());
         if let Some(root) = message.thread_root_id {
             self.adjust_reply_count(root, -1).await?;
         }
-        Ok(())
+        Ok(true)
     }
 }

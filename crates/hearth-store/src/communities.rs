@@ -4,7 +4,7 @@ use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{CommunityRow, InviteRow, StoredInvite, parse_role};
 use hearth_core::model::{Community, JoinPolicy, Membership, Role};
-use hearth_core::{CommunityId, InviteId, Timestamp, UserId};
+use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, UserId};
 
 /// A community with the role of the member it was looked up for.
 #[derive(Debug, sqlx::FromRow)]
@@ -131,20 +131,24 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Removes a member and their channel memberships in the community.
+    /// Removes a member and their channel memberships in the community; returns whether they
+    /// were a member, and the channels they left.
     pub async fn delete_member(
         &mut self,
         community: CommunityId,
         user: UserId,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, c => sqlx::query(
+    ) -> Result<(bool, Vec<ChannelId>), StoreError> {
+        let left: Vec<(i64,)> = dispatch!(self, c => sqlx::query_as(
             "DELETE FROM channel_members WHERE user_id = $2 AND channel_id IN \
-             (SELECT id FROM channels WHERE community_id = $1)")
-            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+             (SELECT id FROM channels WHERE community_id = $1) RETURNING channel_id")
+            .bind(community.0).bind(user.0).fetch_all(&mut **c).await?);
         let done = dispatch!(self, c => sqlx::query(
             "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
             .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
-        Ok(done > 0)
+        Ok((
+            done > 0,
+            left.into_iter().map(|(id,)| ChannelId(id)).collect(),
+        ))
     }
 
     /// Whether two people share at least one community.

@@ -1,5 +1,9 @@
-//! `GET /api/v1/ws`: a websocket that pushes the caller's live events as JSON text frames,
-//! `{"type": "message.posted", "channel_id": "…", "message_id": "…", "seq": 42}`. Frames carry
+//! `GET /api/v1/ws`: a websocket that pushes the caller's live events as JSON text frames.
+//! It opens with `{"type": "hello", "seq": N}` (the feed position it starts after), then
+//! sends `{"type": "message.posted" | "message.edited" | "message.deleted", "channel_id",
+//! "message_id", "seq"}` and `{"type": "member.joined" | "member.left", "channel_id",
+//! "user_id", "seq"}`, in feed order, each once; or `{"type": "resync", "after_seq": N}` when
+//! events after `N` may have been missed, so the client reloads from the API. Frames carry
 //! ids only; clients read the message through the API, which checks access again.
 
 use crate::WebState;
@@ -8,11 +12,15 @@ use crate::problem::ApiError;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use hearth_app::{EventRecord, EventSubscription};
+use hearth_app::{EventRecord, EventSubscription, LiveEvent};
 use std::time::Duration;
 
 /// How often an idle connection is pinged, so dead peers are noticed.
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// Clients have nothing to say on this socket but pings and pongs: more frames than this in
+/// [`CLIENT_FRAME_WINDOW`] close it.
+const CLIENT_FRAMES_PER_WINDOW: u32 = 30;
+const CLIENT_FRAME_WINDOW: Duration = Duration::from_secs(10);
 
 /// Live events of the caller's channels, over a websocket. Browsers authenticate with the
 /// session cookie (same-origin only), other clients with a bearer token.
@@ -44,22 +52,71 @@ impl Drop for Connected {
     }
 }
 
-fn frame(event: &EventRecord) -> String {
+fn frame(event: &LiveEvent) -> String {
+    match event {
+        LiveEvent::Event(event) => event_frame(event),
+        LiveEvent::Resync { after_seq } => {
+            serde_json::json!({ "type": "resync", "after_seq": after_seq }).to_string()
+        }
+    }
+}
+
+fn event_frame(event: &EventRecord) -> String {
+    let object = if event.kind.starts_with("member.") {
+        "user_id"
+    } else {
+        "message_id"
+    };
     serde_json::json!({
         "type": event.kind,
         "channel_id": event.channel_id.to_string(),
-        "message_id": event.object_id.to_string(),
+        object: event.object_id.to_string(),
         "seq": event.seq,
     })
     .to_string()
 }
 
+/// Counts a client's frames in fixed windows.
+struct FrameBudget {
+    window_start: tokio::time::Instant,
+    used: u32,
+}
+
+impl FrameBudget {
+    fn new() -> Self {
+        Self {
+            window_start: tokio::time::Instant::now(),
+            used: 0,
+        }
+    }
+
+    /// Takes one frame; false once the window's budget is spent.
+    fn take(&mut self) -> bool {
+        if self.window_start.elapsed() >= CLIENT_FRAME_WINDOW {
+            self.window_start = tokio::time::Instant::now();
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= CLIENT_FRAMES_PER_WINDOW
+    }
+}
+
 async fn serve(mut socket: WebSocket, mut subscription: EventSubscription) {
     let _connected = Connected::new();
+    let hello = serde_json::json!({ "type": "hello", "seq": subscription.started_after() });
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut budget = FrameBudget::new();
     loop {
         tokio::select! {
+            // `next` is cancel-safe: an event it received is kept if another branch wins.
             event = subscription.next() => {
                 let Ok(event) = event else { break };
                 if socket.send(Message::Text(frame(&event).into())).await.is_err() {
@@ -69,9 +126,18 @@ async fn serve(mut socket: WebSocket, mut subscription: EventSubscription) {
             incoming = socket.recv() => {
                 match incoming {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    // Clients have nothing to say on this socket yet; pings are answered by
-                    // the protocol layer.
-                    Some(Ok(_)) => {}
+                    // Pings are answered by the protocol layer; nothing else is expected.
+                    Some(Ok(_)) => {
+                        if !budget.take() {
+                            let _ = socket
+                                .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                                    code: axum::extract::ws::close_code::POLICY,
+                                    reason: "too many frames".into(),
+                                })))
+                                .await;
+                            break;
+                        }
+                    }
                 }
             }
             _ = ping.tick() => {

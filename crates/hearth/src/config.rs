@@ -52,6 +52,9 @@ pub struct Config {
     pub max_commit_batch: usize,
     /// This node's number (0–1023) when several nodes share one PostgreSQL database.
     pub node_id: u16,
+    /// Live events buffered per node for slow websocket clients; one that falls further
+    /// behind is told to resync.
+    pub live_event_buffer: usize,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             read_connections: 8,
             max_commit_batch: 256,
             node_id: 0,
+            live_event_buffer: 4096,
         }
     }
 }
@@ -181,6 +185,10 @@ max_commit_batch = {max_batch}
 
 # This node's number (0-1023) when several nodes share one PostgreSQL database.
 node_id = {node_id}
+
+# Live events buffered per node for slow websocket clients; a client that falls further behind
+# gets a "resync" frame and reloads from the API.
+live_event_buffer = {live_event_buffer}
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
@@ -193,6 +201,7 @@ node_id = {node_id}
             read_connections = d.read_connections,
             max_batch = d.max_commit_batch,
             node_id = d.node_id,
+            live_event_buffer = d.live_event_buffer,
         )
     }
 }

@@ -56,6 +56,7 @@ pub fn app(config: &Config, store: Store) -> App {
             max_failed_sign_ins: config.max_failed_sign_ins.max(1),
             sign_ins_per_minute_per_address: config.sign_ins_per_minute_per_address,
             open_registration: config.open_registration,
+            live_event_buffer: config.live_event_buffer.max(16),
         },
     )
 }

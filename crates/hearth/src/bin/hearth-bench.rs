@@ -375,10 +375,13 @@ async fn baseline(
                         audit = audit.bind(m).bind(now).bind(Some(author)).bind("message.posted").bind("message").bind(Some(m)).bind(None::<i64>);
                     }
                     audit.execute(&mut *conn).await?;
-                    let events_sql = hearth_store::multi_row_insert("events (channel_id, kind, object_id, at)", 4, n);
+                    // Numbered from the counter in commit order, as the writer numbers them.
+                    let (last,): (i64,) = sqlx::query_as("UPDATE event_sequence SET last = last + $1 WHERE id = 1 RETURNING last")
+                        .bind(n as i64).fetch_one(&mut *conn).await?;
+                    let events_sql = hearth_store::multi_row_insert("events (seq, channel_id, kind, object_id, at)", 5, n);
                     let mut events = sqlx::query(sqlx::AssertSqlSafe(events_sql.as_str())).persistent(false);
-                    for m in first..=id {
-                        events = events.bind(channel).bind("message.posted").bind(m).bind(now);
+                    for (k, m) in (first..=id).enumerate() {
+                        events = events.bind(last - n as i64 + 1 + k as i64).bind(channel).bind("message.posted").bind(m).bind(now);
                     }
                     events.execute(&mut *conn).await?;
                 }

@@ -96,6 +96,26 @@ impl TestServer {
         }
     }
 
+    /// Another node on the same database (PostgreSQL only: SQLite is one node's), numbered
+    /// `node_id`.
+    pub async fn another_node(&self, node_id: u16) -> TestServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut config = self.config.clone();
+        config.node_id = node_id;
+        config.data_dir = dir.path().to_path_buf();
+        config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+        let server = server::start(&config)
+            .await
+            .unwrap_or_else(|e| panic!("start: {e:#}"));
+        let base = format!("http://{}", server.addr);
+        TestServer {
+            server: Some(server),
+            config,
+            base,
+            _dir: dir,
+        }
+    }
+
     pub fn app(&self) -> &hearth_app::App {
         &self
             .server

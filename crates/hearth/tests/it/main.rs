@@ -11,5 +11,6 @@ mod durability;
 mod errors;
 mod journey;
 mod live;
+mod nodes;
 mod ops;
 mod sign_in;

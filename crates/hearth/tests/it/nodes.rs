@@ -1,0 +1,87 @@
+//! Several nodes on one PostgreSQL database: live events cross nodes, and writes racing on two
+//! nodes keep their promises.
+
+use crate::harness::{Auth, Backend, TestServer};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let bob = first.member("bob").await;
+    let community = alice.create_community("nodes").await;
+    bob.join(&community).await;
+    let general = alice.general_channel(&community).await;
+
+    // Bob listens on the second node; alice posts through the first.
+    let Auth::Bearer(token) = bob.client.auth.clone() else {
+        unreachable!()
+    };
+    let mut request = format!(
+        "ws://{}/api/v1/ws",
+        second.base.trim_start_matches("http://")
+    )
+    .into_client_request()
+    .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let posted = alice.say(&general, "across the nodes").await;
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = socket.next().await {
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message.posted" {
+                    return frame;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the other node never delivered the message");
+    assert_eq!(frame["message_id"], posted.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_and_a_delete_racing_on_two_nodes_never_bring_text_back() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let community = alice.create_community("races").await;
+    let general = alice.general_channel(&community).await;
+    // The same person on the second node.
+    let mut on_second = alice.client.clone();
+    on_second.base = second.base.clone();
+
+    for round in 0..20 {
+        let id = alice.say(&general, &format!("original text {round}")).await;
+        let path = format!("/api/v1/messages/{id}");
+        let (edited, deleted) = tokio::join!(
+            alice.patch(&path, json!({ "body": format!("edited text {round}") })),
+            on_second.delete(&path),
+        );
+        assert!(matches!(edited.status, 200 | 404), "{:?}", edited.body);
+        assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+        // Whoever won, the message is deleted and no text of it remains, current or past.
+        let mut reader = first.app().store().reader().await.unwrap();
+        let mut conn = reader.conn();
+        let message = conn
+            .message(hearth_core::MessageId(id.parse().unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(message.deleted_at.is_some());
+        assert_eq!(message.body, None, "round {round}: deleted text came back");
+        let revisions = conn.message_revisions(&message).await.unwrap();
+        assert!(
+            revisions.is_empty(),
+            "round {round}: a revision survived the delete"
+        );
+    }
+}
