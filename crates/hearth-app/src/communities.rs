@@ -299,7 +299,9 @@ impl App {
                     if tx.conn().member_role(community.id, user).await?.is_some() {
                         return Err(DomainError::Conflict("already a member").into());
                     }
-                    tx.conn().use_invite(invite.id).await?;
+                    if !tx.conn().use_invite(invite.id, now).await? {
+                        return Err(DomainError::NotFound("invite").into());
+                    }
                     add_member(tx, community.id, user, Role::Member).await?;
                     Ok(community)
                 })

@@ -226,11 +226,17 @@ impl Conn<'_> {
         Ok(rows.into_iter().map(StoredInvite::from).collect())
     }
 
-    /// Counts one use of an invitation.
-    pub async fn use_invite(&mut self, id: InviteId) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query("UPDATE invites SET uses = uses + 1 WHERE id = $1")
-            .bind(id.0).execute(&mut **c).await?.rows_affected());
-        Ok(())
+    /// Counts one use of an invitation if it is still live and has a use left; returns
+    /// whether it did. The check and the count are one statement, so two nodes accepting the
+    /// last use at once cannot both have it (on PostgreSQL the second waits for the first's
+    /// row lock, then sees its count).
+    pub async fn use_invite(&mut self, id: InviteId, now: Timestamp) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE invites SET uses = uses + 1 WHERE id = $1 AND revoked_at IS NULL \
+             AND (max_uses IS NULL OR uses < max_uses) \
+             AND (expires_at IS NULL OR expires_at > $2)")
+            .bind(id.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(done == 1)
     }
 
     /// Revokes an invitation of a community; returns whether one was revoked.

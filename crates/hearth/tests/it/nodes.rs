@@ -85,3 +85,41 @@ async fn an_edit_and_a_delete_racing_on_two_nodes_never_bring_text_back() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_is_never_used_more_often_than_it_allows() {
+    let first =
+        TestServer::start_with(Backend::Postgres, |c| c.sign_ins_per_minute_per_address = 100)
+            .await;
+    let second = first.another_node(1).await;
+    let owner = first.member("owner").await;
+    let community = owner.create_community("limited").await;
+    let code = owner
+        .post(
+            &format!("/api/v1/communities/{community}/invites"),
+            json!({ "max_uses": 3 }),
+        )
+        .await
+        .expect_status(201)
+        .str("code");
+    let mut guests = Vec::new();
+    for i in 0..10 {
+        let mut guest = first.member(&format!("guest{i}")).await.client;
+        if i % 2 == 1 {
+            guest.base = second.base.clone();
+        }
+        guests.push(guest);
+    }
+    let accepts = guests
+        .iter()
+        .map(|guest| guest.post("/api/v1/invites/accept", json!({ "code": code })));
+    let answers = futures_util::future::join_all(accepts).await;
+    let admitted = answers.iter().filter(|a| a.status == 201).count();
+    assert!(answers.iter().all(|a| matches!(a.status, 201 | 404)));
+    assert_eq!(admitted, 3, "three uses, whatever node each came through");
+    let members = owner
+        .get(&format!("/api/v1/communities/{community}/members"))
+        .await
+        .expect_status(200);
+    assert_eq!(members.body.as_array().map(Vec::len), Some(4));
+}
