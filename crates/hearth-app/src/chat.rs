@@ -11,7 +11,7 @@ use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicU
 use hearth_core::permissions::{Action, allows};
 use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS};
 use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, Timestamp, UserId};
-use hearth_store::{Conn, NewMessage};
+use hearth_store::{Conn, NewMessage, Tx};
 
 /// A channel to create.
 #[derive(Debug, Clone)]
@@ -384,62 +384,57 @@ impl App {
         let user = actor.user;
         self.store
             .write_single_statement(move |tx| {
+                Box::pin(async move { post_in(tx, user, channel, body, reply_to).await })
+            })
+            .await
+    }
+
+    /// Posts a message as [`App::post_message`] does, once per `key`: retried with the same
+    /// key (because the answer was lost, say), it returns the message the first request made
+    /// instead of posting again, with `true` for a replay. The same key with a different
+    /// request is a conflict. Keys are remembered for a day.
+    pub async fn post_message_once(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        body: &str,
+        reply_to: Option<MessageId>,
+        key: &str,
+    ) -> Result<(Message, bool), AppError> {
+        let body = validate::message_body(body)?;
+        let key = validate::idempotency_key(key)?;
+        let user = actor.user;
+        let request_hash = post_request_hash(channel, reply_to, &body);
+        self.store
+            .write(move |tx| {
                 Box::pin(async move {
-                    let now = Timestamp::now();
-                    let id = MessageId(tx.next_id());
-                    let new = NewMessage {
-                        id,
-                        channel,
-                        author: user,
-                        thread_root: None,
-                        body: &body,
-                        now,
-                    };
-                    // The common case, a top-level post by a member, checks and inserts in
-                    // one statement; anything else takes the path that explains refusals,
-                    // under a savepoint of its own.
-                    let inserted = match reply_to {
-                        None => tx.conn().insert_message_if_member(&new).await?,
-                        Some(_) => None,
-                    };
-                    let (community, thread_root) = if let Some(community) = inserted {
-                        (community, None)
-                    } else {
-                        tx.savepoint().await?;
-                        let access = access(&mut tx.conn(), user, channel).await?;
-                        if !access.member {
-                            return Err(
-                                DomainError::Forbidden("join the channel to post in it").into()
-                            );
+                    if let Some((earlier, hash)) = tx.conn().idempotent_post(user, &key).await? {
+                        if hash != request_hash {
+                            return Err(DomainError::Conflict(
+                                "this idempotency key was used for a different post",
+                            )
+                            .into());
                         }
-                        let thread_root = match reply_to {
-                            None => None,
-                            Some(parent) => Some(thread_root_for_reply(tx, channel, parent).await?),
-                        };
-                        tx.conn()
-                            .insert_message(&NewMessage { thread_root, ..new })
-                            .await?;
-                        (access.channel.community_id, thread_root)
-                    };
-                    record(
-                        tx,
-                        Some(user),
-                        AuditAction::MessagePosted,
-                        (ObjectKind::Message, Some(id.0)),
-                        community,
-                    );
-                    tx.append_event(channel, "message.posted", id.0);
-                    Ok(Message {
-                        id,
-                        channel_id: channel,
-                        author_id: user,
-                        thread_root_id: thread_root,
-                        body: Some(body),
-                        created_at: now,
-                        edited_at: None,
-                        deleted_at: None,
-                        reply_count: 0,
-                    })
+                        let message = tx
+                            .conn()
+                            .message(earlier)
+                            .await?
+                            .ok_or(DomainError::NotFound("message"))?;
+                        return Ok((message, true));
+                    }
+                    let message = post_in(tx, user, channel, body, reply_to).await?;
+                    let now = message.created_at;
+                    if !tx
+                        .conn()
+                        .remember_idempotent_post(user, &key, &request_hash, message.id, now)
+                        .await?
+                    {
+                        return Err(DomainError::Conflict(
+                            "a post with this idempotency key is in progress; retry it",
+                        )
+                        .into());
+                    }
+                    Ok((message, false))
                 })
             })
             .await
@@ -600,4 +595,76 @@ impl App {
             })
             .await
     }
+}
+
+/// What identifies a post's request, so a reused idempotency key can be told from a retry.
+fn post_request_hash(channel: ChannelId, reply_to: Option<MessageId>, body: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(channel.0.to_be_bytes());
+    digest.update(reply_to.map_or(0, |m| m.0).to_be_bytes());
+    digest.update(body.as_bytes());
+    digest.finalize().to_vec()
+}
+
+/// Posts inside the writer's transaction: the common case, a top-level post by a member,
+/// checks and inserts in one statement; anything else takes the path that explains refusals,
+/// under a savepoint of its own.
+async fn post_in(
+    tx: &mut Tx,
+    user: UserId,
+    channel: ChannelId,
+    body: String,
+    reply_to: Option<MessageId>,
+) -> Result<Message, AppError> {
+    let now = Timestamp::now();
+    let id = MessageId(tx.next_id());
+    let new = NewMessage {
+        id,
+        channel,
+        author: user,
+        thread_root: None,
+        body: &body,
+        now,
+    };
+    let inserted = match reply_to {
+        None => tx.conn().insert_message_if_member(&new).await?,
+        Some(_) => None,
+    };
+    let (community, thread_root) = if let Some(community) = inserted {
+        (community, None)
+    } else {
+        tx.savepoint().await?;
+        let access = access(&mut tx.conn(), user, channel).await?;
+        if !access.member {
+            return Err(DomainError::Forbidden("join the channel to post in it").into());
+        }
+        let thread_root = match reply_to {
+            None => None,
+            Some(parent) => Some(thread_root_for_reply(tx, channel, parent).await?),
+        };
+        tx.conn()
+            .insert_message(&NewMessage { thread_root, ..new })
+            .await?;
+        (access.channel.community_id, thread_root)
+    };
+    record(
+        tx,
+        Some(user),
+        AuditAction::MessagePosted,
+        (ObjectKind::Message, Some(id.0)),
+        community,
+    );
+    tx.append_event(channel, "message.posted", id.0);
+    Ok(Message {
+        id,
+        channel_id: channel,
+        author_id: user,
+        thread_root_id: thread_root,
+        body: Some(body),
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        reply_count: 0,
+    })
 }

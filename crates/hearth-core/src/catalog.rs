@@ -579,6 +579,43 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "post_idempotency",
+        description: "Idempotency keys of recent posts, so a retried post is not posted twice.",
+        subject: SubjectLink::Column("user_id"),
+        columns: &[
+            personal("user_id", Identifiers, ProvideService, Days(1), DeleteRow),
+            personal(
+                "idempotency_key",
+                InternetActivity,
+                ProvideService,
+                Days(1),
+                DeleteRow,
+            ),
+            // A hash of the channel, the thread and the text: it can confirm a guessed text.
+            personal(
+                "request_hash",
+                CommunicationsContent,
+                ProvideService,
+                Days(1),
+                DeleteRow,
+            ),
+            personal(
+                "message_id",
+                InternetActivity,
+                ProvideService,
+                Days(1),
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                ProvideService,
+                Days(1),
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
         name: "event_sequence",
         description: "The events feed's counter, which numbers events in commit order.",
         subject: SubjectLink::None,

@@ -130,6 +130,17 @@ pub fn login(raw: &str) -> Result<String, DomainError> {
     Ok(login)
 }
 
+/// A client's idempotency key: 1–128 visible ASCII characters (a UUID, say).
+pub fn idempotency_key(raw: &str) -> Result<String, DomainError> {
+    if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 128 visible ASCII characters",
+        ));
+    }
+    Ok(raw.to_string())
+}
+
 /// A password: 10–1,024 characters. It is never trimmed or stored.
 pub fn password(field: &'static str, raw: &str) -> Result<(), DomainError> {
     bounded(field, raw, MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS)

@@ -275,6 +275,50 @@ impl Conn<'_> {
         Ok(row.map(|(community,)| community.map(CommunityId)))
     }
 
+    /// The message an earlier post with this idempotency key made, and the hash of that
+    /// request.
+    pub async fn idempotent_post(
+        &mut self,
+        user: UserId,
+        key: &str,
+    ) -> Result<Option<(MessageId, Vec<u8>)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT message_id, request_hash FROM post_idempotency \
+             WHERE user_id = $1 AND idempotency_key = $2")
+            .bind(user.0).bind(key).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id, hash)| (MessageId(id), hash)))
+    }
+
+    /// Remembers which message a post with this idempotency key made; returns false if the
+    /// key was taken meanwhile (the same post racing on another node).
+    pub async fn remember_idempotent_post(
+        &mut self,
+        user: UserId,
+        key: &str,
+        request_hash: &[u8],
+        message: MessageId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "INSERT INTO post_idempotency \
+             (user_id, idempotency_key, request_hash, message_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, idempotency_key) DO NOTHING")
+            .bind(user.0).bind(key).bind(request_hash).bind(message.0).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Forgets idempotency keys older than `before`; returns how many.
+    pub async fn delete_idempotency_keys_before(
+        &mut self,
+        before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        Ok(
+            dispatch!(self, c => sqlx::query("DELETE FROM post_idempotency WHERE created_at < $1")
+            .bind(before.0).execute(&mut **c).await?.rows_affected()),
+        )
+    }
+
     async fn adjust_reply_count(&mut self, root: MessageId, by: i64) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
             "UPDATE messages SET reply_count = reply_count + $2 WHERE id = $1")

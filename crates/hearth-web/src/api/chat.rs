@@ -5,10 +5,10 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use hearth_app::NewChannel;
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser};
-use hearth_core::{ChannelId, CommunityId, MessageId, UserId};
+use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -188,22 +188,55 @@ pub(crate) struct PostMessageRequest {
     reply_to: Option<MessageId>,
 }
 
-/// Post a message, or a thread reply with `reply_to`. Answered once it is on disk.
+/// Post a message, or a thread reply with `reply_to`. Answered once it is on disk. With an
+/// `Idempotency-Key` header, a retry of the same post (say, after a lost answer) returns the
+/// message the first one made, marked `Idempotent-Replayed: true`, instead of a second copy.
 #[utoipa::path(post, path = "/api/v1/channels/{channel_id}/messages", tag = "chat",
-    params(("channel_id" = i64, Path)), request_body = PostMessageRequest,
-    responses((status = 201, body = Message), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    params(("channel_id" = i64, Path),
+           ("Idempotency-Key" = Option<String>, Header,
+            description = "1-128 visible ASCII characters naming this post, kept for a day")),
+    request_body = PostMessageRequest,
+    responses((status = 201, body = Message,
+               headers(("idempotent-replayed" = String, description = "true on a replay"))),
+              (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
 async fn post_message(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PostMessageRequest>,
-) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let message = state
-        .app
-        .post_message(&actor, ChannelId(id), &body.body, body.reply_to)
-        .await?;
-    Ok((StatusCode::CREATED, Json(message)))
+) -> Result<(StatusCode, HeaderMap, Json<Message>), ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ApiError::from(hearth_app::AppError::from(DomainError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 128 visible ASCII characters",
+            )))
+        })?),
+    };
+    let mut answer = HeaderMap::new();
+    let message = match key {
+        None => {
+            state
+                .app
+                .post_message(&actor, ChannelId(id), &body.body, body.reply_to)
+                .await?
+        }
+        Some(key) => {
+            let (message, replayed) = state
+                .app
+                .post_message_once(&actor, ChannelId(id), &body.body, body.reply_to, key)
+                .await?;
+            if replayed {
+                answer.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            message
+        }
+    };
+    Ok((StatusCode::CREATED, answer, Json(message)))
 }
 
 /// The caller's direct conversations.

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod durability;
 mod errors;
+mod idempotency;
 mod journey;
 mod live;
 mod nodes;

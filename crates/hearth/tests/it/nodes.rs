@@ -88,9 +88,10 @@ async fn an_edit_and_a_delete_racing_on_two_nodes_never_bring_text_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_is_never_used_more_often_than_it_allows() {
-    let first =
-        TestServer::start_with(Backend::Postgres, |c| c.sign_ins_per_minute_per_address = 100)
-            .await;
+    let first = TestServer::start_with(Backend::Postgres, |c| {
+        c.sign_ins_per_minute_per_address = 100
+    })
+    .await;
     let second = first.another_node(1).await;
     let owner = first.member("owner").await;
     let community = owner.create_community("limited").await;
