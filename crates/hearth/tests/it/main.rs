@@ -12,3 +12,4 @@ mod errors;
 mod journey;
 mod live;
 mod ops;
+mod roles;
