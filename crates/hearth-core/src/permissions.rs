@@ -24,11 +24,14 @@ pub enum Action {
     DeleteOthersMessages,
     /// Post and read in channels one has joined.
     Participate,
+    /// Hand the community to another member.
+    TransferOwnership,
 }
 
 /// Whether a member holding `role` may perform `action`.
 pub fn allows(role: Role, action: Action) -> bool {
     let least = match action {
+        Action::TransferOwnership => Role::Owner,
         Action::EditSettings
         | Action::ManageInvites
         | Action::RemoveMember
@@ -96,6 +99,12 @@ mod tests {
     fn moderators_delete_messages_but_do_not_change_settings() {
         assert!(allows(Role::Moderator, Action::DeleteOthersMessages));
         assert!(!allows(Role::Moderator, Action::EditSettings));
+    }
+
+    #[test]
+    fn only_the_owner_hands_the_community_on() {
+        assert!(allows(Role::Owner, Action::TransferOwnership));
+        assert!(!allows(Role::Admin, Action::TransferOwnership));
     }
 
     #[test]
