@@ -436,7 +436,7 @@ impl App {
                     Ok(Message {
                         id,
                         channel_id: channel,
-                        author_id: user,
+                        author_id: Some(user),
                         thread_root_id: thread_root,
                         body: Some(body),
                         created_at: now,
@@ -525,7 +525,7 @@ impl App {
                     if message.deleted_at.is_some() {
                         return Err(DomainError::NotFound("message").into());
                     }
-                    if message.author_id != user {
+                    if message.author_id != Some(user) {
                         return Err(
                             DomainError::Forbidden("only the author edits a message").into()
                         );
@@ -533,7 +533,7 @@ impl App {
                     let now = Timestamp::now();
                     let revision = tx.next_id();
                     tx.conn()
-                        .edit_message(&message, revision, &body, now)
+                        .edit_message(&message, user, revision, &body, now)
                         .await?;
                     record(
                         tx,
@@ -578,7 +578,7 @@ impl App {
                         .await?
                         .filter(|m| m.deleted_at.is_none())
                         .ok_or_else(not_found)?;
-                    let is_author = message.author_id == user;
+                    let is_author = message.author_id == Some(user);
                     // Authors reach their own messages without reading access, which they
                     // lose on leaving; everyone else must be able to read the message.
                     let (community, role) = if is_author {
@@ -592,9 +592,10 @@ impl App {
                         let access = read_access(&mut tx.conn(), user, &message).await?;
                         (access.channel.community_id, access.role)
                     };
-                    let author_role = match community {
-                        Some(community) if !is_author => {
-                            tx.conn().member_role(community, message.author_id).await?
+                    // No role for an author who left, or whose account is gone.
+                    let author_role = match (community, message.author_id) {
+                        (Some(community), Some(author)) if !is_author => {
+                            tx.conn().member_role(community, author).await?
                         }
                         _ => None,
                     };

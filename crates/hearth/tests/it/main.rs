@@ -13,3 +13,4 @@ mod journey;
 mod live;
 mod ops;
 mod roles;
+mod schema;
