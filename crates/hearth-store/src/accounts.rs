@@ -177,6 +177,18 @@ impl Conn<'_> {
         Ok(done > 0)
     }
 
+    /// Deletes up to `limit` sessions that expired at or before `now`; returns how many.
+    pub async fn delete_expired_sessions(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM sessions WHERE token_hash IN \
+             (SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)")
+            .bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
+    }
+
     /// Ends every session of a user but the one given.
     pub async fn delete_other_sessions(
         &mut self,

@@ -162,6 +162,21 @@ impl Conn<'_> {
             .bind(seq).bind(limit).fetch_all(&mut **c).await?))
     }
 
+    /// Deletes those of the `limit` oldest events that were written before `before`; returns
+    /// how many. Only the head of the feed is looked at, by its key, never the whole table:
+    /// events are written in time order, give or take the moments that commits on several
+    /// nodes overlap, so the old ones are at the head.
+    pub async fn delete_events_before(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM events WHERE seq IN \
+             (SELECT seq FROM events ORDER BY seq LIMIT $2) AND at < $1")
+            .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
+    }
+
     /// The newest event's position, or 0.
     pub async fn last_event_seq(&mut self) -> Result<i64, StoreError> {
         let (seq,): (Option<i64>,) = dispatch!(self, c =>

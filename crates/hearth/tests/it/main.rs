@@ -12,5 +12,6 @@ mod errors;
 mod journey;
 mod live;
 mod ops;
+mod retention;
 mod roles;
 mod schema;
