@@ -8,7 +8,7 @@ use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
-use hearth_core::permissions::{Action, allows};
+use hearth_core::permissions::{Action, allows, may_delete_message};
 use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS};
 use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, Timestamp, UserId};
 use hearth_store::{Conn, NewMessage, Tx};
@@ -89,13 +89,24 @@ async fn readable_message(
         .message(id)
         .await?
         .ok_or(DomainError::NotFound("message"))?;
+    let access = read_access(conn, user, &message).await?;
+    Ok((message, access))
+}
+
+/// The caller's access to a message's channel, if they may read it; else the message is not
+/// found.
+async fn read_access(
+    conn: &mut Conn<'_>,
+    user: UserId,
+    message: &Message,
+) -> Result<Access, AppError> {
     let access = access(conn, user, message.channel_id)
         .await
         .map_err(|_| AppError::from(DomainError::NotFound("message")))?;
     if !access.may_read() {
         return Err(DomainError::NotFound("message").into());
     }
-    Ok((message, access))
+    Ok(access)
 }
 
 /// The thread a reply to `parent` joins: the parent's own thread if it is a reply, else the
@@ -516,7 +527,7 @@ impl App {
                     if message.deleted_at.is_some() {
                         return Err(DomainError::NotFound("message").into());
                     }
-                    if message.author_id != user {
+                    if message.author_id != Some(user) {
                         return Err(
                             DomainError::Forbidden("only the author edits a message").into()
                         );
@@ -525,7 +536,7 @@ impl App {
                     let revision = tx.next_id();
                     if !tx
                         .conn()
-                        .edit_message(&message, revision, &body, now)
+                        .edit_message(&message, user, revision, &body, now)
                         .await?
                     {
                         return Err(DomainError::NotFound("message").into());
@@ -558,23 +569,45 @@ impl App {
         Ok(conn.message_revisions(&message).await?)
     }
 
-    /// Deletes a message: its author may, and so may moderators of its community. The text
-    /// and its revisions are removed; a tombstone keeps the thread whole.
+    /// Deletes a message: its author may (even after leaving), and so may moderators of its
+    /// community whom the author does not outrank. The text and its revisions are removed; a
+    /// tombstone keeps the thread whole.
     pub async fn delete_message(&self, actor: &Actor, id: MessageId) -> Result<(), AppError> {
         let user = actor.user;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let (message, access) = readable_message(&mut tx.conn(), user, id).await?;
-                    if message.deleted_at.is_some() {
-                        return Err(DomainError::NotFound("message").into());
-                    }
-                    let moderator = access
-                        .role
-                        .is_some_and(|r| allows(r, Action::DeleteOthersMessages));
-                    if message.author_id != user && !moderator {
+                    let not_found = || AppError::from(DomainError::NotFound("message"));
+                    let message = tx
+                        .conn()
+                        .message(id)
+                        .await?
+                        .filter(|m| m.deleted_at.is_none())
+                        .ok_or_else(not_found)?;
+                    let is_author = message.author_id == Some(user);
+                    // Authors reach their own messages without reading access, which they
+                    // lose on leaving; everyone else must be able to read the message.
+                    let (community, role) = if is_author {
+                        let channel = tx
+                            .conn()
+                            .channel(message.channel_id)
+                            .await?
+                            .ok_or_else(not_found)?;
+                        (channel.community_id, None)
+                    } else {
+                        let access = read_access(&mut tx.conn(), user, &message).await?;
+                        (access.channel.community_id, access.role)
+                    };
+                    // No role for an author who left, or whose account is gone.
+                    let author_role = match (community, message.author_id) {
+                        (Some(community), Some(author)) if !is_author => {
+                            tx.conn().member_role(community, author).await?
+                        }
+                        _ => None,
+                    };
+                    if !may_delete_message(role, is_author, author_role) {
                         return Err(DomainError::Forbidden(
-                            "only the author or a moderator deletes a message",
+                            "only the author, or a moderator they do not outrank, deletes a message",
                         )
                         .into());
                     }
@@ -587,7 +620,7 @@ impl App {
                         Some(user),
                         AuditAction::MessageDeleted,
                         (ObjectKind::Message, Some(id.0)),
-                        access.channel.community_id,
+                        community,
                     );
                     tx.append_event(message.channel_id, "message.deleted", id.0);
                     Ok(())
@@ -659,7 +692,7 @@ async fn post_in(
     Ok(Message {
         id,
         channel_id: channel,
-        author_id: user,
+        author_id: Some(user),
         thread_root_id: thread_root,
         body: Some(body),
         created_at: now,

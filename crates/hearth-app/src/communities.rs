@@ -531,6 +531,61 @@ impl App {
             .await
     }
 
+    /// Hands the community to another member (the owner only). The old owner stays on as an
+    /// admin. This is how an owner becomes free to leave, or to delete their account: the
+    /// schema refuses to delete the account of someone who still owns a community.
+    pub async fn transfer_ownership(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new_owner: UserId,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(
+                        role,
+                        Action::TransferOwnership,
+                        "only the owner hands the community on",
+                    )?;
+                    if new_owner == user {
+                        return Err(
+                            DomainError::invalid("user_id", "must name another member").into()
+                        );
+                    }
+                    if tx.conn().member_role(community, new_owner).await?.is_none() {
+                        return Err(DomainError::NotFound("member").into());
+                    }
+                    // The owner row is changed first, on the condition that the caller still
+                    // owns it: of two transfers racing on two nodes, one finds it done.
+                    if !tx
+                        .conn()
+                        .set_owner(community, user, new_owner, Timestamp::now())
+                        .await?
+                    {
+                        return Err(DomainError::Conflict("ownership has just changed").into());
+                    }
+                    tx.conn()
+                        .set_member_role(community, new_owner, Role::Owner)
+                        .await?;
+                    tx.conn()
+                        .set_member_role(community, user, Role::Admin)
+                        .await?;
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::OwnershipTransferred,
+                        (ObjectKind::User, Some(new_owner.0)),
+                        Some(community),
+                    );
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     /// A page of a community's members (members only).
     pub async fn members(
         &self,

@@ -11,6 +11,7 @@ mod communities;
 mod credential_cache;
 mod error;
 mod events;
+mod retention;
 mod secrets;
 mod sign_in_limits;
 
@@ -21,6 +22,7 @@ pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
 pub use events::{EventSubscription, LiveEvent};
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
+pub use retention::SweepReport;
 
 use std::sync::Arc;
 

@@ -32,6 +32,8 @@ pub enum AuditAction {
     MemberRemoved,
     /// A member's role was changed.
     RoleChanged,
+    /// The owner handed the community to another member.
+    OwnershipTransferred,
     /// An invitation link was created.
     InviteCreated,
     /// An invitation link was revoked.
@@ -70,6 +72,7 @@ impl AuditAction {
             AuditAction::MemberLeft => "community.member_left",
             AuditAction::MemberRemoved => "community.member_removed",
             AuditAction::RoleChanged => "community.role_changed",
+            AuditAction::OwnershipTransferred => "community.ownership_transferred",
             AuditAction::InviteCreated => "invite.created",
             AuditAction::InviteRevoked => "invite.revoked",
             AuditAction::ChannelCreated => "channel.created",

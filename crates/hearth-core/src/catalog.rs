@@ -1,6 +1,9 @@
 //! The data catalog: every table and column Hearth stores, declared once, with what it means
 //! under privacy law. Export, erasure, correction, retention and the privacy statement are
-//! derived from here, and a test fails when the live schema and this catalog disagree.
+//! derived from here, and a test fails when the live schema and this catalog disagree: on a
+//! column, or on what a foreign key to a person does when their account goes.
+
+use crate::model::ChannelKind;
 
 /// The CCPA category of personal information a column holds (Cal. Civ. Code 1798.140(v)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,8 +53,11 @@ pub enum Retention {
     WhileAccountExists,
     /// Until the person (or a moderator) deletes it, or the account is deleted.
     UntilDeleted,
-    /// A fixed number of days after it is written.
+    /// A fixed number of days after it is written; the retention sweep deletes it then.
     Days(u32),
+    /// Until the sign-in it belongs to expires (the `session_days` setting) or ends; the
+    /// retention sweep deletes expired ones.
+    SessionLifetime,
     /// As long as the community exists.
     WhileCommunityExists,
     /// Kept for a number of months to prove compliance, then deleted.
@@ -63,21 +69,139 @@ pub enum Retention {
 pub enum Erasure {
     /// The row goes.
     DeleteRow,
-    /// The value is replaced by a neutral one (the row stays for others' sake).
+    /// The row stays for others' sake, no longer linked to the person: a link to them is set
+    /// to null ("Deleted user").
     Deidentify,
+    /// The value is removed and the row stays as a tombstone, so that others' replies keep
+    /// their place in a thread.
+    Tombstone,
     /// Kept, for the reason given.
     Keep(&'static str),
     /// Nothing to do: the column holds no personal information.
     NotApplicable,
 }
 
-/// How a table's rows link to the person they are about.
+/// What the database does to a row when the row one of its foreign keys references is
+/// deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// `CASCADE`: the row goes too.
+    Cascade,
+    /// `SET NULL`: the link is cleared.
+    SetNull,
+    /// `NO ACTION` or `RESTRICT`: the deletion is refused while the row exists.
+    Restrict,
+    /// Anything else (`SET DEFAULT`).
+    Other,
+}
+
+impl OnDelete {
+    /// Parses the SQL spelling both engines report (`CASCADE`, `SET NULL`, `NO ACTION`, ...).
+    pub fn parse(sql: &str) -> Self {
+        match sql.trim().to_ascii_uppercase().as_str() {
+            "CASCADE" => OnDelete::Cascade,
+            "SET NULL" => OnDelete::SetNull,
+            "NO ACTION" | "RESTRICT" => OnDelete::Restrict,
+            _ => OnDelete::Other,
+        }
+    }
+}
+
+impl Erasure {
+    /// What a foreign key from this column to the person must do when their account row is
+    /// deleted, so that the schema never does more, or less, than erasure declares; `None`
+    /// when such a column cannot be a link to a person.
+    pub fn on_person_deleted(self) -> Option<OnDelete> {
+        match self {
+            Erasure::DeleteRow => Some(OnDelete::Cascade),
+            Erasure::Deidentify => Some(OnDelete::SetNull),
+            Erasure::Keep(_) => Some(OnDelete::Restrict),
+            Erasure::Tombstone | Erasure::NotApplicable => None,
+        }
+    }
+}
+
+/// Whether a column holds sensitive personal information (1798.140(ae)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sensitivity {
+    /// Never sensitive.
+    No,
+    /// Always sensitive: account credentials (1798.140(ae)(1)(B)).
+    Always,
+    /// The contents of messages, sensitive where the business is not their intended recipient
+    /// (1798.140(ae)(1)(E)): in direct conversations and private channels. In a public
+    /// channel, people write to the community, which the business runs.
+    InPrivateConversations,
+}
+
+impl Sensitivity {
+    /// Whether a value of this column is sensitive when it belongs to a channel of `kind`.
+    pub fn in_channel(self, kind: ChannelKind) -> bool {
+        match self {
+            Sensitivity::No => false,
+            Sensitivity::Always => true,
+            Sensitivity::InPrivateConversations => kind != ChannelKind::Public,
+        }
+    }
+
+    /// Whether the column is ever sensitive.
+    pub fn ever(self) -> bool {
+        self != Sensitivity::No
+    }
+}
+
+/// One column through which a table's rows link to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonLink {
+    /// The column holds the person's user id.
+    Column(&'static str),
+    /// The column holds a user id on the rows where `kind_column` holds `kind`, and the id of
+    /// something else on the others.
+    ColumnWhen {
+        /// The column holding the id.
+        column: &'static str,
+        /// The column that says what the id is of.
+        kind_column: &'static str,
+        /// Its value on rows where the id is a user's.
+        kind: &'static str,
+    },
+    /// The column holds the id of a row of `table`, which links to its own person.
+    Via {
+        /// The column holding the id.
+        column: &'static str,
+        /// The table whose row it names.
+        table: &'static str,
+    },
+}
+
+impl PersonLink {
+    /// The column holding the link.
+    pub fn column(self) -> &'static str {
+        match self {
+            PersonLink::Column(column)
+            | PersonLink::ColumnWhen { column, .. }
+            | PersonLink::Via { column, .. } => column,
+        }
+    }
+}
+
+/// How a table's rows link to the people they are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectLink {
-    /// The row is about the person whose id is in this column.
-    Column(&'static str),
+    /// A row is about every person one of these links names.
+    Columns(&'static [PersonLink]),
     /// Rows hold no personal information.
     None,
+}
+
+impl SubjectLink {
+    /// The links, none for a table of no one's data.
+    pub fn links(self) -> &'static [PersonLink] {
+        match self {
+            SubjectLink::Columns(links) => links,
+            SubjectLink::None => &[],
+        }
+    }
 }
 
 /// One declared column.
@@ -91,8 +215,8 @@ pub struct Column {
     pub purpose: Purpose,
     /// How long it is kept.
     pub retention: Retention,
-    /// Sensitive personal information (1798.140(ae)).
-    pub sensitive: bool,
+    /// Whether it is sensitive personal information (1798.140(ae)).
+    pub sensitive: Sensitivity,
     /// Sold or shared with third parties. Hearth sells and shares nothing.
     pub sold_or_shared: bool,
     /// What erasure does to it.
@@ -114,13 +238,32 @@ pub struct Table {
     pub columns: &'static [Column],
 }
 
+impl Table {
+    /// The declared column of this name.
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The retention that ends whole rows: the one every personal column shares, if they all
+    /// share one. The retention sweep deletes rows by it.
+    pub fn row_retention(&self) -> Option<Retention> {
+        let mut personal = self
+            .columns
+            .iter()
+            .filter(|c| c.category != Category::NotPersonal)
+            .map(|c| c.retention);
+        let first = personal.next()?;
+        personal.all(|r| r == first).then_some(first)
+    }
+}
+
 const fn key(name: &'static str) -> Column {
     Column {
         name,
         category: Category::NotPersonal,
         purpose: Purpose::Structural,
         retention: Retention::UntilDeleted,
-        sensitive: false,
+        sensitive: Sensitivity::No,
         sold_or_shared: false,
         erasure: Erasure::NotApplicable,
         sealed: false,
@@ -139,7 +282,11 @@ const fn personal(
         category,
         purpose,
         retention,
-        sensitive: matches!(category, Category::AccountCredentials),
+        sensitive: if matches!(category, Category::AccountCredentials) {
+            Sensitivity::Always
+        } else {
+            Sensitivity::No
+        },
         sold_or_shared: false,
         erasure,
         sealed: false,
@@ -151,6 +298,12 @@ const fn sealed(mut column: Column) -> Column {
     column
 }
 
+/// The contents of messages: sensitive in direct conversations and private channels.
+const fn message_content(mut column: Column) -> Column {
+    column.sensitive = Sensitivity::InPrivateConversations;
+    column
+}
+
 use Category::*;
 use Erasure::*;
 use Purpose::*;
@@ -158,14 +311,33 @@ use Retention::*;
 
 const AUDIT_REASON: &str = "record of compliance kept 24 months (Cal. Code Regs. tit. 11, 7101)";
 
+/// Names, descriptions and topics are written by people, but for a community or channel that
+/// others keep using: they stay with it, and pass on with it.
+const SHARED_TEXT_REASON: &str = "written for a community or channel that others keep using";
+
+/// The owner answers for the community, so the schema refuses to delete their account until
+/// they hand it on (the ownership transfer); erasure asks them to transfer ownership first.
+const OWNER_REASON: &str =
+    "the owner answers for the community: ownership passes on before the account can go";
+
+/// The commonest link to a person: a `user_id` column.
+const USER: PersonLink = PersonLink::Column("user_id");
+
 /// Every table Hearth stores.
 pub const TABLES: &[Table] = &[
     Table {
         name: "users",
         description: "Accounts: who can sign in and how they appear to others.",
-        subject: SubjectLink::Column("id"),
+        subject: SubjectLink::Columns(&[PersonLink::Column("id")]),
         columns: &[
-            key("id"),
+            // A persistent identifier of the person, the one every link to them holds.
+            personal(
+                "id",
+                Identifiers,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
             personal(
                 "username",
                 Identifiers,
@@ -220,35 +392,35 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "sessions",
         description: "Signed-in browser sessions; only a hash of the cookie is stored.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal(
                 "token_hash",
                 AccountCredentials,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
-            personal("user_id", Identifiers, Security, Days(30), DeleteRow),
+            personal("user_id", Identifiers, Security, SessionLifetime, DeleteRow),
             personal(
                 "created_at",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
             personal(
                 "expires_at",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
             personal(
                 "last_seen_at",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
         ],
@@ -257,32 +429,39 @@ pub const TABLES: &[Table] = &[
         name: "sign_in_throttles",
         description: "Sign-in attempts counted per account and network, so guesses are slowed \
                       without locking the owner out; the network is stored only as a hash.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
-            personal("user_id", Identifiers, Security, Days(30), DeleteRow),
+            personal("user_id", Identifiers, Security, SessionLifetime, DeleteRow),
             // A hash of an IP address (or IPv6 /64) can be reversed by trying them all: it is
-            // an identifier, kept only while it throttles or is trusted.
-            personal("network", Identifiers, Security, Days(30), DeleteRow),
-            personal("failures", InternetActivity, Security, Days(30), DeleteRow),
+            // an identifier, kept only while it
+            // throttles (an hour) or is trusted (a session's lifetime).
+            personal("network", Identifiers, Security, SessionLifetime, DeleteRow),
+            personal(
+                "failures",
+                InternetActivity,
+                Security,
+                SessionLifetime,
+                DeleteRow,
+            ),
             personal(
                 "blocked_until",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
             personal(
                 "trusted_until",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
             personal(
                 "updated_at",
                 InternetActivity,
                 Security,
-                Days(30),
+                SessionLifetime,
                 DeleteRow,
             ),
         ],
@@ -290,7 +469,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "api_tokens",
         description: "Personal API tokens; only a hash of each secret is stored.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
             personal(
@@ -340,19 +519,37 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "communities",
         description: "Communities and their settings.",
-        subject: SubjectLink::None,
+        subject: SubjectLink::Columns(&[PersonLink::Column("owner_id")]),
         columns: &[
             key("id"),
-            key("slug"),
-            key("name"),
-            key("description"),
+            personal(
+                "slug",
+                CommunicationsContent,
+                ProvideService,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            personal(
+                "name",
+                CommunicationsContent,
+                ProvideService,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            personal(
+                "description",
+                CommunicationsContent,
+                ProvideService,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
             key("join_policy"),
             personal(
                 "owner_id",
                 Identifiers,
                 LegalCompliance,
                 WhileCommunityExists,
-                Keep("the owner answers for the community until ownership passes on"),
+                Keep(OWNER_REASON),
             ),
             key("created_at"),
             key("updated_at"),
@@ -361,7 +558,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "community_members",
         description: "Who belongs to which community, in which role.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("community_id"),
             personal(
@@ -390,7 +587,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "invites",
         description: "Invitation links to communities.",
-        subject: SubjectLink::Column("created_by"),
+        subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
         columns: &[
             key("id"),
             key("community_id"),
@@ -412,13 +609,26 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channels",
         description: "Channels in communities, and direct conversations.",
-        subject: SubjectLink::Column("created_by"),
+        subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
         columns: &[
             key("id"),
             key("community_id"),
             key("kind"),
-            key("name"),
-            key("topic"),
+            personal(
+                "name",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            personal(
+                "topic",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            // The participants of a direct conversation, as a list of their ids.
             personal(
                 "direct_key",
                 Identifiers,
@@ -439,7 +649,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channel_members",
         description: "Who takes part in which channel or direct conversation.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("channel_id"),
             personal(
@@ -458,10 +668,12 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // An erased person's messages become tombstones from "Deleted user": others' replies keep
+    // their thread, and nothing of the person remains.
     Table {
         name: "messages",
         description: "Messages in channels, threads and direct conversations.",
-        subject: SubjectLink::Column("author_id"),
+        subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
         columns: &[
             key("id"),
             key("channel_id"),
@@ -470,44 +682,46 @@ pub const TABLES: &[Table] = &[
                 Identifiers,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
+                Deidentify,
             ),
             key("thread_root_id"),
-            sealed(personal(
+            sealed(message_content(personal(
                 "body",
                 CommunicationsContent,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
-            )),
+                Tombstone,
+            ))),
             personal(
                 "created_at",
                 InternetActivity,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
+                Deidentify,
             ),
             personal(
                 "edited_at",
                 InternetActivity,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
+                Deidentify,
             ),
             personal(
                 "deleted_at",
                 InternetActivity,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
+                Deidentify,
             ),
             key("reply_count"),
         ],
     },
+    // Revisions go with their message: deleting or erasing it deletes them. The link to the
+    // author is only cleared if the account row goes first.
     Table {
         name: "message_edits",
         description: "Earlier versions of edited messages.",
-        subject: SubjectLink::Column("author_id"),
+        subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
         columns: &[
             key("id"),
             key("message_id"),
@@ -516,15 +730,15 @@ pub const TABLES: &[Table] = &[
                 Identifiers,
                 ProvideService,
                 UntilDeleted,
-                DeleteRow,
+                Deidentify,
             ),
-            sealed(personal(
+            sealed(message_content(personal(
                 "body",
                 CommunicationsContent,
                 ProvideService,
                 UntilDeleted,
                 DeleteRow,
-            )),
+            ))),
             personal(
                 "replaced_at",
                 InternetActivity,
@@ -534,10 +748,21 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // An entry names people twice: who acted, and, for joins, removals, role changes and
+    // failed sign-ins, whom it was done to. Erasing either de-identifies the entry rather than
+    // deleting it: it stays a record of what the other person (an admin, say) did, and of
+    // compliance, for its 24 months, with no one's id left in it.
     Table {
         name: "audit_log",
         description: "Who did what to which object, and when, by id only.",
-        subject: SubjectLink::Column("actor_id"),
+        subject: SubjectLink::Columns(&[
+            PersonLink::Column("actor_id"),
+            PersonLink::ColumnWhen {
+                column: "object_id",
+                kind_column: "object_kind",
+                kind: "user",
+            },
+        ]),
         columns: &[
             key("id"),
             personal(
@@ -562,26 +787,75 @@ pub const TABLES: &[Table] = &[
                 Keep(AUDIT_REASON),
             ),
             key("object_kind"),
-            key("object_id"),
+            personal(
+                "object_id",
+                Identifiers,
+                LegalCompliance,
+                LegalRecordMonths(24),
+                Deidentify,
+            ),
             key("community_id"),
         ],
     },
+    // Each row says that someone posted, edited or deleted a message in a channel, and when:
+    // activity, kept only as long as live updates need it.
     Table {
         name: "events",
         description: "The change feed every node tails to push live updates.",
-        subject: SubjectLink::None,
+        // Message events name the message (and through it its author); membership events
+        // name the person who joined or left.
+        subject: SubjectLink::Columns(&[
+            PersonLink::Via {
+                column: "object_id",
+                table: "messages",
+            },
+            PersonLink::ColumnWhen {
+                column: "object_id",
+                kind_column: "kind",
+                kind: "member.joined",
+            },
+            PersonLink::ColumnWhen {
+                column: "object_id",
+                kind_column: "kind",
+                kind: "member.left",
+            },
+        ]),
         columns: &[
             key("seq"),
-            key("channel_id"),
-            key("kind"),
-            key("object_id"),
-            key("at"),
+            personal(
+                "channel_id",
+                InternetActivity,
+                ProvideService,
+                Days(EVENTS_DAYS),
+                DeleteRow,
+            ),
+            personal(
+                "kind",
+                InternetActivity,
+                ProvideService,
+                Days(EVENTS_DAYS),
+                DeleteRow,
+            ),
+            personal(
+                "object_id",
+                InternetActivity,
+                ProvideService,
+                Days(EVENTS_DAYS),
+                DeleteRow,
+            ),
+            personal(
+                "at",
+                InternetActivity,
+                ProvideService,
+                Days(EVENTS_DAYS),
+                DeleteRow,
+            ),
         ],
     },
     Table {
         name: "post_idempotency",
         description: "Idempotency keys of recent posts, so a retried post is not posted twice.",
-        subject: SubjectLink::Column("user_id"),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal("user_id", Identifiers, ProvideService, Days(1), DeleteRow),
             personal(
@@ -622,6 +896,10 @@ pub const TABLES: &[Table] = &[
         columns: &[key("id"), key("last")],
     },
 ];
+
+/// Days the events feed is kept: far longer than any node or client needs to catch up (after
+/// that they reload through the API), short enough that it is no history of anyone's activity.
+const EVENTS_DAYS: u32 = 7;
 
 /// The declared table of this name.
 pub fn table(name: &str) -> Option<&'static Table> {
@@ -670,6 +948,53 @@ pub fn drift<'a>(live: impl IntoIterator<Item = (&'a str, &'a str)>) -> SchemaDr
     }
 }
 
+/// A foreign key of the live schema, as the database reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKey<'a> {
+    /// The table holding the key.
+    pub table: &'a str,
+    /// The column holding the key.
+    pub column: &'a str,
+    /// The table it references.
+    pub references: &'a str,
+    /// What the database does when the referenced row is deleted.
+    pub on_delete: OnDelete,
+}
+
+/// Foreign keys to people's accounts that disagree with the catalog. Each must be a declared
+/// person link of its table, and must do, when the account row goes, what erasure declares for
+/// its column (delete: cascade; de-identify: set null; keep: refuse).
+pub fn link_drift<'a>(keys: impl IntoIterator<Item = ForeignKey<'a>>) -> Vec<String> {
+    keys.into_iter()
+        .filter(|key| key.references == "users")
+        .filter_map(|key| {
+            let name = format!("{}.{}", key.table, key.column);
+            let Some(table) = table(key.table) else {
+                return Some(format!("{name}: its table is not in the catalog"));
+            };
+            let declared = table
+                .subject
+                .links()
+                .iter()
+                .any(|link| matches!(link, PersonLink::Column(c) if *c == key.column));
+            if !declared {
+                return Some(format!(
+                    "{name}: references users but is not a person link of {}",
+                    key.table
+                ));
+            }
+            let erasure = table.column(key.column).map(|c| c.erasure);
+            let expected = erasure.and_then(Erasure::on_person_deleted);
+            (expected != Some(key.on_delete)).then(|| {
+                format!(
+                    "{name}: ON DELETE {:?} in the schema, but the catalog's erasure is {erasure:?}",
+                    key.on_delete
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,12 +1022,110 @@ mod tests {
     }
 
     #[test]
-    fn subject_links_name_declared_columns() {
+    fn subject_links_name_declared_columns_and_tables() {
         for t in TABLES {
-            if let SubjectLink::Column(col) = t.subject {
-                assert!(t.columns.iter().any(|c| c.name == col), "{}.{col}", t.name);
+            for link in t.subject.links() {
+                let column = t.column(link.column());
+                assert!(
+                    column.is_some_and(|c| c.category != Category::NotPersonal),
+                    "{}.{} links to a person but is not declared personal",
+                    t.name,
+                    link.column()
+                );
+                match *link {
+                    PersonLink::Column(_) => {}
+                    PersonLink::ColumnWhen { kind_column, .. } => {
+                        assert!(t.column(kind_column).is_some(), "{}.{kind_column}", t.name);
+                    }
+                    PersonLink::Via { table: other, .. } => {
+                        let other = table(other);
+                        assert!(other.is_some_and(|o| !o.subject.links().is_empty()));
+                    }
+                }
             }
         }
+    }
+
+    #[test]
+    fn every_table_with_personal_columns_says_whose_they_are() {
+        for t in TABLES {
+            let personal = t
+                .columns
+                .iter()
+                .any(|c| c.category != Category::NotPersonal);
+            assert_eq!(personal, !t.subject.links().is_empty(), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn the_audit_log_names_people_as_actors_and_as_objects() {
+        let audit = table("audit_log").map(|t| t.subject.links());
+        let columns: Vec<&str> = audit
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.column())
+            .collect();
+        assert_eq!(columns, ["actor_id", "object_id"]);
+        let object = table("audit_log").and_then(|t| t.column("object_id"));
+        assert!(object.is_some_and(|c| c.category == Category::Identifiers
+            && c.retention == Retention::LegalRecordMonths(24)));
+    }
+
+    #[test]
+    fn message_contents_are_sensitive_in_private_conversations_only() {
+        for (table_name, column) in [("messages", "body"), ("message_edits", "body")] {
+            let sensitive = table(table_name)
+                .and_then(|t| t.column(column))
+                .map(|c| c.sensitive);
+            let sensitive = sensitive.unwrap_or(Sensitivity::No);
+            assert!(sensitive.in_channel(ChannelKind::Direct), "{table_name}");
+            assert!(sensitive.in_channel(ChannelKind::Private), "{table_name}");
+            assert!(!sensitive.in_channel(ChannelKind::Public), "{table_name}");
+        }
+        let credential = table("users").and_then(|t| t.column("password_hash"));
+        assert!(credential.is_some_and(|c| c.sensitive.in_channel(ChannelKind::Public)));
+    }
+
+    #[test]
+    fn sessions_and_events_have_a_retention_that_ends_whole_rows() {
+        let rows = |name| table(name).and_then(Table::row_retention);
+        assert_eq!(rows("sessions"), Some(Retention::SessionLifetime));
+        assert_eq!(rows("events"), Some(Retention::Days(EVENTS_DAYS)));
+        assert_eq!(rows("messages"), Some(Retention::UntilDeleted));
+        assert_eq!(rows("audit_log"), Some(Retention::LegalRecordMonths(24)));
+    }
+
+    fn key<'a>(table: &'a str, column: &'a str, on_delete: &str) -> ForeignKey<'a> {
+        ForeignKey {
+            table,
+            column,
+            references: "users",
+            on_delete: OnDelete::parse(on_delete),
+        }
+    }
+
+    #[test]
+    fn links_that_do_what_erasure_declares_agree() {
+        let keys = [
+            key("sessions", "user_id", "CASCADE"),
+            key("messages", "author_id", "SET NULL"),
+            key("communities", "owner_id", "NO ACTION"),
+            key("communities", "owner_id", "RESTRICT"),
+        ];
+        assert_eq!(link_drift(keys), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_link_that_deletes_what_erasure_keeps_is_caught() {
+        let drift = link_drift([
+            key("messages", "author_id", "CASCADE"),
+            key("communities", "owner_id", "SET NULL"),
+            key("channels", "community_id", "CASCADE"),
+            key("messages", "thread_root_id", "CASCADE"),
+        ]);
+        assert_eq!(drift.len(), 4, "{drift:?}");
+        assert!(drift[0].starts_with("messages.author_id: ON DELETE Cascade"));
+        assert!(drift[3].contains("not a person link"));
     }
 
     #[test]

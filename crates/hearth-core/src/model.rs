@@ -205,8 +205,8 @@ pub struct Message {
     pub id: MessageId,
     /// Where it was posted.
     pub channel_id: ChannelId,
-    /// Who wrote it.
-    pub author_id: UserId,
+    /// Who wrote it; `None` once their account is deleted (shown as "Deleted user").
+    pub author_id: Option<UserId>,
     /// The thread it replies to, if any.
     pub thread_root_id: Option<MessageId>,
     /// The text; `None` once deleted.

@@ -1,4 +1,5 @@
-//! Who may do what in a community. One function decides: [`allows`].
+//! Who may do what in a community. [`allows`] decides what a role may do at all; the `may_*`
+//! functions add what depends on whom it is done to.
 
 use crate::model::Role;
 
@@ -23,11 +24,14 @@ pub enum Action {
     DeleteOthersMessages,
     /// Post and read in channels one has joined.
     Participate,
+    /// Hand the community to another member.
+    TransferOwnership,
 }
 
 /// Whether a member holding `role` may perform `action`.
 pub fn allows(role: Role, action: Action) -> bool {
     let least = match action {
+        Action::TransferOwnership => Role::Owner,
         Action::EditSettings
         | Action::ManageInvites
         | Action::RemoveMember
@@ -58,6 +62,18 @@ pub fn may_assign(actor: Role, current: Role, new: Role) -> bool {
         && actor < new
 }
 
+/// Whether someone may delete a message. Its author always may, even after leaving the
+/// channel or community: what they wrote stays theirs to take back. Anyone else needs a role
+/// that deletes others' messages and must not be outranked by the author; `author` is the
+/// author's current role in the community, `None` if they are no longer a member.
+pub fn may_delete_message(actor: Option<Role>, is_author: bool, author: Option<Role>) -> bool {
+    is_author
+        || actor.is_some_and(|actor| {
+            allows(actor, Action::DeleteOthersMessages)
+                && author.is_none_or(|author| actor.at_least(author))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +99,36 @@ mod tests {
     fn moderators_delete_messages_but_do_not_change_settings() {
         assert!(allows(Role::Moderator, Action::DeleteOthersMessages));
         assert!(!allows(Role::Moderator, Action::EditSettings));
+    }
+
+    #[test]
+    fn only_the_owner_hands_the_community_on() {
+        assert!(allows(Role::Owner, Action::TransferOwnership));
+        assert!(!allows(Role::Admin, Action::TransferOwnership));
+    }
+
+    #[test]
+    fn moderators_delete_messages_of_those_they_do_not_answer_to() {
+        use Role::*;
+        assert!(may_delete_message(Some(Moderator), false, Some(Member)));
+        assert!(may_delete_message(Some(Moderator), false, Some(Moderator)));
+        assert!(may_delete_message(Some(Moderator), false, None));
+        assert!(!may_delete_message(Some(Moderator), false, Some(Admin)));
+        assert!(!may_delete_message(Some(Moderator), false, Some(Owner)));
+        assert!(!may_delete_message(Some(Admin), false, Some(Owner)));
+        assert!(may_delete_message(Some(Owner), false, Some(Admin)));
+        assert!(!may_delete_message(Some(Member), false, Some(Member)));
+    }
+
+    #[test]
+    fn authors_delete_their_own_messages_even_without_a_role() {
+        assert!(may_delete_message(None, true, None));
+        assert!(may_delete_message(
+            Some(Role::Member),
+            true,
+            Some(Role::Member)
+        ));
+        assert!(!may_delete_message(None, false, None));
     }
 
     #[test]

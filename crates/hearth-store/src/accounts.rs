@@ -84,6 +84,17 @@ impl Conn<'_> {
                 .bind(login).fetch_optional(&mut **c).await?))
     }
 
+    /// Deletes an account row; returns whether there was one. The schema does to the
+    /// person's other rows what the data catalog declares: their own (sessions, tokens,
+    /// memberships) go, shared ones (messages, revisions, invitations, channels they created)
+    /// stay without them. It refuses with [`StoreError::ForeignKeyViolation`] while they own a
+    /// community: ownership passes on first. Erasure of their content is the caller's work.
+    pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.0).execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
     /// Whether any operator account exists.
     pub async fn operator_exists(&mut self) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c =>
@@ -193,17 +204,19 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Deletes sign-in meters untouched since `before` that neither block nor trust anyone
-    /// any more; returns how many went.
+    /// Deletes up to `limit` sign-in meters untouched since `before` that neither block nor
+    /// trust anyone any more; returns how many went.
     pub async fn delete_stale_sign_in_meters(
         &mut self,
         before: Timestamp,
         now: Timestamp,
+        limit: i64,
     ) -> Result<u64, StoreError> {
         Ok(dispatch!(self, c => sqlx::query(
-            "DELETE FROM sign_in_throttles WHERE updated_at < $1 \
-             AND blocked_until <= $2 AND trusted_until <= $2")
-            .bind(before.0).bind(now.0).execute(&mut **c).await?.rows_affected()))
+            "DELETE FROM sign_in_throttles WHERE (user_id, network) IN \
+             (SELECT user_id, network FROM sign_in_throttles WHERE updated_at < $1 \
+             AND blocked_until <= $2 AND trusted_until <= $2 LIMIT $3)")
+            .bind(before.0).bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
     /// Replaces a password hash.
@@ -252,6 +265,18 @@ impl Conn<'_> {
         let done = dispatch!(self, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash).execute(&mut **c).await?.rows_affected());
         Ok(done > 0)
+    }
+
+    /// Deletes up to `limit` sessions that expired at or before `now`; returns how many.
+    pub async fn delete_expired_sessions(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM sessions WHERE token_hash IN \
+             (SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)")
+            .bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
     /// Ends every session of a user but the one given.

@@ -178,10 +178,28 @@ impl Conn<'_> {
             .bind(seq).bind(limit).fetch_all(&mut **c).await?))
     }
 
-    /// The newest event's position, or 0.
+    /// Deletes those of the `limit` oldest events that were written before `before`; returns
+    /// how many. Only the head of the feed is looked at, by its key, never the whole table:
+    /// events are written in time order, give or take the moments that commits on several
+    /// nodes overlap, so the old ones are at the head.
+    pub async fn delete_events_before(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM events WHERE seq IN \
+             (SELECT seq FROM events ORDER BY seq LIMIT $2) AND at < $1")
+            .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// The last event position that has committed, or 0. It is read from the event counter,
+    /// not the feed: the retention sweep may have emptied the feed, but numbering goes on
+    /// from the counter, and its committed value is exactly the last committed number.
     pub async fn last_event_seq(&mut self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = dispatch!(self, c =>
-            sqlx::query_as("SELECT MAX(seq) FROM events").fetch_one(&mut **c).await?);
-        Ok(seq.unwrap_or(0))
+        let row: Option<(i64,)> = dispatch!(self, c =>
+            sqlx::query_as("SELECT last FROM event_sequence WHERE id = 1")
+                .fetch_optional(&mut **c).await?);
+        Ok(row.map_or(0, |(last,)| last))
     }
 }

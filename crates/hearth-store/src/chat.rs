@@ -11,7 +11,7 @@ use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId};
 struct MessageRow {
     id: i64,
     channel_id: i64,
-    author_id: i64,
+    author_id: Option<i64>,
     thread_root_id: Option<i64>,
     body: Option<Vec<u8>>,
     created_at: i64,
@@ -66,10 +66,12 @@ pub struct NewMessage<'a> {
 
 impl Conn<'_> {
     fn open_message(&self, row: MessageRow) -> Result<Message, StoreError> {
-        let author = UserId(row.author_id);
-        let body = match row.body {
-            Some(sealed) => Some(self.sealer.open(author, &sealed)?),
-            None => None,
+        let author = row.author_id.map(UserId);
+        // A body is sealed for its author; once their account is gone, so is anyone who
+        // could open it, and the message reads as erased.
+        let body = match (row.body, author) {
+            (Some(sealed), Some(author)) => Some(self.sealer.open(author, &sealed)?),
+            _ => None,
         };
         Ok(Message {
             id: MessageId(row.id),
@@ -308,15 +310,17 @@ impl Conn<'_> {
         Ok(done == 1)
     }
 
-    /// Forgets idempotency keys older than `before`; returns how many.
+    /// Forgets up to `limit` idempotency keys older than `before`; returns how many.
     pub async fn delete_idempotency_keys_before(
         &mut self,
         before: Timestamp,
+        limit: i64,
     ) -> Result<u64, StoreError> {
-        Ok(
-            dispatch!(self, c => sqlx::query("DELETE FROM post_idempotency WHERE created_at < $1")
-            .bind(before.0).execute(&mut **c).await?.rows_affected()),
-        )
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM post_idempotency WHERE (user_id, idempotency_key) IN \
+             (SELECT user_id, idempotency_key FROM post_idempotency WHERE created_at < $1 \
+             LIMIT $2)")
+            .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
     async fn adjust_reply_count(&mut self, root: MessageId, by: i64) -> Result<(), StoreError> {
@@ -363,20 +367,21 @@ impl Conn<'_> {
         rows.into_iter().map(|r| self.open_message(r)).collect()
     }
 
-    /// Replaces a message's body, keeping the old one as a revision; returns false, writing
-    /// nothing, if the message was deleted meanwhile. The guarded update comes first: on
-    /// PostgreSQL it waits for a delete racing on another node and then sees it, so an edit
-    /// can never bring deleted text back.
+    /// Replaces the body of a message by `author`, keeping the old one as a revision; returns
+    /// false, writing nothing, if the message was deleted meanwhile. The guarded update comes
+    /// first: on PostgreSQL it waits for a delete racing on another node and then sees it, so
+    /// an edit can never bring deleted text back.
     pub async fn edit_message(
         &mut self,
         message: &Message,
+        author: UserId,
         revision_id: i64,
         new_body: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let old = message.body.as_deref().unwrap_or_default();
-        let old_sealed = self.sealer.seal(message.author_id, old);
-        let new_sealed = self.sealer.seal(message.author_id, new_body);
+        let old_sealed = self.sealer.seal(author, old);
+        let new_sealed = self.sealer.seal(author, new_body);
         let updated = dispatch!(self, c => sqlx::query(
             "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
             .bind(message.id.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
@@ -386,23 +391,27 @@ impl Conn<'_> {
         dispatch!(self, c => sqlx::query(
             "INSERT INTO message_edits (id, message_id, author_id, body, replaced_at) \
              VALUES ($1, $2, $3, $4, $5)")
-            .bind(revision_id).bind(message.id.0).bind(message.author_id.0)
+            .bind(revision_id).bind(message.id.0).bind(author.0)
             .bind(&old_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(true)
     }
 
-    /// A message's earlier versions, oldest first.
+    /// A message's earlier versions, oldest first; none once its author's account is gone
+    /// (they were sealed for the author, like the body).
     pub async fn message_revisions(
         &mut self,
         message: &Message,
     ) -> Result<Vec<MessageRevision>, StoreError> {
+        let Some(author) = message.author_id else {
+            return Ok(Vec::new());
+        };
         let rows: Vec<(Vec<u8>, i64)> = dispatch!(self, c => sqlx::query_as(
             "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 ORDER BY id")
             .bind(message.id.0).fetch_all(&mut **c).await?);
         rows.into_iter()
             .map(|(body, at)| {
                 Ok(MessageRevision {
-                    body: self.sealer.open(message.author_id, &body)?,
+                    body: self.sealer.open(author, &body)?,
                     replaced_at: Timestamp(at),
                 })
             })

@@ -59,6 +59,23 @@ impl Conn<'_> {
         Ok(())
     }
 
+    /// Makes `to` the owner of a community that `from` owns; returns whether it did. The
+    /// condition on the current owner makes a concurrent second transfer find nothing to do.
+    pub async fn set_owner(
+        &mut self,
+        community: CommunityId,
+        from: UserId,
+        to: UserId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE communities SET owner_id = $3, updated_at = $4 \
+             WHERE id = $1 AND owner_id = $2")
+            .bind(community.0).bind(from.0).bind(to.0).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
     /// The communities a user belongs to, with their role in each.
     pub async fn communities_of(
         &mut self,

@@ -24,6 +24,32 @@ impl Conn<'_> {
         Ok(rows)
     }
 
+    /// Every foreign key of Hearth's own tables, as (table, column, referenced table, what
+    /// happens on delete in SQL's spelling: `CASCADE`, `SET NULL`, `NO ACTION`, ...).
+    pub async fn live_foreign_keys(
+        &mut self,
+    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT m.name, f.\"from\", f.\"table\", f.on_delete \
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, 2"
+            }
+            crate::Backend::Postgres => {
+                "SELECT c.conrelid::regclass::TEXT, a.attname::TEXT, c.confrelid::regclass::TEXT, \
+                 CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' \
+                 WHEN 'r' THEN 'RESTRICT' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END \
+                 FROM pg_constraint c JOIN pg_attribute a \
+                 ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+                 WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace \
+                 ORDER BY 1, 2"
+            }
+        };
+        let rows: Vec<(String, String, String, String)> =
+            dispatch!(self, c => sqlx::query_as(sql).fetch_all(&mut **c).await?);
+        Ok(rows)
+    }
+
     /// A trivial round trip.
     pub async fn ping(&mut self) -> Result<(), StoreError> {
         let _: (i32,) = dispatch!(self, c => sqlx::query_as("SELECT 1").fetch_one(&mut **c).await?);

@@ -82,20 +82,19 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    match &cli.command {
-        Command::Config {
-            task: ConfigTask::Default,
-        } => {
-            print!("{}", Config::default_toml());
-            return Ok(());
-        }
-        Command::Catalog => {
-            print!("{}", catalog_table());
-            return Ok(());
-        }
-        _ => {}
+    if let Command::Config {
+        task: ConfigTask::Default,
+    } = &cli.command
+    {
+        print!("{}", Config::default_toml());
+        return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref()).context("reading the configuration")?;
+    if let Command::Catalog = cli.command {
+        // Retention that follows a setting is shown as configured.
+        print!("{}", catalog_table(config.session_days));
+        return Ok(());
+    }
     if let Some(format) = cli.log_format {
         config.log_format = format;
     }
@@ -208,8 +207,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and queued writes");
 }
 
-fn catalog_table() -> String {
-    use hearth_core::catalog::{Erasure, Retention, TABLES};
+fn catalog_table(session_days: i64) -> String {
+    use hearth_core::catalog::{Erasure, PersonLink, Retention, Sensitivity, TABLES};
     let mut out = String::from(
         "| table.column | category | purpose | retention | sensitive | sold/shared | erasure |\n\
          |---|---|---|---|---|---|---|\n",
@@ -220,12 +219,23 @@ fn catalog_table() -> String {
                 Retention::WhileAccountExists => "while the account exists".to_string(),
                 Retention::UntilDeleted => "until deleted".to_string(),
                 Retention::Days(d) => format!("{d} days"),
+                Retention::SessionLifetime => {
+                    format!(
+                        "until the session ends, or expires after {session_days} days (session_days)"
+                    )
+                }
                 Retention::WhileCommunityExists => "while the community exists".to_string(),
                 Retention::LegalRecordMonths(m) => format!("{m} months (legal record)"),
+            };
+            let sensitive = match c.sensitive {
+                Sensitivity::No => "no",
+                Sensitivity::Always => "yes",
+                Sensitivity::InPrivateConversations => "in direct and private channels",
             };
             let erasure = match c.erasure {
                 Erasure::DeleteRow => "delete".to_string(),
                 Erasure::Deidentify => "de-identify".to_string(),
+                Erasure::Tombstone => "remove, leaving a tombstone".to_string(),
                 Erasure::Keep(why) => format!("keep: {why}"),
                 Erasure::NotApplicable => "-".to_string(),
             };
@@ -236,11 +246,36 @@ fn catalog_table() -> String {
                 c.category.label(),
                 c.purpose,
                 retention,
-                if c.sensitive { "yes" } else { "no" },
+                sensitive,
                 if c.sold_or_shared { "yes" } else { "no" },
                 erasure
             ));
         }
+    }
+    out.push_str("\n| table | whose data a row is |\n|---|---|\n");
+    for table in TABLES {
+        let links: Vec<String> = table
+            .subject
+            .links()
+            .iter()
+            .map(|link| match *link {
+                PersonLink::Column(column) => format!("the person in {column}"),
+                PersonLink::ColumnWhen {
+                    column,
+                    kind_column,
+                    kind,
+                } => format!("the person in {column} where {kind_column} is {kind}"),
+                PersonLink::Via { column, table } => {
+                    format!("the person of the {table} row in {column}")
+                }
+            })
+            .collect();
+        let whose = if links.is_empty() {
+            "no one's".to_string()
+        } else {
+            links.join("; ")
+        };
+        out.push_str(&format!("| {} | {whose} |\n", table.name));
     }
     out
 }

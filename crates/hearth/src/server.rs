@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// How often a server deletes what the data catalog says is kept no longer.
+const RETENTION_SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A server running in this process.
 pub struct RunningServer {
     /// The address it listens on.
@@ -91,7 +94,13 @@ pub async fn start_with_shutdown(
         secure_cookies: config.secure_cookies,
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let task = tokio::spawn(hearth_web::serve(listener, app.clone(), web, shutdown));
+    let sweeper = app.spawn_retention_sweeper(RETENTION_SWEEP_PERIOD);
+    let serving = hearth_web::serve(listener, app.clone(), web, shutdown);
+    let task = tokio::spawn(async move {
+        let result = serving.await;
+        sweeper.abort();
+        result
+    });
     tracing::info!(%addr, database = config.database_kind(), "Hearth is listening");
     Ok(RunningServer {
         addr,

@@ -24,6 +24,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(list_members))
         .routes(routes!(remove_member))
         .routes(routes!(set_role))
+        .routes(routes!(transfer_ownership))
         .routes(routes!(list_invites, create_invite))
         .routes(routes!(revoke_invite))
         .routes(routes!(accept_invite))
@@ -266,6 +267,31 @@ async fn set_role(
     state
         .app
         .set_member_role(&actor, CommunityId(id), UserId(user), body.role)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The member to hand a community to.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct TransferRequest {
+    /// The new owner, who must be a member.
+    user_id: UserId,
+}
+
+/// Hand the community to another member (the owner only); the old owner becomes an admin.
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/transfer",
+    tag = "communities", params(("community_id" = i64, Path)), request_body = TransferRequest,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn transfer_ownership(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<TransferRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .transfer_ownership(&actor, CommunityId(id), body.user_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@ use hearth_core::catalog;
 on_both_backends!(
     every_live_column_is_declared_in_the_catalog_and_back,
     an_undeclared_column_is_caught,
+    every_link_to_a_person_does_what_erasure_declares,
 );
 
 async fn open(backend: Backend, dir: &std::path::Path) -> Store {
@@ -52,5 +53,30 @@ async fn an_undeclared_column_is_caught(backend: Backend) {
     let drift = catalog::drift(live.iter().map(|(t, c)| (t.as_str(), c.as_str())));
     assert_eq!(drift.undeclared, ["users.shoe_size"]);
     assert!(drift.missing.is_empty());
+    store.close().await;
+}
+
+async fn every_link_to_a_person_does_what_erasure_declares(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(backend, dir.path()).await;
+    let keys = {
+        let mut reader = store.reader().await.unwrap();
+        reader.conn().live_foreign_keys().await.unwrap()
+    };
+    let to_people = keys.iter().filter(|k| k.2 == "users").count();
+    assert!(to_people >= 8, "too few links to people found: {keys:?}");
+    let drift = catalog::link_drift(keys.iter().map(|(table, column, references, on_delete)| {
+        catalog::ForeignKey {
+            table,
+            column,
+            references,
+            on_delete: catalog::OnDelete::parse(on_delete),
+        }
+    }));
+    assert!(
+        drift.is_empty(),
+        "what the schema does when a person's account row goes disagrees with the catalog:\n  {}",
+        drift.join("\n  ")
+    );
     store.close().await;
 }

@@ -128,3 +128,28 @@ fn serve_starts_on_sqlite_under_data_and_the_operator_is_created_from_the_cli() 
         "{logs}"
     );
 }
+
+#[test]
+fn the_catalog_shows_session_retention_as_configured_and_whose_data_each_table_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = hearth()
+        .current_dir(dir.path())
+        .env("HEARTH_SESSION_DAYS", "9")
+        .arg("catalog")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let sessions: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| sessions."))
+        .collect();
+    assert!(!sessions.is_empty());
+    assert!(
+        sessions.iter().all(|l| l.contains("after 9 days")),
+        "{sessions:?}"
+    );
+    assert!(text.contains(
+        "| audit_log | the person in actor_id; the person in object_id where object_kind is user |"
+    ));
+}

@@ -14,4 +14,7 @@ mod journey;
 mod live;
 mod nodes;
 mod ops;
+mod retention;
+mod roles;
+mod schema;
 mod sign_in;

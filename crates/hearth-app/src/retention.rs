@@ -1,0 +1,163 @@
+//! The retention sweep: deletes what the data catalog says is kept no longer. Events go once
+//! they are older than their catalogued days, sessions once they have expired (their lifetime
+//! is the `session_days` setting). Deletion runs in bounded batches, one transaction of the
+//! writer each, so that a backlog never holds the writer for long.
+
+use crate::{App, AppError};
+use futures_util::future::BoxFuture;
+use hearth_core::Timestamp;
+use hearth_core::catalog::{self, Retention, Table};
+use hearth_store::{StoreError, Tx};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Rows deleted per transaction.
+const BATCH: i64 = 500;
+
+/// How long after start-up the first sweep runs: out of the way of a starting node's own work.
+const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(60);
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Events past their retention.
+    pub events: u64,
+    /// Expired sessions.
+    pub sessions: u64,
+    /// Sign-in meters that neither slow nor trust anyone any more.
+    pub sign_in_meters: u64,
+    /// Idempotency keys of posts older than a day.
+    pub idempotency_keys: u64,
+}
+
+/// The events feed's retention in days, as the catalog declares it.
+fn events_retention_days() -> Result<u32, AppError> {
+    match catalog::table("events").and_then(Table::row_retention) {
+        Some(Retention::Days(days)) => Ok(days),
+        other => Err(AppError::Internal(format!(
+            "the catalog gives events no retention in days ({other:?})"
+        ))),
+    }
+}
+
+impl App {
+    /// Deletes events older than their catalogued retention and sessions past their expiry,
+    /// until none is left; returns how many of each went.
+    pub async fn sweep_retention(&self) -> Result<SweepReport, AppError> {
+        let now = Timestamp::now();
+        let days = i64::from(events_retention_days()?);
+        let events_before = now.plus_seconds(-days * 24 * 3600);
+        let mut report = SweepReport::default();
+        loop {
+            let deleted: u64 = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        Ok::<_, AppError>(
+                            tx.conn().delete_events_before(events_before, BATCH).await?,
+                        )
+                    })
+                })
+                .await?;
+            report.events += deleted;
+            // Only the head of the feed is looked at: stop once it holds nothing old.
+            if deleted == 0 {
+                break;
+            }
+        }
+        report.sessions = self
+            .sweep_in_batches(move |tx| {
+                Box::pin(async move { tx.conn().delete_expired_sessions(now, BATCH).await })
+            })
+            .await?;
+        // A meter counts attempts within an hour; once that has passed and it neither delays
+        // nor trusts anyone, it says nothing any more.
+        let quiet_since = now.plus_seconds(-3600);
+        report.sign_in_meters = self
+            .sweep_in_batches(move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .delete_stale_sign_in_meters(quiet_since, now, BATCH)
+                        .await
+                })
+            })
+            .await?;
+        let day_ago = now.plus_seconds(-24 * 3600);
+        report.idempotency_keys = self
+            .sweep_in_batches(move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .delete_idempotency_keys_before(day_ago, BATCH)
+                        .await
+                })
+            })
+            .await?;
+        Ok(report)
+    }
+
+    /// Runs `delete` (which deletes at most [`BATCH`] rows) in one transaction after another
+    /// until a batch comes back short; returns how many rows went.
+    async fn sweep_in_batches<F>(&self, delete: F) -> Result<u64, AppError>
+    where
+        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
+            + Send
+            + Sync
+            + Clone
+            + 'static,
+    {
+        let mut total = 0;
+        loop {
+            let delete = delete.clone();
+            let deleted: u64 = self
+                .store
+                .write(move |tx| delete(tx))
+                .await
+                .map_err(AppError::from)?;
+            total += deleted;
+            if deleted < BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Sweeps every `period`, the first time a minute after start-up, until the store closes.
+    /// A sweep that fails is logged and simply runs again next period: each one deletes all
+    /// that is due, so none is lost.
+    pub fn spawn_retention_sweeper(&self, period: Duration) -> JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + FIRST_SWEEP_AFTER.min(period);
+            let mut ticks = tokio::time::interval_at(first, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match app.sweep_retention().await {
+                    Ok(report) if report != SweepReport::default() => {
+                        tracing::info!(
+                            events = report.events,
+                            sessions = report.sessions,
+                            sign_in_meters = report.sign_in_meters,
+                            idempotency_keys = report.idempotency_keys,
+                            "retention sweep deleted expired rows"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(AppError::Store(StoreError::Unavailable)) => return,
+                    Err(error) => tracing::warn!(%error, "retention sweep failed"),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_deletes_by_what_the_catalog_declares() {
+        assert!(events_retention_days().is_ok_and(|days| days > 0));
+        let sessions = catalog::table("sessions").and_then(Table::row_retention);
+        assert_eq!(sessions, Some(Retention::SessionLifetime));
+    }
+}

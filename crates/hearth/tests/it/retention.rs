@@ -1,0 +1,83 @@
+//! The retention sweep deletes what the data catalog says is kept no longer.
+
+use crate::harness::{Backend, TestServer, on_both_backends, password_of};
+use hearth_app::{StoreError, SweepReport};
+use hearth_core::Timestamp;
+
+on_both_backends!(expired_sessions_and_events_past_their_days_are_swept);
+
+async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let community = alice.create_community("sweep").await;
+    let general = alice.general_channel(&community).await;
+    let old: i64 = alice.say(&general, "old news").await.parse().unwrap();
+    let fresh: i64 = alice.say(&general, "fresh news").await.parse().unwrap();
+    let stale = server
+        .anonymous()
+        .sign_in("alice", &password_of("alice"))
+        .await;
+    // A post made with an idempotency key remembers it for a day.
+    let crate::harness::Auth::Bearer(token) = alice.client.auth.clone() else {
+        unreachable!()
+    };
+    let actor = server.app().authenticate_token(&token).await.unwrap();
+    let channel = hearth_core::ChannelId(general.parse().unwrap());
+    server
+        .app()
+        .post_message_once(&actor, channel, "once", None, "key-1")
+        .await
+        .unwrap();
+
+    // Age the first post's event past the catalogued 7 days, and let the newest session
+    // (the stale one) expire a moment ago.
+    let eight_days_ago = Timestamp::now().plus_seconds(-8 * 24 * 3600).millis();
+    let just_now = Timestamp::now().plus_seconds(-1).millis();
+    let store = server.app().store();
+    let age = [
+        format!("UPDATE events SET at = {eight_days_ago} WHERE object_id = {old}"),
+        format!(
+            "UPDATE sessions SET expires_at = {just_now} \
+             WHERE created_at = (SELECT MAX(created_at) FROM sessions)"
+        ),
+        // Alice's two sign-in meters (her network's, and the account-wide one) go quiet.
+        format!("UPDATE sign_in_throttles SET updated_at = {eight_days_ago}, trusted_until = 0"),
+        format!("UPDATE post_idempotency SET created_at = {eight_days_ago}"),
+    ];
+    for sql in age {
+        store
+            .write(move |tx| Box::pin(async move { tx.conn().execute_unchecked(sql).await }))
+            .await
+            .map_err(|e: StoreError| e)
+            .unwrap();
+    }
+
+    let swept = server.app().sweep_retention().await.unwrap();
+    assert_eq!(
+        swept,
+        SweepReport {
+            events: 1,
+            sessions: 1,
+            sign_in_meters: 2,
+            idempotency_keys: 1,
+        }
+    );
+    let remaining: Vec<i64> = {
+        let mut reader = store.reader().await.unwrap();
+        let events = reader.conn().events_after(0, 100).await.unwrap();
+        events.iter().map(|e| e.object_id).collect()
+    };
+    assert!(!remaining.contains(&old), "{remaining:?}");
+    assert!(remaining.contains(&fresh), "{remaining:?}");
+
+    // The live session still works; the expired one is gone for good.
+    alice.session.get("/api/v1/me").await.expect_status(200);
+    stale
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    assert_eq!(
+        server.app().sweep_retention().await.unwrap(),
+        SweepReport::default()
+    );
+}
