@@ -1000,16 +1000,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nothing_is_sold_or_shared() {
-        assert!(
-            TABLES
-                .iter()
-                .flat_map(|t| t.columns)
-                .all(|c| !c.sold_or_shared)
-        );
-    }
-
-    #[test]
     fn tables_and_columns_are_declared_once() {
         let mut seen = std::collections::HashSet::new();
         for t in TABLES {

@@ -193,6 +193,44 @@ impl Conn<'_> {
             .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// Every audit entry, every column, as lines of text: whatever columns the table has, so
+    /// that a test searching it for personal data sees all of it.
+    pub async fn audit_dump(&mut self) -> Result<String, StoreError> {
+        use sqlx::{Column, Row};
+        fn cell<'r, R: Row>(row: &'r R, i: usize) -> String
+        where
+            usize: sqlx::ColumnIndex<R>,
+            Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            if let Ok(text) = row.try_get::<Option<String>, _>(i) {
+                return text.unwrap_or_default();
+            }
+            if let Ok(number) = row.try_get::<Option<i64>, _>(i) {
+                return number.map(|n| n.to_string()).unwrap_or_default();
+            }
+            row.try_get::<Option<Vec<u8>>, _>(i)
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        }
+        let mut out = String::new();
+        dispatch!(self, c => {
+            let rows = sqlx::query("SELECT * FROM audit_log ORDER BY id")
+                .fetch_all(&mut **c).await?;
+            for row in &rows {
+                let cells: Vec<String> = (0..row.columns().len())
+                    .map(|i| format!("{}={}", row.columns()[i].name(), cell(row, i)))
+                    .collect();
+                out.push_str(&cells.join(" "));
+                out.push('\n');
+            }
+        });
+        Ok(out)
+    }
+
     /// The last event position that has committed, or 0. It is read from the event counter,
     /// not the feed: the retention sweep may have emptied the feed, but numbering goes on
     /// from the counter, and its committed value is exactly the last committed number.

@@ -5,16 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn hearth() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    // Settings come from the test, not from whoever runs it.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HEARTH_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
+use crate::harness::hearth_binary as hearth;
 
 #[test]
 fn config_default_prints_the_documented_defaults() {

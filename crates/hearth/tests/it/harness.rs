@@ -5,6 +5,17 @@ use hearth::server::{self, RunningServer};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The `hearth` binary, with no `HEARTH_*` settings from whoever runs the tests.
+pub fn hearth_binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HEARTH_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -14,6 +14,7 @@ mod journey;
 mod live;
 mod nodes;
 mod ops;
+mod planted;
 mod retention;
 mod roles;
 mod schema;
