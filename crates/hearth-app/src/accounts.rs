@@ -4,7 +4,7 @@ use crate::actor::{Actor, Credential};
 use crate::audit::record;
 use crate::credential_cache::SecretKind;
 use crate::secrets::{hash_password, random_token, token_hash, verify_password};
-use crate::sign_in_limits::{network_key, network_of};
+use crate::sign_in_limits::{Hasher, network_key, network_of};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, ApiToken, PublicUser};
@@ -93,6 +93,7 @@ impl App {
             return Err(DomainError::Forbidden("registration is closed on this instance").into());
         }
         self.check_address(address)?;
+        let _ticket = self.hashing_ticket(address.map(|a| Hasher::Network(network_of(a))))?;
         let username = validate::username(&input.username)?;
         match self.create_account(input, false).await {
             Ok(_) => {}
@@ -100,6 +101,18 @@ impl App {
             Err(error) => return Err(error),
         }
         Ok(Registration { username })
+    }
+
+    /// A fair place in the password-hashing queue for `hasher` (none needed without one: the
+    /// command line).
+    fn hashing_ticket(
+        &self,
+        hasher: Option<Hasher>,
+    ) -> Result<Option<crate::sign_in_limits::HashingTicket<'_>>, AppError> {
+        hasher
+            .map(|hasher| self.hashing.admit(hasher))
+            .transpose()
+            .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs }.into())
     }
 
     /// Takes one attempt from the per-address budget of sign-ins and registrations.
@@ -184,6 +197,7 @@ impl App {
         address: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
         self.check_address(address)?;
+        let _ticket = self.hashing_ticket(address.map(|a| Hasher::Network(network_of(a))))?;
         let login = validate::login(login)?;
         let user = {
             let mut reader = self.store.reader().await?;
@@ -438,6 +452,7 @@ impl App {
         self.password_change_limiter
             .check(&actor.user)
             .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
+        let _ticket = self.hashing_ticket(Some(Hasher::Account(actor.user)))?;
         validate::password("new_password", &new)?;
         let stored = {
             let mut reader = self.store.reader().await?;

@@ -64,6 +64,7 @@ pub struct App {
     config: Arc<AppConfig>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
     password_change_limiter: Arc<sign_in_limits::AccountLimiter>,
+    hashing: Arc<sign_in_limits::HashingAdmission>,
     events: Arc<events::EventHub>,
     credentials: Arc<credential_cache::CredentialCache>,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
@@ -80,6 +81,7 @@ impl App {
             store,
             config: Arc::new(config),
             address_limiter,
+            hashing: Arc::default(),
             password_change_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(
                 PASSWORD_CHANGES_PER_MINUTE,
             )),

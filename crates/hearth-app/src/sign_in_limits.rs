@@ -44,6 +44,62 @@ pub(crate) type AddressLimiter = KeyedLimiter<IpAddr>;
 /// The per-account limiter for password changes.
 pub(crate) type AccountLimiter = KeyedLimiter<UserId>;
 
+/// Who is waiting for a password hash: a network (sign-in, registration) or an account
+/// (password change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Hasher {
+    Network(IpAddr),
+    Account(UserId),
+}
+
+/// Shares the password-hashing slots fairly: one client may have only
+/// [`PER_CLIENT`] requests waiting for or running a hash, and when [`QUEUED`] are waiting in
+/// all, more are turned away at once (to retry in a second) instead of queueing without
+/// bound. A busy client thus cannot starve everyone else's sign-ins.
+#[derive(Default)]
+pub(crate) struct HashingAdmission {
+    waiting: std::sync::Mutex<std::collections::HashMap<Hasher, usize>>,
+}
+
+const PER_CLIENT: usize = 2;
+const QUEUED: usize = 64;
+
+/// A place in the hashing queue, given back on drop.
+pub(crate) struct HashingTicket<'a> {
+    admission: &'a HashingAdmission,
+    hasher: Hasher,
+}
+
+impl HashingAdmission {
+    /// Takes a place for `hasher`; on refusal, the seconds to wait.
+    pub(crate) fn admit(&self, hasher: Hasher) -> Result<HashingTicket<'_>, u64> {
+        let mut waiting = self.waiting.lock().map_err(|_| 1u64)?;
+        let total: usize = waiting.values().sum();
+        let mine = waiting.get(&hasher).copied().unwrap_or(0);
+        if mine >= PER_CLIENT || total >= QUEUED {
+            return Err(1);
+        }
+        waiting.insert(hasher, mine + 1);
+        Ok(HashingTicket {
+            admission: self,
+            hasher,
+        })
+    }
+}
+
+impl Drop for HashingTicket<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut waiting) = self.admission.waiting.lock()
+            && let Some(count) = waiting.get_mut(&self.hasher)
+        {
+            *count -= 1;
+            if *count == 0 {
+                waiting.remove(&self.hasher);
+            }
+        }
+    }
+}
+
 /// The network an address stands for. IPv4 clients of a dual-stack listener arrive as
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`); they are taken back to IPv4 first, else
 /// every IPv4 client would fall into one IPv6 /64. IPv6 addresses count by their /64, which
@@ -102,6 +158,30 @@ mod tests {
             network_of(ip("2001:db8:1:2::1")),
             network_of(ip("2001:db8:1:3::1"))
         );
+    }
+
+    #[test]
+    fn one_client_holds_at_most_two_places_in_the_hashing_queue() {
+        let admission = HashingAdmission::default();
+        let busy = Hasher::Network(ip("192.0.2.1"));
+        let other = Hasher::Network(ip("192.0.2.2"));
+        let first = admission.admit(busy);
+        let second = admission.admit(busy);
+        assert!(first.is_ok() && second.is_ok());
+        assert!(admission.admit(busy).is_err());
+        assert!(admission.admit(other).is_ok());
+        drop(first);
+        assert!(admission.admit(busy).is_ok());
+    }
+
+    #[test]
+    fn the_queue_as_a_whole_is_bounded() {
+        let admission = HashingAdmission::default();
+        let tickets: Vec<_> = (0..QUEUED as u32)
+            .map(|i| admission.admit(Hasher::Account(UserId(i64::from(i)))))
+            .collect();
+        assert!(tickets.iter().all(Result::is_ok));
+        assert!(admission.admit(Hasher::Account(UserId(-1))).is_err());
     }
 
     #[test]
