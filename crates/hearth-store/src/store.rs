@@ -3,11 +3,12 @@
 use crate::StoreError;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
+use crate::settings::SettingsInForce;
 use crate::writer::{Guard, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, PgPool, SqlitePool};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Bytes SQLite's write-ahead log keeps on disk after a checkpoint.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -91,6 +95,9 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             // Deleted content is overwritten, not left in free pages.
             .pragma("secure_delete", "on")
+            // Once checkpointed, the WAL is cut back to this size rather than keeping the
+            // high-water mark of a busy moment (and old frames of deleted text) on disk.
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .disable_statement_logging();
         if let Some(dir) = base.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -129,13 +136,23 @@ impl Store {
             // Durable: a commit is flushed before anyone is told it happened.
             .options([("synchronous_commit", "on")])
             .disable_statement_logging();
-        let mut write = base.connect().await?;
-        POSTGRES_MIGRATIONS.run(&mut write).await?;
+        // Migrations may rebuild large tables: they run on a connection without timeouts.
+        let mut migrate = base.connect().await?;
+        POSTGRES_MIGRATIONS.run(&mut migrate).await?;
+        migrate.close().await?;
+        // One stuck lock or runaway statement must not stall the node: the writer gives up
+        // on it (and its job fails) instead of holding every other write back.
+        let writer = base.clone().options([
+            ("lock_timeout", "5s"),
+            ("statement_timeout", "30s"),
+            ("idle_in_transaction_session_timeout", "60s"),
+        ]);
+        let write = writer.connect().await?;
         let readers = PgPoolOptions::new()
             .max_connections(options.read_connections.max(1))
-            .connect_with(base.clone())
+            .connect_with(base.options([("statement_timeout", "30s")]))
             .await?;
-        let reconnect = Reconnect::Postgres(base);
+        let reconnect = Reconnect::Postgres(writer);
         let tx = Tx::new(
             OwnedConn::Postgres(write),
             reconnect,
@@ -192,6 +209,16 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         self.writer.write(Guard::Job, job).await
+    }
+
+    /// The durability and safety settings in force on the writer's connection and on the
+    /// readers', as the database reports them.
+    pub async fn settings_in_force(&self) -> Result<SettingsInForce, StoreError> {
+        let writer = self
+            .write(|tx| Box::pin(async move { tx.conn().settings_in_force().await }))
+            .await?;
+        let reader = self.reader().await?.conn().settings_in_force().await?;
+        Ok(SettingsInForce { writer, reader })
     }
 
     /// Whether the database answers and the writer takes jobs.

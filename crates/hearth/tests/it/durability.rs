@@ -8,6 +8,7 @@ on_both_backends!(
     callers_are_told_the_truth_about_every_write_in_a_batch,
     concurrent_posts_are_all_stored_and_share_commits,
     acknowledged_posts_survive_a_graceful_shutdown,
+    the_store_runs_with_the_durability_settings_it_promises,
 );
 
 async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
@@ -287,4 +288,47 @@ async fn probe_ids(url: &str) -> Vec<i64> {
         sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
     };
     rows.into_iter().map(|(id,)| id).collect()
+}
+
+/// The settings as the database reports them on live connections, not as the source asks for
+/// them: a typo in a pragma or a pool that drops an option fails here.
+async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backend) {
+    use hearth_app::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(backend, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let settings = store.settings_in_force().await.unwrap();
+    let (on_both, writer_only): (&[(&str, &str)], &[(&str, &str)]) = match backend {
+        Backend::Sqlite => (
+            &[
+                ("journal_mode", "wal"),
+                // FULL
+                ("synchronous", "2"),
+                ("secure_delete", "1"),
+                ("foreign_keys", "1"),
+                ("journal_size_limit", "67108864"),
+            ],
+            &[("busy_timeout", "5000")],
+        ),
+        Backend::Postgres => (
+            &[("synchronous_commit", "on"), ("statement_timeout", "30s")],
+            &[
+                ("lock_timeout", "5s"),
+                ("idle_in_transaction_session_timeout", "1min"),
+            ],
+        ),
+    };
+    for (connection, found) in [("writer", &settings.writer), ("reader", &settings.reader)] {
+        for &(name, value) in on_both {
+            assert_eq!(found.get(name).map(String::as_str), Some(value), "{connection}: {name}");
+        }
+    }
+    for &(name, value) in writer_only {
+        assert_eq!(
+            settings.writer.get(name).map(String::as_str),
+            Some(value),
+            "writer: {name}"
+        );
+    }
+    store.close().await;
 }
