@@ -574,6 +574,7 @@ impl App {
                     }
                     let now = Timestamp::now();
                     tx.conn().delete_message(&message, now).await?;
+                    tx.truncate_journal_after_commit();
                     record(
                         tx,
                         Some(user),

@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod chat;
+mod checkpoint;
 mod communities;
 mod conn;
 mod error;

@@ -1,8 +1,8 @@
 //! The durability and safety settings a connection actually runs with, as the database reports
 //! them, so that a test can hold the store to its promises rather than to its source code.
 
-use crate::conn::{Conn, DbConn};
 use crate::StoreError;
+use crate::conn::{Conn, DbConn};
 use sqlx::Row;
 use std::collections::BTreeMap;
 

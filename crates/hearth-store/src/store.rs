@@ -1,6 +1,7 @@
 //! Opening a store: connect, migrate, start the writer, open the read pool.
 
 use crate::StoreError;
+use crate::checkpoint::Checkpoints;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
 use crate::settings::SettingsInForce;
@@ -50,6 +51,8 @@ pub struct Store {
     backend: Backend,
     readers: ReadPool,
     writer: Writer,
+    /// On SQLite: the task that checkpoints the write-ahead log.
+    checkpoints: Option<Checkpoints>,
     sealer: Arc<dyn Sealer>,
 }
 
@@ -98,6 +101,8 @@ impl Store {
             // Once checkpointed, the WAL is cut back to this size rather than keeping the
             // high-water mark of a busy moment (and old frames of deleted text) on disk.
             .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+            // Checkpoints run beside the writer, never inside its commits (see checkpoint.rs).
+            .pragma("wal_autocheckpoint", "0")
             .disable_statement_logging();
         if let Some(dir) = base.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -110,6 +115,14 @@ impl Store {
             .max_connections(options.read_connections.max(1))
             .connect_with(base.clone().read_only(true))
             .await?;
+        // A blocking checkpoint holds new commits back while it waits for a reader: it gives
+        // up soon and tries again later instead.
+        let checkpoints = Checkpoints::start(
+            base.clone()
+                .busy_timeout(Duration::from_millis(100))
+                .connect()
+                .await?,
+        );
         let reconnect = Reconnect::Sqlite(base.clone());
         let watch = watch_sqlite(&mut write).await?;
         let tx = Tx::new(
@@ -118,11 +131,13 @@ impl Store {
             sealer.clone(),
             options.node_id,
             Some(watch),
+            Some(checkpoints.clone()),
         );
         Ok(Self {
             backend: Backend::Sqlite,
             readers: ReadPool::Sqlite(readers),
             writer: Writer::spawn(tx, options.max_batch),
+            checkpoints: Some(checkpoints),
             sealer,
         })
     }
@@ -159,6 +174,7 @@ impl Store {
             sealer.clone(),
             options.node_id,
             None,
+            None,
         );
         Ok(Self {
             backend: Backend::Postgres,
@@ -166,6 +182,7 @@ impl Store {
             // Each job in a batch is a savepoint, that is a subtransaction; PostgreSQL keeps 64
             // of them per transaction in memory and slows every reader down beyond that.
             writer: Writer::spawn(tx, options.max_batch.min(64)),
+            checkpoints: None,
             sealer,
         })
     }
@@ -221,6 +238,17 @@ impl Store {
         Ok(SettingsInForce { writer, reader })
     }
 
+    /// Truncates the journal now, so that no page of text deleted before the call lingers in
+    /// it (on SQLite, a TRUNCATE checkpoint of the write-ahead log; nothing to do on
+    /// PostgreSQL). Jobs that delete personal text ask for the same with
+    /// [`Tx::truncate_journal_after_commit`] without waiting for it.
+    pub async fn truncate_journal(&self) -> Result<(), StoreError> {
+        match &self.checkpoints {
+            Some(checkpoints) => checkpoints.truncate().await,
+            None => Ok(()),
+        }
+    }
+
     /// Whether the database answers and the writer takes jobs.
     pub async fn ping(&self) -> Result<(), StoreError> {
         if !self.writer.is_running() {
@@ -233,6 +261,9 @@ impl Store {
     /// Commits what is queued, stops the writer and closes the pools.
     pub async fn close(&self) {
         self.writer.stop().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop().await;
+        }
         match &self.readers {
             ReadPool::Sqlite(pool) => pool.close().await,
             ReadPool::Postgres(pool) => pool.close().await,

@@ -5,6 +5,7 @@
 
 use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
+use crate::checkpoint::Checkpoints;
 use crate::conn::{Conn, DbConn};
 use crate::sealing::Sealer;
 use futures_util::FutureExt;
@@ -51,6 +52,10 @@ pub struct Tx {
     wrote_before_savepoint: bool,
     /// On SQLite: counts of row changes and rollbacks, from the connection's hooks.
     watch: Option<Arc<Watch>>,
+    /// On SQLite: the task that checkpoints the write-ahead log.
+    checkpoints: Option<Checkpoints>,
+    /// Whether a job in this batch asked for the journal to be truncated after the commit.
+    truncate_after_commit: bool,
 }
 
 /// The current job's savepoint.
@@ -105,8 +110,11 @@ impl Tx {
         sealer: Arc<dyn Sealer>,
         node: u16,
         watch: Option<Arc<Watch>>,
+        checkpoints: Option<Checkpoints>,
     ) -> Self {
         Self {
+            checkpoints,
+            truncate_after_commit: false,
             savepoint: Savepoint::Off,
             job_started_with: None,
             wrote_before_savepoint: false,
@@ -139,6 +147,14 @@ impl Tx {
             object_id,
             at: Timestamp::now(),
         });
+    }
+
+    /// Marks this job as one that deleted personal text: soon after its transaction commits,
+    /// the store truncates its journal, so that the pages as they were before the delete do
+    /// not linger on disk (on SQLite, a TRUNCATE checkpoint of the write-ahead log). Nothing
+    /// to do on PostgreSQL, which keeps its own log.
+    pub fn truncate_journal_after_commit(&mut self) {
+        self.truncate_after_commit = true;
     }
 
     /// Writes the buffered rows. It is also the last statement before COMMIT, and it matters
@@ -322,6 +338,11 @@ impl Writer {
 
 async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
     let mut batch: Vec<(Job, Guard)> = Vec::with_capacity(max_batch);
+    let stop_checkpoints = |tx: &Tx| {
+        if let Some(checkpoints) = &tx.checkpoints {
+            checkpoints.stop_soon();
+        }
+    };
     while let Some(first) = commands.recv().await {
         let mut stop = None;
         match first {
@@ -339,6 +360,7 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
             commit_batch(&mut tx, &mut batch).await;
         }
         if let Some(ack) = stop {
+            stop_checkpoints(&tx);
             commands.close();
             // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
             while commands.try_recv().is_ok() {}
@@ -346,12 +368,15 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
             return;
         }
     }
+    // Every handle to the store is gone.
+    stop_checkpoints(&tx);
 }
 
 async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
     let started = Instant::now();
     let size = batch.len();
     tx.discard_appends_since((0, 0));
+    tx.truncate_after_commit = false;
     if let Err(error) = tx.begin().await {
         // The jobs are dropped unrun; their callers hear `Unavailable`.
         tracing::error!(%error, "could not begin a write transaction");
@@ -386,6 +411,7 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
         tx.job_started_with = watched_before;
         tx.wrote_before_savepoint = false;
         let mark = (tx.audit.len(), tx.events.len());
+        let truncate_before = tx.truncate_after_commit;
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
         let (ok, completion) = match AssertUnwindSafe(job(tx)).catch_unwind().await {
             Ok((ok, completion)) => (ok, Some(completion)),
@@ -411,6 +437,7 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
             ));
         } else if !ok {
             tx.discard_appends_since(mark);
+            tx.truncate_after_commit = truncate_before;
             match tx.savepoint {
                 Savepoint::Taken if tx.wrote_before_savepoint => {
                     broken = Some(StoreError::CommitFailed(
@@ -446,6 +473,11 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
         tracing::error!(%error, "a write batch failed; rolling it back");
         let _ = tx.execute("ROLLBACK").await;
         tx.discard_appends_since((0, 0));
+    } else if let Some(checkpoints) = &tx.checkpoints {
+        checkpoints.committed();
+        if tx.truncate_after_commit {
+            checkpoints.request_truncate();
+        }
     }
     metrics::histogram!("hearth_commit_batch_size").record(size as f64);
     metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());

@@ -308,7 +308,7 @@ async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backen
                 ("foreign_keys", "1"),
                 ("journal_size_limit", "67108864"),
             ],
-            &[("busy_timeout", "5000")],
+            &[("busy_timeout", "5000"), ("wal_autocheckpoint", "0")],
         ),
         Backend::Postgres => (
             &[("synchronous_commit", "on"), ("statement_timeout", "30s")],
@@ -320,7 +320,11 @@ async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backen
     };
     for (connection, found) in [("writer", &settings.writer), ("reader", &settings.reader)] {
         for &(name, value) in on_both {
-            assert_eq!(found.get(name).map(String::as_str), Some(value), "{connection}: {name}");
+            assert_eq!(
+                found.get(name).map(String::as_str),
+                Some(value),
+                "{connection}: {name}"
+            );
         }
     }
     for &(name, value) in writer_only {
@@ -331,4 +335,74 @@ async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backen
         );
     }
     store.close().await;
+}
+
+/// SQLite overwrites deleted rows (`secure_delete`), but its write-ahead log keeps every page
+/// as it was written until a checkpoint rewrites the log: a deleted message, and its earlier
+/// revisions, must leave every file of the data directory soon after the delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_text_leaves_every_file_of_the_data_directory() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.member("alice").await;
+    let community = alice.create_community("secrets").await;
+    let channel = alice
+        .create_channel(&community, "confessions", "public")
+        .await;
+    let first = format!("first draft canary {}", std::process::id());
+    let second = format!("second draft canary {}", std::process::id());
+    alice.say(&channel, "before the secret").await;
+    let secret = alice.say(&channel, &first).await;
+    alice
+        .patch(
+            &format!("/api/v1/messages/{secret}"),
+            json!({ "body": second }),
+        )
+        .await
+        .expect_status(200);
+    alice.say(&channel, "after the secret").await;
+    let data_dir = server.config.data_dir.clone();
+    assert!(
+        !files_containing(&data_dir, &first).is_empty(),
+        "the scan does not see text that is on disk"
+    );
+
+    alice
+        .delete(&format!("/api/v1/messages/{secret}"))
+        .await
+        .expect_status(204);
+    // Soon, not necessarily before the answer: the truncation runs after the commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut found;
+    loop {
+        found = files_containing(&data_dir, &first);
+        found.extend(files_containing(&data_dir, &second));
+        if found.is_empty() || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found.is_empty(), "deleted text is still in {found:?}");
+    // The server still works on its truncated log.
+    alice.say(&channel, "life goes on").await;
+}
+
+/// The files under `dir` whose raw bytes contain `text`.
+fn files_containing(dir: &std::path::Path, text: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(text.len())
+                .any(|w| w == text.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
