@@ -25,4 +25,4 @@ pub use error::StoreError;
 pub use sealing::{PlainSealer, Sealer};
 pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
-pub use writer::Tx;
+pub use writer::{JobError, Tx};

@@ -5,7 +5,7 @@ use crate::checkpoint::Checkpoints;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
 use crate::settings::SettingsInForce;
-use crate::writer::{Guard, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
+use crate::writer::{Guard, JobError, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -205,11 +205,15 @@ impl Store {
     }
 
     /// Runs `job` in the writer's next transaction; returns once that transaction is durable.
+    /// The job is cloned before it runs: if its transaction collides with another (on
+    /// PostgreSQL, a serialization failure or a deadlock), a fresh clone runs again in a new
+    /// transaction, a few times at most. A job's effects outside the database must therefore
+    /// bear repeating.
     pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: JobError + Send + 'static,
     {
         self.writer.write(Guard::Writer, job).await
     }
@@ -221,9 +225,9 @@ impl Store {
     /// only. A job that breaks the promise fails its whole batch rather than half-writing.
     pub async fn write_single_statement<T, E, F>(&self, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: JobError + Send + 'static,
     {
         self.writer.write(Guard::Job, job).await
     }

@@ -298,7 +298,8 @@ async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backen
     let url = crate::harness::fresh_database(backend, dir.path()).await;
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let settings = store.settings_in_force().await.unwrap();
-    let (on_both, writer_only): (&[(&str, &str)], &[(&str, &str)]) = match backend {
+    type Expected = &'static [(&'static str, &'static str)];
+    let (on_both, writer_only): (Expected, Expected) = match backend {
         Backend::Sqlite => (
             &[
                 ("journal_mode", "wal"),
@@ -405,4 +406,171 @@ fn files_containing(dir: &std::path::Path, text: &str) -> Vec<std::path::PathBuf
         }
     }
     found
+}
+
+/// Two nodes' writers on one PostgreSQL can lock the same rows in opposite orders. The one
+/// PostgreSQL picks to give way has its batch rolled back and run again, and its callers never
+/// see the deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_batch_that_meets_a_deadlock_runs_again() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use sqlx::Connection;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    create_counters(&store).await;
+
+    // The other node holds row 2 and will want row 1. It checks for deadlocks later than
+    // the writer does, so the writer is the one that detects the deadlock and gives way.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "SET deadlock_timeout = '10s'; BEGIN; UPDATE counters SET n = n + 1 WHERE id = 2",
+    )
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let holds_row_1 = Arc::new(tokio::sync::Notify::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let write = {
+        let (store, holds_row_1, runs) = (store.clone(), holds_row_1.clone(), runs.clone());
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        let bump = |id| format!("UPDATE counters SET n = n + 1 WHERE id = {id}");
+                        tx.conn().execute_unchecked(bump(1)).await?;
+                        holds_row_1.notify_one();
+                        tx.conn().execute_unchecked(bump(2)).await
+                    })
+                })
+                .await
+        })
+    };
+    holds_row_1.notified().await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Blocks until the writer's side of the deadlock rolls back.
+    sqlx::raw_sql("UPDATE counters SET n = n + 1 WHERE id = 1; COMMIT")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let result: Result<(), StoreError> = write.await.unwrap();
+    assert!(result.is_ok(), "the writer's caller saw {result:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "the job ran again once");
+    assert_eq!(counters(&url).await, vec![(1, 2), (2, 2)]);
+    store.close().await;
+}
+
+/// A job that collides every time it runs fails on its own after a few tries; the jobs that
+/// shared its batches commit once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_keeps_colliding_fails_alone() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    create_counters(&store).await;
+
+    // A slow job holds the writer while the others queue up to share the next batch.
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(|_tx| {
+                    Box::pin(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let colliding = {
+        let (store, runs) = (store.clone(), runs.clone());
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tx.conn()
+                            .execute_unchecked(
+                                "DO $$ BEGIN RAISE EXCEPTION 'staged collision' \
+                                 USING ERRCODE = 'serialization_failure'; END $$"
+                                    .into(),
+                            )
+                            .await
+                    })
+                })
+                .await
+        })
+    };
+    let mut honest = Vec::new();
+    for id in 10..15 {
+        let store = store.clone();
+        honest.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        tx.conn()
+                            .execute_unchecked(format!(
+                                "INSERT INTO counters (id, n) VALUES ({id}, 1)"
+                            ))
+                            .await
+                    })
+                })
+                .await
+        }));
+    }
+    assert!(slow.await.unwrap().is_ok());
+    let collided: Result<(), StoreError> = colliding.await.unwrap();
+    assert!(
+        matches!(collided, Err(StoreError::Conflict(_))),
+        "{collided:?}"
+    );
+    assert!(
+        runs.load(Ordering::SeqCst) > 1,
+        "the colliding job never ran again"
+    );
+    for job in honest {
+        let result: Result<(), StoreError> = job.await.unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let stored = counters(&url).await;
+    assert_eq!(stored.len(), 7, "{stored:?}");
+    assert!(stored.iter().all(|&(_, n)| n <= 1), "{stored:?}");
+    store.close().await;
+}
+
+async fn create_counters(store: &hearth_app::Store) {
+    store
+        .write(|tx| {
+            Box::pin(async move {
+                tx.conn()
+                    .execute_unchecked(
+                        "CREATE TABLE counters (id BIGINT PRIMARY KEY, n BIGINT NOT NULL); \
+                         INSERT INTO counters (id, n) VALUES (1, 0), (2, 0)"
+                            .into(),
+                    )
+                    .await
+            })
+        })
+        .await
+        .map_err(|e: hearth_app::StoreError| e)
+        .unwrap();
+}
+
+async fn counters(url: &str) -> Vec<(i64, i64)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT id, n FROM counters ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
 }
