@@ -615,6 +615,7 @@ impl App {
                     if !tx.conn().delete_message(&message, now).await? {
                         return Err(DomainError::NotFound("message").into());
                     }
+                    tx.truncate_journal_after_commit();
                     record(
                         tx,
                         Some(user),

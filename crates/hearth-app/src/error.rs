@@ -19,6 +19,15 @@ pub enum AppError {
     Internal(String),
 }
 
+impl hearth_store::JobError for AppError {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            AppError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl AppError {
     /// The domain error inside, if that is what this is.
     pub fn domain(&self) -> Option<&DomainError> {

@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The writer has stopped (shutdown) or lost its database; the write was not made.
     #[error("the store is not accepting writes")]
     Unavailable,
+    /// The transaction collided with a concurrent one (a serialization failure or a deadlock)
+    /// and was rolled back; the same write may well succeed if made again.
+    #[error("conflict with a concurrent transaction: {0}")]
+    Conflict(String),
     /// The batch this write belonged to failed to commit; the write was not made.
     #[error("commit failed: {0}")]
     CommitFailed(String),
@@ -34,6 +38,14 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// Whether the failed transaction collided with a concurrent one, and is worth running
+    /// again.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if matches!(error, sqlx::Error::PoolClosed) {
@@ -45,6 +57,10 @@ impl From<sqlx::Error> for StoreError {
             }
             if db.is_foreign_key_violation() {
                 return StoreError::ForeignKeyViolation;
+            }
+            // serialization_failure, deadlock_detected
+            if matches!(db.code().as_deref(), Some("40001" | "40P01")) {
+                return StoreError::Conflict(db.message().to_string());
             }
         }
         StoreError::Database(error)

@@ -6,12 +6,14 @@
 mod accounts;
 mod audit;
 mod chat;
+mod checkpoint;
 mod communities;
 mod conn;
 mod error;
 pub mod rows;
 pub mod schema;
 pub mod sealing;
+mod settings;
 mod store;
 pub mod writer;
 
@@ -21,5 +23,6 @@ pub use chat::NewMessage;
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
 pub use sealing::{PlainSealer, Sealer};
+pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
-pub use writer::Tx;
+pub use writer::{JobError, Tx};

@@ -1,13 +1,15 @@
 //! Opening a store: connect, migrate, start the writer, open the read pool.
 
 use crate::StoreError;
+use crate::checkpoint::Checkpoints;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
-use crate::writer::{Guard, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
+use crate::settings::SettingsInForce;
+use crate::writer::{Guard, JobError, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, PgPool, SqlitePool};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct Store {
     backend: Backend,
     readers: ReadPool,
     writer: Writer,
+    /// On SQLite: the task that checkpoints the write-ahead log.
+    checkpoints: Option<Checkpoints>,
     sealer: Arc<dyn Sealer>,
 }
 
@@ -59,6 +63,9 @@ impl std::fmt::Debug for Store {
             .finish()
     }
 }
+
+/// Bytes SQLite's write-ahead log keeps on disk after a checkpoint.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -91,6 +98,11 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             // Deleted content is overwritten, not left in free pages.
             .pragma("secure_delete", "on")
+            // Once checkpointed, the WAL is cut back to this size rather than keeping the
+            // high-water mark of a busy moment (and old frames of deleted text) on disk.
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+            // Checkpoints run beside the writer, never inside its commits (see checkpoint.rs).
+            .pragma("wal_autocheckpoint", "0")
             .disable_statement_logging();
         if let Some(dir) = base.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -103,6 +115,14 @@ impl Store {
             .max_connections(options.read_connections.max(1))
             .connect_with(base.clone().read_only(true))
             .await?;
+        // A blocking checkpoint holds new commits back while it waits for a reader: it gives
+        // up soon and tries again later instead.
+        let checkpoints = Checkpoints::start(
+            base.clone()
+                .busy_timeout(Duration::from_millis(100))
+                .connect()
+                .await?,
+        );
         let reconnect = Reconnect::Sqlite(base.clone());
         let watch = watch_sqlite(&mut write).await?;
         let tx = Tx::new(
@@ -111,11 +131,13 @@ impl Store {
             sealer.clone(),
             options.node_id,
             Some(watch),
+            Some(checkpoints.clone()),
         );
         Ok(Self {
             backend: Backend::Sqlite,
             readers: ReadPool::Sqlite(readers),
             writer: Writer::spawn(tx, options.max_batch),
+            checkpoints: Some(checkpoints),
             sealer,
         })
     }
@@ -129,18 +151,29 @@ impl Store {
             // Durable: a commit is flushed before anyone is told it happened.
             .options([("synchronous_commit", "on")])
             .disable_statement_logging();
-        let mut write = base.connect().await?;
-        POSTGRES_MIGRATIONS.run(&mut write).await?;
+        // Migrations may rebuild large tables: they run on a connection without timeouts.
+        let mut migrate = base.connect().await?;
+        POSTGRES_MIGRATIONS.run(&mut migrate).await?;
+        migrate.close().await?;
+        // One stuck lock or runaway statement must not stall the node: the writer gives up
+        // on it (and its job fails) instead of holding every other write back.
+        let writer = base.clone().options([
+            ("lock_timeout", "5s"),
+            ("statement_timeout", "30s"),
+            ("idle_in_transaction_session_timeout", "60s"),
+        ]);
+        let write = writer.connect().await?;
         let readers = PgPoolOptions::new()
             .max_connections(options.read_connections.max(1))
-            .connect_with(base.clone())
+            .connect_with(base.options([("statement_timeout", "30s")]))
             .await?;
-        let reconnect = Reconnect::Postgres(base);
+        let reconnect = Reconnect::Postgres(writer);
         let tx = Tx::new(
             OwnedConn::Postgres(write),
             reconnect,
             sealer.clone(),
             options.node_id,
+            None,
             None,
         );
         Ok(Self {
@@ -149,6 +182,7 @@ impl Store {
             // Each job in a batch is a savepoint, that is a subtransaction; PostgreSQL keeps 64
             // of them per transaction in memory and slows every reader down beyond that.
             writer: Writer::spawn(tx, options.max_batch.min(64)),
+            checkpoints: None,
             sealer,
         })
     }
@@ -171,11 +205,15 @@ impl Store {
     }
 
     /// Runs `job` in the writer's next transaction; returns once that transaction is durable.
+    /// The job is cloned before it runs: if its transaction collides with another (on
+    /// PostgreSQL, a serialization failure or a deadlock), a fresh clone runs again in a new
+    /// transaction, a few times at most. A job's effects outside the database must therefore
+    /// bear repeating.
     pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: JobError + Send + 'static,
     {
         self.writer.write(Guard::Writer, job).await
     }
@@ -187,11 +225,32 @@ impl Store {
     /// only. A job that breaks the promise fails its whole batch rather than half-writing.
     pub async fn write_single_statement<T, E, F>(&self, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: JobError + Send + 'static,
     {
         self.writer.write(Guard::Job, job).await
+    }
+
+    /// The durability and safety settings in force on the writer's connection and on the
+    /// readers', as the database reports them.
+    pub async fn settings_in_force(&self) -> Result<SettingsInForce, StoreError> {
+        let writer = self
+            .write(|tx| Box::pin(async move { tx.conn().settings_in_force().await }))
+            .await?;
+        let reader = self.reader().await?.conn().settings_in_force().await?;
+        Ok(SettingsInForce { writer, reader })
+    }
+
+    /// Truncates the journal now, so that no page of text deleted before the call lingers in
+    /// it (on SQLite, a TRUNCATE checkpoint of the write-ahead log; nothing to do on
+    /// PostgreSQL). Jobs that delete personal text ask for the same with
+    /// [`Tx::truncate_journal_after_commit`] without waiting for it.
+    pub async fn truncate_journal(&self) -> Result<(), StoreError> {
+        match &self.checkpoints {
+            Some(checkpoints) => checkpoints.truncate().await,
+            None => Ok(()),
+        }
     }
 
     /// Whether the database answers and the writer takes jobs.
@@ -206,6 +265,9 @@ impl Store {
     /// Commits what is queued, stops the writer and closes the pools.
     pub async fn close(&self) {
         self.writer.stop().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop().await;
+        }
         match &self.readers {
             ReadPool::Sqlite(pool) => pool.close().await,
             ReadPool::Postgres(pool) => pool.close().await,

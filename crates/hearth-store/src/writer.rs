@@ -1,10 +1,13 @@
 //! The group-commit writer. One task owns the only write connection; callers hand it jobs and
 //! wait. Whatever arrived while the previous commit was flushing runs as one transaction, each
 //! job inside its own savepoint, and every caller hears back only after that transaction is
-//! durable. One disk flush thus serves a whole batch instead of one message.
+//! durable. One disk flush thus serves a whole batch instead of one message. A batch that
+//! collides with another transaction (on PostgreSQL, shared by several nodes: a serialization
+//! failure or a deadlock) is rolled back and run again from fresh clones of its jobs.
 
 use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
+use crate::checkpoint::Checkpoints;
 use crate::conn::{Conn, DbConn};
 use crate::sealing::Sealer;
 use futures_util::FutureExt;
@@ -51,6 +54,10 @@ pub struct Tx {
     wrote_before_savepoint: bool,
     /// On SQLite: counts of row changes and rollbacks, from the connection's hooks.
     watch: Option<Arc<Watch>>,
+    /// On SQLite: the task that checkpoints the write-ahead log.
+    checkpoints: Option<Checkpoints>,
+    /// Whether a job in this batch asked for the journal to be truncated after the commit.
+    truncate_after_commit: bool,
 }
 
 /// The current job's savepoint.
@@ -105,8 +112,11 @@ impl Tx {
         sealer: Arc<dyn Sealer>,
         node: u16,
         watch: Option<Arc<Watch>>,
+        checkpoints: Option<Checkpoints>,
     ) -> Self {
         Self {
+            checkpoints,
+            truncate_after_commit: false,
             savepoint: Savepoint::Off,
             job_started_with: None,
             wrote_before_savepoint: false,
@@ -139,6 +149,14 @@ impl Tx {
             object_id,
             at: Timestamp::now(),
         });
+    }
+
+    /// Marks this job as one that deleted personal text: soon after its transaction commits,
+    /// the store truncates its journal, so that the pages as they were before the delete do
+    /// not linger on disk (on SQLite, a TRUNCATE checkpoint of the write-ahead log). Nothing
+    /// to do on PostgreSQL, which keeps its own log.
+    pub fn truncate_journal_after_commit(&mut self) {
+        self.truncate_after_commit = true;
     }
 
     /// Writes the buffered rows. It is also the last statement before COMMIT, and it matters
@@ -237,11 +255,84 @@ impl Tx {
     }
 }
 
-/// Called with the fate of the transaction a job ran in.
-type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-/// A job: runs against the transaction, says whether it succeeded, and hands back what to do
-/// once the transaction's fate is known.
-type Job = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, (bool, Completion)> + Send>;
+/// How a job's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Ok,
+    Failed,
+    /// Failed because its transaction collided with another one (see [`StoreError::Conflict`]).
+    Collided,
+    /// Panicked: its caller hears [`StoreError::Unavailable`].
+    Panicked,
+}
+
+/// A job as the writer holds it. It can run more than once: when its batch collides with
+/// another transaction, the whole batch is rolled back and run again.
+trait Job: Send {
+    /// Runs a fresh copy of the job, keeping its result for [`Job::finish`].
+    fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, Ran>;
+    /// Forgets the result of an earlier run.
+    fn forget(&mut self);
+    /// Tells the caller what became of the job, given its batch's fate.
+    fn finish(self: Box<Self>, fate: &Result<(), String>);
+}
+
+/// A caller's job, with the channel its result goes back on.
+struct Submitted<F, T, E> {
+    job: F,
+    outcome: Option<Result<T, E>>,
+    done: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Job for Submitted<F, T, E>
+where
+    F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
+    T: Send + 'static,
+    E: JobError + Send + 'static,
+{
+    fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, Ran> {
+        let job = self.job.clone();
+        Box::pin(async move {
+            let outcome = job(tx).await;
+            let ran = match &outcome {
+                Ok(_) => Ran::Ok,
+                Err(error) if error.store_error().is_some_and(StoreError::is_conflict) => {
+                    Ran::Collided
+                }
+                Err(_) => Ran::Failed,
+            };
+            self.outcome = Some(outcome);
+            ran
+        })
+    }
+
+    fn forget(&mut self) {
+        self.outcome = None;
+    }
+
+    fn finish(self: Box<Self>, fate: &Result<(), String>) {
+        let reply = match (fate, self.outcome) {
+            // Panicked, or never ran because its batch broke first.
+            (_, None) => Err(E::from(StoreError::Unavailable)),
+            (Ok(()), Some(outcome)) => outcome,
+            (Err(reason), Some(_)) => Err(E::from(StoreError::CommitFailed(reason.clone()))),
+        };
+        let _ = self.done.send(reply);
+    }
+}
+
+/// The error type of a write job: made from a [`StoreError`], and showing the one it carries,
+/// so that the writer can tell a collision worth running the batch again for.
+pub trait JobError: From<StoreError> {
+    /// The storage error inside, if that is what this is.
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl JobError for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
 
 /// Who protects a job's partial writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +347,7 @@ pub(crate) enum Guard {
 }
 
 enum Command {
-    Run(Job, Guard),
+    Run(Box<dyn Job>, Guard),
     Stop(oneshot::Sender<()>),
 }
 
@@ -275,26 +366,19 @@ impl Writer {
     }
 
     /// Runs `job` inside the next batch and returns its result once the batch has committed.
-    /// If the job fails, its own writes are rolled back and the rest of the batch commits.
+    /// If the job fails, its own writes are rolled back and the rest of the batch commits. If
+    /// the batch collides with another transaction, a fresh clone of the job runs again.
     pub(crate) async fn write<T, E, F>(&self, guard: Guard, job: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, E>> + Clone + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
+        E: JobError + Send + 'static,
     {
         let (done, result) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |tx: &mut Tx| {
-            Box::pin(async move {
-                let outcome = job(tx).await;
-                let ok = outcome.is_ok();
-                let completion: Completion = Box::new(move |committed| {
-                    let _ = done.send(match committed {
-                        Ok(()) => outcome,
-                        Err(error) => Err(E::from(error)),
-                    });
-                });
-                (ok, completion)
-            })
+        let job: Box<dyn Job> = Box::new(Submitted {
+            job,
+            outcome: None,
+            done,
         });
         self.commands
             .send(Command::Run(job, guard))
@@ -321,7 +405,12 @@ impl Writer {
 }
 
 async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
-    let mut batch: Vec<(Job, Guard)> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<(Box<dyn Job>, Guard)> = Vec::with_capacity(max_batch);
+    let stop_checkpoints = |tx: &Tx| {
+        if let Some(checkpoints) = &tx.checkpoints {
+            checkpoints.stop_soon();
+        }
+    };
     while let Some(first) = commands.recv().await {
         let mut stop = None;
         match first {
@@ -339,6 +428,7 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
             commit_batch(&mut tx, &mut batch).await;
         }
         if let Some(ack) = stop {
+            stop_checkpoints(&tx);
             commands.close();
             // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
             while commands.try_recv().is_ok() {}
@@ -346,31 +436,86 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
             return;
         }
     }
+    // Every handle to the store is gone.
+    stop_checkpoints(&tx);
 }
 
-async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
+/// Most times a batch runs when it keeps colliding with other transactions.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// How one run of a batch ended.
+enum Attempt {
+    /// Committed or failed for good; the jobs' results stand.
+    Settled(Result<(), String>),
+    /// Rolled back after colliding with another transaction: worth running again.
+    Collided(String),
+}
+
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
     let started = Instant::now();
     let size = batch.len();
+    let mut attempt = 1;
+    let fate = loop {
+        match run_batch(tx, batch, attempt == MAX_ATTEMPTS).await {
+            Attempt::Settled(fate) => break fate,
+            Attempt::Collided(reason) => {
+                tracing::warn!(attempt, %reason, "a write batch collided with another transaction; running it again");
+                metrics::counter!("hearth_commit_retries_total").increment(1);
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+        }
+    };
+    if fate.is_ok()
+        && let Some(checkpoints) = &tx.checkpoints
+    {
+        checkpoints.committed();
+        if tx.truncate_after_commit {
+            checkpoints.request_truncate();
+        }
+    }
+    metrics::histogram!("hearth_commit_batch_size").record(size as f64);
+    metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
+    for (job, _) in batch.drain(..) {
+        job.finish(&fate);
+    }
+}
+
+/// A pause before running a collided batch again: growing, and jittered so that two nodes
+/// that collided do not meet again at once.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 5u64 << attempt.min(6);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % base;
+    std::time::Duration::from_millis(base + jitter)
+}
+
+/// Runs every job of the batch in one transaction and commits it. On the last attempt a job
+/// that collides fails alone, like any failed job, instead of sending the batch round again.
+async fn run_batch(tx: &mut Tx, batch: &mut [(Box<dyn Job>, Guard)], last: bool) -> Attempt {
+    let size = batch.len();
     tx.discard_appends_since((0, 0));
+    tx.truncate_after_commit = false;
+    for (job, _) in batch.iter_mut() {
+        job.forget();
+    }
     if let Err(error) = tx.begin().await {
-        // The jobs are dropped unrun; their callers hear `Unavailable`.
+        // The jobs never ran; their callers hear `Unavailable`.
         tracing::error!(%error, "could not begin a write transaction");
-        batch.clear();
-        return;
+        return Attempt::Settled(Err(error.to_string()));
     }
     // A lone job needs no savepoint: if it fails, the whole transaction rolls back. Savepoints
     // are not released: each job's "job" savepoint stacks on the previous one, which saves a
     // round trip per job, and COMMIT ends them all.
     let use_savepoints = size > 1;
-    let mut completions: Vec<Completion> = Vec::with_capacity(size);
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
-    for (job, guard) in batch.drain(..) {
-        if broken.is_some() {
-            drop(job);
-            continue;
-        }
-        let self_guarded = guard == Guard::Job && tx.watch.is_some();
+    for (job, guard) in batch.iter_mut() {
+        let self_guarded = *guard == Guard::Job && tx.watch.is_some();
         tx.savepoint = match (use_savepoints, self_guarded) {
             (false, _) => Savepoint::Off,
             (true, true) => Savepoint::Available,
@@ -378,7 +523,7 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
                 Ok(()) => Savepoint::Taken,
                 Err(error) => {
                     broken = Some(error);
-                    continue;
+                    break;
                 }
             },
         };
@@ -386,21 +531,29 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
         tx.job_started_with = watched_before;
         tx.wrote_before_savepoint = false;
         let mark = (tx.audit.len(), tx.events.len());
+        let truncate_before = tx.truncate_after_commit;
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
-        let (ok, completion) = match AssertUnwindSafe(job(tx)).catch_unwind().await {
-            Ok((ok, completion)) => (ok, Some(completion)),
+        let ran = match AssertUnwindSafe(job.run(tx)).catch_unwind().await {
+            Ok(ran) => ran,
             Err(_) => {
                 tracing::error!("a write job panicked; rolling back its writes");
-                (false, None)
+                Ran::Panicked
             }
         };
-        completions.extend(completion);
+        if ran == Ran::Collided && !last {
+            // Its writes and its locks, and those of the jobs before it, go: the other
+            // transaction may be waiting on any of them.
+            broken = Some(StoreError::Conflict("a job collided".into()));
+            break;
+        }
+        let ok = ran == Ran::Ok;
         any_ok |= ok;
         if !ok && tx.savepoint == Savepoint::Available {
             // A job that panicked may have left a statement running on the connection's
             // thread; one more round trip lets it finish, and its hook fire, before we count.
             if let Err(error) = tx.execute("SELECT 1").await {
                 broken = Some(error);
+                break;
             }
         }
         let watched_after = tx.watch_counts();
@@ -409,17 +562,21 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
             broken = Some(StoreError::CommitFailed(
                 "the database rolled the transaction back".into(),
             ));
+            break;
         } else if !ok {
             tx.discard_appends_since(mark);
+            tx.truncate_after_commit = truncate_before;
             match tx.savepoint {
                 Savepoint::Taken if tx.wrote_before_savepoint => {
                     broken = Some(StoreError::CommitFailed(
                         "a job failed after writing before its savepoint".into(),
                     ));
+                    break;
                 }
                 Savepoint::Taken => {
                     if let Err(error) = tx.execute("ROLLBACK TO SAVEPOINT job").await {
                         broken = Some(error);
+                        break;
                     }
                 }
                 // Without a savepoint, a failed job must have changed nothing; if it did, it
@@ -428,6 +585,7 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
                     broken = Some(StoreError::CommitFailed(
                         "a job failed after writing without a savepoint".into(),
                     ));
+                    break;
                 }
                 Savepoint::Available | Savepoint::Off => {}
             }
@@ -435,24 +593,24 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Job, Guard)>) {
     }
     tx.savepoint = Savepoint::Off;
     let fate = match broken {
-        Some(error) => Err(error.to_string()),
+        Some(error) => Err(error),
         None if any_ok => match tx.flush_appends().await {
-            Ok(()) => tx.execute("COMMIT").await.map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
+            Ok(()) => tx.execute("COMMIT").await,
+            Err(error) => Err(error),
         },
-        None => tx.execute("ROLLBACK").await.map_err(|e| e.to_string()),
+        None => tx.execute("ROLLBACK").await,
     };
-    if let Err(error) = &fate {
-        tracing::error!(%error, "a write batch failed; rolling it back");
-        let _ = tx.execute("ROLLBACK").await;
-        tx.discard_appends_since((0, 0));
-    }
-    metrics::histogram!("hearth_commit_batch_size").record(size as f64);
-    metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
-    for completion in completions {
-        completion(match &fate {
-            Ok(()) => Ok(()),
-            Err(reason) => Err(StoreError::CommitFailed(reason.clone())),
-        });
+    match fate {
+        Ok(()) => Attempt::Settled(Ok(())),
+        Err(error) => {
+            let _ = tx.execute("ROLLBACK").await;
+            tx.discard_appends_since((0, 0));
+            if error.is_conflict() && !last {
+                Attempt::Collided(error.to_string())
+            } else {
+                tracing::error!(%error, "a write batch failed; rolling it back");
+                Attempt::Settled(Err(error.to_string()))
+            }
+        }
     }
 }

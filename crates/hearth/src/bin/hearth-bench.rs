@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::Connection;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,13 +37,23 @@ struct Args {
     /// Characters per message body.
     #[arg(long, default_value_t = 200)]
     body_chars: usize,
+    /// Grow the database to this many messages (with their audit entries and events) before
+    /// measuring: written straight into the database while the server is stopped.
+    #[arg(long, default_value_t = 0)]
+    seed_messages: usize,
+    /// The `hearth` binary to start (default: the one beside this program), e.g. an older
+    /// build to compare against.
+    #[arg(long)]
+    hearth: Option<PathBuf>,
 }
 
 struct Server {
     child: Option<Child>,
     base: String,
     database_url: String,
-    _dir: Option<tempfile::TempDir>,
+    /// How to start it again: the binary, the port and the data directory.
+    launch: Option<(PathBuf, u16)>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -52,15 +63,18 @@ impl Server {
                 child: None,
                 base: url.trim_end_matches('/').into(),
                 database_url: String::new(),
-                _dir: None,
+                launch: None,
+                dir: None,
             });
         }
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let exe = std::env::current_exe()?;
-        let hearth = exe.with_file_name("hearth");
+        let hearth = match &args.hearth {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()?.with_file_name("hearth"),
+        };
         if !hearth.exists() {
             bail!(
                 "{} not found: build it with `cargo build --release`",
@@ -72,22 +86,39 @@ impl Server {
         } else {
             args.database_url.clone()
         };
+        let mut server = Self {
+            child: None,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            launch: Some((hearth, port)),
+            dir: Some(dir),
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// Starts the server process (again) on the same port and database.
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let (Some((hearth, port)), Some(dir)) = (&self.launch, &self.dir) else {
+            bail!("an external server cannot be started");
+        };
         let child = Command::new(hearth)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("HEARTH_DATA_DIR", dir.path())
-            .env("HEARTH_DATABASE_URL", &database_url)
+            .env("HEARTH_DATABASE_URL", &self.database_url)
             .env("HEARTH_LOG_LEVEL", "warn")
             // Every bench client signs in from this one address.
             .env("HEARTH_SIGN_INS_PER_MINUTE_PER_ADDRESS", "100000")
             .stdout(Stdio::null())
             .spawn()
             .context("starting hearth serve")?;
-        Ok(Self {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            database_url,
-            _dir: Some(dir),
-        })
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The server's process id, when this program started it.
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Stops the server gracefully (SIGTERM) and waits for it.
@@ -256,8 +287,19 @@ async fn closed_loop(
     Ok((latencies, started.elapsed()))
 }
 
-/// Posts `total` messages at `rate` per second regardless of responses; latency counts from
-/// the moment each post was due, so a stalled server cannot hide its queue.
+/// What an open-loop run saw.
+struct OpenLoop {
+    /// Per post, from the moment it was due to the moment its answer arrived.
+    latencies: Vec<Duration>,
+    wall: Duration,
+    /// How late the generator itself sent each post (it shares the machine with the server).
+    send_lag: Vec<Duration>,
+    failures: usize,
+}
+
+/// Posts `total` messages at `rate` per second, each due at a fixed time whatever became of
+/// the ones before: latency counts from when a post was due, not from when it was sent, so a
+/// stalled server cannot hide the queue it builds (no coordinated omission).
 async fn open_loop(
     base: &str,
     tokens: &[String],
@@ -265,38 +307,101 @@ async fn open_loop(
     total: usize,
     rate: f64,
     chars: usize,
-) -> anyhow::Result<(Vec<Duration>, Duration)> {
+) -> anyhow::Result<OpenLoop> {
     let clients: Vec<reqwest::Client> = tokens.iter().map(|_| reqwest::Client::new()).collect();
     let url = Arc::new(format!("{base}/api/v1/channels/{channel}/messages"));
     let interval = Duration::from_secs_f64(1.0 / rate);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total);
+    let mut send_lag = Vec::with_capacity(total);
     for i in 0..total {
         let due = started + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
+        send_lag.push(due.elapsed());
         let (http, token, url) = (
             clients[i % clients.len()].clone(),
             tokens[i % tokens.len()].clone(),
             url.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let response = http
+            let posted = http
                 .post(url.as_str())
                 .bearer_auth(&token)
                 .json(&json!({ "body": body_text(i, chars) }))
                 .send()
-                .await?;
-            if response.status().as_u16() != 201 {
-                bail!("post failed: {}", response.status());
-            }
-            Ok(due.elapsed())
+                .await;
+            let ok = posted.is_ok_and(|r| r.status().as_u16() == 201);
+            (due.elapsed(), ok)
         }));
     }
     let mut latencies = Vec::with_capacity(total);
+    let mut failures = 0;
     for task in tasks {
-        latencies.push(task.await??);
+        let (latency, ok) = task.await?;
+        latencies.push(latency);
+        failures += usize::from(!ok);
     }
-    Ok((latencies, started.elapsed()))
+    Ok(OpenLoop {
+        latencies,
+        wall: started.elapsed(),
+        send_lag,
+        failures,
+    })
+}
+
+/// Resident memory and CPU time of a process, from /proc.
+#[derive(Debug, Clone, Copy)]
+struct ProcessStats {
+    rss_kib: u64,
+    peak_rss_kib: u64,
+    /// User plus system time, in seconds.
+    cpu_secs: f64,
+}
+
+fn process_stats(pid: u32, ticks_per_sec: f64) -> anyhow::Result<ProcessStats> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = |key: &str| -> anyhow::Result<u64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .with_context(|| format!("no {key} in /proc/{pid}/status"))?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .context("malformed /proc status")?
+            .parse()?)
+    };
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("malformed /proc stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line; 12 and 13 after the name.
+    let ticks: u64 = fields.get(11).context("no utime")?.parse::<u64>()?
+        + fields.get(12).context("no stime")?.parse::<u64>()?;
+    Ok(ProcessStats {
+        rss_kib: kib("VmRSS:")?,
+        peak_rss_kib: kib("VmHWM:")?,
+        cpu_secs: ticks as f64 / ticks_per_sec,
+    })
+}
+
+/// Clock ticks per second, the unit of CPU times in /proc.
+fn clock_ticks_per_sec() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -426,6 +531,125 @@ async fn first_author_and_channel(database_url: &str, channel: &str) -> anyhow::
     Ok((author, channel))
 }
 
+/// Messages per multi-row insert while seeding; each message also brings an audit entry and
+/// an event, as a post through the server does.
+const SEED_ROWS_PER_INSERT: usize = 1000;
+/// Multi-row inserts per seeding transaction.
+const SEED_INSERTS_PER_TRANSACTION: usize = 20;
+
+/// Grows the database to `total` more messages, straight into its tables while the server is
+/// stopped: spread over every channel of the bench's community and every bench member, each
+/// with the audit entry and the event the server writes for a post, older than anything the
+/// server will write next. Returns how long it took.
+async fn seed(
+    database_url: &str,
+    channel: &str,
+    total: usize,
+    chars: usize,
+) -> anyhow::Result<Duration> {
+    use hearth_core::audit::{AuditAction, ObjectKind};
+    use hearth_core::{IdGenerator, Timestamp, UserId};
+    use hearth_store::{PlainSealer, Sealer, multi_row_insert};
+    let channel: i64 = channel.parse()?;
+    macro_rules! run {
+        ($conn:expr) => {{
+            let conn = &mut $conn;
+            let (community,): (Option<i64>,) =
+                sqlx::query_as("SELECT community_id FROM channels WHERE id = $1")
+                    .bind(channel).fetch_one(&mut *conn).await?;
+            let channels: Vec<(i64,)> = sqlx::query_as("SELECT id FROM channels WHERE community_id = $1 ORDER BY id")
+                .bind(community).fetch_all(&mut *conn).await?;
+            let authors: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id")
+                .bind(channel).fetch_all(&mut *conn).await?;
+            anyhow::ensure!(!authors.is_empty(), "the bench channel has no members");
+            let now = Timestamp::now().millis();
+            // Authors belong to every channel they write in.
+            sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+            for &(c,) in &channels {
+                for &(a,) in &authors {
+                    sqlx::query("INSERT INTO channel_members (channel_id, user_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(c).bind(a).bind(now).execute(&mut *conn).await?;
+                }
+            }
+            sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+            // One message per millisecond, ending a minute ago, from nodes the server is not.
+            let first_ms = now - 60_000 - total as i64;
+            let (mut message_ids, mut audit_ids) = (IdGenerator::new(1023), IdGenerator::new(1022));
+            let posted = AuditAction::MessagePosted.code();
+            let kind = ObjectKind::Message.code();
+            let mut done = 0;
+            let mut inserts = 0;
+            sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+            while done < total {
+                let n = SEED_ROWS_PER_INSERT.min(total - done);
+                let rows: Vec<(i64, i64, i64, i64, i64)> = (done..done + n)
+                    .map(|k| {
+                        let at = first_ms + k as i64;
+                        let (c,) = channels[k % channels.len()];
+                        let (a,) = authors[k % authors.len()];
+                        (message_ids.next(at), audit_ids.next(at), c, a, at)
+                    })
+                    .collect();
+                let sql = multi_row_insert("messages (id, channel_id, author_id, body, created_at)", 5, n);
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, &(id, _, c, a, at)) in rows.iter().enumerate() {
+                    let body = PlainSealer.seal(UserId(a), &body_text(done + k, chars));
+                    insert = insert.bind(id).bind(c).bind(a).bind(body).bind(at);
+                }
+                insert.execute(&mut *conn).await?;
+                let sql = multi_row_insert("audit_log (id, at, actor_id, action, object_kind, object_id, community_id)", 7, n);
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for &(id, audit_id, _, a, at) in &rows {
+                    insert = insert.bind(audit_id).bind(at).bind(Some(a)).bind(posted).bind(kind).bind(Some(id)).bind(community);
+                }
+                insert.execute(&mut *conn).await?;
+                let sql = multi_row_insert("events (channel_id, kind, object_id, at)", 4, n);
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for &(id, _, c, _, at) in &rows {
+                    insert = insert.bind(c).bind(posted).bind(id).bind(at);
+                }
+                insert.execute(&mut *conn).await?;
+                done += n;
+                inserts += 1;
+                if inserts % SEED_INSERTS_PER_TRANSACTION == 0 || done == total {
+                    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                    if done < total {
+                        sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+                    }
+                }
+            }
+        }};
+    }
+    let started = Instant::now();
+    if database_url.starts_with("sqlite:") {
+        // Seeding is set-up, not measured: no flush per transaction, one at the end.
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Off)
+            .foreign_keys(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        run!(conn);
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        run!(conn);
+        // Fresh statistics, as autovacuum would gather on a database that grew by itself.
+        sqlx::raw_sql("ANALYZE").execute(&mut conn).await?;
+        conn.close().await?;
+    }
+    Ok(started.elapsed())
+}
+
+/// The sizes of the SQLite database file and its write-ahead log, in bytes.
+fn sqlite_file_sizes(database_url: &str) -> Option<(u64, u64)> {
+    let path = database_url.strip_prefix("sqlite://")?;
+    let size = |p: String| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    Some((size(path.to_string()), size(format!("{path}-wal"))))
+}
+
 async fn wait_until_up(base: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     for _ in 0..200 {
@@ -464,6 +688,27 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let (tokens, channel) = set_up(&server.base, args.clients).await?;
+    if args.seed_messages > 0 {
+        anyhow::ensure!(
+            server.pid().is_some(),
+            "--seed-messages needs a server this program starts"
+        );
+        server.stop()?;
+        let took = seed(
+            &server.database_url,
+            &channel,
+            args.seed_messages,
+            args.body_chars,
+        )
+        .await?;
+        println!(
+            "seeded {} messages (with their audit entries and events) in {:.1} s",
+            args.seed_messages,
+            took.as_secs_f64()
+        );
+        server.spawn()?;
+        wait_until_up(&server.base).await?;
+    }
     // Warm up connections, caches and the writer.
     closed_loop(
         &server.base,
@@ -475,10 +720,15 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     let http = reqwest::Client::new();
+    let ticks = clock_ticks_per_sec();
+    let stats_before = server
+        .pid()
+        .map(|pid| process_stats(pid, ticks))
+        .transpose()?;
     let (commits_before, jobs_before) = commit_stats(&http, &server.base).await?;
-    let (mut latencies, wall) = match args.rate {
+    let (mut latencies, wall, lag) = match args.rate {
         Some(rate) => {
-            open_loop(
+            let run = open_loop(
                 &server.base,
                 &tokens,
                 &channel,
@@ -486,34 +736,66 @@ async fn main() -> anyhow::Result<()> {
                 rate,
                 args.body_chars,
             )
-            .await?
+            .await?;
+            anyhow::ensure!(run.failures == 0, "{} posts failed", run.failures);
+            (run.latencies, run.wall, Some(run.send_lag))
         }
         None => {
-            closed_loop(
+            let (latencies, wall) = closed_loop(
                 &server.base,
                 &tokens,
                 &channel,
                 args.messages,
                 args.body_chars,
             )
-            .await?
+            .await?;
+            (latencies, wall, None)
         }
     };
     let (commits_after, jobs_after) = commit_stats(&http, &server.base).await?;
+    let stats_after = server
+        .pid()
+        .map(|pid| process_stats(pid, ticks))
+        .transpose()?;
     latencies.sort();
     let rate = args.messages as f64 / wall.as_secs_f64();
     let commits = (commits_after - commits_before).max(1.0);
     let mean_batch = (jobs_after - jobs_before) / commits;
     println!(
-        "server over HTTP:  {rate:>9.0} msgs/s   p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   ({} commits, mean batch {mean_batch:.1} writes){}",
+        "server over HTTP:  {rate:>9.0} msgs/s   p50 {:.2} ms   p99 {:.2} ms   p99.9 {:.2} ms   max {:.2} ms   ({} commits, mean batch {mean_batch:.1} writes){}",
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
+        percentile(&latencies, 0.999),
         percentile(&latencies, 1.0),
         commits as u64,
         args.rate
-            .map(|r| format!(", open loop at {r} msgs/s"))
+            .map(|r| format!(", open loop at {r} msgs/s, latency from each post's scheduled time"))
             .unwrap_or_default()
     );
+    if let Some(mut lag) = lag {
+        lag.sort();
+        println!(
+            "load generator:    sent p99 {:.2} ms and at most {:.2} ms behind schedule (it shares the machine)",
+            percentile(&lag, 0.99),
+            percentile(&lag, 1.0)
+        );
+    }
+    if let (Some(before), Some(after)) = (stats_before, stats_after) {
+        println!(
+            "server process:    resident {:.1} MiB before the run, {:.1} MiB after, peak {:.1} MiB; CPU {:.3} ms per post (user + system)",
+            mib(before.rss_kib),
+            mib(after.rss_kib),
+            mib(after.peak_rss_kib),
+            1000.0 * (after.cpu_secs - before.cpu_secs) / args.messages as f64
+        );
+    }
+    if let Some((db, wal)) = sqlite_file_sizes(&server.database_url) {
+        println!(
+            "database files:    hearth.db {:.1} MiB, hearth.db-wal {:.1} MiB",
+            db as f64 / 1048576.0,
+            wal as f64 / 1048576.0
+        );
+    }
     if server.child.is_none() {
         println!("(no baseline against an external server)");
         return Ok(());

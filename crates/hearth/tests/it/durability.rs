@@ -8,6 +8,7 @@ on_both_backends!(
     callers_are_told_the_truth_about_every_write_in_a_batch,
     concurrent_posts_are_all_stored_and_share_commits,
     acknowledged_posts_survive_a_graceful_shutdown,
+    the_store_runs_with_the_durability_settings_it_promises,
 );
 
 async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
@@ -287,4 +288,289 @@ async fn probe_ids(url: &str) -> Vec<i64> {
         sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
     };
     rows.into_iter().map(|(id,)| id).collect()
+}
+
+/// The settings as the database reports them on live connections, not as the source asks for
+/// them: a typo in a pragma or a pool that drops an option fails here.
+async fn the_store_runs_with_the_durability_settings_it_promises(backend: Backend) {
+    use hearth_app::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(backend, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let settings = store.settings_in_force().await.unwrap();
+    type Expected = &'static [(&'static str, &'static str)];
+    let (on_both, writer_only): (Expected, Expected) = match backend {
+        Backend::Sqlite => (
+            &[
+                ("journal_mode", "wal"),
+                // FULL
+                ("synchronous", "2"),
+                ("secure_delete", "1"),
+                ("foreign_keys", "1"),
+                ("journal_size_limit", "67108864"),
+            ],
+            &[("busy_timeout", "5000"), ("wal_autocheckpoint", "0")],
+        ),
+        Backend::Postgres => (
+            &[("synchronous_commit", "on"), ("statement_timeout", "30s")],
+            &[
+                ("lock_timeout", "5s"),
+                ("idle_in_transaction_session_timeout", "1min"),
+            ],
+        ),
+    };
+    for (connection, found) in [("writer", &settings.writer), ("reader", &settings.reader)] {
+        for &(name, value) in on_both {
+            assert_eq!(
+                found.get(name).map(String::as_str),
+                Some(value),
+                "{connection}: {name}"
+            );
+        }
+    }
+    for &(name, value) in writer_only {
+        assert_eq!(
+            settings.writer.get(name).map(String::as_str),
+            Some(value),
+            "writer: {name}"
+        );
+    }
+    store.close().await;
+}
+
+/// SQLite overwrites deleted rows (`secure_delete`), but its write-ahead log keeps every page
+/// as it was written until a checkpoint rewrites the log: a deleted message, and its earlier
+/// revisions, must leave every file of the data directory soon after the delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_text_leaves_every_file_of_the_data_directory() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.member("alice").await;
+    let community = alice.create_community("secrets").await;
+    let channel = alice
+        .create_channel(&community, "confessions", "public")
+        .await;
+    let first = format!("first draft canary {}", std::process::id());
+    let second = format!("second draft canary {}", std::process::id());
+    alice.say(&channel, "before the secret").await;
+    let secret = alice.say(&channel, &first).await;
+    alice
+        .patch(
+            &format!("/api/v1/messages/{secret}"),
+            json!({ "body": second }),
+        )
+        .await
+        .expect_status(200);
+    alice.say(&channel, "after the secret").await;
+    let data_dir = server.config.data_dir.clone();
+    assert!(
+        !files_containing(&data_dir, &first).is_empty(),
+        "the scan does not see text that is on disk"
+    );
+
+    alice
+        .delete(&format!("/api/v1/messages/{secret}"))
+        .await
+        .expect_status(204);
+    // Soon, not necessarily before the answer: the truncation runs after the commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut found;
+    loop {
+        found = files_containing(&data_dir, &first);
+        found.extend(files_containing(&data_dir, &second));
+        if found.is_empty() || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found.is_empty(), "deleted text is still in {found:?}");
+    // The server still works on its truncated log.
+    alice.say(&channel, "life goes on").await;
+}
+
+/// The files under `dir` whose raw bytes contain `text`.
+fn files_containing(dir: &std::path::Path, text: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(text.len())
+                .any(|w| w == text.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Two nodes' writers on one PostgreSQL can lock the same rows in opposite orders. The one
+/// PostgreSQL picks to give way has its batch rolled back and run again, and its callers never
+/// see the deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_batch_that_meets_a_deadlock_runs_again() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use sqlx::Connection;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    create_counters(&store).await;
+
+    // The other node holds row 2 and will want row 1. It checks for deadlocks later than
+    // the writer does, so the writer is the one that detects the deadlock and gives way.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "SET deadlock_timeout = '10s'; BEGIN; UPDATE counters SET n = n + 1 WHERE id = 2",
+    )
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let holds_row_1 = Arc::new(tokio::sync::Notify::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let write = {
+        let (store, holds_row_1, runs) = (store.clone(), holds_row_1.clone(), runs.clone());
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        let bump = |id| format!("UPDATE counters SET n = n + 1 WHERE id = {id}");
+                        tx.conn().execute_unchecked(bump(1)).await?;
+                        holds_row_1.notify_one();
+                        tx.conn().execute_unchecked(bump(2)).await
+                    })
+                })
+                .await
+        })
+    };
+    holds_row_1.notified().await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Blocks until the writer's side of the deadlock rolls back.
+    sqlx::raw_sql("UPDATE counters SET n = n + 1 WHERE id = 1; COMMIT")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let result: Result<(), StoreError> = write.await.unwrap();
+    assert!(result.is_ok(), "the writer's caller saw {result:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "the job ran again once");
+    assert_eq!(counters(&url).await, vec![(1, 2), (2, 2)]);
+    store.close().await;
+}
+
+/// A job that collides every time it runs fails on its own after a few tries; the jobs that
+/// shared its batches commit once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_keeps_colliding_fails_alone() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    create_counters(&store).await;
+
+    // A slow job holds the writer while the others queue up to share the next batch.
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(|_tx| {
+                    Box::pin(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let colliding = {
+        let (store, runs) = (store.clone(), runs.clone());
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tx.conn()
+                            .execute_unchecked(
+                                "DO $$ BEGIN RAISE EXCEPTION 'staged collision' \
+                                 USING ERRCODE = 'serialization_failure'; END $$"
+                                    .into(),
+                            )
+                            .await
+                    })
+                })
+                .await
+        })
+    };
+    let mut honest = Vec::new();
+    for id in 10..15 {
+        let store = store.clone();
+        honest.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        tx.conn()
+                            .execute_unchecked(format!(
+                                "INSERT INTO counters (id, n) VALUES ({id}, 1)"
+                            ))
+                            .await
+                    })
+                })
+                .await
+        }));
+    }
+    assert!(slow.await.unwrap().is_ok());
+    let collided: Result<(), StoreError> = colliding.await.unwrap();
+    assert!(
+        matches!(collided, Err(StoreError::Conflict(_))),
+        "{collided:?}"
+    );
+    assert!(
+        runs.load(Ordering::SeqCst) > 1,
+        "the colliding job never ran again"
+    );
+    for job in honest {
+        let result: Result<(), StoreError> = job.await.unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let stored = counters(&url).await;
+    assert_eq!(stored.len(), 7, "{stored:?}");
+    assert!(stored.iter().all(|&(_, n)| n <= 1), "{stored:?}");
+    store.close().await;
+}
+
+async fn create_counters(store: &hearth_app::Store) {
+    store
+        .write(|tx| {
+            Box::pin(async move {
+                tx.conn()
+                    .execute_unchecked(
+                        "CREATE TABLE counters (id BIGINT PRIMARY KEY, n BIGINT NOT NULL); \
+                         INSERT INTO counters (id, n) VALUES (1, 0), (2, 0)"
+                            .into(),
+                    )
+                    .await
+            })
+        })
+        .await
+        .map_err(|e: hearth_app::StoreError| e)
+        .unwrap();
+}
+
+async fn counters(url: &str) -> Vec<(i64, i64)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT id, n FROM counters ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
 }

@@ -7,6 +7,7 @@ mod harness;
 
 mod catalog;
 mod cli;
+mod crash;
 mod durability;
 mod errors;
 mod idempotency;

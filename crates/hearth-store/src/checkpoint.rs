@@ -1,0 +1,229 @@
+//! Checkpoints of SQLite's write-ahead log, kept off the commit path.
+//!
+//! The writer never checkpoints (`wal_autocheckpoint=0`): a checkpoint copies pages into the
+//! database file and flushes it, and run inside a commit it makes every post waiting on that
+//! commit pay for it. A task of its own, on a connection of its own, does the work instead:
+//! - a PASSIVE checkpoint shortly after commits; it never holds the writer back;
+//! - a RESTART when the log has grown long all the same: while commits keep landing during
+//!   passive checkpoints, SQLite never finds the log fully copied and never starts it over, so
+//!   now and then new commits wait a moment for the last frames to be copied;
+//! - a TRUNCATE soon after a job that deleted personal text asks for one: the log still holds
+//!   the pages as they were before the delete, and truncating it is what removes them.
+
+use crate::StoreError;
+use sqlx::SqliteConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
+
+/// How soon after a commit a passive checkpoint runs, and so how often at most.
+const PASSIVE_EVERY: Duration = Duration::from_millis(250);
+/// Frames in the log beyond which a RESTART checkpoint makes SQLite start it over: 32 MiB of
+/// 4 KiB pages, half the size the log is cut back to.
+const RESTART_AFTER_FRAMES: i64 = 8192;
+/// How soon a blocking checkpoint that could not finish (a long reader) is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+
+/// A handle to the checkpointer task; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Checkpoints {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Commits since start, counted by the writer.
+    commits: AtomicU64,
+    /// Truncations asked for since start.
+    truncations_wanted: AtomicU64,
+    stopping: AtomicBool,
+    /// Woken by every commit.
+    committed: Notify,
+    /// Woken by truncation requests and stop.
+    urgent: Notify,
+    progress: watch::Sender<Progress>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// Truncation requests satisfied: every request numbered up to this one.
+    truncations_done: u64,
+    stopped: bool,
+}
+
+/// The checkpoint modes Hearth uses.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Passive,
+    Restart,
+    Truncate,
+}
+
+impl Mode {
+    fn statement(self) -> &'static str {
+        match self {
+            Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Mode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+            Mode::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Passive => "passive",
+            Mode::Restart => "restart",
+            Mode::Truncate => "truncate",
+        }
+    }
+}
+
+/// What SQLite reports after a checkpoint.
+#[derive(Debug, sqlx::FromRow)]
+struct Outcome {
+    /// 1 when a blocking checkpoint could not get the locks it waits for.
+    busy: i64,
+    /// Frames in the log.
+    log: i64,
+    /// Frames of the log now copied into the database file.
+    checkpointed: i64,
+}
+
+impl Checkpoints {
+    /// Starts the checkpointer on its own connection to the database.
+    pub(crate) fn start(conn: SqliteConnection) -> Self {
+        let (progress, _) = watch::channel(Progress::default());
+        let shared = Arc::new(Shared {
+            commits: AtomicU64::new(0),
+            truncations_wanted: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            committed: Notify::new(),
+            urgent: Notify::new(),
+            progress,
+        });
+        tokio::spawn(run(conn, shared.clone()));
+        Self { shared }
+    }
+
+    /// Tells the checkpointer that the writer committed.
+    pub(crate) fn committed(&self) {
+        self.shared.commits.fetch_add(1, Ordering::Release);
+        self.shared.committed.notify_one();
+    }
+
+    /// Asks for the log to be truncated soon; returns the request's number.
+    pub(crate) fn request_truncate(&self) -> u64 {
+        let number = self
+            .shared
+            .truncations_wanted
+            .fetch_add(1, Ordering::AcqRel)
+            + 1;
+        self.shared.urgent.notify_one();
+        number
+    }
+
+    /// Truncates the log and returns once that is done.
+    pub(crate) async fn truncate(&self) -> Result<(), StoreError> {
+        let number = self.request_truncate();
+        let mut progress = self.shared.progress.subscribe();
+        let reached = progress
+            .wait_for(|p| p.truncations_done >= number || p.stopped)
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
+        if reached.truncations_done >= number {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable)
+        }
+    }
+
+    /// Asks the checkpointer to truncate the log one last time and stop.
+    pub(crate) fn stop_soon(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.urgent.notify_one();
+    }
+
+    /// Stops the checkpointer and waits for its last truncation.
+    pub(crate) async fn stop(&self) {
+        self.stop_soon();
+        let mut progress = self.shared.progress.subscribe();
+        let _ = progress.wait_for(|p| p.stopped).await;
+    }
+}
+
+async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
+    let mut commits_seen = 0;
+    let mut truncations_done = 0;
+    let mut last_checkpoint = Instant::now();
+    loop {
+        let stopping = shared.stopping.load(Ordering::Acquire);
+        let wanted = shared.truncations_wanted.load(Ordering::Acquire);
+        if stopping || wanted > truncations_done {
+            let commits = shared.commits.load(Ordering::Acquire);
+            match checkpoint(&mut conn, Mode::Truncate).await {
+                Some(outcome) if outcome.busy == 0 => {
+                    truncations_done = wanted;
+                    commits_seen = commits;
+                    last_checkpoint = Instant::now();
+                    shared
+                        .progress
+                        .send_modify(|p| p.truncations_done = truncations_done);
+                }
+                // A reader on an old snapshot, or the writer mid-commit for longer than the
+                // busy timeout: try again shortly (the request stays pending).
+                _ if !stopping => tokio::time::sleep(RETRY_AFTER).await,
+                _ => {}
+            }
+            if stopping {
+                break;
+            }
+            continue;
+        }
+        let commits = shared.commits.load(Ordering::Acquire);
+        if commits == commits_seen {
+            tokio::select! {
+                _ = shared.committed.notified() => {}
+                _ = shared.urgent.notified() => {}
+            }
+            continue;
+        }
+        let due = last_checkpoint + PASSIVE_EVERY;
+        if Instant::now() < due {
+            tokio::select! {
+                _ = tokio::time::sleep_until(due.into()) => {}
+                _ = shared.urgent.notified() => {}
+            }
+            continue;
+        }
+        commits_seen = commits;
+        last_checkpoint = Instant::now();
+        if let Some(outcome) = checkpoint(&mut conn, Mode::Passive).await
+            && outcome.log > RESTART_AFTER_FRAMES
+        {
+            checkpoint(&mut conn, Mode::Restart).await;
+        }
+    }
+    drop(conn);
+    shared.progress.send_modify(|p| p.stopped = true);
+}
+
+/// Runs one checkpoint; a failure is logged and reported as `None`.
+async fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<Outcome> {
+    let started = Instant::now();
+    let outcome = sqlx::query_as::<_, Outcome>(mode.statement())
+        .fetch_one(&mut *conn)
+        .await;
+    metrics::histogram!("hearth_wal_checkpoint_duration_seconds", "mode" => mode.label())
+        .record(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(outcome) => {
+            if outcome.busy != 0 || outcome.checkpointed < outcome.log {
+                tracing::debug!(mode = mode.label(), ?outcome, "checkpoint did not finish");
+            }
+            Some(outcome)
+        }
+        Err(error) => {
+            tracing::warn!(mode = mode.label(), %error, "checkpoint failed");
+            None
+        }
+    }
+}
