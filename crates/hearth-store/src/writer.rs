@@ -449,15 +449,26 @@ enum Attempt {
     Settled(Result<(), String>),
     /// Rolled back after colliding with another transaction: worth running again.
     Collided(String),
+    /// Run without savepoints, a job failed: rolled back, to run again with savepoints.
+    NeedsSavepoints,
 }
 
 async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
     let started = Instant::now();
     let size = batch.len();
     let mut attempt = 1;
+    // On PostgreSQL a savepoint per job is a round trip per job, and nearly every batch
+    // succeeds whole: run it without them first, and only if a job fails, roll back and run
+    // it again with them (jobs run again from fresh clones, as after a collision). On SQLite,
+    // single-statement jobs already skip theirs, guarded by the connection's hooks.
+    let mut savepoints = tx.watch.is_some() || size == 1;
     let fate = loop {
-        match run_batch(tx, batch, attempt == MAX_ATTEMPTS).await {
+        match run_batch(tx, batch, attempt == MAX_ATTEMPTS, savepoints).await {
             Attempt::Settled(fate) => break fate,
+            Attempt::NeedsSavepoints => {
+                metrics::counter!("hearth_commit_reruns_total").increment(1);
+                savepoints = true;
+            }
             Attempt::Collided(reason) => {
                 tracing::warn!(attempt, %reason, "a write batch collided with another transaction; running it again");
                 metrics::counter!("hearth_commit_retries_total").increment(1);
@@ -496,7 +507,14 @@ fn backoff(attempt: u32) -> std::time::Duration {
 
 /// Runs every job of the batch in one transaction and commits it. On the last attempt a job
 /// that collides fails alone, like any failed job, instead of sending the batch round again.
-async fn run_batch(tx: &mut Tx, batch: &mut [(Box<dyn Job>, Guard)], last: bool) -> Attempt {
+/// Without `savepoints`, jobs run bare and the first one to fail sends the batch back
+/// ([`Attempt::NeedsSavepoints`]).
+async fn run_batch(
+    tx: &mut Tx,
+    batch: &mut [(Box<dyn Job>, Guard)],
+    last: bool,
+    savepoints: bool,
+) -> Attempt {
     let size = batch.len();
     tx.discard_appends_since((0, 0));
     tx.truncate_after_commit = false;
@@ -511,7 +529,7 @@ async fn run_batch(tx: &mut Tx, batch: &mut [(Box<dyn Job>, Guard)], last: bool)
     // A lone job needs no savepoint: if it fails, the whole transaction rolls back. Savepoints
     // are not released: each job's "job" savepoint stacks on the previous one, which saves a
     // round trip per job, and COMMIT ends them all.
-    let use_savepoints = size > 1;
+    let use_savepoints = size > 1 && savepoints;
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
     for (job, guard) in batch.iter_mut() {
@@ -547,6 +565,11 @@ async fn run_batch(tx: &mut Tx, batch: &mut [(Box<dyn Job>, Guard)], last: bool)
             break;
         }
         let ok = ran == Ran::Ok;
+        if !ok && !use_savepoints && size > 1 {
+            let _ = tx.execute("ROLLBACK").await;
+            tx.discard_appends_since((0, 0));
+            return Attempt::NeedsSavepoints;
+        }
         any_ok |= ok;
         if !ok && tx.savepoint == Savepoint::Available {
             // A job that panicked may have left a statement running on the connection's
