@@ -198,18 +198,6 @@ impl Conn<'_> {
         Ok(done > 0)
     }
 
-    /// Whether `user` belongs to the channel.
-    pub async fn is_channel_member(
-        &mut self,
-        channel: ChannelId,
-        user: UserId,
-    ) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = $2")
-            .bind(channel.0).bind(user.0).fetch_optional(&mut **c).await?);
-        Ok(row.is_some())
-    }
-
     /// Whether two people take part in at least one common channel or direct conversation.
     pub async fn share_a_channel(&mut self, a: UserId, b: UserId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
