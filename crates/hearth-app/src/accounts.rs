@@ -146,7 +146,7 @@ impl App {
                 .check(address)
                 .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
         }
-        let login = login.trim().to_lowercase();
+        let login = validate::login(login)?;
         let user = {
             let mut reader = self.store.reader().await?;
             reader.conn().user_by_login(&login).await?

@@ -274,7 +274,7 @@ impl App {
 
     /// Joins a community with an invitation code.
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<Community, AppError> {
-        let code = code.trim().to_string();
+        let code = validate::invite_code(code)?;
         let user = actor.user;
         self.store
             .write(move |tx| {
