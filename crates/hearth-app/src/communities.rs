@@ -7,7 +7,9 @@ use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::permissions::{Action, allows, may_assign, may_remove};
-use hearth_core::{ChannelId, CommunityId, DomainError, InviteId, Timestamp, UserId, validate};
+use hearth_core::{
+    ChannelId, CommunityId, DomainError, InviteId, PageSize, Timestamp, UserId, validate,
+};
 use hearth_store::{Conn, Tx};
 
 /// What it takes to create a community.
@@ -73,16 +75,8 @@ async fn add_member(
 ) -> Result<(), AppError> {
     let now = Timestamp::now();
     tx.conn().insert_member(community, user, role, now).await?;
-    let general = tx
-        .conn()
-        .channels_visible(community, user, false)
-        .await?
-        .into_iter()
-        .find(|c| c.kind == ChannelKind::Public);
-    if let Some(general) = general {
-        tx.conn()
-            .insert_channel_member(general.id, user, now)
-            .await?;
+    if let Some(general) = tx.conn().first_public_channel(community).await? {
+        tx.conn().insert_channel_member(general, user, now).await?;
     }
     record(
         tx,
@@ -171,23 +165,28 @@ impl App {
         Ok((community, role))
     }
 
-    /// The communities the caller belongs to.
-    pub async fn my_communities(&self, actor: &Actor) -> Result<Vec<(Community, Role)>, AppError> {
-        let mut reader = self.store.reader().await?;
-        Ok(reader.conn().communities_of(actor.user).await?)
-    }
-
-    /// Open communities anyone may join, a page at a time.
-    pub async fn community_directory(
+    /// A page of the communities the caller belongs to, by id, after `after`.
+    pub async fn my_communities(
         &self,
+        actor: &Actor,
         after: Option<CommunityId>,
-        limit: i64,
-    ) -> Result<Vec<Community>, AppError> {
+        size: PageSize,
+    ) -> Result<Vec<(Community, Role)>, AppError> {
         let mut reader = self.store.reader().await?;
         Ok(reader
             .conn()
-            .open_communities(after, limit.clamp(1, 200))
+            .communities_of(actor.user, after, size.get())
             .await?)
+    }
+
+    /// A page of the open communities anyone may join, by id, after `after`.
+    pub async fn community_directory(
+        &self,
+        after: Option<CommunityId>,
+        size: PageSize,
+    ) -> Result<Vec<Community>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().open_communities(after, size.get()).await?)
     }
 
     /// Changes a community's settings (admins and the owner).
@@ -358,23 +357,20 @@ impl App {
             .await
     }
 
-    /// A community's unrevoked invitations (admins and the owner).
+    /// A page of a community's unrevoked invitations, newest first, older than `before`
+    /// (admins and the owner).
     pub async fn invites(
         &self,
         actor: &Actor,
         community: CommunityId,
+        before: Option<InviteId>,
+        size: PageSize,
     ) -> Result<Vec<Invite>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         let role = role_in(&mut conn, community, actor.user).await?;
         require(role, Action::ManageInvites, "only admins see invitations")?;
-        Ok(conn
-            .invites_of(community)
-            .await?
-            .into_iter()
-            .filter(|s| s.revoked_at.is_none())
-            .map(|s| s.invite)
-            .collect())
+        Ok(conn.live_invites_of(community, before, size.get()).await?)
     }
 
     /// Revokes an invitation (admins and the owner).
@@ -519,17 +515,17 @@ impl App {
             .await
     }
 
-    /// A page of a community's members (members only).
+    /// A page of a community's members, by user id, after `after` (members only).
     pub async fn members(
         &self,
         actor: &Actor,
         community: CommunityId,
         after: Option<UserId>,
-        limit: i64,
+        size: PageSize,
     ) -> Result<Vec<Membership>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         role_in(&mut conn, community, actor.user).await?;
-        Ok(conn.members(community, after, limit.clamp(1, 200)).await?)
+        Ok(conn.members(community, after, size.get()).await?)
     }
 }

@@ -7,10 +7,12 @@ pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod paging;
 pub mod permissions;
 pub mod timestamp;
 pub mod validate;
 
 pub use error::DomainError;
 pub use ids::{ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UserId};
+pub use paging::PageSize;
 pub use timestamp::Timestamp;

@@ -14,6 +14,10 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 1_024;
 /// Most people in a direct conversation, the author included.
 pub const MAX_DIRECT_PARTICIPANTS: usize = 8;
+/// Most unrevoked API tokens one person may hold.
+pub const MAX_LIVE_TOKENS: i64 = 100;
+/// Most times one message may be edited (each edit keeps a revision).
+pub const MAX_EDITS_PER_MESSAGE: i64 = 100;
 
 fn char_len(text: &str) -> usize {
     text.chars().count()

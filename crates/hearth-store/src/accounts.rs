@@ -222,13 +222,27 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// A user's tokens, newest first.
-    pub async fn tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+    /// A page of a user's tokens, revoked ones included, newest first, older than `before`.
+    pub async fn tokens_of(
+        &mut self,
+        user: UserId,
+        before: Option<TokenId>,
+        limit: i64,
+    ) -> Result<Vec<ApiToken>, StoreError> {
         let rows: Vec<TokenRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
-             WHERE user_id = $1 ORDER BY id DESC")
-            .bind(user.0).fetch_all(&mut **c).await?);
+             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
+            .bind(user.0).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
         Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+
+    /// How many unrevoked tokens a user holds.
+    pub async fn live_token_count(&mut self, user: UserId) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user.0).fetch_one(&mut **c).await?);
+        Ok(count)
     }
 
     /// Revokes a user's own token; returns whether one was revoked.

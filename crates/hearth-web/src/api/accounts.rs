@@ -1,7 +1,10 @@
 //! `/api/v1/accounts`, `/sessions` and `/me`.
 
 use crate::WebState;
-use crate::extract::{ApiJson, ApiPath, Authed, ClientAddress, OverHttps, SESSION_COOKIE};
+use crate::api::paging::BeforePage;
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, Authed, ClientAddress, OverHttps, SESSION_COOKIE,
+};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -166,14 +169,17 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's API tokens (secrets are never shown again).
-#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts",
+/// A page of the caller's API tokens, revoked ones included, newest first (secrets are never
+/// shown again).
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", params(BeforePage),
     responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(
     State(state): State<WebState>,
     Authed(actor): Authed,
+    ApiQuery(page): ApiQuery<BeforePage>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    Ok(Json(state.app.tokens(&actor).await?))
+    let before = page.before.map(TokenId);
+    Ok(Json(state.app.tokens(&actor, before, page.size()?).await?))
 }
 
 /// A token to create.
@@ -191,10 +197,11 @@ pub(crate) struct CreatedToken {
     secret: String,
 }
 
-/// Create a personal API token.
+/// Create a personal API token; one holds at most 100 unrevoked ones.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts",
     request_body = CreateTokenRequest,
-    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedToken), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
 async fn create_token(
     State(state): State<WebState>,
     Authed(actor): Authed,

@@ -3,6 +3,7 @@
 mod accounts;
 mod chat;
 mod communities;
+mod paging;
 
 use crate::WebState;
 use crate::problem::Problem;

@@ -1,10 +1,14 @@
 //! Bounded inputs and outputs: text fields refuse control characters, lists come in pages, and
 //! what a person may pile up (tokens, edits) has a ceiling.
 
-use crate::harness::{Backend, TestServer, on_both_backends};
+use crate::harness::{Backend, Client, TestServer, on_both_backends};
 use serde_json::{Value, json};
 
-on_both_backends!(nul_bytes_in_any_text_field_are_refused_and_name_the_field,);
+on_both_backends!(
+    nul_bytes_in_any_text_field_are_refused_and_name_the_field,
+    every_list_comes_in_pages_walked_with_a_cursor,
+    live_tokens_and_edits_of_one_message_are_capped,
+);
 
 /// `value` with a NUL byte slipped into `field`, after its first character.
 fn with_nul(value: &Value, field: &str) -> Value {
@@ -180,4 +184,192 @@ async fn nul_bytes_in_any_text_field_are_refused_and_name_the_field(backend: Bac
     assert_eq!(unchanged.str("body"), "hello");
     let community = alice.get(&format!("/api/v1/communities/{community}")).await;
     assert_eq!(community.str("name"), "nul");
+}
+
+/// Reads a whole list two items at a time, following the cursor (`after` or `before`, the
+/// last id of each page, found at the JSON pointer `id_at`) until a short page; checks the
+/// pages add up to the list read at once.
+async fn walk(client: &Client, path: &str, cursor: &str, id_at: &str) -> usize {
+    let id_of = |item: &Value| {
+        item.pointer(id_at)
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    };
+    let join = if path.contains('?') { '&' } else { '?' };
+    let whole = client
+        .get(&format!("{path}{join}limit=200"))
+        .await
+        .expect_status(200);
+    let whole: Vec<String> = whole.body.as_array().unwrap().iter().map(id_of).collect();
+    let mut walked = Vec::new();
+    let mut url = format!("{path}{join}limit=2");
+    loop {
+        let page = client.get(&url).await.expect_status(200);
+        let items = page.body.as_array().unwrap();
+        assert!(items.len() <= 2, "{path}: a page of {}", items.len());
+        walked.extend(items.iter().map(id_of));
+        if items.len() < 2 {
+            break;
+        }
+        url = format!("{path}{join}limit=2&{cursor}={}", walked.last().unwrap());
+    }
+    assert_eq!(walked, whole, "{path}");
+    for refused in ["0", "201", "-5"] {
+        let problem = client
+            .get(&format!("{path}{join}limit={refused}"))
+            .await
+            .expect_problem(422, "validation");
+        assert_eq!(problem.body["field"], "limit");
+    }
+    whole.len()
+}
+
+async fn every_list_comes_in_pages_walked_with_a_cursor(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let carol = server.member("carol").await;
+    let dave = server.member("dave").await;
+    let mut communities = Vec::new();
+    for slug in ["one", "two", "three"] {
+        communities.push(alice.create_community(slug).await);
+    }
+    let home = &communities[0];
+    for member in [&bob, &carol, &dave] {
+        member.join(home).await;
+    }
+    for name in ["a", "b", "c"] {
+        alice.create_channel(home, name, "public").await;
+    }
+    let general = alice.general_channel(home).await;
+    for people in [
+        vec![&bob.id],
+        vec![&carol.id],
+        vec![&dave.id],
+        vec![&bob.id, &carol.id],
+    ] {
+        alice
+            .post("/api/v1/direct", json!({ "user_ids": people }))
+            .await
+            .expect_status(200);
+    }
+    for name in ["ci", "laptop", "phone"] {
+        alice
+            .post("/api/v1/me/tokens", json!({ "name": name }))
+            .await
+            .expect_status(201);
+    }
+    for _ in 0..3 {
+        alice
+            .post(&format!("/api/v1/communities/{home}/invites"), json!({}))
+            .await
+            .expect_status(201);
+    }
+    let root = alice.say(&general, "root").await;
+    for i in 0..3 {
+        alice.say(&general, &format!("top {i}")).await;
+        alice
+            .post(
+                &format!("/api/v1/channels/{general}/messages"),
+                json!({ "body": format!("reply {i}"), "reply_to": root }),
+            )
+            .await
+            .expect_status(201);
+    }
+
+    let (id, user_id) = ("/id", "/user/id");
+    assert_eq!(walk(&alice, "/api/v1/communities", "after", id).await, 3);
+    assert_eq!(
+        walk(&alice, "/api/v1/communities/directory", "after", id).await,
+        3
+    );
+    let members = format!("/api/v1/communities/{home}/members");
+    assert_eq!(walk(&alice, &members, "after", user_id).await, 4);
+    let channels = format!("/api/v1/communities/{home}/channels");
+    assert_eq!(walk(&alice, &channels, "after", id).await, 4);
+    let in_general = format!("/api/v1/channels/{general}/members");
+    assert_eq!(walk(&alice, &in_general, "after", id).await, 4);
+    assert_eq!(walk(&alice, "/api/v1/direct", "after", id).await, 4);
+    assert_eq!(walk(&alice, "/api/v1/me/tokens", "before", id).await, 4);
+    let invites = format!("/api/v1/communities/{home}/invites");
+    assert_eq!(walk(&alice, &invites, "before", id).await, 3);
+
+    // Message history and threads page the same way.
+    let history = alice
+        .get(&format!("/api/v1/channels/{general}/messages?limit=2"))
+        .await
+        .expect_status(200);
+    assert_eq!(history.body["messages"].as_array().unwrap().len(), 2);
+    alice
+        .get(&format!("/api/v1/channels/{general}/messages?limit=201"))
+        .await
+        .expect_problem(422, "validation");
+    let thread = alice
+        .get(&format!("/api/v1/messages/{root}/thread?limit=2"))
+        .await
+        .expect_status(200);
+    assert_eq!(thread.body["replies"].as_array().unwrap().len(), 2);
+    alice
+        .get(&format!("/api/v1/messages/{root}/thread?limit=0"))
+        .await
+        .expect_problem(422, "validation");
+}
+
+async fn live_tokens_and_edits_of_one_message_are_capped(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    // The harness gave Alice one token already.
+    let alice = server.member("alice").await;
+    let mut last = String::new();
+    for i in 1..100 {
+        last = alice
+            .post("/api/v1/me/tokens", json!({ "name": format!("t{i}") }))
+            .await
+            .expect_status(201)
+            .body["token"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    }
+    let refused = alice
+        .post("/api/v1/me/tokens", json!({ "name": "one too many" }))
+        .await
+        .expect_problem(409, "conflict");
+    assert!(refused.str("detail").contains("revoke"), "{}", refused.body);
+    // Revoking one makes room.
+    alice
+        .delete(&format!("/api/v1/me/tokens/{last}"))
+        .await
+        .expect_status(204);
+    alice
+        .post("/api/v1/me/tokens", json!({ "name": "replacement" }))
+        .await
+        .expect_status(201);
+
+    let community = alice.create_community("edits").await;
+    let channel = alice.general_channel(&community).await;
+    let message = alice.say(&channel, "version 0").await;
+    for i in 1..=100 {
+        alice
+            .patch(
+                &format!("/api/v1/messages/{message}"),
+                json!({ "body": format!("version {i}") }),
+            )
+            .await
+            .expect_status(200);
+    }
+    alice
+        .patch(
+            &format!("/api/v1/messages/{message}"),
+            json!({ "body": "version 101" }),
+        )
+        .await
+        .expect_problem(409, "conflict");
+    let revisions = alice
+        .get(&format!("/api/v1/messages/{message}/revisions"))
+        .await
+        .expect_status(200);
+    assert_eq!(revisions.body.as_array().unwrap().len(), 100);
+    let current = alice.get(&format!("/api/v1/messages/{message}")).await;
+    assert_eq!(current.str("body"), "version 100");
 }
