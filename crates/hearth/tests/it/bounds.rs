@@ -1,13 +1,18 @@
 //! Bounded inputs and outputs: text fields refuse control characters, lists come in pages, and
 //! what a person may pile up (tokens, edits) has a ceiling.
 
-use crate::harness::{Backend, Client, TestServer, on_both_backends};
+use crate::harness::{Auth, Backend, Client, TestServer, on_both_backends};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 on_both_backends!(
     nul_bytes_in_any_text_field_are_refused_and_name_the_field,
     every_list_comes_in_pages_walked_with_a_cursor,
     live_tokens_and_edits_of_one_message_are_capped,
+    a_websocket_client_sending_a_large_message_is_disconnected,
 );
 
 /// `value` with a NUL byte slipped into `field`, after its first character.
@@ -372,4 +377,62 @@ async fn live_tokens_and_edits_of_one_message_are_capped(backend: Backend) {
     assert_eq!(revisions.body.as_array().unwrap().len(), 100);
     let current = alice.get(&format!("/api/v1/messages/{message}")).await;
     assert_eq!(current.str("body"), "version 100");
+}
+
+async fn a_websocket_client_sending_a_large_message_is_disconnected(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let Auth::Bearer(token) = alice.client.auth.clone() else {
+        unreachable!()
+    };
+    let url = format!(
+        "ws://{}/api/v1/ws",
+        server.base.trim_start_matches("http://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+
+    // Small chatter is ignored and the connection stays up: a ping is answered.
+    socket.send(Message::text("hello")).await.unwrap();
+    socket
+        .send(Message::Ping(b"still there?".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Pong(payload))) => return payload,
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("no pong within 10 s");
+    assert_eq!(&pong[..], b"still there?");
+
+    // A message over 4 KiB ends the connection.
+    socket
+        .send(Message::text("x".repeat(8 * 1024)))
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection stayed open");
+
+    // A plain GET is not a handshake: a problem, not a bare 400.
+    alice
+        .get("/api/v1/ws")
+        .await
+        .expect_problem(400, "not-a-websocket");
 }
