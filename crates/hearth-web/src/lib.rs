@@ -36,7 +36,7 @@ pub(crate) struct WebState {
 /// The whole HTTP surface.
 pub fn router(app: App, config: WebConfig) -> Router {
     let state = WebState { app, config };
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, openapi) = api::routes();
     let openapi_json = std::sync::Arc::new(openapi);
     Router::new()
         .merge(api)

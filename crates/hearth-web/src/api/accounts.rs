@@ -32,9 +32,18 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
 /// Registration form.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     email: String,
+    /// Letters, digits, `_`, `.` and `-`, starting with a letter or digit; stored lowercase.
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     username: String,
+    #[schema(min_length = 1, max_length = 80)]
     display_name: String,
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
@@ -67,6 +76,7 @@ async fn register(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct SignInRequest {
     /// Username or email.
+    #[schema(min_length = 1, max_length = 254)]
     login: String,
     password: String,
 }
@@ -122,7 +132,9 @@ async fn sign_in(
 
 /// Sign out of the current session.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem),
+              (status = 422, body = Problem,
+               description = "signed in with an API token, which is revoked instead")))]
 async fn sign_out(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -150,6 +162,7 @@ async fn me(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordRequest {
     current_password: String,
+    #[schema(min_length = 10, max_length = 1024)]
     new_password: String,
 }
 
@@ -186,6 +199,7 @@ async fn list_tokens(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateTokenRequest {
     /// A label to recognise it by.
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
 }
 

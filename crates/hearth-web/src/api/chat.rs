@@ -50,8 +50,10 @@ async fn list_channels(
 /// A channel to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateChannelRequest {
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     topic: String,
     /// `public` (default) or `private`.
     kind: Option<ChannelKind>,
@@ -187,6 +189,7 @@ async fn history(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PostMessageRequest {
     /// The text, up to 8,000 characters.
+    #[schema(min_length = 1, max_length = 8000)]
     body: String,
     /// Reply in the thread of this message.
     reply_to: Option<MessageId>,
@@ -231,6 +234,7 @@ async fn list_direct(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct OpenDirectRequest {
     /// The other participants (one to seven), who must share a community with the caller.
+    #[schema(min_items = 1, max_items = 7)]
     user_ids: Vec<UserId>,
 }
 
@@ -261,6 +265,8 @@ async fn get_message(
 /// New text for a message.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct EditMessageRequest {
+    /// The new text, up to 8,000 characters.
+    #[schema(min_length = 1, max_length = 8000)]
     body: String,
 }
 

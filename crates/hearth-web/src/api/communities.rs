@@ -65,10 +65,18 @@ async fn my_communities(
 /// A community to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateCommunityRequest {
-    /// URL-safe unique name.
+    /// URL-safe unique name: letters, digits and `-`, not starting with `-`; stored
+    /// lowercase.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9-]*$"
+    )]
     slug: String,
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: String,
     /// Defaults to `open`.
     join_policy: Option<JoinPolicy>,
@@ -137,7 +145,9 @@ async fn get_community(
 /// Settings to change.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UpdateCommunityRequest {
+    #[schema(min_length = 1, max_length = 80)]
     name: Option<String>,
+    #[schema(max_length = 1000)]
     description: Option<String>,
     join_policy: Option<JoinPolicy>,
 }
@@ -340,6 +350,7 @@ async fn revoke_invite(
 /// An invitation code to redeem.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AcceptInviteRequest {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     code: String,
 }
 
