@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 pub struct RunningServer {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The address `/metrics` is served on, when it has one of its own.
+    pub metrics_addr: Option<SocketAddr>,
     /// The app, for tests that look behind the API.
     pub app: App,
     stop: Option<oneshot::Sender<()>>,
@@ -89,11 +91,39 @@ pub async fn start_with_shutdown(
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         trusted_proxies: config.trusted_proxies.clone(),
+        metrics_token: hearth_web::MetricsToken::new(&config.metrics_token),
+        metrics_elsewhere: config.metrics_listen.is_some(),
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => Some(TcpListener::bind(at).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    // The metrics listener stops when the main one has.
+    let (stopped, stopping) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopped.send(true);
+    };
+    if let Some(listener) = metrics_listener {
+        let mut stopping = stopping.clone();
+        let metrics = hearth_web::serve_metrics(listener, app.clone(), web.clone(), async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
+        tokio::spawn(async move {
+            if let Err(error) = metrics.await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     let task = tokio::spawn(hearth_web::serve(listener, app.clone(), web, shutdown));
-    tracing::info!(%addr, database = config.database_kind(), "Hearth is listening");
+    tracing::info!(%addr, ?metrics_addr, database = config.database_kind(), "Hearth is listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         app,
         stop: None,
         task,
