@@ -9,11 +9,13 @@ use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
 use hearth_core::permissions::{Action, allows};
 use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS, MAX_EDITS_PER_MESSAGE};
-use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId};
+use hearth_core::{
+    ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId, debug_fields,
+};
 use hearth_store::{Conn, NewMessage};
 
 /// A channel to create.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewChannel {
     /// Its name.
     pub name: String,
@@ -22,6 +24,8 @@ pub struct NewChannel {
     /// Public or private (direct conversations are opened, not created).
     pub kind: ChannelKind,
 }
+
+debug_fields!(NewChannel { kind });
 
 /// One page of history, newest first, with the cursor for the next (older) page.
 #[derive(Debug, Clone)]

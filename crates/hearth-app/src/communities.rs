@@ -8,12 +8,13 @@ use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::permissions::{Action, allows, may_assign, may_remove};
 use hearth_core::{
-    ChannelId, CommunityId, DomainError, InviteId, PageSize, Timestamp, UserId, validate,
+    ChannelId, CommunityId, DomainError, InviteId, PageSize, Timestamp, UserId, debug_fields,
+    validate,
 };
 use hearth_store::{Conn, Tx};
 
 /// What it takes to create a community.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewCommunity {
     /// URL-safe unique name.
     pub slug: String,
@@ -26,7 +27,7 @@ pub struct NewCommunity {
 }
 
 /// Settings to change; `None` leaves a setting as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CommunitySettings {
     /// New display name.
     pub name: Option<String>,
@@ -35,6 +36,9 @@ pub struct CommunitySettings {
     /// New join policy.
     pub join_policy: Option<JoinPolicy>,
 }
+
+debug_fields!(NewCommunity { join_policy });
+debug_fields!(CommunitySettings { join_policy });
 
 /// An invitation to create.
 #[derive(Debug, Clone, Default)]

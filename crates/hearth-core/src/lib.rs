@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod paging;
 pub mod permissions;
+pub mod redacted_debug;
 pub mod timestamp;
 pub mod validate;
 

@@ -4,10 +4,10 @@ use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{TokenRow, UserRow};
 use hearth_core::model::ApiToken;
-use hearth_core::{Timestamp, TokenId, UserId};
+use hearth_core::{Timestamp, TokenId, UserId, debug_fields};
 
 /// A new account, validated and hashed by the caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser<'a> {
     /// Its id.
     pub id: UserId,
@@ -24,6 +24,8 @@ pub struct NewUser<'a> {
     /// Creation time.
     pub now: Timestamp,
 }
+
+debug_fields!(NewUser<'_> { id, is_operator, now });
 
 /// `SELECT` of every [`UserRow`] column, followed by the given filter.
 macro_rules! select_user {

@@ -4,10 +4,10 @@ use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{ChannelRow, parse_role};
 use hearth_core::model::{Channel, Message, MessageRevision, PublicUser, Role};
-use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId};
+use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId, debug_fields};
 
 /// A message as stored; the body is still sealed.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
     channel_id: i64,
@@ -19,6 +19,17 @@ struct MessageRow {
     deleted_at: Option<i64>,
     reply_count: i64,
 }
+
+debug_fields!(MessageRow {
+    id,
+    channel_id,
+    author_id,
+    thread_root_id,
+    created_at,
+    edited_at,
+    deleted_at,
+    reply_count
+});
 
 #[derive(Debug, sqlx::FromRow)]
 struct AccessRow {
@@ -48,7 +59,7 @@ macro_rules! select_channel {
 }
 
 /// A new message, validated by the caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewMessage<'a> {
     /// Its id.
     pub id: MessageId,
@@ -63,6 +74,14 @@ pub struct NewMessage<'a> {
     /// When it was posted.
     pub now: Timestamp,
 }
+
+debug_fields!(NewMessage<'_> {
+    id,
+    channel,
+    author,
+    thread_root,
+    now
+});
 
 impl Conn<'_> {
     fn open_message(&self, row: MessageRow) -> Result<Message, StoreError> {

@@ -196,7 +196,7 @@ async fn list_tokens(
 }
 
 /// A token to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateTokenRequest {
     /// A label to recognise it by.
     #[schema(min_length = 1, max_length = 80)]
@@ -204,7 +204,7 @@ pub(crate) struct CreateTokenRequest {
 }
 
 /// A new token with its secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CreatedToken {
     token: ApiToken,
     /// Send as `Authorization: Bearer <secret>`.

@@ -48,7 +48,7 @@ async fn list_channels(
 }
 
 /// A channel to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateChannelRequest {
     #[schema(min_length = 1, max_length = 80)]
     name: String,
@@ -186,7 +186,7 @@ async fn history(
 }
 
 /// A message to post.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct PostMessageRequest {
     /// The text, up to 8,000 characters.
     #[schema(min_length = 1, max_length = 8000)]
@@ -263,7 +263,7 @@ async fn get_message(
 }
 
 /// New text for a message.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct EditMessageRequest {
     /// The new text, up to 8,000 characters.
     #[schema(min_length = 1, max_length = 8000)]

@@ -63,7 +63,7 @@ async fn my_communities(
 }
 
 /// A community to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateCommunityRequest {
     /// URL-safe unique name: letters, digits and `-`, not starting with `-`; stored
     /// lowercase.
@@ -143,7 +143,7 @@ async fn get_community(
 }
 
 /// Settings to change.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct UpdateCommunityRequest {
     #[schema(min_length = 1, max_length = 80)]
     name: Option<String>,
@@ -348,7 +348,7 @@ async fn revoke_invite(
 }
 
 /// An invitation code to redeem.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct AcceptInviteRequest {
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     code: String,
