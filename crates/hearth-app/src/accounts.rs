@@ -9,7 +9,8 @@ use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, ApiToken, PublicUser};
 use hearth_core::sign_in_throttle::ThrottlePolicy;
-use hearth_core::{DomainError, Timestamp, TokenId, UserId, validate};
+use hearth_core::validate::MAX_LIVE_TOKENS;
+use hearth_core::{DomainError, PageSize, Timestamp, TokenId, UserId, validate};
 use hearth_store::NewUser;
 use std::net::IpAddr;
 
@@ -516,6 +517,12 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
+                    if tx.conn().live_token_count(user).await? >= MAX_LIVE_TOKENS {
+                        return Err(DomainError::Conflict(
+                            "you hold 100 API tokens, the most allowed: revoke one first",
+                        )
+                        .into());
+                    }
                     let id = TokenId(tx.next_id());
                     let now = Timestamp::now();
                     tx.conn().insert_token(id, user, &name, &hash, now).await?;
@@ -539,10 +546,19 @@ impl App {
         Ok((token, secret))
     }
 
-    /// The caller's API tokens.
-    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>, AppError> {
+    /// A page of the caller's API tokens, revoked ones included, newest first, older than
+    /// `before`.
+    pub async fn tokens(
+        &self,
+        actor: &Actor,
+        before: Option<TokenId>,
+        size: PageSize,
+    ) -> Result<Vec<ApiToken>, AppError> {
         let mut reader = self.store.reader().await?;
-        Ok(reader.conn().tokens_of(actor.user).await?)
+        Ok(reader
+            .conn()
+            .tokens_of(actor.user, before, size.get())
+            .await?)
     }
 
     /// Revokes one of the caller's API tokens.

@@ -3,7 +3,7 @@
 use hearth_core::{TokenId, UserId};
 
 /// How the caller proved who they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A browser session; carries the hash of its secret so it can be ended.
     Session(Vec<u8>),
@@ -20,4 +20,15 @@ pub struct Actor {
     pub user: UserId,
     /// How it signed in.
     pub credential: Credential,
+}
+
+// Hand-written so that a stray `{:?}` never prints the hash of a session secret.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Session(_) => f.write_str("Session(..)"),
+            Credential::Token(id) => f.debug_tuple("Token").field(id).finish(),
+            Credential::Console => f.write_str("Console"),
+        }
+    }
 }

@@ -9,12 +9,14 @@ use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
 use hearth_core::permissions::{Action, allows, may_delete_message};
-use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS};
-use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, Timestamp, UserId};
+use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS, MAX_EDITS_PER_MESSAGE};
+use hearth_core::{
+    ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId, debug_fields,
+};
 use hearth_store::{Conn, NewMessage, Tx};
 
 /// A channel to create.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewChannel {
     /// Its name.
     pub name: String,
@@ -24,6 +26,8 @@ pub struct NewChannel {
     pub kind: ChannelKind,
 }
 
+debug_fields!(NewChannel { kind });
+
 /// One page of history, newest first, with the cursor for the next (older) page.
 #[derive(Debug, Clone)]
 pub struct HistoryPage {
@@ -32,9 +36,6 @@ pub struct HistoryPage {
     /// Pass as `before` to get the next page; `None` at the beginning of the channel.
     pub next_before: Option<MessageId>,
 }
-
-/// Largest history page.
-pub const MAX_PAGE: i64 = 200;
 
 /// What the caller may do in a channel they can see.
 struct Access {
@@ -182,17 +183,20 @@ impl App {
             .await
     }
 
-    /// The channels of a community the caller may see.
+    /// A page of the channels of a community the caller may see, by id, after `after`.
     pub async fn channels(
         &self,
         actor: &Actor,
         community: CommunityId,
+        after: Option<ChannelId>,
+        size: PageSize,
     ) -> Result<Vec<Channel>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         let role = role_in(&mut conn, community, actor.user).await?;
+        let all_private = allows(role, Action::ManageChannels);
         Ok(conn
-            .channels_visible(community, actor.user, allows(role, Action::ManageChannels))
+            .channels_visible(community, actor.user, all_private, after, size.get())
             .await?)
     }
 
@@ -202,11 +206,13 @@ impl App {
         Ok(access(&mut reader.conn(), actor.user, id).await?.channel)
     }
 
-    /// The members of a channel the caller may read.
+    /// A page of the members of a channel the caller may read, by user id, after `after`.
     pub async fn channel_members(
         &self,
         actor: &Actor,
         id: ChannelId,
+        after: Option<UserId>,
+        size: PageSize,
     ) -> Result<Vec<PublicUser>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
@@ -214,7 +220,7 @@ impl App {
         if !access.may_read() {
             return Err(DomainError::NotFound("channel").into());
         }
-        Ok(conn.channel_members(id).await?)
+        Ok(conn.channel_members(id, after, size.get()).await?)
     }
 
     /// Joins a public channel, or adds `member` to a channel the caller belongs to.
@@ -376,10 +382,18 @@ impl App {
             .await
     }
 
-    /// The caller's direct conversations.
-    pub async fn direct_conversations(&self, actor: &Actor) -> Result<Vec<Channel>, AppError> {
+    /// A page of the caller's direct conversations, by id, after `after`.
+    pub async fn direct_conversations(
+        &self,
+        actor: &Actor,
+        after: Option<ChannelId>,
+        size: PageSize,
+    ) -> Result<Vec<Channel>, AppError> {
         let mut reader = self.store.reader().await?;
-        Ok(reader.conn().direct_channels_of(actor.user).await?)
+        Ok(reader
+            .conn()
+            .direct_channels_of(actor.user, after, size.get())
+            .await?)
     }
 
     /// Posts a message, or a reply when `reply_to` names a message in the same channel (a
@@ -457,9 +471,9 @@ impl App {
         actor: &Actor,
         channel: ChannelId,
         before: Option<MessageId>,
-        limit: i64,
+        size: PageSize,
     ) -> Result<HistoryPage, AppError> {
-        let limit = limit.clamp(1, MAX_PAGE);
+        let limit = size.get();
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         let access = access(&mut conn, actor.user, channel).await?;
@@ -492,7 +506,7 @@ impl App {
         actor: &Actor,
         root: MessageId,
         after: Option<MessageId>,
-        limit: i64,
+        size: PageSize,
     ) -> Result<(Message, Vec<Message>), AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
@@ -505,9 +519,7 @@ impl App {
                 .await?
                 .ok_or(DomainError::NotFound("message"))?
         };
-        let replies = conn
-            .thread_replies(root_id, after, limit.clamp(1, MAX_PAGE))
-            .await?;
+        let replies = conn.thread_replies(root_id, after, size.get()).await?;
         Ok((root, replies))
     }
 
@@ -531,6 +543,12 @@ impl App {
                         return Err(
                             DomainError::Forbidden("only the author edits a message").into()
                         );
+                    }
+                    if tx.conn().edit_count(id).await? >= MAX_EDITS_PER_MESSAGE {
+                        return Err(DomainError::Conflict(
+                            "this message has been edited 100 times, the most allowed",
+                        )
+                        .into());
                     }
                     let now = Timestamp::now();
                     let revision = tx.next_id();

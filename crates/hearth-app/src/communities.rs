@@ -8,11 +8,14 @@ use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::permissions::{Action, allows, may_assign, may_remove};
-use hearth_core::{ChannelId, CommunityId, DomainError, InviteId, Timestamp, UserId, validate};
+use hearth_core::{
+    ChannelId, CommunityId, DomainError, InviteId, PageSize, Timestamp, UserId, debug_fields,
+    validate,
+};
 use hearth_store::{Conn, Tx};
 
 /// What it takes to create a community.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewCommunity {
     /// URL-safe unique name.
     pub slug: String,
@@ -25,7 +28,7 @@ pub struct NewCommunity {
 }
 
 /// Settings to change; `None` leaves a setting as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CommunitySettings {
     /// New display name.
     pub name: Option<String>,
@@ -34,6 +37,9 @@ pub struct CommunitySettings {
     /// New join policy.
     pub join_policy: Option<JoinPolicy>,
 }
+
+debug_fields!(NewCommunity { join_policy });
+debug_fields!(CommunitySettings { join_policy });
 
 /// An invitation to create.
 #[derive(Debug, Clone, Default)]
@@ -74,19 +80,10 @@ async fn add_member(
 ) -> Result<(), AppError> {
     let now = Timestamp::now();
     tx.conn().insert_member(community, user, role, now).await?;
-    let general = tx
-        .conn()
-        .channels_visible(community, user, false)
-        .await?
-        .into_iter()
-        .find(|c| c.kind == ChannelKind::Public);
-    if let Some(general) = general
-        && tx
-            .conn()
-            .insert_channel_member(general.id, user, now)
-            .await?
+    if let Some(general) = tx.conn().first_public_channel(community).await?
+        && tx.conn().insert_channel_member(general, user, now).await?
     {
-        tx.append_event(general.id, MEMBER_JOINED, user.0);
+        tx.append_event(general, MEMBER_JOINED, user.0);
     }
     record(
         tx,
@@ -175,23 +172,28 @@ impl App {
         Ok((community, role))
     }
 
-    /// The communities the caller belongs to.
-    pub async fn my_communities(&self, actor: &Actor) -> Result<Vec<(Community, Role)>, AppError> {
-        let mut reader = self.store.reader().await?;
-        Ok(reader.conn().communities_of(actor.user).await?)
-    }
-
-    /// Open communities anyone may join, a page at a time.
-    pub async fn community_directory(
+    /// A page of the communities the caller belongs to, by id, after `after`.
+    pub async fn my_communities(
         &self,
+        actor: &Actor,
         after: Option<CommunityId>,
-        limit: i64,
-    ) -> Result<Vec<Community>, AppError> {
+        size: PageSize,
+    ) -> Result<Vec<(Community, Role)>, AppError> {
         let mut reader = self.store.reader().await?;
         Ok(reader
             .conn()
-            .open_communities(after, limit.clamp(1, 200))
+            .communities_of(actor.user, after, size.get())
             .await?)
+    }
+
+    /// A page of the open communities anyone may join, by id, after `after`.
+    pub async fn community_directory(
+        &self,
+        after: Option<CommunityId>,
+        size: PageSize,
+    ) -> Result<Vec<Community>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().open_communities(after, size.get()).await?)
     }
 
     /// Changes a community's settings (admins and the owner).
@@ -278,7 +280,7 @@ impl App {
 
     /// Joins a community with an invitation code.
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<Community, AppError> {
-        let code = code.trim().to_string();
+        let code = validate::invite_code(code)?;
         let user = actor.user;
         self.store
             .write(move |tx| {
@@ -364,23 +366,20 @@ impl App {
             .await
     }
 
-    /// A community's unrevoked invitations (admins and the owner).
+    /// A page of a community's unrevoked invitations, newest first, older than `before`
+    /// (admins and the owner).
     pub async fn invites(
         &self,
         actor: &Actor,
         community: CommunityId,
+        before: Option<InviteId>,
+        size: PageSize,
     ) -> Result<Vec<Invite>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         let role = role_in(&mut conn, community, actor.user).await?;
         require(role, Action::ManageInvites, "only admins see invitations")?;
-        Ok(conn
-            .invites_of(community)
-            .await?
-            .into_iter()
-            .filter(|s| s.revoked_at.is_none())
-            .map(|s| s.invite)
-            .collect())
+        Ok(conn.live_invites_of(community, before, size.get()).await?)
     }
 
     /// Revokes an invitation (admins and the owner).
@@ -586,17 +585,17 @@ impl App {
             .await
     }
 
-    /// A page of a community's members (members only).
+    /// A page of a community's members, by user id, after `after` (members only).
     pub async fn members(
         &self,
         actor: &Actor,
         community: CommunityId,
         after: Option<UserId>,
-        limit: i64,
+        size: PageSize,
     ) -> Result<Vec<Membership>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         role_in(&mut conn, community, actor.user).await?;
-        Ok(conn.members(community, after, limit.clamp(1, 200)).await?)
+        Ok(conn.members(community, after, size.get()).await?)
     }
 }

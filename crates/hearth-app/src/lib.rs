@@ -101,3 +101,63 @@ impl App {
         &self.config
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_core::UserId;
+    use hearth_core::model::{ChannelKind, JoinPolicy};
+
+    const PLANTED: &str = "planted-personal-text";
+
+    #[test]
+    fn debug_output_of_inputs_and_callers_holds_no_personal_text_or_secrets() {
+        let printed = [
+            format!(
+                "{:?}",
+                NewAccount {
+                    email: format!("{PLANTED}@example.org"),
+                    username: PLANTED.into(),
+                    display_name: PLANTED.into(),
+                    password: PLANTED.into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                NewCommunity {
+                    slug: PLANTED.into(),
+                    name: PLANTED.into(),
+                    description: PLANTED.into(),
+                    join_policy: JoinPolicy::Open,
+                }
+            ),
+            format!(
+                "{:?}",
+                CommunitySettings {
+                    name: Some(PLANTED.into()),
+                    description: Some(PLANTED.into()),
+                    join_policy: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                NewChannel {
+                    name: PLANTED.into(),
+                    topic: PLANTED.into(),
+                    kind: ChannelKind::Public,
+                }
+            ),
+            format!(
+                "{:?}",
+                Actor {
+                    user: UserId(1),
+                    credential: Credential::Session(PLANTED.as_bytes().to_vec()),
+                }
+            ),
+        ];
+        for text in printed {
+            assert!(!text.contains(PLANTED), "{text}");
+            assert!(!text.contains("112, 108, 97"), "hash bytes printed: {text}");
+        }
+    }
+}

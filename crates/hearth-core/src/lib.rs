@@ -7,11 +7,14 @@ pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod paging;
 pub mod permissions;
+pub mod redacted_debug;
 pub mod sign_in_throttle;
 pub mod timestamp;
 pub mod validate;
 
 pub use error::DomainError;
 pub use ids::{ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UserId};
+pub use paging::PageSize;
 pub use timestamp::Timestamp;

@@ -1,5 +1,6 @@
 //! Domain models shared by the app, the store and the web layer.
 
+use crate::debug_fields;
 use crate::ids::{ChannelId, CommunityId, MessageId, UserId};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,7 @@ impl ChannelKind {
 }
 
 /// A registered account as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// The account id.
     pub id: UserId,
@@ -138,7 +139,7 @@ pub struct Account {
 }
 
 /// What other people see of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PublicUser {
     /// The account id.
     pub id: UserId,
@@ -149,7 +150,7 @@ pub struct PublicUser {
 }
 
 /// A community and its settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Community {
     /// The community id.
     pub id: CommunityId,
@@ -181,7 +182,7 @@ pub struct Membership {
 }
 
 /// A channel or direct conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     /// The channel id.
     pub id: ChannelId,
@@ -199,7 +200,7 @@ pub struct Channel {
 
 /// A message as readers see it. A deleted message keeps its place (so threads stay whole) but
 /// loses its body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Message {
     /// The message id; ids grow with time, so they double as the history cursor.
     pub id: MessageId,
@@ -222,7 +223,7 @@ pub struct Message {
 }
 
 /// An earlier version of an edited message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MessageRevision {
     /// The text before the edit.
     pub body: String,
@@ -231,7 +232,7 @@ pub struct MessageRevision {
 }
 
 /// An invitation link to a community.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Invite {
     /// The invite id.
     pub id: crate::ids::InviteId,
@@ -250,7 +251,7 @@ pub struct Invite {
 }
 
 /// A personal API token's metadata; the secret itself is shown only once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     /// The token id.
     pub id: crate::ids::TokenId,
@@ -262,4 +263,161 @@ pub struct ApiToken {
     pub last_used_at: Option<Timestamp>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+}
+
+debug_fields!(Account {
+    id,
+    is_operator,
+    created_at
+});
+debug_fields!(PublicUser { id });
+debug_fields!(Community {
+    id,
+    join_policy,
+    owner_id,
+    created_at
+});
+debug_fields!(Channel {
+    id,
+    community_id,
+    kind,
+    created_at
+});
+debug_fields!(Message {
+    id,
+    channel_id,
+    author_id,
+    thread_root_id,
+    created_at,
+    edited_at,
+    deleted_at,
+    reply_count
+});
+debug_fields!(MessageRevision { replaced_at });
+debug_fields!(Invite {
+    id,
+    community_id,
+    expires_at,
+    max_uses,
+    uses,
+    created_at
+});
+debug_fields!(ApiToken {
+    id,
+    created_at,
+    last_used_at,
+    revoked_at
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A string that must never show up in `Debug` output.
+    const PLANTED: &str = "planted-personal-text";
+
+    #[test]
+    fn debug_output_of_models_holds_no_personal_text_or_secrets() {
+        let now = Timestamp(1);
+        let user = PublicUser {
+            id: UserId(1),
+            username: PLANTED.into(),
+            display_name: PLANTED.into(),
+        };
+        let printed = [
+            format!(
+                "{:?}",
+                Account {
+                    id: UserId(1),
+                    username: PLANTED.into(),
+                    display_name: PLANTED.into(),
+                    email: format!("{PLANTED}@example.org"),
+                    is_operator: false,
+                    created_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                Membership {
+                    community_id: CommunityId(2),
+                    user,
+                    role: Role::Member,
+                    joined_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                Community {
+                    id: CommunityId(2),
+                    slug: PLANTED.into(),
+                    name: PLANTED.into(),
+                    description: PLANTED.into(),
+                    join_policy: JoinPolicy::Open,
+                    owner_id: UserId(1),
+                    created_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                Channel {
+                    id: ChannelId(3),
+                    community_id: None,
+                    kind: ChannelKind::Direct,
+                    name: PLANTED.into(),
+                    topic: PLANTED.into(),
+                    created_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                Message {
+                    id: MessageId(4),
+                    channel_id: ChannelId(3),
+                    author_id: Some(UserId(1)),
+                    thread_root_id: None,
+                    body: Some(PLANTED.into()),
+                    created_at: now,
+                    edited_at: None,
+                    deleted_at: None,
+                    reply_count: 0,
+                }
+            ),
+            format!(
+                "{:?}",
+                MessageRevision {
+                    body: PLANTED.into(),
+                    replaced_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                Invite {
+                    id: crate::ids::InviteId(5),
+                    community_id: CommunityId(2),
+                    code: PLANTED.into(),
+                    expires_at: None,
+                    max_uses: None,
+                    uses: 0,
+                    created_at: now,
+                }
+            ),
+            format!(
+                "{:?}",
+                ApiToken {
+                    id: crate::ids::TokenId(6),
+                    name: PLANTED.into(),
+                    created_at: now,
+                    last_used_at: None,
+                    revoked_at: None,
+                }
+            ),
+        ];
+        for text in printed {
+            assert!(!text.contains(PLANTED), "{text}");
+            assert!(
+                text.contains(", .. }"),
+                "what is left out is marked: {text}"
+            );
+        }
+    }
 }

@@ -5,10 +5,10 @@ use crate::conn::{Conn, dispatch};
 use crate::rows::{TokenRow, UserRow};
 use hearth_core::model::ApiToken;
 use hearth_core::sign_in_throttle::Meter;
-use hearth_core::{Timestamp, TokenId, UserId};
+use hearth_core::{Timestamp, TokenId, UserId, debug_fields};
 
 /// A new account, validated and hashed by the caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser<'a> {
     /// Its id.
     pub id: UserId,
@@ -25,6 +25,8 @@ pub struct NewUser<'a> {
     /// Creation time.
     pub now: Timestamp,
 }
+
+debug_fields!(NewUser<'_> { id, is_operator, now });
 
 /// `SELECT` of every [`UserRow`] column, followed by the given filter.
 macro_rules! select_user {
@@ -335,12 +337,18 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// A user's tokens, newest first.
-    pub async fn tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+    /// A page of a user's tokens, revoked ones included, newest first, older than `before`.
+    pub async fn tokens_of(
+        &mut self,
+        user: UserId,
+        before: Option<TokenId>,
+        limit: i64,
+    ) -> Result<Vec<ApiToken>, StoreError> {
         let rows: Vec<TokenRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
-             WHERE user_id = $1 ORDER BY id DESC")
-            .bind(user.0).fetch_all(&mut **c).await?);
+             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
+            .bind(user.0).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
         Ok(rows.into_iter().map(ApiToken::from).collect())
     }
 
@@ -353,6 +361,14 @@ impl Conn<'_> {
         Ok(dispatch!(self, c => sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
             .bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// How many unrevoked tokens a user holds.
+    pub async fn live_token_count(&mut self, user: UserId) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user.0).fetch_one(&mut **c).await?);
+        Ok(count)
     }
 
     /// Revokes a user's own token; returns whether one was revoked.

@@ -4,7 +4,7 @@
 use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use hearth_core::audit::AuditEntry;
-use hearth_core::{ChannelId, CommunityId, Timestamp, UserId};
+use hearth_core::{ChannelId, Timestamp, UserId};
 
 /// One stored audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -150,20 +150,6 @@ impl Conn<'_> {
             "SELECT id, at, actor_id, action, object_kind, object_id, community_id \
              FROM audit_log WHERE actor_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(actor.0).bind(limit).fetch_all(&mut **c).await?))
-    }
-
-    /// A community's audit entries older than `before`, newest first.
-    pub async fn audit_of_community(
-        &mut self,
-        community: CommunityId,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query_as(
-            "SELECT id, at, actor_id, action, object_kind, object_id, community_id \
-             FROM audit_log WHERE community_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
-            .bind(community.0).bind(before.unwrap_or(i64::MAX)).bind(limit)
-            .fetch_all(&mut **c).await?))
     }
 
     /// Events after `seq`, oldest first.

@@ -4,10 +4,10 @@ use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{ChannelRow, parse_role};
 use hearth_core::model::{Channel, Message, MessageRevision, PublicUser, Role};
-use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId};
+use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId, debug_fields};
 
 /// A message as stored; the body is still sealed.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct MessageRow {
     id: i64,
     channel_id: i64,
@@ -19,6 +19,17 @@ struct MessageRow {
     deleted_at: Option<i64>,
     reply_count: i64,
 }
+
+debug_fields!(MessageRow {
+    id,
+    channel_id,
+    author_id,
+    thread_root_id,
+    created_at,
+    edited_at,
+    deleted_at,
+    reply_count
+});
 
 #[derive(Debug, sqlx::FromRow)]
 struct AccessRow {
@@ -48,7 +59,7 @@ macro_rules! select_channel {
 }
 
 /// A new message, validated by the caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewMessage<'a> {
     /// Its id.
     pub id: MessageId,
@@ -63,6 +74,14 @@ pub struct NewMessage<'a> {
     /// When it was posted.
     pub now: Timestamp,
 }
+
+debug_fields!(NewMessage<'_> {
+    id,
+    channel,
+    author,
+    thread_root,
+    now
+});
 
 impl Conn<'_> {
     fn open_message(&self, row: MessageRow) -> Result<Message, StoreError> {
@@ -140,29 +159,52 @@ impl Conn<'_> {
         row.map(Channel::try_from).transpose()
     }
 
-    /// The channels of a community that `user` may see: every public one, and the private
-    /// ones they belong to (all of them when `all_private` is set, for admins).
+    /// A page of the channels of a community that `user` may see, by id, after the given
+    /// one: every public one, and the private ones they belong to (all of them when
+    /// `all_private` is set, for admins).
     pub async fn channels_visible(
         &mut self,
         community: CommunityId,
         user: UserId,
         all_private: bool,
+        after: Option<ChannelId>,
+        limit: i64,
     ) -> Result<Vec<Channel>, StoreError> {
         let rows: Vec<ChannelRow> = dispatch!(self, c => sqlx::query_as(select_channel!(
             "WHERE community_id = $1 AND (kind = 'public' OR $3 OR EXISTS \
              (SELECT 1 FROM channel_members m WHERE m.channel_id = channels.id \
-             AND m.user_id = $2)) ORDER BY id"))
+             AND m.user_id = $2)) AND id > $4 ORDER BY id LIMIT $5"))
             .bind(community.0).bind(user.0).bind(all_private)
+            .bind(after.map_or(0, |a| a.0)).bind(limit)
             .fetch_all(&mut **c).await?);
         rows.into_iter().map(Channel::try_from).collect()
     }
 
-    /// The direct conversations `user` takes part in.
-    pub async fn direct_channels_of(&mut self, user: UserId) -> Result<Vec<Channel>, StoreError> {
+    /// A community's first public channel, the #general made with it, which new members join.
+    pub async fn first_public_channel(
+        &mut self,
+        community: CommunityId,
+    ) -> Result<Option<ChannelId>, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id FROM channels WHERE community_id = $1 AND kind = 'public' \
+             ORDER BY id LIMIT 1")
+            .bind(community.0).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id,)| ChannelId(id)))
+    }
+
+    /// A page of the direct conversations `user` takes part in, by id, after the given one.
+    pub async fn direct_channels_of(
+        &mut self,
+        user: UserId,
+        after: Option<ChannelId>,
+        limit: i64,
+    ) -> Result<Vec<Channel>, StoreError> {
         let rows: Vec<ChannelRow> = dispatch!(self, c => sqlx::query_as(select_channel!(
             "WHERE kind = 'direct' AND id IN \
-             (SELECT channel_id FROM channel_members WHERE user_id = $1) ORDER BY id"))
-            .bind(user.0).fetch_all(&mut **c).await?);
+             (SELECT channel_id FROM channel_members WHERE user_id = $1) AND id > $2 \
+             ORDER BY id LIMIT $3"))
+            .bind(user.0).bind(after.map_or(0, |a| a.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
         rows.into_iter().map(Channel::try_from).collect()
     }
 
@@ -200,18 +242,6 @@ impl Conn<'_> {
         Ok(done > 0)
     }
 
-    /// Whether `user` belongs to the channel.
-    pub async fn is_channel_member(
-        &mut self,
-        channel: ChannelId,
-        user: UserId,
-    ) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = $2")
-            .bind(channel.0).bind(user.0).fetch_optional(&mut **c).await?);
-        Ok(row.is_some())
-    }
-
     /// Whether two people take part in at least one common channel or direct conversation.
     pub async fn share_a_channel(&mut self, a: UserId, b: UserId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
@@ -221,15 +251,19 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
-    /// A channel's members, by user id.
+    /// A page of a channel's members, by user id, after the given one.
     pub async fn channel_members(
         &mut self,
         channel: ChannelId,
+        after: Option<UserId>,
+        limit: i64,
     ) -> Result<Vec<PublicUser>, StoreError> {
         let rows: Vec<(i64, String, String)> = dispatch!(self, c => sqlx::query_as(
             "SELECT u.id, u.username, u.display_name FROM channel_members m \
-             JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1 ORDER BY u.id")
-            .bind(channel.0).fetch_all(&mut **c).await?);
+             JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1 AND m.user_id > $2 \
+             ORDER BY m.user_id LIMIT $3")
+            .bind(channel.0).bind(after.map_or(0, |a| a.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
         Ok(rows
             .into_iter()
             .map(|(id, username, display_name)| PublicUser {
@@ -394,6 +428,14 @@ impl Conn<'_> {
             .bind(revision_id).bind(message.id.0).bind(author.0)
             .bind(&old_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(true)
+    }
+
+    /// How many times a message has been edited.
+    pub async fn edit_count(&mut self, message: MessageId) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM message_edits WHERE message_id = $1")
+            .bind(message.0).fetch_one(&mut **c).await?);
+        Ok(count)
     }
 
     /// A message's earlier versions, oldest first; none once its author's account is gone

@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::conn::{Conn, dispatch};
 use crate::rows::{CommunityRow, InviteRow, StoredInvite, parse_role};
-use hearth_core::model::{Community, JoinPolicy, Membership, Role};
+use hearth_core::model::{Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, UserId};
 
 /// A community with the role of the member it was looked up for.
@@ -76,17 +76,21 @@ impl Conn<'_> {
         Ok(done > 0)
     }
 
-    /// The communities a user belongs to, with their role in each.
+    /// A page of the communities a user belongs to, with their role in each, by id, after
+    /// the given one.
     pub async fn communities_of(
         &mut self,
         user: UserId,
+        after: Option<CommunityId>,
+        limit: i64,
     ) -> Result<Vec<(Community, Role)>, StoreError> {
         let rows: Vec<RoleCommunityRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT c.id, c.slug, c.name, c.description, c.join_policy, c.owner_id, \
              c.created_at, m.role FROM communities c \
              JOIN community_members m ON m.community_id = c.id \
-             WHERE m.user_id = $1 ORDER BY c.id")
-            .bind(user.0).fetch_all(&mut **c).await?);
+             WHERE m.user_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3")
+            .bind(user.0).bind(after.map_or(0, |a| a.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
         rows.into_iter()
             .map(|row| Ok((Community::try_from(row.community)?, parse_role(&row.role)?)))
             .collect()
@@ -231,16 +235,23 @@ impl Conn<'_> {
         Ok(row.map(StoredInvite::from))
     }
 
-    /// A community's invitations, newest first.
-    pub async fn invites_of(
+    /// A page of a community's unrevoked invitations, newest first, older than `before`.
+    pub async fn live_invites_of(
         &mut self,
         community: CommunityId,
-    ) -> Result<Vec<StoredInvite>, StoreError> {
+        before: Option<InviteId>,
+        limit: i64,
+    ) -> Result<Vec<Invite>, StoreError> {
         let rows: Vec<InviteRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT id, community_id, code, expires_at, max_uses, uses, revoked_at, created_at \
-             FROM invites WHERE community_id = $1 ORDER BY id DESC")
-            .bind(community.0).fetch_all(&mut **c).await?);
-        Ok(rows.into_iter().map(StoredInvite::from).collect())
+             FROM invites WHERE community_id = $1 AND revoked_at IS NULL AND id < $2 \
+             ORDER BY id DESC LIMIT $3")
+            .bind(community.0).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit)
+            .fetch_all(&mut **c).await?);
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredInvite::from(row).invite)
+            .collect())
     }
 
     /// Counts one use of an invitation if it is still live and has a use left; returns

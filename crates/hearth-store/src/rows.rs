@@ -5,14 +5,14 @@ use crate::StoreError;
 use hearth_core::model::{
     Account, ApiToken, Channel, ChannelKind, Community, Invite, JoinPolicy, PublicUser, Role,
 };
-use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, TokenId, UserId};
+use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, TokenId, UserId, debug_fields};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} {value:?}"))
 }
 
 /// A `users` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
     /// Account id.
     pub id: i64,
@@ -53,7 +53,7 @@ impl UserRow {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 pub(crate) struct CommunityRow {
     pub id: i64,
     pub slug: String,
@@ -84,7 +84,7 @@ pub(crate) fn parse_role(text: &str) -> Result<Role, StoreError> {
     Role::parse(text).ok_or_else(|| corrupt("role", text))
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 pub(crate) struct ChannelRow {
     pub id: i64,
     pub community_id: Option<i64>,
@@ -108,7 +108,7 @@ impl TryFrom<ChannelRow> for Channel {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 pub(crate) struct InviteRow {
     pub id: i64,
     pub community_id: i64,
@@ -146,7 +146,7 @@ impl From<InviteRow> for StoredInvite {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     pub id: i64,
     pub name: String,
@@ -163,6 +163,142 @@ impl From<TokenRow> for ApiToken {
             created_at: Timestamp(r.created_at),
             last_used_at: r.last_used_at.map(Timestamp),
             revoked_at: r.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+debug_fields!(UserRow {
+    id,
+    is_operator,
+    created_at
+});
+debug_fields!(CommunityRow {
+    id,
+    join_policy,
+    owner_id,
+    created_at
+});
+debug_fields!(ChannelRow {
+    id,
+    community_id,
+    kind,
+    created_at
+});
+debug_fields!(InviteRow {
+    id,
+    community_id,
+    expires_at,
+    max_uses,
+    uses,
+    revoked_at,
+    created_at
+});
+debug_fields!(TokenRow {
+    id,
+    created_at,
+    last_used_at,
+    revoked_at
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NewMessage, NewUser};
+    use hearth_core::MessageId;
+
+    const PLANTED: &str = "planted-personal-text";
+
+    #[test]
+    fn debug_output_of_rows_and_inputs_holds_no_emails_hashes_names_or_bodies() {
+        let printed = [
+            format!(
+                "{:?}",
+                UserRow {
+                    id: 1,
+                    username: PLANTED.into(),
+                    display_name: PLANTED.into(),
+                    email: format!("{PLANTED}@example.org"),
+                    password_hash: format!("$argon2id$v=19${PLANTED}"),
+                    is_operator: false,
+                    created_at: 1,
+                }
+            ),
+            format!(
+                "{:?}",
+                NewUser {
+                    id: UserId(1),
+                    username: PLANTED,
+                    display_name: PLANTED,
+                    email: PLANTED,
+                    password_hash: PLANTED,
+                    is_operator: false,
+                    now: Timestamp(1),
+                }
+            ),
+            format!(
+                "{:?}",
+                NewMessage {
+                    id: MessageId(2),
+                    channel: ChannelId(3),
+                    author: UserId(1),
+                    thread_root: None,
+                    body: PLANTED,
+                    now: Timestamp(1),
+                }
+            ),
+            format!(
+                "{:?}",
+                CommunityRow {
+                    id: 4,
+                    slug: PLANTED.into(),
+                    name: PLANTED.into(),
+                    description: PLANTED.into(),
+                    join_policy: "open".into(),
+                    owner_id: 1,
+                    created_at: 1,
+                }
+            ),
+            format!(
+                "{:?}",
+                ChannelRow {
+                    id: 3,
+                    community_id: Some(4),
+                    kind: "public".into(),
+                    name: PLANTED.into(),
+                    topic: PLANTED.into(),
+                    created_at: 1,
+                }
+            ),
+            format!(
+                "{:?}",
+                InviteRow {
+                    id: 5,
+                    community_id: 4,
+                    code: PLANTED.into(),
+                    expires_at: None,
+                    max_uses: None,
+                    uses: 0,
+                    revoked_at: None,
+                    created_at: 1,
+                }
+            ),
+            format!(
+                "{:?}",
+                TokenRow {
+                    id: 6,
+                    name: PLANTED.into(),
+                    created_at: 1,
+                    last_used_at: None,
+                    revoked_at: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::StoreOptions::new(format!("postgres://hearth:{PLANTED}@db/hearth"))
+            ),
+        ];
+        for text in printed {
+            assert!(!text.contains(PLANTED), "{text}");
         }
     }
 }

@@ -14,8 +14,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How to open a store.
-#[derive(Debug, Clone)]
+/// How to open a store. Its `Debug` leaves out the URL, which may hold a password.
+#[derive(Clone)]
 pub struct StoreOptions {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: String,
@@ -26,6 +26,12 @@ pub struct StoreOptions {
     /// This node's number, part of every id it makes (0–1023).
     pub node_id: u16,
 }
+
+hearth_core::debug_fields!(StoreOptions {
+    read_connections,
+    max_batch,
+    node_id
+});
 
 impl StoreOptions {
     /// Options with Hearth's defaults for `url`.

@@ -9,6 +9,7 @@ mod ops;
 mod problem;
 mod telemetry;
 
+pub use ops::MetricsToken;
 pub use telemetry::install_metrics;
 
 use axum::Router;
@@ -24,6 +25,10 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` header is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, `/metrics` answers only requests that bear this token.
+    pub metrics_token: Option<MetricsToken>,
+    /// `/metrics` is served on a listener of its own ([`serve_metrics`]), not beside the API.
+    pub metrics_elsewhere: bool,
 }
 
 /// Shared state of every handler.
@@ -35,8 +40,9 @@ pub(crate) struct WebState {
 
 /// The whole HTTP surface.
 pub fn router(app: App, config: WebConfig) -> Router {
+    let metrics_here = !config.metrics_elsewhere;
     let state = WebState { app, config };
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, openapi) = api::routes();
     let openapi_json = std::sync::Arc::new(openapi);
     Router::new()
         .merge(api)
@@ -47,7 +53,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
                 async move { axum::Json((*doc).clone()) }
             }),
         )
-        .merge(ops::router())
+        .merge(ops::router(metrics_here))
         .route_layer(axum::middleware::from_fn(telemetry::track_request))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
@@ -70,4 +76,20 @@ pub async fn serve(
         .await;
     store.close().await;
     result
+}
+
+/// Serves `/metrics` alone on `listener` (the `metrics_listen` address) until `shutdown`
+/// resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    app: App,
+    config: WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = ops::metrics_router()
+        .fallback(problem::not_found_fallback)
+        .with_state(WebState { app, config });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

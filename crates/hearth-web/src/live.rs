@@ -10,6 +10,7 @@ use crate::WebState;
 use crate::extract::Authed;
 use crate::problem::ApiError;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use hearth_app::{EventRecord, EventSubscription, LiveEvent};
@@ -22,18 +23,37 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const CLIENT_FRAMES_PER_WINDOW: u32 = 30;
 const CLIENT_FRAME_WINDOW: Duration = Duration::from_secs(10);
 
+/// Largest message (and frame) a client may send. Clients have nothing to say on this socket
+/// but pings and close frames; anything larger ends the connection.
+const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+
 /// Live events of the caller's channels, over a websocket. Browsers authenticate with the
 /// session cookie (same-origin only), other clients with a bearer token.
 #[utoipa::path(get, path = "/api/v1/ws", tag = "chat",
     responses((status = 101, description = "switching to the websocket protocol"),
-              (status = 401, body = crate::problem::Problem)))]
+              (status = 400, body = crate::problem::Problem,
+               description = "not a websocket handshake"),
+              (status = 401, body = crate::problem::Problem),
+              (status = 426, body = crate::problem::Problem,
+               description = "the connection cannot be upgraded")))]
 pub(crate) async fn upgrade(
     State(state): State<WebState>,
     Authed(actor): Authed,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            "not-a-websocket",
+            "Not a websocket handshake",
+        )
+        .detail(rejection.body_text())
+    })?;
     let subscription = state.app.subscribe(&actor).await?;
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, subscription)))
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, subscription)))
 }
 
 /// Counts connected websocket clients for `/metrics`.

@@ -55,6 +55,10 @@ pub struct Config {
     /// Live events buffered per node for slow websocket clients; one that falls further
     /// behind is told to resync.
     pub live_event_buffer: usize,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: String,
+    /// When set, `/metrics` is served on this address only, not beside the API.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -75,12 +79,15 @@ impl Default for Config {
             max_commit_batch: 256,
             node_id: 0,
             live_event_buffer: 4096,
+            metrics_token: String::new(),
+            metrics_listen: None,
         }
     }
 }
 
 impl std::fmt::Debug for Config {
-    // The database URL may carry a password: never print it.
+    // The database URL may carry a password and the metrics token is a secret: never print
+    // them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
@@ -91,6 +98,8 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("open_registration", &self.open_registration)
             .field("node_id", &self.node_id)
+            .field("metrics_token_set", &!self.metrics_token.trim().is_empty())
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +198,13 @@ node_id = {node_id}
 # Live events buffered per node for slow websocket clients; a client that falls further behind
 # gets a "resync" frame and reloads from the API.
 live_event_buffer = {live_event_buffer}
+# A secret that /metrics then requires as "Authorization: Bearer <token>" (others get 401).
+# Empty: /metrics is open to whoever reaches the listener.
+metrics_token = ""
+
+# Serve /metrics on this address only (say, a private interface for Prometheus), and not on
+# `listen` beside the API, where it then answers 404. Unset: /metrics is served on `listen`.
+# metrics_listen = "127.0.0.1:9100"
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
@@ -226,11 +242,25 @@ mod tests {
     }
 
     #[test]
-    fn the_database_url_never_appears_in_debug_output() {
+    fn the_database_url_and_metrics_token_never_appear_in_debug_output() {
         let config = Config {
             database_url: "postgres://hearth:s3cret@db/hearth".into(),
+            metrics_token: "scrape-secret".into(),
             ..Config::default()
         };
-        assert!(!format!("{config:?}").contains("s3cret"));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(!printed.contains("scrape-secret"), "{printed}");
+    }
+
+    #[test]
+    fn metrics_settings_read_from_the_file() {
+        let parsed: Config = Figment::from(Toml::string(
+            "metrics_token = \"t\"\nmetrics_listen = \"127.0.0.1:9100\"",
+        ))
+        .extract()
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.metrics_token, "t");
+        assert_eq!(parsed.metrics_listen, "127.0.0.1:9100".parse().ok());
     }
 }

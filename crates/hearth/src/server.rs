@@ -16,6 +16,8 @@ const RETENTION_SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_se
 pub struct RunningServer {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The address `/metrics` is served on, when it has one of its own.
+    pub metrics_addr: Option<SocketAddr>,
     /// The app, for tests that look behind the API.
     pub app: App,
     stop: Option<oneshot::Sender<()>>,
@@ -93,7 +95,34 @@ pub async fn start_with_shutdown(
     let web = WebConfig {
         secure_cookies: config.secure_cookies,
         trusted_proxies: config.trusted_proxies.clone(),
+        metrics_token: hearth_web::MetricsToken::new(&config.metrics_token),
+        metrics_elsewhere: config.metrics_listen.is_some(),
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => Some(TcpListener::bind(at).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    // The metrics listener stops when the main one has.
+    let (stopped, stopping) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopped.send(true);
+    };
+    if let Some(listener) = metrics_listener {
+        let mut stopping = stopping.clone();
+        let metrics = hearth_web::serve_metrics(listener, app.clone(), web.clone(), async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
+        tokio::spawn(async move {
+            if let Err(error) = metrics.await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     let sweeper = app.spawn_retention_sweeper(RETENTION_SWEEP_PERIOD);
     let serving = hearth_web::serve(listener, app.clone(), web, shutdown);
     let task = tokio::spawn(async move {
@@ -101,9 +130,10 @@ pub async fn start_with_shutdown(
         sweeper.abort();
         result
     });
-    tracing::info!(%addr, database = config.database_kind(), "Hearth is listening");
+    tracing::info!(%addr, ?metrics_addr, database = config.database_kind(), "Hearth is listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         app,
         stop: None,
         task,

@@ -1,7 +1,10 @@
 //! `/api/v1/accounts`, `/sessions` and `/me`.
 
 use crate::WebState;
-use crate::extract::{ApiJson, ApiPath, Authed, ClientAddress, OverHttps, SESSION_COOKIE};
+use crate::api::paging::BeforePage;
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, Authed, ClientAddress, OverHttps, SESSION_COOKIE,
+};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -29,9 +32,18 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
 /// Registration form.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     email: String,
+    /// Letters, digits, `_`, `.` and `-`, starting with a letter or digit; stored lowercase.
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     username: String,
+    #[schema(min_length = 1, max_length = 80)]
     display_name: String,
+    #[schema(min_length = 10, max_length = 1024)]
     password: String,
 }
 
@@ -83,6 +95,7 @@ async fn register(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct SignInRequest {
     /// Username or email.
+    #[schema(min_length = 1, max_length = 254)]
     login: String,
     password: String,
 }
@@ -138,7 +151,9 @@ async fn sign_in(
 
 /// Sign out of the current session.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem),
+              (status = 422, body = Problem,
+               description = "signed in with an API token, which is revoked instead")))]
 async fn sign_out(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -166,6 +181,7 @@ async fn me(
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordRequest {
     current_password: String,
+    #[schema(min_length = 10, max_length = 1024)]
     new_password: String,
     /// Also revoke every API token (default: yes, since a password is usually changed
     /// because something leaked).
@@ -200,35 +216,40 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's API tokens (secrets are never shown again).
-#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts",
+/// A page of the caller's API tokens, revoked ones included, newest first (secrets are never
+/// shown again).
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", params(BeforePage),
     responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(
     State(state): State<WebState>,
     Authed(actor): Authed,
+    ApiQuery(page): ApiQuery<BeforePage>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    Ok(Json(state.app.tokens(&actor).await?))
+    let before = page.before.map(TokenId);
+    Ok(Json(state.app.tokens(&actor, before, page.size()?).await?))
 }
 
 /// A token to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateTokenRequest {
     /// A label to recognise it by.
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
 }
 
 /// A new token with its secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CreatedToken {
     token: ApiToken,
     /// Send as `Authorization: Bearer <secret>`.
     secret: String,
 }
 
-/// Create a personal API token.
+/// Create a personal API token; one holds at most 100 unrevoked ones.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts",
     request_body = CreateTokenRequest,
-    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedToken), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
 async fn create_token(
     State(state): State<WebState>,
     Authed(actor): Authed,

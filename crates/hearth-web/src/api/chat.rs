@@ -1,6 +1,7 @@
 //! `/api/v1/channels`, `/api/v1/direct` and `/api/v1/messages`.
 
 use crate::WebState;
+use crate::api::paging::{AfterPage, BeforePage};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
@@ -10,7 +11,7 @@ use hearth_app::NewChannel;
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser};
 use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, UserId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,23 +28,32 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(revisions))
 }
 
-/// The channels of a community the caller may see.
+/// A page of the channels of a community the caller may see, by id.
 #[utoipa::path(get, path = "/api/v1/communities/{community_id}/channels", tag = "chat",
-    params(("community_id" = i64, Path)),
+    params(("community_id" = i64, Path), AfterPage),
     responses((status = 200, body = Vec<Channel>), (status = 404, body = Problem)))]
 async fn list_channels(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<AfterPage>,
 ) -> Result<Json<Vec<Channel>>, ApiError> {
-    Ok(Json(state.app.channels(&actor, CommunityId(id)).await?))
+    let after = page.after.map(ChannelId);
+    Ok(Json(
+        state
+            .app
+            .channels(&actor, CommunityId(id), after, page.size()?)
+            .await?,
+    ))
 }
 
 /// A channel to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateChannelRequest {
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     topic: String,
     /// `public` (default) or `private`.
     kind: Option<ChannelKind>,
@@ -87,17 +97,22 @@ async fn get_channel(
     Ok(Json(state.app.channel(&actor, ChannelId(id)).await?))
 }
 
-/// The members of a channel.
+/// A page of the members of a channel, by user id.
 #[utoipa::path(get, path = "/api/v1/channels/{channel_id}/members", tag = "chat",
-    params(("channel_id" = i64, Path)),
+    params(("channel_id" = i64, Path), AfterPage),
     responses((status = 200, body = Vec<PublicUser>), (status = 404, body = Problem)))]
 async fn list_channel_members(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<AfterPage>,
 ) -> Result<Json<Vec<PublicUser>>, ApiError> {
+    let after = page.after.map(UserId);
     Ok(Json(
-        state.app.channel_members(&actor, ChannelId(id)).await?,
+        state
+            .app
+            .channel_members(&actor, ChannelId(id), after, page.size()?)
+            .await?,
     ))
 }
 
@@ -137,15 +152,6 @@ async fn leave_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A history cursor.
-#[derive(Debug, Deserialize, IntoParams)]
-pub(crate) struct BeforePage {
-    /// Return messages older than this id (the previous page's `next_before`).
-    before: Option<i64>,
-    /// Page size (default 50, at most 200).
-    limit: Option<i64>,
-}
-
 /// One page of history, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HistoryView {
@@ -170,7 +176,7 @@ async fn history(
             &actor,
             ChannelId(id),
             page.before.map(MessageId),
-            page.limit.unwrap_or(50),
+            page.size()?,
         )
         .await?;
     Ok(Json(HistoryView {
@@ -180,9 +186,10 @@ async fn history(
 }
 
 /// A message to post.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct PostMessageRequest {
     /// The text, up to 8,000 characters.
+    #[schema(min_length = 1, max_length = 8000)]
     body: String,
     /// Reply in the thread of this message.
     reply_to: Option<MessageId>,
@@ -239,20 +246,28 @@ async fn post_message(
     Ok((StatusCode::CREATED, answer, Json(message)))
 }
 
-/// The caller's direct conversations.
-#[utoipa::path(get, path = "/api/v1/direct", tag = "chat",
+/// A page of the caller's direct conversations, by id.
+#[utoipa::path(get, path = "/api/v1/direct", tag = "chat", params(AfterPage),
     responses((status = 200, body = Vec<Channel>)))]
 async fn list_direct(
     State(state): State<WebState>,
     Authed(actor): Authed,
+    ApiQuery(page): ApiQuery<AfterPage>,
 ) -> Result<Json<Vec<Channel>>, ApiError> {
-    Ok(Json(state.app.direct_conversations(&actor).await?))
+    let after = page.after.map(ChannelId);
+    Ok(Json(
+        state
+            .app
+            .direct_conversations(&actor, after, page.size()?)
+            .await?,
+    ))
 }
 
 /// Whom to talk to.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct OpenDirectRequest {
     /// The other participants (one to seven), who must share a community with the caller.
+    #[schema(min_items = 1, max_items = 7)]
     user_ids: Vec<UserId>,
 }
 
@@ -281,16 +296,19 @@ async fn get_message(
 }
 
 /// New text for a message.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct EditMessageRequest {
+    /// The new text, up to 8,000 characters.
+    #[schema(min_length = 1, max_length = 8000)]
     body: String,
 }
 
-/// Edit one's own message; the old text is kept as a revision.
+/// Edit one's own message, at most 100 times; the old text is kept as a revision.
 #[utoipa::path(patch, path = "/api/v1/messages/{message_id}", tag = "chat",
     params(("message_id" = i64, Path)), request_body = EditMessageRequest,
     responses((status = 200, body = Message), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
 async fn edit_message(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -318,15 +336,6 @@ async fn delete_message(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A thread cursor.
-#[derive(Debug, Deserialize, IntoParams)]
-pub(crate) struct AfterPage {
-    /// Return replies newer than this id.
-    after: Option<i64>,
-    /// Page size (default 50, at most 200).
-    limit: Option<i64>,
-}
-
 /// A thread: its root and a page of replies, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ThreadView {
@@ -350,13 +359,14 @@ async fn thread(
             &actor,
             MessageId(id),
             page.after.map(MessageId),
-            page.limit.unwrap_or(50),
+            page.size()?,
         )
         .await?;
     Ok(Json(ThreadView { root, replies }))
 }
 
-/// Earlier versions of an edited message, oldest first.
+/// Earlier versions of an edited message, oldest first (at most 100: a message is edited at
+/// most 100 times).
 #[utoipa::path(get, path = "/api/v1/messages/{message_id}/revisions", tag = "chat",
     params(("message_id" = i64, Path)),
     responses((status = 200, body = Vec<MessageRevision>), (status = 404, body = Problem)))]

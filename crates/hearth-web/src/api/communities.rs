@@ -1,6 +1,7 @@
 //! `/api/v1/communities` and `/api/v1/invites`.
 
 use crate::WebState;
+use crate::api::paging::{AfterPage, BeforePage};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
@@ -10,7 +11,7 @@ use hearth_app::{CommunitySettings, NewCommunity, NewInvite};
 use hearth_core::model::{Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::{CommunityId, InviteId, UserId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,14 +40,19 @@ pub(crate) struct CommunityView {
     role: Option<Role>,
 }
 
-/// The communities the caller belongs to.
-#[utoipa::path(get, path = "/api/v1/communities", tag = "communities",
+/// A page of the communities the caller belongs to, by id.
+#[utoipa::path(get, path = "/api/v1/communities", tag = "communities", params(AfterPage),
     responses((status = 200, body = Vec<CommunityView>)))]
 async fn my_communities(
     State(state): State<WebState>,
     Authed(actor): Authed,
+    ApiQuery(page): ApiQuery<AfterPage>,
 ) -> Result<Json<Vec<CommunityView>>, ApiError> {
-    let list = state.app.my_communities(&actor).await?;
+    let after = page.after.map(CommunityId);
+    let list = state
+        .app
+        .my_communities(&actor, after, page.size()?)
+        .await?;
     Ok(Json(
         list.into_iter()
             .map(|(community, role)| CommunityView {
@@ -58,12 +64,20 @@ async fn my_communities(
 }
 
 /// A community to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateCommunityRequest {
-    /// URL-safe unique name.
+    /// URL-safe unique name: letters, digits and `-`, not starting with `-`; stored
+    /// lowercase.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9-]*$"
+    )]
     slug: String,
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: String,
     /// Defaults to `open`.
     join_policy: Option<JoinPolicy>,
@@ -100,16 +114,7 @@ async fn create_community(
     ))
 }
 
-/// A page cursor over ids.
-#[derive(Debug, Deserialize, IntoParams)]
-pub(crate) struct AfterPage {
-    /// Return items after this id.
-    after: Option<i64>,
-    /// Page size (default 50, at most 200).
-    limit: Option<i64>,
-}
-
-/// Open communities anyone may join.
+/// A page of the open communities anyone may join, by id.
 #[utoipa::path(get, path = "/api/v1/communities/directory", tag = "communities",
     params(AfterPage), responses((status = 200, body = Vec<Community>)))]
 async fn directory(
@@ -120,7 +125,7 @@ async fn directory(
     Ok(Json(
         state
             .app
-            .community_directory(page.after.map(CommunityId), page.limit.unwrap_or(50))
+            .community_directory(page.after.map(CommunityId), page.size()?)
             .await?,
     ))
 }
@@ -139,9 +144,11 @@ async fn get_community(
 }
 
 /// Settings to change.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct UpdateCommunityRequest {
+    #[schema(min_length = 1, max_length = 80)]
     name: Option<String>,
+    #[schema(max_length = 1000)]
     description: Option<String>,
     join_policy: Option<JoinPolicy>,
 }
@@ -207,7 +214,7 @@ async fn leave_community(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A page of a community's members.
+/// A page of a community's members, by user id.
 #[utoipa::path(get, path = "/api/v1/communities/{community_id}/members", tag = "communities",
     params(("community_id" = i64, Path), AfterPage),
     responses((status = 200, body = Vec<Membership>), (status = 404, body = Problem)))]
@@ -224,7 +231,7 @@ async fn list_members(
                 &actor,
                 CommunityId(id),
                 page.after.map(UserId),
-                page.limit.unwrap_or(50),
+                page.size()?,
             )
             .await?,
     ))
@@ -272,7 +279,7 @@ async fn set_role(
 }
 
 /// The member to hand a community to.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TransferRequest {
     /// The new owner, who must be a member.
     user_id: UserId,
@@ -296,16 +303,24 @@ async fn transfer_ownership(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A community's live invitations (admins).
+/// A page of a community's unrevoked invitations, newest first (admins).
 #[utoipa::path(get, path = "/api/v1/communities/{community_id}/invites", tag = "communities",
-    params(("community_id" = i64, Path)),
-    responses((status = 200, body = Vec<Invite>), (status = 403, body = Problem)))]
+    params(("community_id" = i64, Path), BeforePage),
+    responses((status = 200, body = Vec<Invite>), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
 async fn list_invites(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<BeforePage>,
 ) -> Result<Json<Vec<Invite>>, ApiError> {
-    Ok(Json(state.app.invites(&actor, CommunityId(id)).await?))
+    let before = page.before.map(InviteId);
+    Ok(Json(
+        state
+            .app
+            .invites(&actor, CommunityId(id), before, page.size()?)
+            .await?,
+    ))
 }
 
 /// An invitation to create.
@@ -359,8 +374,9 @@ async fn revoke_invite(
 }
 
 /// An invitation code to redeem.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct AcceptInviteRequest {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     code: String,
 }
 

@@ -3,6 +3,8 @@
 mod accounts;
 mod chat;
 mod communities;
+mod document;
+mod paging;
 
 use crate::WebState;
 use crate::problem::Problem;
@@ -46,7 +48,14 @@ impl Modify for Security {
     }
 }
 
-pub(crate) fn router() -> OpenApiRouter<WebState> {
+/// The API's routes and its OpenAPI document, completed with what every operation shares.
+pub(crate) fn routes() -> (axum::Router<WebState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = router().split_for_parts();
+    document::complete(&mut doc);
+    (routes, doc)
+}
+
+fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
         .merge(communities::router())

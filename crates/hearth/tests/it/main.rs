@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod bounds;
 mod catalog;
 mod cli;
 mod crash;

@@ -6,6 +6,7 @@ on_both_backends!(
     behind_a_trusted_proxy_forwarded_headers_name_the_client,
     health_readiness_and_metrics_answer,
     the_openapi_document_describes_every_endpoint,
+    metrics_can_require_a_token_or_an_address_of_their_own,
 );
 
 async fn health_readiness_and_metrics_answer(backend: Backend) {
@@ -125,4 +126,61 @@ async fn behind_a_trusted_proxy_forwarded_headers_name_the_client(backend: Backe
         .unwrap()
         .to_string();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+async fn metrics_can_require_a_token_or_an_address_of_their_own(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |c| c.metrics_token = "scrape-secret".into()).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base);
+    for presented in [None, Some("Bearer wrong"), Some("scrape-secret")] {
+        let mut request = http.get(&url);
+        if let Some(value) = presented {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{presented:?}");
+    }
+    let scraped = http
+        .get(&url)
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status().as_u16(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("hearth_http_requests_total")
+    );
+
+    // On an address of its own, /metrics leaves the main listener, and the API stays off the
+    // metrics one.
+    let server = TestServer::start_with(backend, |c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let metrics_addr = server.server.as_ref().unwrap().metrics_addr.unwrap();
+    let main = http.get(format!("{}/metrics", server.base)).send().await;
+    assert_eq!(main.unwrap().status().as_u16(), 404);
+    let own = http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 200);
+    assert!(own.text().await.unwrap().contains("hearth_"));
+    let api = http
+        .get(format!("http://{metrics_addr}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 404);
+    server
+        .anonymous()
+        .get("/api/v1/openapi.json")
+        .await
+        .expect_status(200);
 }
