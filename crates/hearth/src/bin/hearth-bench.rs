@@ -41,6 +41,10 @@ struct Args {
     /// measuring: written straight into the database while the server is stopped.
     #[arg(long, default_value_t = 0)]
     seed_messages: usize,
+    /// Run the server on this data directory, kept afterwards, instead of a temporary one:
+    /// to seed a large database once and measure on copies of it.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// The `hearth` binary to start (default: the one beside this program), e.g. an older
     /// build to compare against.
     #[arg(long)]
@@ -53,7 +57,8 @@ struct Server {
     database_url: String,
     /// How to start it again: the binary, the port and the data directory.
     launch: Option<(PathBuf, u16)>,
-    dir: Option<tempfile::TempDir>,
+    dir: Option<PathBuf>,
+    _temporary: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -65,9 +70,19 @@ impl Server {
                 database_url: String::new(),
                 launch: None,
                 dir: None,
+                _temporary: None,
             });
         }
-        let dir = tempfile::tempdir()?;
+        let (dir, temporary) = match &args.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                (dir.clone(), None)
+            }
+            None => {
+                let temporary = tempfile::tempdir()?;
+                (temporary.path().to_path_buf(), Some(temporary))
+            }
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -82,7 +97,7 @@ impl Server {
             );
         }
         let database_url = if args.database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("hearth.db").display())
+            format!("sqlite://{}", dir.join("hearth.db").display())
         } else {
             args.database_url.clone()
         };
@@ -92,6 +107,7 @@ impl Server {
             database_url,
             launch: Some((hearth, port)),
             dir: Some(dir),
+            _temporary: temporary,
         };
         server.spawn()?;
         Ok(server)
@@ -104,7 +120,7 @@ impl Server {
         };
         let child = Command::new(hearth)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("HEARTH_DATA_DIR", dir.path())
+            .env("HEARTH_DATA_DIR", dir)
             .env("HEARTH_DATABASE_URL", &self.database_url)
             .env("HEARTH_LOG_LEVEL", "warn")
             // Every bench client signs in from this one address.
@@ -633,11 +649,20 @@ async fn seed(
             .execute(&mut conn)
             .await?;
         conn.close().await?;
+        // Otherwise the kernel writes the seeded pages back during the measured run.
+        if let Some(path) = database_url.strip_prefix("sqlite://") {
+            std::fs::File::open(path)?.sync_all()?;
+        }
     } else {
         let mut conn = sqlx::PgConnection::connect(database_url).await?;
         run!(conn);
         // Fresh statistics, as autovacuum would gather on a database that grew by itself.
         sqlx::raw_sql("ANALYZE").execute(&mut conn).await?;
+        // Flush the seeded pages now rather than in the measured run (needs the privilege;
+        // without it, the server's own checkpoints catch up later).
+        if let Err(error) = sqlx::raw_sql("CHECKPOINT").execute(&mut conn).await {
+            println!("(could not CHECKPOINT after seeding: {error})");
+        }
         conn.close().await?;
     }
     Ok(started.elapsed())
