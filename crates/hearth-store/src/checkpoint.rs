@@ -22,8 +22,10 @@ const PASSIVE_EVERY: Duration = Duration::from_millis(250);
 /// Frames in the log beyond which a RESTART checkpoint makes SQLite start it over: 32 MiB of
 /// 4 KiB pages, half the size the log is cut back to.
 const RESTART_AFTER_FRAMES: i64 = 8192;
-/// How soon a blocking checkpoint that could not finish (a long reader) is tried again.
+/// How soon a blocking checkpoint that could not finish (a long reader) is tried again, at
+/// first and at most.
 const RETRY_AFTER: Duration = Duration::from_millis(100);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A handle to the checkpointer task; cheap to clone.
 #[derive(Clone)]
@@ -150,60 +152,99 @@ impl Checkpoints {
     }
 }
 
+/// When a blocking checkpoint (RESTART, TRUNCATE) may run next. One that cannot finish (a
+/// long reader) has held new commits back for up to its busy timeout: after each such failure
+/// the next try waits twice as long, so a long reader does not keep the writer half stalled.
+struct Backoff {
+    next_allowed: Instant,
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next_allowed: Instant::now(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn allows(&self, now: Instant) -> bool {
+        now >= self.next_allowed
+    }
+
+    fn record(&mut self, finished: bool) {
+        self.delay = if finished {
+            Duration::ZERO
+        } else {
+            (self.delay * 2).clamp(RETRY_AFTER, MAX_RETRY_AFTER)
+        };
+        self.next_allowed = Instant::now() + self.delay;
+    }
+}
+
 async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
     let mut commits_seen = 0;
     let mut truncations_done = 0;
     let mut last_checkpoint = Instant::now();
+    let mut blocking = Backoff::new();
     loop {
+        let now = Instant::now();
         let stopping = shared.stopping.load(Ordering::Acquire);
         let wanted = shared.truncations_wanted.load(Ordering::Acquire);
-        if stopping || wanted > truncations_done {
+        let truncation_pending = wanted > truncations_done;
+        if stopping || (truncation_pending && blocking.allows(now)) {
             let commits = shared.commits.load(Ordering::Acquire);
-            match checkpoint(&mut conn, Mode::Truncate).await {
-                Some(outcome) if outcome.busy == 0 => {
-                    truncations_done = wanted;
-                    commits_seen = commits;
-                    last_checkpoint = Instant::now();
-                    shared
-                        .progress
-                        .send_modify(|p| p.truncations_done = truncations_done);
-                }
-                // A reader on an old snapshot, or the writer mid-commit for longer than the
-                // busy timeout: try again shortly (the request stays pending).
-                _ if !stopping => tokio::time::sleep(RETRY_AFTER).await,
-                _ => {}
+            let finished = finished(checkpoint(&mut conn, Mode::Truncate).await);
+            blocking.record(finished);
+            if finished {
+                truncations_done = wanted;
+                commits_seen = commits;
+                last_checkpoint = now;
+                shared
+                    .progress
+                    .send_modify(|p| p.truncations_done = truncations_done);
             }
+            // Otherwise the request stays pending, for a later try.
             if stopping {
                 break;
             }
             continue;
         }
         let commits = shared.commits.load(Ordering::Acquire);
-        if commits == commits_seen {
-            tokio::select! {
-                _ = shared.committed.notified() => {}
-                _ = shared.urgent.notified() => {}
-            }
-            continue;
-        }
         let due = last_checkpoint + PASSIVE_EVERY;
-        if Instant::now() < due {
-            tokio::select! {
-                _ = tokio::time::sleep_until(due.into()) => {}
-                _ = shared.urgent.notified() => {}
+        if commits == commits_seen || now < due {
+            let mut wake = (commits != commits_seen).then_some(due);
+            if truncation_pending {
+                wake = Some(wake.map_or(blocking.next_allowed, |w| w.min(blocking.next_allowed)));
+            }
+            match wake {
+                Some(wake) => tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => {}
+                    _ = shared.urgent.notified() => {}
+                },
+                None => tokio::select! {
+                    _ = shared.committed.notified() => {}
+                    _ = shared.urgent.notified() => {}
+                },
             }
             continue;
         }
         commits_seen = commits;
-        last_checkpoint = Instant::now();
+        last_checkpoint = now;
         if let Some(outcome) = checkpoint(&mut conn, Mode::Passive).await
             && outcome.log > RESTART_AFTER_FRAMES
+            && blocking.allows(Instant::now())
         {
-            checkpoint(&mut conn, Mode::Restart).await;
+            blocking.record(finished(checkpoint(&mut conn, Mode::Restart).await));
         }
     }
     drop(conn);
     shared.progress.send_modify(|p| p.stopped = true);
+}
+
+/// Whether a blocking checkpoint got every lock it waited for and did all its work.
+fn finished(outcome: Option<Outcome>) -> bool {
+    outcome.is_some_and(|o| o.busy == 0)
 }
 
 /// Runs one checkpoint; a failure is logged and reported as `None`.
