@@ -9,13 +9,19 @@
 //!   now and then new commits wait a moment for the last frames to be copied;
 //! - a TRUNCATE soon after a job that deleted personal text asks for one: the log still holds
 //!   the pages as they were before the delete, and truncating it is what removes them.
+//!
+//! RESTART and TRUNCATE need the database's write lock. Polling for it against a busy writer
+//! (SQLite's busy handler sleeps, it does not queue) can take a hundred milliseconds or fail,
+//! so they take turns with the writer through a gate instead: the writer holds the gate
+//! shared for each batch, a blocking checkpoint holds it alone, and gets its turn as soon as
+//! the batch in progress has committed.
 
 use crate::StoreError;
 use sqlx::SqliteConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock, watch};
 
 /// How soon after a commit a passive checkpoint runs, and so how often at most.
 const PASSIVE_EVERY: Duration = Duration::from_millis(250);
@@ -44,6 +50,8 @@ struct Shared {
     /// Woken by truncation requests and stop.
     urgent: Notify,
     progress: watch::Sender<Progress>,
+    /// Shared by the writer's batches, taken alone by blocking checkpoints.
+    gate: Arc<RwLock<()>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,9 +109,15 @@ impl Checkpoints {
             committed: Notify::new(),
             urgent: Notify::new(),
             progress,
+            gate: Arc::new(RwLock::new(())),
         });
         tokio::spawn(run(conn, shared.clone()));
         Self { shared }
+    }
+
+    /// The writer's pass for one batch: while it is held, no blocking checkpoint runs.
+    pub(crate) async fn pass(&self) -> OwnedRwLockReadGuard<()> {
+        self.shared.gate.clone().read_owned().await
     }
 
     /// Tells the checkpointer that the writer committed.
@@ -194,7 +208,7 @@ async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
         let truncation_pending = wanted > truncations_done;
         if stopping || (truncation_pending && blocking.allows(now)) {
             let commits = shared.commits.load(Ordering::Acquire);
-            let finished = finished(checkpoint(&mut conn, Mode::Truncate).await);
+            let finished = finished(checkpoint(&mut conn, &shared.gate, Mode::Truncate).await);
             blocking.record(finished);
             if finished {
                 truncations_done = wanted;
@@ -231,11 +245,13 @@ async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
         }
         commits_seen = commits;
         last_checkpoint = now;
-        if let Some(outcome) = checkpoint(&mut conn, Mode::Passive).await
+        if let Some(outcome) = checkpoint(&mut conn, &shared.gate, Mode::Passive).await
             && outcome.log > RESTART_AFTER_FRAMES
             && blocking.allows(Instant::now())
         {
-            blocking.record(finished(checkpoint(&mut conn, Mode::Restart).await));
+            blocking.record(finished(
+                checkpoint(&mut conn, &shared.gate, Mode::Restart).await,
+            ));
         }
     }
     drop(conn);
@@ -248,7 +264,12 @@ fn finished(outcome: Option<Outcome>) -> bool {
 }
 
 /// Runs one checkpoint; a failure is logged and reported as `None`.
-async fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<Outcome> {
+async fn checkpoint(conn: &mut SqliteConnection, gate: &RwLock<()>, mode: Mode) -> Option<Outcome> {
+    // Blocking modes wait for the writer's batch in progress, and hold the next one back.
+    let _turn = match mode {
+        Mode::Passive => None,
+        Mode::Restart | Mode::Truncate => Some(gate.write().await),
+    };
     let started = Instant::now();
     let outcome = sqlx::query_as::<_, Outcome>(mode.statement())
         .fetch_one(&mut *conn)
