@@ -9,21 +9,29 @@
 //!   now and then new commits wait a moment for the last frames to be copied;
 //! - a TRUNCATE soon after a job that deleted personal text asks for one: the log still holds
 //!   the pages as they were before the delete, and truncating it is what removes them.
+//!
+//! RESTART and TRUNCATE need the database's write lock. Polling for it against a busy writer
+//! (SQLite's busy handler sleeps, it does not queue) can take a hundred milliseconds or fail,
+//! so they take turns with the writer through a gate instead: the writer holds the gate
+//! shared for each batch, a blocking checkpoint holds it alone, and gets its turn as soon as
+//! the batch in progress has committed.
 
 use crate::StoreError;
 use sqlx::SqliteConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock, watch};
 
 /// How soon after a commit a passive checkpoint runs, and so how often at most.
 const PASSIVE_EVERY: Duration = Duration::from_millis(250);
 /// Frames in the log beyond which a RESTART checkpoint makes SQLite start it over: 32 MiB of
 /// 4 KiB pages, half the size the log is cut back to.
 const RESTART_AFTER_FRAMES: i64 = 8192;
-/// How soon a blocking checkpoint that could not finish (a long reader) is tried again.
+/// How soon a blocking checkpoint that could not finish (a long reader) is tried again, at
+/// first and at most.
 const RETRY_AFTER: Duration = Duration::from_millis(100);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A handle to the checkpointer task; cheap to clone.
 #[derive(Clone)]
@@ -42,6 +50,8 @@ struct Shared {
     /// Woken by truncation requests and stop.
     urgent: Notify,
     progress: watch::Sender<Progress>,
+    /// Shared by the writer's batches, taken alone by blocking checkpoints.
+    gate: Arc<RwLock<()>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,9 +109,15 @@ impl Checkpoints {
             committed: Notify::new(),
             urgent: Notify::new(),
             progress,
+            gate: Arc::new(RwLock::new(())),
         });
         tokio::spawn(run(conn, shared.clone()));
         Self { shared }
+    }
+
+    /// The writer's pass for one batch: while it is held, no blocking checkpoint runs.
+    pub(crate) async fn pass(&self) -> OwnedRwLockReadGuard<()> {
+        self.shared.gate.clone().read_owned().await
     }
 
     /// Tells the checkpointer that the writer committed.
@@ -150,64 +166,110 @@ impl Checkpoints {
     }
 }
 
+/// When a blocking checkpoint (RESTART, TRUNCATE) may run next. One that cannot finish (a
+/// long reader) has held new commits back for up to its busy timeout: after each such failure
+/// the next try waits twice as long, so a long reader does not keep the writer half stalled.
+struct Backoff {
+    next_allowed: Instant,
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next_allowed: Instant::now(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn allows(&self, now: Instant) -> bool {
+        now >= self.next_allowed
+    }
+
+    fn record(&mut self, finished: bool) {
+        self.delay = if finished {
+            Duration::ZERO
+        } else {
+            (self.delay * 2).clamp(RETRY_AFTER, MAX_RETRY_AFTER)
+        };
+        self.next_allowed = Instant::now() + self.delay;
+    }
+}
+
 async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
     let mut commits_seen = 0;
     let mut truncations_done = 0;
     let mut last_checkpoint = Instant::now();
+    let mut blocking = Backoff::new();
     loop {
+        let now = Instant::now();
         let stopping = shared.stopping.load(Ordering::Acquire);
         let wanted = shared.truncations_wanted.load(Ordering::Acquire);
-        if stopping || wanted > truncations_done {
+        let truncation_pending = wanted > truncations_done;
+        if stopping || (truncation_pending && blocking.allows(now)) {
             let commits = shared.commits.load(Ordering::Acquire);
-            match checkpoint(&mut conn, Mode::Truncate).await {
-                Some(outcome) if outcome.busy == 0 => {
-                    truncations_done = wanted;
-                    commits_seen = commits;
-                    last_checkpoint = Instant::now();
-                    shared
-                        .progress
-                        .send_modify(|p| p.truncations_done = truncations_done);
-                }
-                // A reader on an old snapshot, or the writer mid-commit for longer than the
-                // busy timeout: try again shortly (the request stays pending).
-                _ if !stopping => tokio::time::sleep(RETRY_AFTER).await,
-                _ => {}
+            let finished = finished(checkpoint(&mut conn, &shared.gate, Mode::Truncate).await);
+            blocking.record(finished);
+            if finished {
+                truncations_done = wanted;
+                commits_seen = commits;
+                last_checkpoint = now;
+                shared
+                    .progress
+                    .send_modify(|p| p.truncations_done = truncations_done);
             }
+            // Otherwise the request stays pending, for a later try.
             if stopping {
                 break;
             }
             continue;
         }
         let commits = shared.commits.load(Ordering::Acquire);
-        if commits == commits_seen {
-            tokio::select! {
-                _ = shared.committed.notified() => {}
-                _ = shared.urgent.notified() => {}
-            }
-            continue;
-        }
         let due = last_checkpoint + PASSIVE_EVERY;
-        if Instant::now() < due {
-            tokio::select! {
-                _ = tokio::time::sleep_until(due.into()) => {}
-                _ = shared.urgent.notified() => {}
+        if commits == commits_seen || now < due {
+            let mut wake = (commits != commits_seen).then_some(due);
+            if truncation_pending {
+                wake = Some(wake.map_or(blocking.next_allowed, |w| w.min(blocking.next_allowed)));
+            }
+            match wake {
+                Some(wake) => tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => {}
+                    _ = shared.urgent.notified() => {}
+                },
+                None => tokio::select! {
+                    _ = shared.committed.notified() => {}
+                    _ = shared.urgent.notified() => {}
+                },
             }
             continue;
         }
         commits_seen = commits;
-        last_checkpoint = Instant::now();
-        if let Some(outcome) = checkpoint(&mut conn, Mode::Passive).await
+        last_checkpoint = now;
+        if let Some(outcome) = checkpoint(&mut conn, &shared.gate, Mode::Passive).await
             && outcome.log > RESTART_AFTER_FRAMES
+            && blocking.allows(Instant::now())
         {
-            checkpoint(&mut conn, Mode::Restart).await;
+            blocking.record(finished(
+                checkpoint(&mut conn, &shared.gate, Mode::Restart).await,
+            ));
         }
     }
     drop(conn);
     shared.progress.send_modify(|p| p.stopped = true);
 }
 
+/// Whether a blocking checkpoint got every lock it waited for and did all its work.
+fn finished(outcome: Option<Outcome>) -> bool {
+    outcome.is_some_and(|o| o.busy == 0)
+}
+
 /// Runs one checkpoint; a failure is logged and reported as `None`.
-async fn checkpoint(conn: &mut SqliteConnection, mode: Mode) -> Option<Outcome> {
+async fn checkpoint(conn: &mut SqliteConnection, gate: &RwLock<()>, mode: Mode) -> Option<Outcome> {
+    // Blocking modes wait for the writer's batch in progress, and hold the next one back.
+    let _turn = match mode {
+        Mode::Passive => None,
+        Mode::Restart | Mode::Truncate => Some(gate.write().await),
+    };
     let started = Instant::now();
     let outcome = sqlx::query_as::<_, Outcome>(mode.statement())
         .fetch_one(&mut *conn)

@@ -455,6 +455,11 @@ enum Attempt {
 
 async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
     let started = Instant::now();
+    // No blocking checkpoint runs while this batch does (see checkpoint.rs).
+    let _pass = match &tx.checkpoints {
+        Some(checkpoints) => Some(checkpoints.pass().await),
+        None => None,
+    };
     let size = batch.len();
     let mut attempt = 1;
     // On PostgreSQL a savepoint per job is a round trip per job, and nearly every batch

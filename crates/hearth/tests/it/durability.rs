@@ -574,3 +574,59 @@ async fn counters(url: &str) -> Vec<(i64, i64)> {
         .await
         .unwrap()
 }
+
+/// A reader on an old snapshot keeps SQLite from truncating its log. The truncation waits it
+/// out instead of reporting success early (deleted text would stay behind), and writes go on
+/// meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncation_waits_out_a_long_reader_and_writes_go_on() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Sqlite, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    let insert = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move { tx.conn().execute_unchecked(sql.into()).await })
+                })
+                .await
+                .map_err(|e: StoreError| e)
+        }
+    };
+    insert("CREATE TABLE probe (id BIGINT PRIMARY KEY)")
+        .await
+        .unwrap();
+    insert("INSERT INTO probe (id) VALUES (1)").await.unwrap();
+
+    let mut reader = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; SELECT count(*) FROM probe")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    insert("INSERT INTO probe (id) VALUES (2)").await.unwrap();
+    let truncation = {
+        let store = store.clone();
+        tokio::spawn(async move { store.truncate_journal().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !truncation.is_finished(),
+        "truncated under a reader's snapshot"
+    );
+    let during = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        insert("INSERT INTO probe (id) VALUES (3)"),
+    )
+    .await;
+    assert!(matches!(during, Ok(Ok(()))), "{during:?}");
+
+    sqlx::raw_sql("COMMIT").execute(&mut reader).await.unwrap();
+    let done = tokio::time::timeout(std::time::Duration::from_secs(10), truncation).await;
+    assert!(matches!(done, Ok(Ok(Ok(())))), "{done:?}");
+    let wal = dir.path().join("hearth.db-wal");
+    assert_eq!(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0), 0);
+    store.close().await;
+}
