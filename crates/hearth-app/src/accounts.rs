@@ -186,9 +186,10 @@ impl App {
 
     /// Signs in with a username or email and a password; starts a session.
     ///
-    /// An unknown account, a wrong password and a throttled attempt get the same answer
-    /// after the same work (one metering write, one Argon2 verification, one audit write), so
-    /// neither the answer nor its timing tells them apart. Throttling meters the account per
+    /// An unknown account, a wrong password and a throttled attempt get the same answer after
+    /// one metering transaction, one Argon2 verification and one audit write each. (An unknown
+    /// login's metering transaction writes nothing, so it is a little faster: metering by the
+    /// login itself rather than the account would close that.) Throttling meters the account per
     /// network (see [`ThrottlePolicy`]): guesses from elsewhere never keep the owner out of
     /// the networks they sign in from.
     pub async fn sign_in(

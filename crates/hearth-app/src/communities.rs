@@ -436,7 +436,10 @@ impl App {
                         )
                         .into());
                     }
-                    let (_, left) = tx.conn().delete_member(community, user).await?;
+                    let (left_it, left) = tx.conn().delete_member(community, user).await?;
+                    if !left_it {
+                        return Err(DomainError::Conflict("the membership has just changed").into());
+                    }
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, user.0);
                     }
@@ -474,7 +477,10 @@ impl App {
                     if !may_remove(role, target) {
                         return Err(DomainError::Forbidden("you may not remove this member").into());
                     }
-                    let (_, left) = tx.conn().delete_member(community, member).await?;
+                    let (removed, left) = tx.conn().delete_member(community, member).await?;
+                    if !removed {
+                        return Err(DomainError::Conflict("the membership has just changed").into());
+                    }
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, member.0);
                     }
@@ -516,7 +522,13 @@ impl App {
                         )
                         .into());
                     }
-                    tx.conn().set_member_role(community, member, new).await?;
+                    if !tx
+                        .conn()
+                        .set_member_role(community, member, current, new)
+                        .await?
+                    {
+                        return Err(DomainError::Conflict("the membership has just changed").into());
+                    }
                     record(
                         tx,
                         Some(user),
@@ -554,9 +566,11 @@ impl App {
                             DomainError::invalid("user_id", "must name another member").into()
                         );
                     }
-                    if tx.conn().member_role(community, new_owner).await?.is_none() {
-                        return Err(DomainError::NotFound("member").into());
-                    }
+                    let heir_role = tx
+                        .conn()
+                        .member_role(community, new_owner)
+                        .await?
+                        .ok_or(DomainError::NotFound("member"))?;
                     // The owner row is changed first, on the condition that the caller still
                     // owns it: of two transfers racing on two nodes, one finds it done.
                     if !tx
@@ -566,12 +580,21 @@ impl App {
                     {
                         return Err(DomainError::Conflict("ownership has just changed").into());
                     }
-                    tx.conn()
-                        .set_member_role(community, new_owner, Role::Owner)
+                    // Both role changes are conditional on what was read, so a leave, removal
+                    // or role change racing on another node fails the transfer instead of
+                    // leaving a community whose owner is no longer a member.
+                    let heir = tx
+                        .conn()
+                        .set_member_role(community, new_owner, heir_role, Role::Owner)
                         .await?;
-                    tx.conn()
-                        .set_member_role(community, user, Role::Admin)
-                        .await?;
+                    let old = heir
+                        && tx
+                            .conn()
+                            .set_member_role(community, user, Role::Owner, Role::Admin)
+                            .await?;
+                    if !old {
+                        return Err(DomainError::Conflict("the membership has just changed").into());
+                    }
                     record(
                         tx,
                         Some(user),

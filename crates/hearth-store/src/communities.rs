@@ -143,29 +143,40 @@ impl Conn<'_> {
         &mut self,
         community: CommunityId,
         user: UserId,
+        expected: Role,
         role: Role,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query(
-            "UPDATE community_members SET role = $3 WHERE community_id = $1 AND user_id = $2")
-            .bind(community.0).bind(user.0).bind(role.as_str())
+    ) -> Result<bool, StoreError> {
+        // Conditional on the role the caller read: a change made meanwhile on another node
+        // (a leave, a removal, another role change) makes this find nothing to do, and the
+        // caller fails rather than overwrite it.
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE community_members SET role = $3 \
+             WHERE community_id = $1 AND user_id = $2 AND role = $4")
+            .bind(community.0).bind(user.0).bind(role.as_str()).bind(expected.as_str())
             .execute(&mut **c).await?.rows_affected());
-        Ok(())
+        Ok(done == 1)
     }
 
-    /// Removes a member and their channel memberships in the community; returns whether they
-    /// were a member, and the channels they left.
+    /// Removes a member (never the owner) and their channel memberships in the community;
+    /// returns whether they were removed, and the channels they left.
     pub async fn delete_member(
         &mut self,
         community: CommunityId,
         user: UserId,
     ) -> Result<(bool, Vec<ChannelId>), StoreError> {
+        // The owner never goes this way, even if they became owner on another node since the
+        // caller read their role: ownership must be handed on first.
+        let done = dispatch!(self, c => sqlx::query(
+            "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2 \
+             AND role <> 'owner'")
+            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+        if done == 0 {
+            return Ok((false, Vec::new()));
+        }
         let left: Vec<(i64,)> = dispatch!(self, c => sqlx::query_as(
             "DELETE FROM channel_members WHERE user_id = $2 AND channel_id IN \
              (SELECT id FROM channels WHERE community_id = $1) RETURNING channel_id")
             .bind(community.0).bind(user.0).fetch_all(&mut **c).await?);
-        let done = dispatch!(self, c => sqlx::query(
-            "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
-            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
         Ok((
             done > 0,
             left.into_iter().map(|(id,)| ChannelId(id)).collect(),
