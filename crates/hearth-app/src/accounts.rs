@@ -315,8 +315,10 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    // The account tried is the object, never the actor: whoever failed to
+                    // sign in is not known to be its owner.
                     let object = (ObjectKind::User, user.map(|u| u.0));
-                    record(tx, user, AuditAction::SignInFailed, object, None);
+                    record(tx, None, AuditAction::SignInFailed, object, None);
                     Ok::<_, AppError>(())
                 })
             })

@@ -24,6 +24,11 @@ pub enum StoreError {
     /// and was rolled back; the same write may well succeed if made again.
     #[error("conflict with a concurrent transaction: {0}")]
     Conflict(String),
+    /// The database gave up waiting: a lock it could not get in time, or a statement past its
+    /// timeout (PostgreSQL's `lock_timeout` and `statement_timeout`). Nothing was written; try
+    /// again shortly.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// The batch this write belonged to failed to commit; the write was not made.
     #[error("commit failed: {0}")]
     CommitFailed(String),
@@ -61,6 +66,10 @@ impl From<sqlx::Error> for StoreError {
             // serialization_failure, deadlock_detected
             if matches!(db.code().as_deref(), Some("40001" | "40P01")) {
                 return StoreError::Conflict(db.message().to_string());
+            }
+            // lock_not_available, query_canceled (the statement timeout)
+            if matches!(db.code().as_deref(), Some("55P03" | "57014")) {
+                return StoreError::Busy(db.message().to_string());
             }
         }
         StoreError::Database(error)

@@ -126,15 +126,15 @@ impl From<AppError> for ApiError {
             AppError::Store(StoreError::UniqueViolation) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail("it already exists")
             }
-            // Still colliding with other transactions after the writer's retries: nothing was
-            // written, and trying again shortly is the remedy.
-            AppError::Store(StoreError::Conflict(_)) => {
+            // Still colliding with other transactions after the writer's retries, or a lock or
+            // statement timeout: nothing was written, and trying again shortly is the remedy.
+            AppError::Store(StoreError::Conflict(_) | StoreError::Busy(_)) => {
                 let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "Service unavailable",
                 )
-                .detail("the database was busy with a conflicting write; nothing was saved");
+                .detail("the database was busy with other writes; nothing was saved");
                 e.retry_after = Some(1);
                 e
             }

@@ -94,6 +94,15 @@ async fn unknown_wrong_and_throttled_sign_ins_answer_the_same(backend: Backend) 
     assert_eq!(unknown, wrong);
     assert_eq!(wrong, throttled);
     assert_eq!(unknown.1["type"], "/problems/bad-credentials");
+    // The failures are on record with the account as their object, never as their actor:
+    // whoever guessed is not known to be its owner.
+    let as_actor = server.app().audit_by_actor(user, 100).await.unwrap();
+    assert!(
+        as_actor
+            .iter()
+            .all(|e| e.action != "session.sign_in_failed"),
+        "{as_actor:?}"
+    );
 }
 
 async fn parallel_guesses_cannot_exceed_the_budget(backend: Backend) {
