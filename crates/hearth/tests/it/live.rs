@@ -17,11 +17,11 @@ on_both_backends!(
     a_client_that_falls_behind_is_told_to_resync,
 );
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens `member`'s websocket and reads its hello frame.
-async fn listen(server: &TestServer, member: &Member) -> Socket {
+pub(crate) async fn listen(server: &TestServer, member: &Member) -> Socket {
     let Auth::Bearer(token) = member.client.auth.clone() else {
         unreachable!()
     };
@@ -59,7 +59,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
 }
 
 /// The next frame about a message, skipping membership frames.
-async fn next_message_frame(socket: &mut Socket) -> Value {
+pub(crate) async fn next_message_frame(socket: &mut Socket) -> Value {
     loop {
         let frame = next_frame(socket).await;
         if frame["type"]

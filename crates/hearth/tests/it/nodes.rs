@@ -1,12 +1,8 @@
 //! Several nodes on one PostgreSQL database: live events cross nodes, and writes racing on two
 //! nodes keep their promises.
 
-use crate::harness::{Auth, Backend, TestServer};
-use futures_util::StreamExt;
+use crate::harness::{Backend, TestServer};
 use serde_json::json;
-use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
@@ -19,32 +15,9 @@ async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
     let general = alice.general_channel(&community).await;
 
     // Bob listens on the second node; alice posts through the first.
-    let Auth::Bearer(token) = bob.client.auth.clone() else {
-        unreachable!()
-    };
-    let mut request = format!(
-        "ws://{}/api/v1/ws",
-        second.base.trim_start_matches("http://")
-    )
-    .into_client_request()
-    .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = crate::live::listen(&second, &bob).await;
     let posted = alice.say(&general, "across the nodes").await;
-    let frame = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let Some(Ok(Message::Text(text))) = socket.next().await {
-                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
-                if frame["type"] == "message.posted" {
-                    return frame;
-                }
-            }
-        }
-    })
-    .await
-    .expect("the other node never delivered the message");
+    let frame = crate::live::next_message_frame(&mut socket).await;
     assert_eq!(frame["message_id"], posted.as_str());
 }
 
