@@ -3,12 +3,13 @@
 use crate::actor::{Actor, Credential};
 use crate::audit::record;
 use crate::credential_cache::SecretKind;
+use crate::instance_key::KeyedPurpose;
 use crate::secrets::{hash_password, random_token, token_hash, verify_password};
-use crate::sign_in_limits::{Hasher, network_key, network_of};
+use crate::sign_in_limits::{Hasher, address_bytes, neighbourhood_of, network_of};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, ApiToken, PublicUser};
-use hearth_core::sign_in_throttle::ThrottlePolicy;
+use hearth_core::sign_in_throttle::{KNOWN_DEVICE_DAYS, Meter, ThrottlePolicy};
 use hearth_core::validate::MAX_LIVE_TOKENS;
 use hearth_core::{DomainError, PageSize, Timestamp, TokenId, UserId, validate};
 use hearth_store::NewUser;
@@ -36,6 +37,11 @@ pub struct SignedIn {
     pub session_secret: String,
     /// When the session expires.
     pub expires_at: Timestamp,
+    /// The device secret for the device cookie: the same one the device presented, or a new
+    /// one. A device holding it is metered on its own at the next sign-in.
+    pub device_secret: String,
+    /// How long the device is known without signing in again.
+    pub device_expires_at: Timestamp,
 }
 
 // Hand-written so that a stray `{:?}` never prints a password or a session secret.
@@ -54,20 +60,41 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
-/// The account-wide meter's network key: attempts from networks the account has not signed in
-/// from before.
 /// The conflict a taken email raises inside registration (never shown to the caller).
 const EMAIL_TAKEN: &str = "email is already registered";
 
+/// The account-wide meter's scope: attempts from networks the account has not signed in from.
 const ACCOUNT_WIDE: &[u8] = b"";
 
-/// Which meters counted an admitted sign-in attempt.
+/// How an admitted sign-in attempt was metered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Metered {
-    /// Only the network's: the account signed in from there before.
-    NetworkOnly,
-    /// The network's and the account-wide one.
+    /// On its device's meter alone: the device signed in to the account before.
+    KnownDevice,
+    /// On its network's and neighbourhood's: the account signed in from there before.
+    KnownNetwork,
+    /// On those and the account-wide one.
     AlsoAccountWide,
+}
+
+/// An admitted sign-in attempt.
+#[derive(Debug, Clone, Copy)]
+struct Admitted {
+    metered: Metered,
+    /// Whether a failure should be audited (see `admit_sign_in`).
+    worth_auditing: bool,
+}
+
+/// The keyed hashes that name the meters of one sign-in attempt.
+#[derive(Clone)]
+struct SignInMeters {
+    /// The account, or the login when it names none.
+    subject: Vec<u8>,
+    user: Option<UserId>,
+    network: Vec<u8>,
+    neighbourhood: Vec<u8>,
+    /// The device the attempt came from, if it presented a device secret.
+    device: Option<Vec<u8>>,
 }
 
 /// What registration answers, the same whether or not the email address was already taken,
@@ -187,16 +214,19 @@ impl App {
     /// Signs in with a username or email and a password; starts a session.
     ///
     /// An unknown account, a wrong password and a throttled attempt get the same answer after
-    /// one metering transaction, one Argon2 verification and one audit write each. (An unknown
-    /// login's metering transaction writes nothing, so it is a little faster: metering by the
-    /// login itself rather than the account would close that.) Throttling meters the account per
-    /// network (see [`ThrottlePolicy`]): guesses from elsewhere never keep the owner out of
-    /// the networks they sign in from.
+    /// the same work: one metering transaction (a login that names no account is metered
+    /// under a keyed hash of itself, so it writes as much as a real one), one Argon2
+    /// verification, and the same rule for when an audit entry is written. Throttling meters
+    /// the account per network and per neighbourhood, plus an account-wide budget for networks
+    /// it never signed in from (see [`ThrottlePolicy`]); a device that signed in before
+    /// (`device`, its secret from the device cookie) is metered on its own instead, so guesses
+    /// from elsewhere never keep the owner out of a device or network they use.
     pub async fn sign_in(
         &self,
         login: &str,
         password: String,
         address: Option<IpAddr>,
+        device: Option<&str>,
     ) -> Result<SignedIn, AppError> {
         self.check_address(address)?;
         let _ticket = self.hashing_ticket(address.map(|a| Hasher::Network(network_of(a))))?;
@@ -205,32 +235,54 @@ impl App {
             let mut reader = self.store.reader().await?;
             reader.conn().user_by_login(&login).await?
         };
-        let network = network_key(address);
         let known = user.as_ref().map(|u| UserId(u.id));
-        let admitted = self.admit_sign_in(known, network.clone()).await?;
+        let meters = self.sign_in_meters(known, &login, address, device);
+        let admitted = self.admit_sign_in(&meters).await?;
         let stored = user
             .as_ref()
             .filter(|_| admitted.is_some())
             .map(|u| u.password_hash.clone());
         let valid = verify_password(password, stored).await;
         let Some(user) = user.filter(|_| valid) else {
-            self.note_failed_sign_in(known).await?;
+            if admitted.is_some_and(|a| a.worth_auditing) {
+                self.note_failed_sign_in(known).await?;
+            }
             return Err(DomainError::BadCredentials.into());
         };
         let secret = random_token(32)?;
         let hash = token_hash(&secret);
+        // A device keeps its secret; a new one gets one.
+        let device_secret = match (admitted.map(|a| a.metered), device) {
+            (Some(Metered::KnownDevice), Some(device)) => device.to_string(),
+            _ => random_token(32)?,
+        };
+        let device_scope = self
+            .key
+            .keyed_hash(KeyedPurpose::SignInDevice, &[device_secret.as_bytes()]);
         let now = Timestamp::now();
         let expires_at = now.plus_seconds(self.config.session_ttl_secs);
+        let device_trusted_until = now.plus_seconds(i64::from(KNOWN_DEVICE_DAYS) * 24 * 3600);
         let id = UserId(user.id);
-        let trusted = ThrottlePolicy::succeeded(now, expires_at);
+        let metered = admitted.map(|a| a.metered);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    tx.conn().set_sign_in_meter(id, &network, trusted).await?;
-                    if admitted == Some(Metered::AlsoAccountWide) {
-                        // The account-wide budget is for guesses: the owner's own sign-in
-                        // from a new network gives back what it took.
-                        tx.conn().uncount_sign_in(id, ACCOUNT_WIDE).await?;
+                    let account = (meters.subject.as_slice(), id);
+                    let network = ThrottlePolicy::succeeded(now, expires_at);
+                    let device = ThrottlePolicy::succeeded(now, device_trusted_until);
+                    tx.conn()
+                        .set_sign_in_meter(account, &device_scope, device)
+                        .await?;
+                    if metered != Some(Metered::KnownDevice) {
+                        tx.conn()
+                            .set_sign_in_meter(account, &meters.network, network)
+                            .await?;
+                        // The owner's own sign-in gives back what it took from the shared
+                        // budgets, which are for guesses.
+                        tx.conn()
+                            .uncount_sign_in(account.0, &meters.neighbourhood)
+                            .await?;
+                        tx.conn().uncount_sign_in(account.0, ACCOUNT_WIDE).await?;
                     }
                     tx.conn().insert_session(&hash, id, now, expires_at).await?;
                     record(
@@ -248,64 +300,126 @@ impl App {
             account: user.account(),
             session_secret: secret,
             expires_at,
+            device_secret,
+            device_expires_at: device_trusted_until,
         })
     }
 
-    /// Counts one sign-in attempt against the account's meters before its password is
-    /// checked; returns which meters counted it, or `None` if it may not be checked at all. The meter for the caller's network
-    /// always applies; the account-wide one only when the account has not signed in from
-    /// that network within a session's lifetime. For an unknown account the same write runs
-    /// and admits nothing, so timing does not tell the two apart.
-    async fn admit_sign_in(
+    /// The keys of the meters one sign-in attempt is counted on.
+    fn sign_in_meters(
         &self,
         user: Option<UserId>,
-        network: Vec<u8>,
-    ) -> Result<Option<Metered>, AppError> {
-        let per_network = ThrottlePolicy::per_network(self.config.max_failed_sign_ins);
-        let account_wide = ThrottlePolicy::account_wide(self.config.max_failed_sign_ins);
+        login: &str,
+        address: Option<IpAddr>,
+        device: Option<&str>,
+    ) -> SignInMeters {
+        let subject = match user {
+            Some(user) => self
+                .key
+                .keyed_hash(KeyedPurpose::SignInAccount, &[&user.0.to_be_bytes()]),
+            None => self.key.keyed_hash(
+                KeyedPurpose::SignInLogin,
+                &[login.to_lowercase().as_bytes()],
+            ),
+        };
+        let network = address_bytes(address.map(network_of));
+        let neighbourhood = address_bytes(address.map(neighbourhood_of));
+        SignInMeters {
+            subject,
+            user,
+            network: self
+                .key
+                .keyed_hash(KeyedPurpose::SignInNetwork, &[&network]),
+            neighbourhood: self
+                .key
+                .keyed_hash(KeyedPurpose::SignInNeighbourhood, &[&neighbourhood]),
+            device: device.filter(|d| !d.is_empty() && d.len() <= 128).map(|d| {
+                self.key
+                    .keyed_hash(KeyedPurpose::SignInDevice, &[d.as_bytes()])
+            }),
+        }
+    }
+
+    /// Counts one sign-in attempt on its meters before its password is checked; returns how
+    /// it was metered, or `None` if it may not be checked at all.
+    ///
+    /// A device that signed in to the account before is metered on its own. Otherwise the
+    /// attempt counts on its network's meter and its neighbourhood's (which takes twice the
+    /// budget, so that one party's many addresses share it), and, unless the account signed
+    /// in from that network within a session's lifetime, on the account-wide meter. A login
+    /// naming no account runs the same steps on meters of its own.
+    async fn admit_sign_in(&self, meters: &SignInMeters) -> Result<Option<Admitted>, AppError> {
+        let budget = self.config.max_failed_sign_ins;
+        let per_network = ThrottlePolicy::per_network(budget);
+        let per_neighbourhood = ThrottlePolicy::per_network(budget.saturating_mul(2));
+        let account_wide = ThrottlePolicy::account_wide(budget);
+        let meters = meters.clone();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let Some(user) = user else {
-                        tx.conn().sign_in_meter(UserId(0), &network).await?;
+                    let now = Timestamp::now();
+                    let subject = meters.subject.as_slice();
+                    let trusted = |meter: Option<Meter>| meter.is_some_and(|m| m.trusted(now));
+                    let mut plan: Vec<(&[u8], ThrottlePolicy, Option<Meter>)> = Vec::new();
+                    let mut metered = None;
+                    if let Some(device) = meters.device.as_deref() {
+                        let meter = tx.conn().sign_in_meter(subject, device).await?;
+                        if trusted(meter) {
+                            plan.push((device, per_network, meter));
+                            metered = Some(Metered::KnownDevice);
+                        }
+                    }
+                    if metered.is_none() {
+                        let here = tx.conn().sign_in_meter(subject, &meters.network).await?;
+                        let around = tx
+                            .conn()
+                            .sign_in_meter(subject, &meters.neighbourhood)
+                            .await?;
+                        plan.push((&meters.network, per_network, here));
+                        plan.push((&meters.neighbourhood, per_neighbourhood, around));
+                        if trusted(here) {
+                            metered = Some(Metered::KnownNetwork);
+                        } else {
+                            let wide = tx.conn().sign_in_meter(subject, ACCOUNT_WIDE).await?;
+                            plan.push((ACCOUNT_WIDE, account_wide, wide));
+                            metered = Some(Metered::AlsoAccountWide);
+                        }
+                    }
+                    let Some(metered) = metered else {
                         return Ok::<_, AppError>(None);
                     };
-                    let now = Timestamp::now();
-                    let here = tx.conn().sign_in_meter(user, &network).await?;
-                    let trusted = here.is_some_and(|m| m.trusted(now));
-                    let mut meters = vec![(network.as_slice(), per_network, here)];
-                    let metered = if trusted {
-                        Metered::NetworkOnly
-                    } else {
-                        Metered::AlsoAccountWide
-                    };
-                    if !trusted {
-                        let wide = tx.conn().sign_in_meter(user, ACCOUNT_WIDE).await?;
-                        meters.push((ACCOUNT_WIDE, account_wide, wide));
-                    }
-                    for (key, policy, mut current) in meters {
+                    let mut worth_auditing = false;
+                    for (scope, policy, mut current) in plan {
                         // Compare and set: another node may count the same meter at once;
                         // if it keeps changing under us, refuse rather than guess.
-                        let mut counted = false;
+                        let mut counted = None;
                         for _ in 0..3 {
                             let Some(next) = policy.admit(current, now) else {
                                 return Ok(None);
                             };
+                            let account = (subject, meters.user);
                             if tx
                                 .conn()
-                                .replace_sign_in_meter(user, key, current, next)
+                                .replace_sign_in_meter(account, scope, current, next)
                                 .await?
                             {
-                                counted = true;
+                                counted = Some(next);
                                 break;
                             }
-                            current = tx.conn().sign_in_meter(user, key).await?;
+                            current = tx.conn().sign_in_meter(subject, scope).await?;
                         }
-                        if !counted {
+                        let Some(counted) = counted else {
                             return Ok(None);
-                        }
+                        };
+                        // Failures are audited in aggregate: the first of a meter's window,
+                        // and the one that starts its delays; the meter keeps the count.
+                        worth_auditing |=
+                            counted.failures == 1 || counted.failures == policy.budget + 1;
                     }
-                    Ok(Some(metered))
+                    Ok(Some(Admitted {
+                        metered,
+                        worth_auditing,
+                    }))
                 })
             })
             .await
@@ -489,6 +603,9 @@ impl App {
                     if revoke_tokens {
                         tx.conn().revoke_all_tokens(user, now).await?;
                     }
+                    // Networks and devices that signed in before the change may have been
+                    // someone else's: they start over with the shared budgets.
+                    tx.conn().distrust_sign_in_meters(user).await?;
                     record(
                         tx,
                         Some(user),

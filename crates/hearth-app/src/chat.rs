@@ -429,7 +429,7 @@ impl App {
         let body = validate::message_body(body)?;
         let key = validate::idempotency_key(key)?;
         let user = actor.user;
-        let request_hash = post_request_hash(channel, reply_to, &body);
+        let request_hash = post_request_hash(&self.key, channel, reply_to, &body);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -649,14 +649,22 @@ impl App {
     }
 }
 
-/// What identifies a post's request, so a reused idempotency key can be told from a retry.
-fn post_request_hash(channel: ChannelId, reply_to: Option<MessageId>, body: &str) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut digest = Sha256::new();
-    digest.update(channel.0.to_be_bytes());
-    digest.update(reply_to.map_or(0, |m| m.0).to_be_bytes());
-    digest.update(body.as_bytes());
-    digest.finalize().to_vec()
+/// What identifies a post's request, so a reused idempotency key can be told from a retry: a
+/// keyed hash, so that the stored value cannot confirm a guessed text.
+fn post_request_hash(
+    key: &crate::InstanceKey,
+    channel: ChannelId,
+    reply_to: Option<MessageId>,
+    body: &str,
+) -> Vec<u8> {
+    key.keyed_hash(
+        crate::instance_key::KeyedPurpose::PostRequest,
+        &[
+            &channel.0.to_be_bytes(),
+            &reply_to.map_or(0, |m| m.0).to_be_bytes(),
+            body.as_bytes(),
+        ],
+    )
 }
 
 /// Posts inside the writer's transaction: the common case, a top-level post by a member,

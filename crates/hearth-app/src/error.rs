@@ -14,6 +14,12 @@ pub enum AppError {
     /// Storage failed; not the caller's fault.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The database was set up with another master key than this node holds.
+    #[error(
+        "this database was set up with another master key: every node must use the same key \
+         file (master_key_file); copy it from the first node"
+    )]
+    WrongInstanceKey,
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),

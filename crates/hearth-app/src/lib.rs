@@ -11,6 +11,7 @@ mod communities;
 mod credential_cache;
 mod error;
 mod events;
+mod instance_key;
 mod retention;
 mod secrets;
 mod sign_in_limits;
@@ -22,6 +23,7 @@ pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
 pub use events::{EventSubscription, LiveEvent};
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
+pub use instance_key::{InstanceKey, MalformedKey};
 pub use retention::SweepReport;
 
 use std::sync::Arc;
@@ -62,6 +64,7 @@ const PASSWORD_CHANGES_PER_MINUTE: u32 = 5;
 pub struct App {
     store: Store,
     config: Arc<AppConfig>,
+    key: Arc<InstanceKey>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
     password_change_limiter: Arc<sign_in_limits::AccountLimiter>,
     hashing: Arc<sign_in_limits::HashingAdmission>,
@@ -71,8 +74,29 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app over an open store.
-    pub fn new(store: Store, config: AppConfig) -> Self {
+    /// Builds the app over an open store, once the store confirms that `key` is the instance's
+    /// master key (the first node to start records it).
+    pub async fn start(
+        store: Store,
+        config: AppConfig,
+        key: InstanceKey,
+    ) -> Result<Self, AppError> {
+        let check = key.check_value();
+        let kept = store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = hearth_core::Timestamp::now();
+                    Ok::<_, AppError>(tx.conn().instance_key_check(&check, now).await?)
+                })
+            })
+            .await?;
+        if kept != key.check_value() {
+            return Err(AppError::WrongInstanceKey);
+        }
+        Ok(Self::new(store, config, key))
+    }
+
+    fn new(store: Store, config: AppConfig, key: InstanceKey) -> Self {
         let address_limiter = Arc::new(sign_in_limits::AddressLimiter::per_minute(
             config.sign_ins_per_minute_per_address,
         ));
@@ -80,6 +104,7 @@ impl App {
         Self {
             store,
             config: Arc::new(config),
+            key: Arc::new(key),
             address_limiter,
             hashing: Arc::default(),
             password_change_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(

@@ -5,7 +5,6 @@
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hearth_core::UserId;
-use sha2::{Digest, Sha256};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -52,17 +51,57 @@ pub(crate) enum Hasher {
     Account(UserId),
 }
 
-/// Shares the password-hashing slots fairly: one client may have only
-/// [`PER_CLIENT`] requests waiting for or running a hash, and when [`QUEUED`] are waiting in
-/// all, more are turned away at once (to retry in a second) instead of queueing without
-/// bound. A busy client thus cannot starve everyone else's sign-ins.
-#[derive(Default)]
-pub(crate) struct HashingAdmission {
-    waiting: std::sync::Mutex<std::collections::HashMap<Hasher, usize>>,
+/// A group of hashers that shares a cap on places in the hashing queue: the client itself,
+/// and for a network the neighbourhood and the wider allocation around it, so that one party
+/// holding many addresses (an IPv6 /48 has 65,536 /64s) still gets only a few places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum HashingGroup {
+    Client(Hasher),
+    Neighbourhood(IpAddr),
+    Allocation(IpAddr),
 }
 
+/// Places one client (an IPv4 address, an IPv6 /64, an account) may hold.
 const PER_CLIENT: usize = 2;
+/// Places one neighbourhood (IPv4 /24, IPv6 /48) may hold.
+const PER_NEIGHBOURHOOD: usize = 4;
+/// Places one allocation (IPv4 /16, IPv6 /32) may hold.
+const PER_ALLOCATION: usize = 8;
+/// Places in all.
 const QUEUED: usize = 64;
+
+impl Hasher {
+    fn groups(self) -> Vec<(HashingGroup, usize)> {
+        let mut groups = vec![(HashingGroup::Client(self), PER_CLIENT)];
+        if let Hasher::Network(address) = self {
+            groups.push((
+                HashingGroup::Neighbourhood(neighbourhood_of(address)),
+                PER_NEIGHBOURHOOD,
+            ));
+            groups.push((
+                HashingGroup::Allocation(allocation_of(address)),
+                PER_ALLOCATION,
+            ));
+        }
+        groups
+    }
+}
+
+/// Shares the password-hashing slots fairly: a client may hold only [`PER_CLIENT`] places
+/// (requests waiting for or running a hash), its neighbourhood and allocation a few more
+/// between them, and when [`QUEUED`] are taken in all, more are turned away at once (to retry
+/// in a second) instead of queueing without bound. Filling the queue thus takes addresses in
+/// at least eight separate allocations, and a busy client cannot starve everyone else.
+#[derive(Default)]
+pub(crate) struct HashingAdmission {
+    held: std::sync::Mutex<Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    total: usize,
+    by_group: std::collections::HashMap<HashingGroup, usize>,
+}
 
 /// A place in the hashing queue, given back on drop.
 pub(crate) struct HashingTicket<'a> {
@@ -73,13 +112,19 @@ pub(crate) struct HashingTicket<'a> {
 impl HashingAdmission {
     /// Takes a place for `hasher`; on refusal, the seconds to wait.
     pub(crate) fn admit(&self, hasher: Hasher) -> Result<HashingTicket<'_>, u64> {
-        let mut waiting = self.waiting.lock().map_err(|_| 1u64)?;
-        let total: usize = waiting.values().sum();
-        let mine = waiting.get(&hasher).copied().unwrap_or(0);
-        if mine >= PER_CLIENT || total >= QUEUED {
+        let mut held = self.held.lock().map_err(|_| 1u64)?;
+        let groups = hasher.groups();
+        let full = held.total >= QUEUED
+            || groups
+                .iter()
+                .any(|(group, cap)| held.by_group.get(group).copied().unwrap_or(0) >= *cap);
+        if full {
             return Err(1);
         }
-        waiting.insert(hasher, mine + 1);
+        held.total += 1;
+        for (group, _) in groups {
+            *held.by_group.entry(group).or_insert(0) += 1;
+        }
         Ok(HashingTicket {
             admission: self,
             hasher,
@@ -89,12 +134,15 @@ impl HashingAdmission {
 
 impl Drop for HashingTicket<'_> {
     fn drop(&mut self) {
-        if let Ok(mut waiting) = self.admission.waiting.lock()
-            && let Some(count) = waiting.get_mut(&self.hasher)
-        {
-            *count -= 1;
-            if *count == 0 {
-                waiting.remove(&self.hasher);
+        if let Ok(mut held) = self.admission.held.lock() {
+            held.total = held.total.saturating_sub(1);
+            for (group, _) in self.hasher.groups() {
+                if let Some(count) = held.by_group.get_mut(&group) {
+                    *count -= 1;
+                    if *count == 0 {
+                        held.by_group.remove(&group);
+                    }
+                }
             }
         }
     }
@@ -105,26 +153,41 @@ impl Drop for HashingTicket<'_> {
 /// every IPv4 client would fall into one IPv6 /64. IPv6 addresses count by their /64, which
 /// one subscriber usually holds whole.
 pub(crate) fn network_of(address: IpAddr) -> IpAddr {
+    prefix(address, 32, 64)
+}
+
+/// The neighbourhood around an address: its IPv4 /24 or IPv6 /48 (commonly one site's).
+pub(crate) fn neighbourhood_of(address: IpAddr) -> IpAddr {
+    prefix(address, 24, 48)
+}
+
+/// The allocation around an address: its IPv4 /16 or IPv6 /32 (commonly one provider's).
+fn allocation_of(address: IpAddr) -> IpAddr {
+    prefix(address, 16, 32)
+}
+
+/// The first `v4_bits` (IPv4) or `v6_bits` (IPv6) of `address`, the rest zero.
+fn prefix(address: IpAddr, v4_bits: u32, v6_bits: u32) -> IpAddr {
     match address.to_canonical() {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - v4_bits).unwrap_or(0);
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
         IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(network.into())
+            let mask = u128::MAX.checked_shl(128 - v6_bits).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
         }
     }
 }
 
-/// The key a sign-in meter stores for a client's network: a hash, never the address. Without
-/// an address (the command line), one shared key.
-pub(crate) fn network_key(address: Option<IpAddr>) -> Vec<u8> {
-    let mut digest = Sha256::new();
-    digest.update(b"hearth sign-in network\0");
-    match address.map(network_of) {
-        Some(IpAddr::V4(v4)) => digest.update(v4.octets()),
-        Some(IpAddr::V6(v6)) => digest.update(v6.octets()),
-        None => digest.update(b"none"),
+/// The bytes a keyed hash of a network is taken over: the prefix's address, or nothing for
+/// no address (the command line).
+pub(crate) fn address_bytes(address: Option<IpAddr>) -> Vec<u8> {
+    match address {
+        Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+        Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
+        None => Vec::new(),
     }
-    digest.finalize().to_vec()
 }
 
 #[cfg(test)]
@@ -142,10 +205,7 @@ mod tests {
             network_of(ip("::ffff:192.0.2.1")),
             network_of(ip("::ffff:198.51.100.7"))
         );
-        assert_eq!(
-            network_key(Some(ip("::ffff:192.0.2.1"))),
-            network_key(Some(ip("192.0.2.1")))
-        );
+        assert_eq!(neighbourhood_of(ip("::ffff:192.0.2.1")), ip("192.0.2.0"));
     }
 
     #[test]
@@ -172,6 +232,33 @@ mod tests {
         assert!(admission.admit(other).is_ok());
         drop(first);
         assert!(admission.admit(busy).is_ok());
+    }
+
+    #[test]
+    fn many_networks_of_one_allocation_share_a_few_places() {
+        let admission = HashingAdmission::default();
+        // Every /64 of one /48 is a client of its own, but the /48 holds four places.
+        let in_one_48: Vec<_> = (0..10)
+            .map(|i| admission.admit(Hasher::Network(ip(&format!("2001:db8:1:{i}::1")))))
+            .collect();
+        assert_eq!(in_one_48.iter().filter(|t| t.is_ok()).count(), 4);
+        // And every /48 of one /32 together hold eight.
+        let in_one_32: Vec<_> = (10..30)
+            .map(|i| admission.admit(Hasher::Network(ip(&format!("2001:db8:{i}::1")))))
+            .collect();
+        assert_eq!(in_one_32.iter().filter(|t| t.is_ok()).count(), 4);
+        // Someone elsewhere still gets in; IPv4 /24s and /16s work the same way.
+        assert!(admission.admit(Hasher::Network(ip("2001:db9::1"))).is_ok());
+        let v4: Vec<_> = (1..10)
+            .map(|i| admission.admit(Hasher::Network(ip(&format!("198.51.100.{i}")))))
+            .collect();
+        assert_eq!(v4.iter().filter(|t| t.is_ok()).count(), 4);
+        drop(in_one_48);
+        assert!(
+            admission
+                .admit(Hasher::Network(ip("2001:db8:1:77::1")))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -427,41 +427,44 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "sign_in_throttles",
-        description: "Sign-in attempts counted per account and network, so guesses are slowed \
-                      without locking the owner out; the network is stored only as a hash.",
+        description: "Sign-in attempts counted per account and network, neighbourhood or \
+                      device, so guesses are slowed without locking the owner out; accounts, \
+                      logins, networks and devices are stored only as keyed hashes.",
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
-            personal("user_id", Identifiers, Security, SessionLifetime, DeleteRow),
-            // A hash of an IP address (or IPv6 /64) can be reversed by trying them all: it is
-            // an identifier, kept only while it
-            // throttles (an hour) or is trusted (a session's lifetime).
-            personal("network", Identifiers, Security, SessionLifetime, DeleteRow),
+            // Keyed hashes (under the master key, kept apart from the database) of the
+            // account or the login tried, and of the network, neighbourhood or device: still
+            // identifiers, kept while they throttle (an hour) or trust (a session's lifetime
+            // for a network, up to KNOWN_DEVICE_DAYS for a device).
+            personal("subject", Identifiers, Security, SIGN_IN_METER, DeleteRow),
+            personal("scope", Identifiers, Security, SIGN_IN_METER, DeleteRow),
+            personal("user_id", Identifiers, Security, SIGN_IN_METER, DeleteRow),
             personal(
                 "failures",
                 InternetActivity,
                 Security,
-                SessionLifetime,
+                SIGN_IN_METER,
                 DeleteRow,
             ),
             personal(
                 "blocked_until",
                 InternetActivity,
                 Security,
-                SessionLifetime,
+                SIGN_IN_METER,
                 DeleteRow,
             ),
             personal(
                 "trusted_until",
                 InternetActivity,
                 Security,
-                SessionLifetime,
+                SIGN_IN_METER,
                 DeleteRow,
             ),
             personal(
                 "updated_at",
                 InternetActivity,
                 Security,
-                SessionLifetime,
+                SIGN_IN_METER,
                 DeleteRow,
             ),
         ],
@@ -890,12 +893,22 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "instance_key_check",
+        description: "A check value of the instance's master key (not the key), so that a \
+                      node holding another key refuses to start.",
+        subject: SubjectLink::None,
+        columns: &[key("id"), key("key_check"), key("created_at")],
+    },
+    Table {
         name: "event_sequence",
         description: "The events feed's counter, which numbers events in commit order.",
         subject: SubjectLink::None,
         columns: &[key("id"), key("last")],
     },
 ];
+
+/// How long a sign-in meter is kept at most: while it trusts a device that signed in.
+const SIGN_IN_METER: Retention = Retention::Days(crate::sign_in_throttle::KNOWN_DEVICE_DAYS);
 
 /// Days the events feed is kept: far longer than any node or client needs to catch up (after
 /// that they reload through the API), short enough that it is no history of anyone's activity.

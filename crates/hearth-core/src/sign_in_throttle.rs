@@ -37,6 +37,10 @@ pub struct ThrottlePolicy {
     pub window_ms: i64,
 }
 
+/// How long a device that signed in to an account stays known to it (each sign-in renews it),
+/// in days: its attempts are then metered apart from strangers' guesses.
+pub const KNOWN_DEVICE_DAYS: u32 = 180;
+
 /// The first delay once a budget is spent; it doubles with each further attempt.
 const FIRST_DELAY_MS: i64 = 1_000;
 

@@ -105,68 +105,53 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
-    /// The sign-in meter of `user` for `network` (the empty network is the account-wide one).
+    /// The sign-in meter of `subject` (a keyed hash of the account, or of a login naming none)
+    /// for `scope` (a keyed hash of a network or device; empty: the account-wide meter).
     pub async fn sign_in_meter(
         &mut self,
-        user: UserId,
-        network: &[u8],
+        subject: &[u8],
+        scope: &[u8],
     ) -> Result<Option<Meter>, StoreError> {
         let row: Option<(i64, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
             "SELECT failures, blocked_until, trusted_until, updated_at FROM sign_in_throttles \
-             WHERE user_id = $1 AND network = $2")
-            .bind(user.0).bind(network).fetch_optional(&mut **c).await?);
-        Ok(row.map(
-            |(failures, blocked_until, trusted_until, updated_at)| Meter {
-                failures,
-                blocked_until,
-                trusted_until,
-                updated_at,
-            },
-        ))
+             WHERE subject = $1 AND scope = $2")
+            .bind(subject).bind(scope).fetch_optional(&mut **c).await?);
+        Ok(row.map(meter_of))
     }
 
-    /// Every sign-in meter of `user` (for the account's security page and tests).
+    /// Every sign-in meter of an account (for the account's security page and tests).
     pub async fn sign_in_meters_of(&mut self, user: UserId) -> Result<Vec<Meter>, StoreError> {
         let rows: Vec<(i64, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
             "SELECT failures, blocked_until, trusted_until, updated_at FROM sign_in_throttles \
              WHERE user_id = $1")
             .bind(user.0).fetch_all(&mut **c).await?);
-        Ok(rows
-            .into_iter()
-            .map(
-                |(failures, blocked_until, trusted_until, updated_at)| Meter {
-                    failures,
-                    blocked_until,
-                    trusted_until,
-                    updated_at,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(meter_of).collect())
     }
 
     /// Replaces a sign-in meter if it still holds `expected` (compare and set, so two nodes
-    /// cannot both admit on the same reading); returns whether it did.
+    /// cannot both admit on the same reading); returns whether it did. `user` is the account
+    /// the subject stands for, if any (its meters go when it does).
     pub async fn replace_sign_in_meter(
         &mut self,
-        user: UserId,
-        network: &[u8],
+        (subject, user): (&[u8], Option<UserId>),
+        scope: &[u8],
         expected: Option<Meter>,
         new: Meter,
     ) -> Result<bool, StoreError> {
         let done = match expected {
             None => dispatch!(self, c => sqlx::query(
-                "INSERT INTO sign_in_throttles \
-                 (user_id, network, failures, blocked_until, trusted_until, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, network) DO NOTHING")
-                .bind(user.0).bind(network).bind(new.failures).bind(new.blocked_until)
-                .bind(new.trusted_until).bind(new.updated_at)
+                "INSERT INTO sign_in_throttles (subject, scope, user_id, failures, \
+                 blocked_until, trusted_until, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (subject, scope) DO NOTHING")
+                .bind(subject).bind(scope).bind(user.map(|u| u.0)).bind(new.failures)
+                .bind(new.blocked_until).bind(new.trusted_until).bind(new.updated_at)
                 .execute(&mut **c).await?.rows_affected()),
             Some(old) => dispatch!(self, c => sqlx::query(
                 "UPDATE sign_in_throttles SET failures = $3, blocked_until = $4, \
                  trusted_until = $5, updated_at = $6 \
-                 WHERE user_id = $1 AND network = $2 AND failures = $7 \
+                 WHERE subject = $1 AND scope = $2 AND failures = $7 \
                  AND blocked_until = $8 AND updated_at = $9")
-                .bind(user.0).bind(network).bind(new.failures).bind(new.blocked_until)
+                .bind(subject).bind(scope).bind(new.failures).bind(new.blocked_until)
                 .bind(new.trusted_until).bind(new.updated_at)
                 .bind(old.failures).bind(old.blocked_until).bind(old.updated_at)
                 .execute(&mut **c).await?.rows_affected()),
@@ -174,21 +159,21 @@ impl Conn<'_> {
         Ok(done == 1)
     }
 
-    /// Sets a sign-in meter whatever it held (after a successful sign-in).
+    /// Sets an account's sign-in meter whatever it held (after a successful sign-in).
     pub async fn set_sign_in_meter(
         &mut self,
-        user: UserId,
-        network: &[u8],
+        (subject, user): (&[u8], UserId),
+        scope: &[u8],
         meter: Meter,
     ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
             "INSERT INTO sign_in_throttles \
-             (user_id, network, failures, blocked_until, trusted_until, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, network) DO UPDATE SET \
+             (subject, scope, user_id, failures, blocked_until, trusted_until, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subject, scope) DO UPDATE SET \
              failures = excluded.failures, blocked_until = excluded.blocked_until, \
              trusted_until = excluded.trusted_until, updated_at = excluded.updated_at")
-            .bind(user.0).bind(network).bind(meter.failures).bind(meter.blocked_until)
-            .bind(meter.trusted_until).bind(meter.updated_at)
+            .bind(subject).bind(scope).bind(user.0).bind(meter.failures)
+            .bind(meter.blocked_until).bind(meter.trusted_until).bind(meter.updated_at)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
@@ -196,14 +181,39 @@ impl Conn<'_> {
     /// Takes one counted attempt off a meter (a successful sign-in it had counted).
     pub async fn uncount_sign_in(
         &mut self,
-        user: UserId,
-        network: &[u8],
+        subject: &[u8],
+        scope: &[u8],
     ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
             "UPDATE sign_in_throttles SET failures = failures - 1 \
-             WHERE user_id = $1 AND network = $2 AND failures > 0")
-            .bind(user.0).bind(network).execute(&mut **c).await?.rows_affected());
+             WHERE subject = $1 AND scope = $2 AND failures > 0")
+            .bind(subject).bind(scope).execute(&mut **c).await?.rows_affected());
         Ok(())
+    }
+
+    /// Records the instance key's check value if none is kept yet, and returns the one kept.
+    pub async fn instance_key_check(
+        &mut self,
+        check: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO instance_key_check (id, key_check, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO NOTHING")
+            .bind(check).bind(now.0).execute(&mut **c).await?.rows_affected());
+        let (kept,): (Vec<u8>,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT key_check FROM instance_key_check WHERE id = 1")
+            .fetch_one(&mut **c).await?);
+        Ok(kept)
+    }
+
+    /// Withdraws every trust an account's networks and devices earned (a password change:
+    /// whoever signed in before may not have been its owner).
+    pub async fn distrust_sign_in_meters(&mut self, user: UserId) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE sign_in_throttles SET trusted_until = 0 \
+             WHERE user_id = $1 AND trusted_until > 0")
+            .bind(user.0).execute(&mut **c).await?.rows_affected()))
     }
 
     /// Deletes up to `limit` sign-in meters untouched since `before` that neither block nor
@@ -215,8 +225,8 @@ impl Conn<'_> {
         limit: i64,
     ) -> Result<u64, StoreError> {
         Ok(dispatch!(self, c => sqlx::query(
-            "DELETE FROM sign_in_throttles WHERE (user_id, network) IN \
-             (SELECT user_id, network FROM sign_in_throttles WHERE updated_at < $1 \
+            "DELETE FROM sign_in_throttles WHERE (subject, scope) IN \
+             (SELECT subject, scope FROM sign_in_throttles WHERE updated_at < $1 \
              AND blocked_until <= $2 AND trusted_until <= $2 LIMIT $3)")
             .bind(before.0).bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
@@ -383,5 +393,14 @@ impl Conn<'_> {
              WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
             .bind(id.0).bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(done > 0)
+    }
+}
+
+fn meter_of((failures, blocked_until, trusted_until, updated_at): (i64, i64, i64, i64)) -> Meter {
+    Meter {
+        failures,
+        blocked_until,
+        trusted_until,
+        updated_at,
     }
 }

@@ -152,6 +152,18 @@ impl Conn<'_> {
             .bind(actor.0).bind(limit).fetch_all(&mut **c).await?))
     }
 
+    /// The newest audit entries of one action (its stable name, e.g. `session.sign_in_failed`).
+    pub async fn audit_by_action(
+        &mut self,
+        action: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as(
+            "SELECT id, at, actor_id, action, object_kind, object_id, community_id \
+             FROM audit_log WHERE action = $1 ORDER BY id DESC LIMIT $2")
+            .bind(action).bind(limit).fetch_all(&mut **c).await?))
+    }
+
     /// Events after `seq`, oldest first.
     pub async fn events_after(
         &mut self,

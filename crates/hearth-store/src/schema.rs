@@ -63,4 +63,12 @@ impl Conn<'_> {
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
+
+    /// Runs a query that is not part of Hearth's queries and returns the single number it
+    /// selects. For tests only: they count rows behind the API.
+    pub async fn count_unchecked(&mut self, sql: String) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&mut **c).await?);
+        Ok(count)
+    }
 }

@@ -13,6 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 
 /// Name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "hearth_session";
+/// Name of the device cookie: marks a browser that signed in before, so that its owner's
+/// sign-ins are metered apart from strangers' guesses.
+pub(crate) const DEVICE_COOKIE: &str = "hearth_device";
 
 /// A JSON body; malformed, mistyped or oversized bodies become problem responses.
 pub(crate) struct ApiJson<T>(pub T);
@@ -122,14 +125,18 @@ impl FromRequestParts<WebState> for Authed {
 
 /// The session secret from the request's cookies.
 pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    cookie(&parts.headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `wanted`, if the request carries it.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, wanted: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
 }
 

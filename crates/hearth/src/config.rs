@@ -59,6 +59,9 @@ pub struct Config {
     pub metrics_token: String,
     /// When set, `/metrics` is served on this address only, not beside the API.
     pub metrics_listen: Option<SocketAddr>,
+    /// The file holding the instance's master key; empty: `master.key` in `data_dir`, made
+    /// on first start. Every node on one database must read the same key.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             live_event_buffer: 4096,
             metrics_token: String::new(),
             metrics_listen: None,
+            master_key_file: None,
         }
     }
 }
@@ -100,6 +104,7 @@ impl std::fmt::Debug for Config {
             .field("node_id", &self.node_id)
             .field("metrics_token_set", &!self.metrics_token.trim().is_empty())
             .field("metrics_listen", &self.metrics_listen)
+            .field("master_key_file", &self.master_key_path())
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +133,13 @@ impl Config {
         } else {
             self.database_url.trim().to_string()
         }
+    }
+
+    /// Where the instance's master key is read from (and written on first start).
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// `sqlite` or `postgres`, for logs.
@@ -205,6 +217,12 @@ metrics_token = ""
 # Serve /metrics on this address only (say, a private interface for Prometheus), and not on
 # `listen` beside the API, where it then answers 404. Unset: /metrics is served on `listen`.
 # metrics_listen = "127.0.0.1:9100"
+
+# The instance's master key: 64 hexadecimal digits in a file only Hearth's user can read.
+# Unset: master.key in data_dir, made on first start. Keep it apart from database backups,
+# and give every node on one PostgreSQL database the same file (a node with another key
+# refuses to start).
+# master_key_file = "/etc/hearth/master.key"
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),

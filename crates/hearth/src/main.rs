@@ -133,7 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 // a server running beside it.
                 config.node_id = CONSOLE_NODE_ID;
                 let store = server::open_store(&config).await?;
-                let app = server::app(&config, store.clone());
+                let app = server::app(&config, store.clone()).await?;
                 let result = app
                     .create_operator(NewAccount {
                         email,

@@ -52,9 +52,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(Store::open(&options).await?)
 }
 
-/// The app over an open store, with the configuration's rules.
-pub fn app(config: &Config, store: Store) -> App {
-    App::new(
+/// The app over an open store, with the configuration's rules and the instance's master key
+/// (made on first start).
+pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
+    let key = crate::master_key::load_or_create(&config.master_key_path())?;
+    Ok(App::start(
         store,
         AppConfig {
             session_ttl_secs: config.session_days.max(1) * 24 * 3600,
@@ -63,7 +65,9 @@ pub fn app(config: &Config, store: Store) -> App {
             open_registration: config.open_registration,
             live_event_buffer: config.live_event_buffer.max(16),
         },
+        key,
     )
+    .await?)
 }
 
 /// Starts a server and returns once it is listening.
@@ -86,7 +90,7 @@ pub async fn start_with_shutdown(
 ) -> anyhow::Result<RunningServer> {
     hearth_web::install_metrics();
     let store = open_store(config).await?;
-    let app = app(config, store);
+    let app = app(config, store).await?;
     if !app.operator_exists().await? {
         tracing::warn!("no operator account yet: create one with `hearth admin create-operator`");
     }

@@ -3,7 +3,7 @@
 use crate::WebState;
 use crate::api::paging::BeforePage;
 use crate::extract::{
-    ApiJson, ApiPath, ApiQuery, Authed, ClientAddress, OverHttps, SESSION_COOKIE,
+    ApiJson, ApiPath, ApiQuery, Authed, ClientAddress, DEVICE_COOKIE, OverHttps, SESSION_COOKIE,
 };
 use crate::problem::{ApiError, Problem};
 use axum::Json;
@@ -116,29 +116,41 @@ async fn sign_in(
     State(state): State<WebState>,
     ClientAddress(address): ClientAddress,
     OverHttps(https): OverHttps,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<SessionView>), ApiError> {
+    let device = crate::extract::cookie(&headers, DEVICE_COOKIE);
     let signed_in = state
         .app
-        .sign_in(&body.login, body.password, address)
+        .sign_in(&body.login, body.password, address, device.as_deref())
         .await?;
-    let max_age = (signed_in.expires_at.0 - Timestamp::now().0) / 1000;
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+    let now = Timestamp::now().0;
+    let secure = if https { "; Secure" } else { "" };
+    let session = format!(
+        "{SESSION_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
         signed_in.session_secret,
-        if https { "; Secure" } else { "" }
+        (signed_in.expires_at.0 - now) / 1000,
+    );
+    // The device cookie outlives sign-out on purpose: it says "this browser signed in here
+    // before", nothing more.
+    let device = format!(
+        "{DEVICE_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        signed_in.device_secret,
+        (signed_in.device_expires_at.0 - now) / 1000,
     );
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-            )
-        })?,
-    );
+    for cookie in [session, device] {
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|_| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                )
+            })?,
+        );
+    }
     Ok((
         StatusCode::CREATED,
         headers,

@@ -113,6 +113,8 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let mut config = self.config.clone();
         config.node_id = node_id;
+        // Every node on one database reads the same master key.
+        config.master_key_file = Some(self.config.master_key_path());
         config.data_dir = dir.path().to_path_buf();
         config.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         let server = server::start(&config)

@@ -97,3 +97,29 @@ async fn an_invitation_is_never_used_more_often_than_it_allows() {
         .expect_status(200);
     assert_eq!(members.body.as_array().map(Vec::len), Some(4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_master_key_refuses_to_start() {
+    let first = TestServer::start(Backend::Postgres).await;
+    // A second node that was not given the first one's key file makes a key of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = first.config.clone();
+    config.node_id = 2;
+    config.data_dir = dir.path().to_path_buf();
+    config.master_key_file = None;
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let refused = hearth::server::start(&config)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("another master key")),
+        "{refused:?}"
+    );
+    // With the first node's key it runs.
+    let second = first.another_node(3).await;
+    let alice = second.member("alice").await;
+    alice.get("/api/v1/me").await.expect_status(200);
+}

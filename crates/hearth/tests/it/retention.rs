@@ -40,7 +40,9 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             "UPDATE sessions SET expires_at = {just_now} \
              WHERE created_at = (SELECT MAX(created_at) FROM sessions)"
         ),
-        // Alice's two sign-in meters (her network's, and the account-wide one) go quiet.
+        // Alice's five sign-in meters go quiet: her network's, her neighbourhood's, the
+        // account-wide one, and the two devices she signed in on (the harness keeps no
+        // device cookie).
         format!("UPDATE sign_in_throttles SET updated_at = {eight_days_ago}, trusted_until = 0"),
         format!("UPDATE post_idempotency SET created_at = {eight_days_ago}"),
     ];
@@ -58,7 +60,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
         SweepReport {
             events: 1,
             sessions: 1,
-            sign_in_meters: 2,
+            sign_in_meters: 5,
             idempotency_keys: 1,
         }
     );

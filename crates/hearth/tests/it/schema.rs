@@ -176,7 +176,12 @@ impl Raw {
     /// The number of rows of every table the catalog declares that the foundation (0001)
     /// already had.
     async fn row_counts(&mut self) -> Vec<(&'static str, Option<i64>)> {
-        const LATER: &[&str] = &["sign_in_throttles", "event_sequence", "post_idempotency"];
+        const LATER: &[&str] = &[
+            "sign_in_throttles",
+            "event_sequence",
+            "post_idempotency",
+            "instance_key_check",
+        ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
             .iter()

@@ -13,6 +13,10 @@ on_both_backends!(
     password_changes_are_rate_limited_per_account,
     a_session_secret_is_not_a_bearer_token,
     a_busy_client_cannot_starve_others_of_password_checks,
+    a_known_device_signs_in_while_strangers_spend_the_shared_budget,
+    a_password_change_withdraws_the_trust_of_devices_and_networks,
+    many_networks_of_one_neighbourhood_share_its_budget,
+    failures_are_audited_in_aggregate_and_unknown_logins_are_metered_alike,
 );
 
 /// A server that believes `X-Forwarded-For` from loopback, so a test can speak from any
@@ -37,6 +41,48 @@ async fn attempt(server: &TestServer, network: &str, login: &str, password: &str
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// One sign-in attempt from `network`, presenting the device cookie `device` if given: the
+/// status and the device cookie the answer sets.
+async fn attempt_on_device(
+    server: &TestServer,
+    network: &str,
+    login: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (u16, Option<String>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions", server.base))
+        .header("x-forwarded-for", network)
+        .json(&json!({ "login": login, "password": password }));
+    if let Some(device) = device {
+        request = request.header("cookie", device);
+    }
+    let response = request.send().await.unwrap();
+    let device = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hearth_device="))
+        .map(|c| {
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+                "{c}"
+            );
+            c.split(';').next().unwrap_or_default().to_string()
+        });
+    (response.status().as_u16(), device)
+}
+
+/// Guesses at `login` from `count` networks (IPv4 /24s of their own), each once.
+async fn guesses_from_many_networks(server: &TestServer, login: &str, count: u32) {
+    for i in 0..count {
+        let network = format!("10.{}.{}.1", i / 256, i % 256);
+        let (status, _) = attempt(server, &network, login, "a distributed guess").await;
+        assert!(matches!(status, 401 | 429), "{status}");
+    }
 }
 
 async fn guesses_from_one_network_never_lock_the_owner_out(backend: Backend) {
@@ -233,4 +279,125 @@ async fn a_busy_client_cannot_starve_others_of_password_checks(backend: Backend)
     let (status, body) =
         attempt(&server, "198.51.100.50", "patient", &password_of("patient")).await;
     assert_eq!(status, 201, "{body}");
+}
+
+async fn a_known_device_signs_in_while_strangers_spend_the_shared_budget(backend: Backend) {
+    let server = server_behind_proxy(backend, 2).await;
+    let _owner = server.member("traveller").await;
+    let right = password_of("traveller");
+    // The owner's laptop signs in once and keeps the device cookie.
+    let (status, device) =
+        attempt_on_device(&server, "198.51.100.1", "traveller", &right, None).await;
+    assert_eq!(status, 201);
+    let device = device.unwrap();
+    // Strangers guess from many networks: together they spend the account-wide budget (20).
+    guesses_from_many_networks(&server, "traveller", 30).await;
+    // From a network never seen before, without the cookie, even the right password waits.
+    let (status, _) = attempt_on_device(&server, "192.0.2.10", "traveller", &right, None).await;
+    assert_eq!(status, 401);
+    // The laptop, from that same new network, is metered on its own and gets in; it keeps
+    // its device secret.
+    let (status, again) =
+        attempt_on_device(&server, "192.0.2.11", "traveller", &right, Some(&device)).await;
+    assert_eq!(status, 201);
+    assert_eq!(again.as_deref(), Some(device.as_str()));
+    // A made-up device secret counts for nothing.
+    let (status, _) = attempt_on_device(
+        &server,
+        "192.0.2.12",
+        "traveller",
+        &right,
+        Some("hearth_device=made-up"),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+async fn a_password_change_withdraws_the_trust_of_devices_and_networks(backend: Backend) {
+    let server = server_behind_proxy(backend, 2).await;
+    let owner = server.member("careful").await;
+    let right = password_of("careful");
+    let (status, device) =
+        attempt_on_device(&server, "198.51.100.1", "careful", &right, None).await;
+    assert_eq!(status, 201);
+    owner
+        .session
+        .put(
+            "/api/v1/me/password",
+            json!({ "current_password": right, "new_password": "a fresh new password" }),
+        )
+        .await
+        .expect_status(204);
+    // Whoever held that device or network before the change is a stranger now: with the
+    // shared budget spent, the old device cookie and the old network wait like any other.
+    guesses_from_many_networks(&server, "careful", 30).await;
+    let new = "a fresh new password";
+    let (status, _) =
+        attempt_on_device(&server, "192.0.2.20", "careful", new, device.as_deref()).await;
+    assert_eq!(status, 401);
+    let (status, _) = attempt_on_device(&server, "198.51.100.1", "careful", new, None).await;
+    assert_eq!(status, 401);
+}
+
+async fn many_networks_of_one_neighbourhood_share_its_budget(backend: Backend) {
+    let server = server_behind_proxy(backend, 2).await;
+    let _member = server.member("target6").await;
+    let right = password_of("target6");
+    // Every /64 of one /48 has a budget of its own (2), but the /48 takes 4 in all.
+    let mut answers = Vec::new();
+    for i in 0..8 {
+        let network = format!("2001:db8:77:{i}::1");
+        answers.push(
+            attempt(&server, &network, "target6", "guess from a /64")
+                .await
+                .0,
+        );
+    }
+    assert!(answers.iter().all(|s| *s == 401), "{answers:?}");
+    // The fifth counted attempt spent it: now even the right password waits from the /48 ...
+    let (status, _) = attempt(&server, "2001:db8:77:99::1", "target6", &right).await;
+    assert_eq!(status, 401);
+    // ... while another /48 is untouched.
+    let (status, _) = attempt(&server, "2001:db8:78::1", "target6", &right).await;
+    assert_eq!(status, 201);
+}
+
+async fn failures_are_audited_in_aggregate_and_unknown_logins_are_metered_alike(backend: Backend) {
+    let server = server_behind_proxy(backend, 3).await;
+    let member = server.member("audited").await;
+    let user = hearth_core::UserId(member.id.parse().unwrap());
+    for _ in 0..10 {
+        let (status, _) = attempt(&server, "203.0.113.60", "audited", "wrong, wrong").await;
+        assert_eq!(status, 401);
+    }
+    for _ in 0..10 {
+        let (status, _) = attempt(&server, "203.0.113.60", "no-such-login", "wrong").await;
+        assert_eq!(status, 401);
+    }
+    let mut reader = server.app().store().reader().await.unwrap();
+    let failed = reader
+        .conn()
+        .audit_by_action("session.sign_in_failed", 100)
+        .await
+        .unwrap();
+    // Per login: the first failure, and the one that started the delays (not one per try).
+    let on_member = failed
+        .iter()
+        .filter(|e| e.object_id == Some(user.0))
+        .count();
+    let on_nobody = failed.iter().filter(|e| e.object_id.is_none()).count();
+    assert!((1..=3).contains(&on_member), "{failed:?}");
+    assert_eq!(on_member, on_nobody, "{failed:?}");
+    // The unknown login was counted on meters of its own, not linked to anyone.
+    let meters = reader.conn().sign_in_meters_of(user).await.unwrap();
+    assert!(!meters.is_empty());
+    let unlinked = reader
+        .conn()
+        .count_unchecked("SELECT COUNT(*) FROM sign_in_throttles WHERE user_id IS NULL".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        unlinked, 3,
+        "the unknown login's network, neighbourhood and account-wide meters"
+    );
 }
