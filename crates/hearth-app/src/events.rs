@@ -6,8 +6,8 @@
 //! is told to resync (and reload from the API) — never a silent loss. The feed is numbered in
 //! commit order (see the store's event counter), so the tailer reads it strictly in order and
 //! never has to guess whether a gap will fill. Membership changes are events too: a
-//! subscriber reloads its channels when its own membership changes, so the very next event
-//! of a newly joined channel or conversation reaches it.
+//! subscriber applies its own joins and leaves as they come in the feed, so the very next
+//! event of a newly joined channel or conversation reaches it, and nothing after leaving.
 
 use crate::{App, AppError};
 use hearth_core::ChannelId;
@@ -129,12 +129,26 @@ impl EventSubscription {
                 }
                 None => continue,
             };
-            let about_me = is_membership(&event.kind) && event.object_id == self.actor.user.0;
-            if about_me {
-                self.reload_channels().await?;
-            }
             self.pending = None;
-            if about_me || self.channels.contains(&ChannelId(event.channel_id)) {
+            // The tailer may hand out the event at the very position this subscription
+            // started from (it advances its position just before sending): that one the
+            // client already has.
+            if event.seq <= self.last_delivered {
+                continue;
+            }
+            // Memberships follow the feed, event by event, rather than the database's
+            // present: a subscriber behind the tailer sees each channel's events exactly
+            // while it was a member.
+            let channel = ChannelId(event.channel_id);
+            let about_me = is_membership(&event.kind) && event.object_id == self.actor.user.0;
+            if about_me && event.kind == MEMBER_JOINED {
+                self.channels.insert(channel);
+            }
+            let visible = about_me || self.channels.contains(&channel);
+            if about_me && event.kind == MEMBER_LEFT {
+                self.channels.remove(&channel);
+            }
+            if visible {
                 self.last_delivered = event.seq;
                 return Ok(LiveEvent::Event(event));
             }

@@ -15,6 +15,7 @@ on_both_backends!(
     joining_and_leaving_take_effect_for_the_very_next_event,
     every_event_arrives_once_and_in_order,
     a_client_that_falls_behind_is_told_to_resync,
+    a_subscriber_behind_the_feed_sees_each_channel_while_it_was_a_member,
 );
 
 pub(crate) type Socket =
@@ -233,5 +234,55 @@ async fn a_client_that_falls_behind_is_told_to_resync(backend: Backend) {
         first,
         hearth_app::LiveEvent::Resync { after_seq: start },
         "a lagging subscriber must hear that it missed events"
+    );
+}
+
+async fn a_subscriber_behind_the_feed_sees_each_channel_while_it_was_a_member(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let community = alice.create_community("behind").await;
+    bob.join(&community).await;
+    let random = alice.create_channel(&community, "random", "public").await;
+    let Auth::Bearer(token) = bob.client.auth.clone() else {
+        unreachable!()
+    };
+    let actor = server.app().authenticate_token(&token).await.unwrap();
+    let mut feed = server.app().subscribe(&actor).await.unwrap();
+    // While bob's subscription is not reading, he joins #random, alice speaks there, he
+    // leaves, and she speaks again.
+    bob.post(&format!("/api/v1/channels/{random}/members"), json!({}))
+        .await
+        .expect_status(204);
+    let while_member = alice.say(&random, "while bob is here").await;
+    bob.delete(&format!("/api/v1/channels/{random}/members/me"))
+        .await
+        .expect_status(204);
+    alice.say(&random, "after bob left").await;
+    let marker = alice.create_channel(&community, "marker", "public").await;
+    bob.post(&format!("/api/v1/channels/{marker}/members"), json!({}))
+        .await
+        .expect_status(204);
+    // Reading now, he gets what happened while he was a member, and nothing after.
+    let mut seen = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), feed.next()).await;
+        let hearth_app::LiveEvent::Event(event) = next.unwrap().unwrap() else {
+            panic!("unexpected resync");
+        };
+        seen.push((event.kind.clone(), event.object_id.to_string()));
+        if event.channel_id.to_string() == marker {
+            break;
+        }
+    }
+    let bob_id = bob.id.clone();
+    assert_eq!(
+        seen,
+        [
+            ("member.joined".to_string(), bob_id.clone()),
+            ("message.posted".to_string(), while_member),
+            ("member.left".to_string(), bob_id.clone()),
+            ("member.joined".to_string(), bob_id),
+        ]
     );
 }
