@@ -154,7 +154,7 @@ fn is_safe_method(method: &Method) -> bool {
 
 /// Whether the browser says the request came from another site: `Sec-Fetch-Site` when sent,
 /// else an `Origin` whose host differs from `Host`.
-fn is_cross_site(parts: &Parts) -> bool {
+pub(crate) fn is_cross_site(parts: &Parts) -> bool {
     if let Some(site) = parts
         .headers
         .get("sec-fetch-site")

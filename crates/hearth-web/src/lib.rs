@@ -1,11 +1,13 @@
-//! Hearth's HTTP edge: the JSON API under `/api/v1` (documented at `/api/v1/openapi.json`),
-//! health and metrics endpoints. It parses and authenticates; the app layer decides.
+//! Hearth's HTTP edge: the web pages, the JSON API under `/api/v1` (documented at
+//! `/api/v1/openapi.json`), health and metrics endpoints. It parses and authenticates; the app layer decides.
 #![forbid(unsafe_code)]
 
 mod api;
+mod assets;
 mod extract;
 mod live;
 mod ops;
+mod pages;
 mod problem;
 mod telemetry;
 
@@ -46,6 +48,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     let openapi_json = std::sync::Arc::new(openapi);
     Router::new()
         .merge(api)
+        .merge(pages::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

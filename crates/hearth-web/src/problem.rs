@@ -53,6 +53,31 @@ impl ApiError {
         self
     }
 
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The short summary, for a person.
+    pub(crate) fn title(&self) -> &'static str {
+        self.title
+    }
+
+    /// What went wrong this time, if said.
+    pub(crate) fn detail_text(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The field at fault, for validation problems.
+    pub(crate) fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// Seconds to wait before trying again, when said.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     pub(crate) fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -124,33 +124,9 @@ async fn sign_in(
         .app
         .sign_in(&body.login, body.password, address, device.as_deref())
         .await?;
-    let now = Timestamp::now().0;
-    let secure = if https { "; Secure" } else { "" };
-    let session = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-        signed_in.session_secret,
-        (signed_in.expires_at.0 - now) / 1000,
-    );
-    // The device cookie outlives sign-out on purpose: it says "this browser signed in here
-    // before", nothing more.
-    let device = format!(
-        "{DEVICE_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        signed_in.device_secret,
-        (signed_in.device_expires_at.0 - now) / 1000,
-    );
     let mut headers = HeaderMap::new();
-    for cookie in [session, device] {
-        headers.append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(|_| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                )
-            })?,
-        );
-    }
+    headers.append(header::SET_COOKIE, session_cookie(&signed_in, https)?);
+    headers.append(header::SET_COOKIE, device_cookie(&signed_in, https)?);
     Ok((
         StatusCode::CREATED,
         headers,
@@ -159,6 +135,43 @@ async fn sign_in(
             expires_at: signed_in.expires_at,
         }),
     ))
+}
+
+/// The session cookie for a sign-in.
+pub(crate) fn session_cookie(
+    signed_in: &hearth_app::SignedIn,
+    https: bool,
+) -> Result<HeaderValue, ApiError> {
+    let max_age = (signed_in.expires_at.0 - Timestamp::now().0) / 1000;
+    cookie_header(&format!(
+        "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        signed_in.session_secret,
+        if https { "; Secure" } else { "" }
+    ))
+}
+
+/// The device cookie for a sign-in. It outlives sign-out on purpose: it says "this browser
+/// signed in here before", nothing more.
+pub(crate) fn device_cookie(
+    signed_in: &hearth_app::SignedIn,
+    https: bool,
+) -> Result<HeaderValue, ApiError> {
+    let max_age = (signed_in.device_expires_at.0 - Timestamp::now().0) / 1000;
+    cookie_header(&format!(
+        "{DEVICE_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        signed_in.device_secret,
+        if https { "; Secure" } else { "" }
+    ))
+}
+
+fn cookie_header(value: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+    })
 }
 
 /// Sign out of the current session.

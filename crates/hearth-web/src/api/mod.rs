@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Routes and their OpenAPI documentation are declared together.
 
 mod accounts;
+pub(crate) use accounts::{device_cookie, session_cookie};
 mod chat;
 mod communities;
 mod document;

@@ -6,6 +6,7 @@
 mod harness;
 
 mod bounds;
+mod browser;
 mod catalog;
 mod cli;
 mod crash;
@@ -16,6 +17,7 @@ mod journey;
 mod live;
 mod nodes;
 mod ops;
+mod pages;
 mod planted;
 mod retention;
 mod roles;

@@ -1,0 +1,189 @@
+//! Sign in, register and sign out, as pages.
+
+use crate::WebState;
+use crate::api::{device_cookie, session_cookie};
+use crate::extract::{ClientAddress, DEVICE_COOKIE, OverHttps, cookie};
+use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
+use crate::problem::ApiError;
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_app::NewAccount;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    login: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: Layout,
+    email: String,
+    username: String,
+    display_name: String,
+    registered: bool,
+    error: Option<String>,
+}
+
+/// `GET /sign-in`.
+pub(crate) async fn sign_in_page(visitor: Visitor) -> Response {
+    if visitor.signed_in.is_some() {
+        return see_other("/communities");
+    }
+    let page = SignInPage {
+        layout: Layout::new("Sign in", &visitor),
+        login: String::new(),
+        error: None,
+    };
+    render(&page, &visitor)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignInForm {
+    form_token: String,
+    login: String,
+    password: String,
+}
+
+/// `POST /sign-in`: starts a session and goes to the person's communities.
+pub(crate) async fn sign_in(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    ClientAddress(address): ClientAddress,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let device = cookie(&headers, DEVICE_COOKIE);
+    match state
+        .app
+        .sign_in(&form.login, form.password, address, device.as_deref())
+        .await
+    {
+        Ok(signed_in) => {
+            let mut response = see_other("/communities");
+            let cookies = response.headers_mut();
+            cookies.append(header::SET_COOKIE, session_cookie(&signed_in, https)?);
+            cookies.append(header::SET_COOKIE, device_cookie(&signed_in, https)?);
+            Ok(response)
+        }
+        Err(error) => {
+            let problem = ApiError::from(error);
+            let page = SignInPage {
+                layout: Layout::new("Sign in", &visitor),
+                login: form.login,
+                error: Some(form_error(&problem)),
+            };
+            Ok(render_with_status(problem.status(), &page, &visitor))
+        }
+    }
+}
+
+/// `GET /register`.
+pub(crate) async fn register_page(visitor: Visitor) -> Response {
+    if visitor.signed_in.is_some() {
+        return see_other("/communities");
+    }
+    let page = RegisterPage {
+        layout: Layout::new("Create an account", &visitor),
+        email: String::new(),
+        username: String::new(),
+        display_name: String::new(),
+        registered: false,
+        error: None,
+    };
+    render(&page, &visitor)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RegisterForm {
+    form_token: String,
+    email: String,
+    username: String,
+    display_name: String,
+    password: String,
+}
+
+/// `POST /register`: the same answer whether or not the email address already had an
+/// account (see `App::register`).
+pub(crate) async fn register(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    ClientAddress(address): ClientAddress,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let input = NewAccount {
+        email: form.email.clone(),
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+        password: form.password,
+    };
+    let (status, registered, error) = match state.app.register(input, address).await {
+        Ok(_) => (StatusCode::OK, true, None),
+        Err(error) => {
+            let problem = ApiError::from(error);
+            (problem.status(), false, Some(form_error(&problem)))
+        }
+    };
+    let page = RegisterPage {
+        layout: Layout::new("Create an account", &visitor),
+        email: form.email,
+        username: form.username,
+        display_name: form.display_name,
+        registered,
+        error,
+    };
+    Ok(render_with_status(status, &page, &visitor))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenOnly {
+    form_token: String,
+}
+
+/// `POST /sign-out`: ends the session and forgets the cookie.
+pub(crate) async fn sign_out(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    if let Some(signed_in) = &visitor.signed_in {
+        state.app.sign_out(&signed_in.actor).await?;
+    }
+    let mut response = see_other("/").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "hearth_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+        ),
+    );
+    Ok(response)
+}
+
+/// A refusal said in a sentence for the form.
+pub(crate) fn form_error(problem: &ApiError) -> String {
+    match (problem.detail_text(), problem.retry_after()) {
+        (Some(detail), _) if problem.field().is_some() => capitalised(detail),
+        (_, Some(secs)) => format!("Too many attempts: try again in {secs} seconds."),
+        (Some(detail), None) => format!("{}: {detail}.", problem.title()),
+        (None, None) => format!("{}.", problem.title()),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,214 @@
+//! A channel's page: its community's channels beside it, its history, and the composer.
+
+use crate::WebState;
+use crate::pages::accounts::form_error;
+use crate::pages::{Layout, PageError, Visitor, render_with_status, see_other};
+use crate::problem::ApiError;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hearth_app::App;
+use hearth_core::model::{Channel, ChannelKind, Message};
+use hearth_core::{ChannelId, MessageId, PageSize, Timestamp, UserId};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// A channel in the sidebar.
+struct ChannelLink {
+    id: ChannelId,
+    name: String,
+    private: bool,
+    current: bool,
+}
+
+/// A message as the page shows it.
+struct MessageView {
+    id: MessageId,
+    author: String,
+    at: String,
+    /// `None` once deleted.
+    body: Option<String>,
+    edited: bool,
+}
+
+#[derive(Template)]
+#[template(path = "channel.html")]
+struct ChannelPage {
+    layout: Layout,
+    community_id: String,
+    community_name: String,
+    channel: ChannelLink,
+    topic: String,
+    channels: Vec<ChannelLink>,
+    messages: Vec<MessageView>,
+    older: Option<MessageId>,
+    draft: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    before: Option<String>,
+}
+
+/// `GET /channels/{id}`: the newest messages (or those before `?before=`), oldest first.
+pub(crate) async fn channel(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id).map(ChannelId)?;
+    let before = query.before.as_deref().map(parse_id).transpose()?;
+    channel_page(
+        &state,
+        &visitor,
+        id,
+        before.map(MessageId),
+        String::new(),
+        None,
+    )
+    .await
+}
+
+async fn channel_page(
+    state: &WebState,
+    visitor: &Visitor,
+    id: ChannelId,
+    before: Option<MessageId>,
+    draft: String,
+    error: Option<ApiError>,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let app = &state.app;
+    let channel = app.channel(&me.actor, id).await?;
+    let Some(community_id) = channel.community_id else {
+        // Direct conversations get their own page with the conversation list.
+        return Err(PageError::not_found());
+    };
+    let (community, _role) = app.community(&me.actor, community_id).await?;
+    let siblings = app
+        .channels(
+            &me.actor,
+            community_id,
+            None,
+            PageSize::requested(Some(PageSize::MAX))?,
+        )
+        .await?;
+    let history = app
+        .history(&me.actor, id, before, PageSize::DEFAULT)
+        .await?;
+    let names = author_names(app, &me.actor, &history.messages).await;
+    let mut messages: Vec<MessageView> = history
+        .messages
+        .iter()
+        .map(|m| message_view(m, &names))
+        .collect();
+    messages.reverse();
+    let mut layout = Layout::new(format!("#{} · {}", channel.name, community.name), visitor);
+    layout.js = Some(crate::assets::js_url());
+    let page = ChannelPage {
+        layout,
+        community_id: community.id.to_string(),
+        community_name: community.name,
+        channel: link(&channel, id),
+        topic: channel.topic.clone(),
+        channels: siblings.iter().map(|c| link(c, id)).collect(),
+        messages,
+        older: history.next_before,
+        draft,
+        error: error.as_ref().map(form_error),
+    };
+    let status = error.map_or(StatusCode::OK, |e| e.status());
+    Ok(render_with_status(status, &page, visitor))
+}
+
+fn link(channel: &Channel, current: ChannelId) -> ChannelLink {
+    ChannelLink {
+        id: channel.id,
+        name: channel.name.clone(),
+        private: channel.kind == ChannelKind::Private,
+        current: channel.id == current,
+    }
+}
+
+/// The display names of the messages' authors (each looked up once).
+async fn author_names(
+    app: &App,
+    actor: &hearth_app::Actor,
+    messages: &[Message],
+) -> HashMap<UserId, String> {
+    let mut names = HashMap::new();
+    for author in messages.iter().filter_map(|m| m.author_id) {
+        if names.contains_key(&author) {
+            continue;
+        }
+        // Someone who shares no community with the reader any more shows as unknown.
+        let name = match app.user(actor, author).await {
+            Ok(user) => user.display_name,
+            Err(_) => "Former member".to_string(),
+        };
+        names.insert(author, name);
+    }
+    names
+}
+
+fn message_view(message: &Message, names: &HashMap<UserId, String>) -> MessageView {
+    let author = match message.author_id {
+        Some(id) => names.get(&id).cloned().unwrap_or_default(),
+        None => "Deleted user".to_string(),
+    };
+    MessageView {
+        id: message.id,
+        author,
+        at: clock_time(message.created_at),
+        body: message.body.clone(),
+        edited: message.edited_at.is_some(),
+    }
+}
+
+/// `HH:MM` in UTC; the script shows local times where it runs.
+fn clock_time(at: Timestamp) -> String {
+    let minutes_of_day = at.millis().rem_euclid(86_400_000) / 60_000;
+    format!("{:02}:{:02}", minutes_of_day / 60, minutes_of_day % 60)
+}
+
+fn parse_id(text: &str) -> Result<i64, PageError> {
+    text.parse().map_err(|_| PageError::not_found())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PostForm {
+    form_token: String,
+    body: String,
+}
+
+/// `POST /channels/{id}`: posts a message, then shows the channel again.
+pub(crate) async fn post(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<PostForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = parse_id(&id).map(ChannelId)?;
+    let me = visitor.require()?;
+    match state
+        .app
+        .post_message(&me.actor, id, &form.body, None)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/channels/{id}"))),
+        Err(error) => {
+            let problem = ApiError::from(error);
+            if problem.status() == StatusCode::UNPROCESSABLE_ENTITY {
+                // Keep what was written, and say what is wrong with it.
+                channel_page(&state, &visitor, id, None, form.body, Some(problem)).await
+            } else {
+                Err(problem.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The start page, one's communities, the directory, and a community's front door.
+
+use crate::WebState;
+use crate::pages::accounts::form_error;
+use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
+use crate::problem::ApiError;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use hearth_app::NewCommunity;
+use hearth_core::model::{Community, JoinPolicy, Role};
+use hearth_core::{CommunityId, PageSize};
+use serde::Deserialize;
+
+/// A community as a list shows it.
+pub(crate) struct CommunityItem {
+    id: CommunityId,
+    name: String,
+    description: String,
+    role: Option<&'static str>,
+}
+
+impl CommunityItem {
+    fn of(community: Community, role: Option<Role>) -> Self {
+        Self {
+            id: community.id,
+            name: community.name,
+            description: community.description,
+            role: role.map(role_name),
+        }
+    }
+}
+
+/// How a role reads on a page.
+pub(crate) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "Owner",
+        Role::Admin => "Admin",
+        Role::Moderator => "Moderator",
+        Role::Member => "Member",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    communities: Vec<CommunityItem>,
+}
+
+/// `GET /`: what this instance is, and its open communities; signed in, one's communities.
+pub(crate) async fn home(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    if visitor.signed_in.is_some() {
+        return Ok(see_other("/communities"));
+    }
+    let open = state
+        .app
+        .community_directory(None, PageSize::DEFAULT)
+        .await?;
+    let page = HomePage {
+        layout: Layout::new("Welcome", &visitor),
+        communities: open
+            .into_iter()
+            .map(|c| CommunityItem::of(c, None))
+            .collect(),
+    };
+    Ok(render(&page, &visitor))
+}
+
+#[derive(Template)]
+#[template(path = "communities.html")]
+struct MyCommunitiesPage {
+    layout: Layout,
+    communities: Vec<CommunityItem>,
+    form: CreateForm,
+    error: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+pub(crate) struct CreateForm {
+    #[serde(default)]
+    form_token: String,
+    name: String,
+    slug: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    invite_only: Option<String>,
+}
+
+/// `GET /communities`: the communities one belongs to, and a form to create one.
+pub(crate) async fn mine(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    my_communities_page(&state, &visitor, CreateForm::default(), None).await
+}
+
+async fn my_communities_page(
+    state: &WebState,
+    visitor: &Visitor,
+    form: CreateForm,
+    error: Option<ApiError>,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let mine = state
+        .app
+        .my_communities(&me.actor, None, PageSize::requested(Some(PageSize::MAX))?)
+        .await?;
+    let page = MyCommunitiesPage {
+        layout: Layout::new("My communities", visitor),
+        communities: mine
+            .into_iter()
+            .map(|(c, role)| CommunityItem::of(c, Some(role)))
+            .collect(),
+        form,
+        error: error.as_ref().map(form_error),
+    };
+    let status = error.map_or(axum::http::StatusCode::OK, |e| e.status());
+    Ok(render_with_status(status, &page, visitor))
+}
+
+/// `POST /communities`: creates a community and opens it.
+pub(crate) async fn create(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<CreateForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let input = NewCommunity {
+        slug: form.slug.clone(),
+        name: form.name.clone(),
+        description: form.description.clone(),
+        join_policy: if form.invite_only.is_some() {
+            JoinPolicy::Invite
+        } else {
+            JoinPolicy::Open
+        },
+    };
+    match state.app.create_community(&me.actor, input).await {
+        Ok(community) => Ok(see_other(&format!("/communities/{}", community.id))),
+        Err(error) => my_communities_page(&state, &visitor, form, Some(error.into())).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryPage {
+    layout: Layout,
+    communities: Vec<CommunityItem>,
+}
+
+/// `GET /directory`: the open communities anyone may join.
+pub(crate) async fn directory(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let open = state
+        .app
+        .community_directory(None, PageSize::requested(Some(PageSize::MAX))?)
+        .await?;
+    let page = DirectoryPage {
+        layout: Layout::new("Directory", &visitor),
+        communities: open
+            .into_iter()
+            .map(|c| CommunityItem::of(c, None))
+            .collect(),
+    };
+    Ok(render(&page, &visitor))
+}
+
+#[derive(Template)]
+#[template(path = "join.html")]
+struct JoinPage {
+    layout: Layout,
+    community: CommunityItem,
+}
+
+/// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
+pub(crate) async fn community(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = CommunityId(id.parse().map_err(|_| PageError::not_found())?);
+    let me = visitor.require()?;
+    let (community, role) = state.app.community(&me.actor, id).await?;
+    if role.is_some() {
+        let channels = state
+            .app
+            .channels(&me.actor, id, None, PageSize::requested(Some(1))?)
+            .await?;
+        if let Some(first) = channels.first() {
+            return Ok(see_other(&format!("/channels/{}", first.id)));
+        }
+    }
+    let page = JoinPage {
+        layout: Layout::new(community.name.clone(), &visitor),
+        community: CommunityItem::of(community, role),
+    };
+    Ok(render(&page, &visitor))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenOnly {
+    form_token: String,
+}
+
+/// `POST /communities/{id}/join`: joins an open community.
+pub(crate) async fn join(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = CommunityId(id.parse().map_err(|_| PageError::not_found())?);
+    let me = visitor.require()?;
+    state.app.join_community(&me.actor, id).await?;
+    Ok(see_other(&format!("/communities/{id}")))
+}

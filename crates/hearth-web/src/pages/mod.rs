@@ -1,0 +1,226 @@
+//! The web pages: server-rendered HTML from compile-time-checked templates, calling the same
+//! use cases as the JSON API. Every form works without JavaScript; the one script only makes
+//! chat live.
+
+mod accounts;
+mod chat;
+mod communities;
+mod visitor;
+
+use crate::WebState;
+use crate::problem::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hearth_app::AppError;
+pub(crate) use visitor::Visitor;
+
+/// The pages' routes.
+pub(crate) fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/", get(communities::home))
+        .route(
+            "/sign-in",
+            get(accounts::sign_in_page).post(accounts::sign_in),
+        )
+        .route(
+            "/register",
+            get(accounts::register_page).post(accounts::register),
+        )
+        .route("/sign-out", post(accounts::sign_out))
+        .route(
+            "/communities",
+            get(communities::mine).post(communities::create),
+        )
+        .route("/directory", get(communities::directory))
+        .route("/communities/{id}", get(communities::community))
+        .route("/communities/{id}/join", post(communities::join))
+        .route("/channels/{id}", get(chat::channel).post(chat::post))
+        .route("/assets/{name}", get(crate::assets::serve))
+}
+
+/// What every page's layout needs.
+pub(crate) struct Layout {
+    /// The page's title (before " · Hearth").
+    pub title: String,
+    /// The style sheet's URL.
+    pub css: String,
+    /// The script's URL, on pages that use it.
+    pub js: Option<String>,
+    /// The signed-in person's display name and handle, if any.
+    pub me: Option<(String, String)>,
+    /// The token this page's forms carry.
+    pub form_token: String,
+}
+
+impl Layout {
+    pub(crate) fn new(title: impl Into<String>, visitor: &Visitor) -> Self {
+        Self {
+            title: title.into(),
+            css: crate::assets::css_url(),
+            js: None,
+            me: visitor
+                .signed_in
+                .as_ref()
+                .map(|s| (s.account.display_name.clone(), s.account.username.clone())),
+            form_token: visitor.form_token.clone(),
+        }
+    }
+}
+
+/// Renders a page with the headers every page carries.
+pub(crate) fn render(template: &impl Template, visitor: &Visitor) -> Response {
+    render_with_status(StatusCode::OK, template, visitor)
+}
+
+/// Renders a page with `status`.
+pub(crate) fn render_with_status(
+    status: StatusCode,
+    template: &impl Template,
+    visitor: &Visitor,
+) -> Response {
+    let mut response = match template.render() {
+        Ok(html) => (status, html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a page failed to render");
+            return PageError::internal().into_response();
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    security_headers(headers);
+    // Pages show personal data: no shared cache may keep them.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(cookie) = &visitor.new_form_cookie {
+        headers.append(header::SET_COOKIE, cookie.clone());
+    }
+    response
+}
+
+/// The headers that keep a page to itself: no script but ours, no framing, no referrer
+/// beyond this site, no content sniffing.
+fn security_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// A 303 to `to` after a form was handled (so reloading does not submit it again).
+pub(crate) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// Not signed in: off to the sign-in page.
+    SignIn,
+    /// A form from another site.
+    CrossSite,
+    /// A form whose token does not match (old page, or another site's).
+    FormExpired,
+    /// Anything else, as the API would describe it.
+    Problem(ApiError),
+}
+
+impl PageError {
+    pub(crate) fn internal() -> Self {
+        Self::Problem(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        ))
+    }
+
+    pub(crate) fn not_found() -> Self {
+        Self::Problem(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+        ))
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(problem: ApiError) -> Self {
+        Self::Problem(problem)
+    }
+}
+
+impl From<hearth_core::DomainError> for PageError {
+    fn from(error: hearth_core::DomainError) -> Self {
+        Self::from(AppError::from(error))
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        let problem = ApiError::from(error);
+        if problem.status() == StatusCode::UNAUTHORIZED {
+            return Self::SignIn;
+        }
+        Self::Problem(problem)
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: String,
+    detail: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, detail) = match self {
+            Self::SignIn => return see_other("/sign-in"),
+            Self::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "This form came from another site".to_string(),
+                "Hearth accepts forms only from its own pages.".to_string(),
+            ),
+            Self::FormExpired => (
+                StatusCode::FORBIDDEN,
+                "This form has expired".to_string(),
+                "Go back, reload the page and try again.".to_string(),
+            ),
+            Self::Problem(problem) => (
+                problem.status(),
+                problem.title().to_string(),
+                problem.detail_text().unwrap_or_default().to_string(),
+            ),
+        };
+        // The error page needs no visitor: it shows no personal data and no forms.
+        let visitor = Visitor {
+            signed_in: None,
+            form_token: String::new(),
+            new_form_cookie: None,
+        };
+        let page = ErrorPage {
+            layout: Layout::new(heading.clone(), &visitor),
+            heading,
+            detail,
+        };
+        render_with_status(status, &page, &visitor)
+    }
+}

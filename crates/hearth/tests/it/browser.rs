@@ -1,0 +1,281 @@
+//! The web pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
+//! the test command installs), driven over WebDriver: what a person does, with JavaScript on
+//! and off, at phone and desktop widths. Screenshots of each page land in
+//! `target/screenshots/`.
+
+use crate::harness::{Backend, TestServer};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Phone and desktop window widths.
+pub(crate) const PHONE: (u32, u32) = (360, 780);
+pub(crate) const DESKTOP: (u32, u32) = (1280, 860);
+
+/// A Chromium driven through its own chromedriver, both ended on drop.
+pub(crate) struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    /// A fresh browser with JavaScript on.
+    pub(crate) async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// A fresh browser (its own profile: no cookies), with JavaScript on or off.
+    pub(crate) async fn start_with(javascript: bool) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "chromedriver did not start ({e}): install Debian's chromium and \
+                     chromium-driver (scripts/test does)"
+                )
+            });
+        let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if !javascript {
+            args.push("--blink-settings=scriptEnabled=false".into());
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    };
+                }
+                Err(error) => last_error = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("could not reach chromedriver: {last_error}");
+    }
+
+    /// Opens `path` on `server`.
+    pub(crate) async fn open(&self, server: &TestServer, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", server.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// Types `text` into the field `css`.
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Clicks `css` and waits for the page it leads to.
+    pub(crate) async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    /// The text of the first `css`.
+    pub(crate) async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// The path of the current page.
+    pub(crate) async fn path(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        url.path().to_string()
+    }
+
+    /// Saves screenshots of the current page at phone and desktop widths as
+    /// `target/screenshots/{name}-phone.png` and `-desktop.png`.
+    pub(crate) async fn screenshots(&self, name: &str) {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for (label, (width, height)) in [("phone", PHONE), ("desktop", DESKTOP)] {
+            self.client
+                .set_window_size(width, height)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let png = self
+                .client
+                .screenshot()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(dir.join(format!("{name}-{label}.png")), png)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// How much wider the page is than the window (0 when nothing overflows sideways).
+    pub(crate) async fn sideways_overflow(&self) -> i64 {
+        let value = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        value.as_i64().unwrap_or(i64::MAX)
+    }
+}
+
+/// Where screenshots go: `target/screenshots` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_registers_creates_a_community_and_talks() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    browser.open(&server, "/").await;
+    assert_eq!(browser.text("h1").await, "Welcome to Hearth");
+    browser.screenshots("landing").await;
+    browser
+        .client
+        .set_window_size(DESKTOP.0, DESKTOP.1)
+        .await
+        .unwrap();
+
+    browser.click("a.button.primary[href='/register']").await;
+    browser.fill("#email", "newcomer@example.org").await;
+    browser.fill("#username", "newcomer").await;
+    browser.fill("#display_name", "New Comer").await;
+    browser.fill("#password", "a long enough password").await;
+    browser.screenshots("register").await;
+    browser.click("form button[type=submit]").await;
+    assert!(browser.text("[role=status]").await.contains("Thank you"));
+
+    browser.open(&server, "/sign-in").await;
+    browser.fill("#login", "newcomer").await;
+    browser.fill("#password", "a long enough password").await;
+    browser.click("form.stack button[type=submit]").await;
+    assert_eq!(browser.text("h1").await, "My communities");
+    assert_eq!(browser.path().await, "/communities");
+
+    browser.fill("#name", "Garden Club").await;
+    browser.fill("#slug", "garden").await;
+    browser.fill("#description", "Roses & <weeds>").await;
+    browser.screenshots("communities").await;
+    browser.click("form.stack button[type=submit]").await;
+    // A new community opens at its #general channel.
+    assert_eq!(browser.text("#channel-heading").await, "#general");
+    assert!(browser.path().await.starts_with("/channels/"));
+
+    // Enter sends; what was written is shown as text, never as markup.
+    let composer = browser.find("#body").await;
+    composer
+        .send_keys("Hello <b>garden</b>\u{E007}")
+        .await
+        .unwrap();
+    let said = browser.text(".message:last-child .body").await;
+    assert_eq!(said, "Hello <b>garden</b>");
+    assert_eq!(
+        browser.text(".message:last-child .author").await,
+        "New Comer"
+    );
+    browser.screenshots("channel").await;
+    for (width, height) in [PHONE, DESKTOP] {
+        browser.client.set_window_size(width, height).await.unwrap();
+        assert_eq!(browser.sideways_overflow().await, 0, "at {width} px");
+    }
+    browser.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_and_posting_work_with_javascript_off() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let member = server.member("plain").await;
+    let community = member.create_community("plain-text").await;
+    let general = member.general_channel(&community).await;
+    let browser = Browser::start_with(false).await;
+    browser.open(&server, "/sign-in").await;
+    browser.fill("#login", "plain").await;
+    browser
+        .fill("#password", &crate::harness::password_of("plain"))
+        .await;
+    browser.click("form.stack button[type=submit]").await;
+    assert_eq!(browser.path().await, "/communities");
+    browser.click(".community a").await;
+    assert_eq!(browser.path().await, format!("/channels/{general}"));
+    browser.fill("#body", "sent without a script").await;
+    browser.click(".composer button").await;
+    assert_eq!(
+        browser.text(".message:last-child .body").await,
+        "sent without a script"
+    );
+    browser.click("form[action='/sign-out'] button").await;
+    assert_eq!(browser.path().await, "/");
+    browser.open(&server, &format!("/channels/{general}")).await;
+    assert_eq!(browser.path().await, "/sign-in");
+    browser.client.clone().close().await.unwrap();
+}

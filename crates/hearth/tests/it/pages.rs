@@ -1,0 +1,181 @@
+//! The web pages over plain HTTP: forms refuse other sites and stale tokens, every page keeps
+//! to itself (CSP, no framing, no caching), text is escaped, and pages show only what the
+//! visitor may see.
+
+use crate::harness::{Auth, Backend, TestServer, on_both_backends};
+
+on_both_backends!(
+    forms_from_other_sites_or_without_their_token_are_refused,
+    pages_carry_their_security_headers_and_escape_what_people_wrote,
+    a_channel_page_is_for_its_members_only,
+);
+
+/// A browser-like client that keeps no cookies of its own and never follows redirects.
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The form cookie and token a signed-out page hands out.
+async fn form_cookie_and_token(server: &TestServer) -> (String, String) {
+    let page = plain_client()
+        .get(format!("{}/sign-in", server.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let token = html
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    (cookie, token)
+}
+
+async fn forms_from_other_sites_or_without_their_token_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let _member = server.member("formal").await;
+    let (cookie, token) = form_cookie_and_token(&server).await;
+    let sign_in = |origin: Option<&'static str>, token: String| {
+        let mut request = plain_client()
+            .post(format!("{}/sign-in", server.base))
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("form_token", token.as_str()),
+                ("login", "formal"),
+                ("password", &crate::harness::password_of("formal")),
+            ]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    // From another site: refused, whatever the token.
+    let refused = sign_in(Some("http://elsewhere.example"), token.clone())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // Without the page's token: refused.
+    let stale = sign_in(None, "0".repeat(32)).await.unwrap();
+    assert_eq!(stale.status(), 403);
+    assert!(
+        stale
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
+    // With it: signed in, and sent on to one's communities with a session cookie.
+    let signed_in = sign_in(None, token).await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/communities");
+    let cookies: Vec<_> = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("hearth_session=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
+}
+
+async fn pages_carry_their_security_headers_and_escape_what_people_wrote(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let member = server.member("writer").await;
+    let community = member.create_community("escapes").await;
+    let general = member.general_channel(&community).await;
+    member
+        .say(&general, "<script>alert('x')</script> & \"quotes\"")
+        .await;
+    let Auth::Cookie(session) = member.session.auth.clone() else {
+        unreachable!()
+    };
+    let page = plain_client()
+        .get(format!("{}/channels/{general}", server.base))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>alert"),
+        "unescaped text on the page"
+    );
+    assert!(html.contains("&#60;script&#62;alert") || html.contains("&lt;script&gt;alert"));
+    // The only script is our own file, never inline.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains("<script src=\"/assets/hearth-"));
+    // Assets are immutable under their hashed names.
+    let css = html
+        .split("href=\"/assets/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    let asset = plain_client()
+        .get(format!("{}/assets/{css}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    assert!(
+        asset.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+}
+
+async fn a_channel_page_is_for_its_members_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.member("keeper").await;
+    let outsider = server.member("outsider").await;
+    let community = owner.create_community("members-only").await;
+    let secret = owner
+        .create_channel(&community, "backroom", "private")
+        .await;
+    owner.say(&secret, "for members' eyes").await;
+    // Signed out: to the sign-in page.
+    let anonymous = plain_client()
+        .get(format!("{}/channels/{secret}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()["location"], "/sign-in");
+    // Signed in but not a member: not found, and nothing of the channel shows.
+    let Auth::Cookie(session) = outsider.session.auth.clone() else {
+        unreachable!()
+    };
+    let page = plain_client()
+        .get(format!("{}/channels/{secret}", server.base))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Not found</h1>"), "{html}");
+    assert!(!html.contains("members' eyes") && !html.contains("backroom"));
+}
