@@ -3,7 +3,7 @@
 use crate::WebState;
 use crate::api::{device_cookie, session_cookie};
 use crate::extract::{ClientAddress, DEVICE_COOKIE, OverHttps, cookie};
-use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
+use crate::pages::{Layout, PageError, TokenOnly, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
@@ -143,11 +143,6 @@ pub(crate) async fn register(
         error,
     };
     Ok(render_with_status(status, &page, &visitor))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct TokenOnly {
-    form_token: String,
 }
 
 /// `POST /sign-out`: ends the session and forgets the cookie.

@@ -2,7 +2,7 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
-use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
+use crate::pages::{Layout, PageError, TokenOnly, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
@@ -204,11 +204,6 @@ pub(crate) async fn community(
         community: CommunityItem::of(community, role),
     };
     Ok(render(&page, &visitor))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct TokenOnly {
-    form_token: String,
 }
 
 /// `POST /communities/{id}/join`: joins an open community.

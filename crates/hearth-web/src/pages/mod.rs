@@ -123,6 +123,12 @@ fn security_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// A form that carries nothing but its token (a button).
+#[derive(serde::Deserialize)]
+pub(crate) struct TokenOnly {
+    pub form_token: String,
+}
+
 /// A 303 to `to` after a form was handled (so reloading does not submit it again).
 pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
