@@ -97,6 +97,15 @@ struct SignInMeters {
     device: Option<Vec<u8>>,
 }
 
+/// Which account registration makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Member,
+    Operator,
+    /// The operator, only if there is none yet.
+    FirstOperator,
+}
+
 /// What registration answers, the same whether or not the email address was already taken,
 /// so that the form cannot be used to find out who has an account here.
 #[derive(Debug, Clone)]
@@ -123,7 +132,7 @@ impl App {
         self.check_address(address)?;
         let _ticket = self.hashing_ticket(address.map(|a| Hasher::Network(network_of(a))))?;
         let username = validate::username(&input.username)?;
-        match self.create_account(input, false).await {
+        match self.create_account(input, Kind::Member).await {
             Ok(_) => {}
             Err(AppError::Domain(DomainError::Conflict(EMAIL_TAKEN))) => {}
             Err(error) => return Err(error),
@@ -144,7 +153,7 @@ impl App {
     }
 
     /// Takes one attempt from the per-address budget of sign-ins and registrations.
-    fn check_address(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub(crate) fn check_address(&self, address: Option<IpAddr>) -> Result<(), AppError> {
         if let Some(address) = address {
             self.address_limiter
                 .check(&network_of(address))
@@ -155,7 +164,15 @@ impl App {
 
     /// Creates the platform operator account (from the command line).
     pub async fn create_operator(&self, input: NewAccount) -> Result<Account, AppError> {
-        self.create_account(input, true).await
+        self.create_account(input, Kind::Operator).await
+    }
+
+    /// Creates the platform operator if there is none yet (the first-run page).
+    pub(crate) async fn create_first_operator(
+        &self,
+        input: NewAccount,
+    ) -> Result<Account, AppError> {
+        self.create_account(input, Kind::FirstOperator).await
     }
 
     /// Whether an operator account exists yet.
@@ -164,7 +181,8 @@ impl App {
         Ok(reader.conn().operator_exists().await?)
     }
 
-    async fn create_account(&self, input: NewAccount, operator: bool) -> Result<Account, AppError> {
+    async fn create_account(&self, input: NewAccount, kind: Kind) -> Result<Account, AppError> {
+        let operator = kind != Kind::Member;
         let email = validate::email(&input.email)?;
         let username = validate::username(&input.username)?;
         let display_name = validate::name("display_name", &input.display_name)?;
@@ -173,6 +191,9 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    if kind == Kind::FirstOperator && tx.conn().operator_exists().await? {
+                        return Err(DomainError::Conflict("this instance has an operator").into());
+                    }
                     if tx.conn().username_taken(&username).await? {
                         return Err(DomainError::Conflict("username is taken").into());
                     }

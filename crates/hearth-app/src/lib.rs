@@ -11,6 +11,7 @@ mod communities;
 mod credential_cache;
 mod error;
 mod events;
+mod first_run;
 mod instance_key;
 mod retention;
 mod secrets;
@@ -70,6 +71,7 @@ pub struct App {
     hashing: Arc<sign_in_limits::HashingAdmission>,
     events: Arc<events::EventHub>,
     credentials: Arc<credential_cache::CredentialCache>,
+    setup_code: Arc<first_run::SetupCode>,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
 }
 
@@ -112,6 +114,7 @@ impl App {
             )),
             events,
             credentials: Arc::default(),
+            setup_code: Arc::default(),
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
         }
     }

@@ -91,8 +91,13 @@ pub async fn start_with_shutdown(
     hearth_web::install_metrics();
     let store = open_store(config).await?;
     let app = app(config, store).await?;
-    if !app.operator_exists().await? {
-        tracing::warn!("no operator account yet: create one with `hearth admin create-operator`");
+    if let Some(code) = app.first_run_code().await? {
+        // The one-time code is printed on purpose: whoever reads the server's log runs it,
+        // and only they may create the operator from the setup page.
+        tracing::warn!(
+            "no operator account yet: open /setup in a browser and enter the setup code \
+             {code}, or run `hearth admin create-operator`"
+        );
     }
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

@@ -47,6 +47,7 @@ pub(crate) fn role_name(role: Role) -> &'static str {
 struct HomePage {
     layout: Layout,
     communities: Vec<CommunityItem>,
+    setup_open: bool,
 }
 
 /// `GET /`: what this instance is, and its open communities; signed in, one's communities.
@@ -62,6 +63,7 @@ pub(crate) async fn home(
         .community_directory(None, PageSize::DEFAULT)
         .await?;
     let page = HomePage {
+        setup_open: state.app.setup_open().await?,
         layout: Layout::new("Welcome", &visitor),
         communities: open
             .into_iter()

@@ -5,6 +5,7 @@
 mod accounts;
 mod chat;
 mod communities;
+mod setup;
 mod visitor;
 
 use crate::WebState;
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<WebState> {
             get(accounts::register_page).post(accounts::register),
         )
         .route("/sign-out", post(accounts::sign_out))
+        .route("/setup", get(setup::setup_page).post(setup::set_up))
         .route(
             "/communities",
             get(communities::mine).post(communities::create),

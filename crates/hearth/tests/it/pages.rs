@@ -8,6 +8,7 @@ on_both_backends!(
     forms_from_other_sites_or_without_their_token_are_refused,
     pages_carry_their_security_headers_and_escape_what_people_wrote,
     a_channel_page_is_for_its_members_only,
+    the_setup_page_creates_the_operator_only_with_the_code_from_the_log,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -178,4 +179,53 @@ async fn a_channel_page_is_for_its_members_only(backend: Backend) {
     let html = page.text().await.unwrap();
     assert!(html.contains("<h1>Not found</h1>"), "{html}");
     assert!(!html.contains("members' eyes") && !html.contains("backroom"));
+}
+
+async fn the_setup_page_creates_the_operator_only_with_the_code_from_the_log(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let code = server.app().first_run_code().await.unwrap().unwrap();
+    let (cookie, token) = form_cookie_and_token(&server).await;
+    let set_up = |code: String| {
+        plain_client()
+            .post(format!("{}/setup", server.base))
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("form_token", token.as_str()),
+                ("code", code.as_str()),
+                ("email", "ops@example.org"),
+                ("username", "ops"),
+                ("display_name", "Operator"),
+                ("password", "the operator's password"),
+            ])
+            .send()
+    };
+    let page = plain_client()
+        .get(format!("{}/setup", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // A stranger without the code gets nowhere.
+    let guessed = set_up("a-guessed-code".into()).await.unwrap();
+    assert_eq!(guessed.status(), 422);
+    assert!(!server.app().operator_exists().await.unwrap());
+    // Whoever read the log does.
+    let done = set_up(code.clone()).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("The operator account is ready")
+    );
+    assert!(server.app().operator_exists().await.unwrap());
+    // Then the page is gone, code or not.
+    assert_eq!(set_up(code).await.unwrap().status(), 404);
+    let gone = plain_client()
+        .get(format!("{}/setup", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    assert_eq!(server.app().first_run_code().await.unwrap(), None);
 }
