@@ -6,6 +6,7 @@ mod api;
 mod assets;
 mod extract;
 mod live;
+mod markdown;
 mod ops;
 mod pages;
 mod problem;

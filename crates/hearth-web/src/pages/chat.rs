@@ -28,8 +28,8 @@ struct MessageView {
     id: MessageId,
     author: String,
     at: String,
-    /// `None` once deleted.
-    body: Option<String>,
+    /// The text as HTML (escaped, with the Markdown subset as markup); `None` once deleted.
+    body_html: Option<String>,
     edited: bool,
 }
 
@@ -164,7 +164,7 @@ fn message_view(message: &Message, names: &HashMap<UserId, String>) -> MessageVi
         id: message.id,
         author,
         at: clock_time(message.created_at),
-        body: message.body.clone(),
+        body_html: message.body.as_deref().map(crate::markdown::render),
         edited: message.edited_at.is_some(),
     }
 }
