@@ -41,6 +41,9 @@ enum Feed {
     Event(EventRecord),
     /// The tailer skipped numbers it could not read: everyone must resync.
     Skipped,
+    /// The store closed (the node is stopping): subscriptions end, so that clients reconnect
+    /// to a node that runs.
+    Closed,
 }
 
 /// The in-process fan-out of new events.
@@ -119,6 +122,9 @@ impl EventSubscription {
             }
             let event = match self.pending.clone() {
                 Some(Ok(Feed::Event(event))) => event,
+                Some(Ok(Feed::Closed)) => {
+                    return Err(hearth_store::StoreError::Unavailable.into());
+                }
                 Some(Ok(Feed::Skipped) | Err(Lagged)) => {
                     // Memberships may have changed in what was missed.
                     self.reload_channels().await?;
@@ -282,7 +288,10 @@ impl App {
                             let _ = sender.send(Feed::Event(event));
                         }
                     }
-                    Err(hearth_store::StoreError::Unavailable) => return,
+                    Err(hearth_store::StoreError::Unavailable) => {
+                        let _ = sender.send(Feed::Closed);
+                        return;
+                    }
                     Err(error) => tracing::warn!(%error, "reading the events feed failed"),
                 }
             }

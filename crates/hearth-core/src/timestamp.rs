@@ -38,6 +38,13 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The instant in RFC 3339 (UTC), as the API and the pages' `<time>` elements write it.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime().format(&Rfc3339).unwrap_or_default()
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let text = self

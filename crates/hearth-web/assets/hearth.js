@@ -1,13 +1,161 @@
-// Hearth's one script. Every page works without it; it only makes the composer send on Enter
-// (Shift+Enter starts a new line).
+// Hearth's one script. Every page works without it; it makes chat live:
+// - the composer sends on Enter (Shift+Enter starts a new line) without reloading the page;
+// - the channel page holds the websocket: new, edited and deleted messages appear in place,
+//   in id order, once, rendered by the server (the script only fetches and places them);
+// - it reconnects by itself with a growing delay, and after any break (or a "resync" frame)
+//   refills the list from the server, so nothing missed stays missing;
+// - other channels in the sidebar count what arrives while you are away from them.
 "use strict";
 
-document.addEventListener("keydown", (event) => {
-  const field = event.target;
-  if (!(field instanceof HTMLTextAreaElement) || !field.form) return;
-  if (!field.form.classList.contains("composer")) return;
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+(() => {
+  const list = document.querySelector("ol.messages[data-channel]");
+  const composer = document.querySelector("form.composer");
+
+  // Enter sends; Shift+Enter (or an input method composing) does not.
+  document.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (!(field instanceof HTMLTextAreaElement) || field.form !== composer) return;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (field.value.trim() !== "") composer.requestSubmit();
+    }
+  });
+
+  // Show times in the reader's own time zone.
+  const localTimes = (root) => {
+    for (const time of root.querySelectorAll("time[datetime]")) {
+      const at = new Date(time.getAttribute("datetime"));
+      if (!Number.isNaN(at.getTime())) {
+        time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        time.title = at.toLocaleString();
+      }
+    }
+  };
+  localTimes(document);
+
+  if (!list || !composer) return;
+  const channel = list.dataset.channel;
+
+  // Ids are decimal strings beyond JavaScript's exact integers: compare them as strings.
+  const before = (a, b) => a.length < b.length || (a.length === b.length && a < b);
+
+  const parse = (html) => {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  };
+
+  // Puts a server-rendered message in its place: replacing the one with its id, or inserted
+  // in id order.
+  const place = (item) => {
+    const id = item.dataset.id;
+    const existing = list.querySelector(`li.message[data-id="${id}"]`);
+    if (existing) {
+      existing.replaceWith(item);
+      return;
+    }
+    list.querySelector("li.empty")?.remove();
+    const later = [...list.querySelectorAll("li.message")].find((li) => before(id, li.dataset.id));
+    const stuck = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    list.insertBefore(item, later || null);
+    if (stuck && !later) item.scrollIntoView({ block: "end" });
+  };
+
+  const fetchText = async (url) => {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return response.ok ? response.text() : null;
+  };
+
+  const showMessage = async (id) => {
+    const html = await fetchText(`/channels/${channel}/fragments/messages/${id}`);
+    if (html === null) return; // a thread reply, or no longer readable
+    const item = parse(html).querySelector("li.message");
+    if (item) {
+      localTimes(item);
+      place(item);
+    }
+  };
+
+  // After a break: the server's newest page replaces what is shown.
+  const refill = async () => {
+    const html = await fetchText(`/channels/${channel}/fragments/latest`);
+    if (html === null) return;
+    const fresh = parse(html);
+    localTimes(fresh);
+    list.replaceChildren(fresh);
+  };
+
+  const unread = new Map();
+  const countUnread = (otherChannel) => {
+    const link = document.querySelector(`.sidebar a[href="/channels/${otherChannel}"]`);
+    if (!link) return;
+    const count = (unread.get(otherChannel) || 0) + 1;
+    unread.set(otherChannel, count);
+    let badge = link.querySelector(".unread");
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "unread";
+      link.append(badge);
+    }
+    badge.textContent = String(count);
+    badge.setAttribute("aria-label", `${count} new`);
+  };
+
+  let delay = 500;
+  let connectedBefore = false;
+  const connect = () => {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(`${scheme}${location.host}/api/v1/ws`);
+    socket.addEventListener("message", (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame.type === "hello") {
+        delay = 500;
+        document.body.dataset.live = "connected";
+        // Whatever happened while we were away is fetched afresh.
+        if (connectedBefore) refill();
+        connectedBefore = true;
+      } else if (frame.type === "resync") {
+        refill();
+      } else if (frame.channel_id === channel && frame.message_id) {
+        showMessage(frame.message_id);
+      } else if (frame.type === "message.posted" && frame.channel_id) {
+        countUnread(frame.channel_id);
+      }
+    });
+    socket.addEventListener("close", () => {
+      document.body.dataset.live = "reconnecting";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    });
+  };
+  connect();
+
+  // Send without reloading: the message comes back through the websocket like anyone's.
+  composer.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (field.value.trim() !== "") field.form.requestSubmit();
-  }
-});
+    const field = composer.querySelector("textarea");
+    let response = null;
+    try {
+      response = await fetch(composer.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(composer)),
+        credentials: "same-origin",
+      });
+    } catch {
+      response = null;
+    }
+    if (response?.ok) {
+      field.value = "";
+      composer.parentElement.querySelector(".error")?.remove();
+      field.focus();
+    } else {
+      // Let the server's page say what was wrong, as it does without the script.
+      composer.submit();
+    }
+  });
+})();

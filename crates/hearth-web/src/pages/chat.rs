@@ -2,7 +2,7 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
-use crate::pages::{Layout, PageError, Visitor, render_with_status, see_other};
+use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
@@ -28,6 +28,7 @@ struct MessageView {
     id: MessageId,
     author: String,
     at: String,
+    iso: String,
     /// The text as HTML (escaped, with the Markdown subset as markup); `None` once deleted.
     body_html: Option<String>,
     edited: bool,
@@ -164,6 +165,7 @@ fn message_view(message: &Message, names: &HashMap<UserId, String>) -> MessageVi
         id: message.id,
         author,
         at: clock_time(message.created_at),
+        iso: message.created_at.to_rfc3339(),
         body_html: message.body.as_deref().map(crate::markdown::render),
         edited: message.edited_at.is_some(),
     }
@@ -211,4 +213,61 @@ pub(crate) async fn post(
             }
         }
     }
+}
+
+/// One message as a list item, for the script to insert or replace.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessageFragment {
+    m: MessageView,
+}
+
+/// The newest messages as list items, for the script to refill the list after a break.
+#[derive(Template)]
+#[template(path = "message_list.html")]
+struct MessageListFragment {
+    messages: Vec<MessageView>,
+}
+
+/// `GET /channels/{id}/fragments/messages/{message}`: one top-level message of the channel
+/// as the page shows it (404 for anything else, thread replies included).
+pub(crate) async fn message_fragment(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path((channel, message)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let channel = parse_id(&channel).map(ChannelId)?;
+    let message = parse_id(&message).map(MessageId)?;
+    let me = visitor.require()?;
+    let found = state.app.message(&me.actor, message).await?;
+    if found.channel_id != channel || found.thread_root_id.is_some() {
+        return Err(PageError::not_found());
+    }
+    let names = author_names(&state.app, &me.actor, std::slice::from_ref(&found)).await;
+    let fragment = MessageFragment {
+        m: message_view(&found, &names),
+    };
+    Ok(render(&fragment, &visitor))
+}
+
+/// `GET /channels/{id}/fragments/latest`: the newest page of messages as list items.
+pub(crate) async fn latest_fragment(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(channel): Path<String>,
+) -> Result<Response, PageError> {
+    let channel = parse_id(&channel).map(ChannelId)?;
+    let me = visitor.require()?;
+    let history = state
+        .app
+        .history(&me.actor, channel, None, PageSize::DEFAULT)
+        .await?;
+    let names = author_names(&state.app, &me.actor, &history.messages).await;
+    let mut messages: Vec<MessageView> = history
+        .messages
+        .iter()
+        .map(|m| message_view(m, &names))
+        .collect();
+    messages.reverse();
+    Ok(render(&MessageListFragment { messages }, &visitor))
 }

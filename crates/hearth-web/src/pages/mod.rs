@@ -40,6 +40,14 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/channels/{id}", get(chat::channel).post(chat::post))
+        .route(
+            "/channels/{id}/fragments/messages/{message}",
+            get(chat::message_fragment),
+        )
+        .route(
+            "/channels/{id}/fragments/latest",
+            get(chat::latest_fragment),
+        )
         .route("/assets/{name}", get(crate::assets::serve))
 }
 

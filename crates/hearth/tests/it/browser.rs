@@ -144,6 +144,47 @@ impl Browser {
             .unwrap_or_else(|e| panic!("text of {css}: {e}"))
     }
 
+    /// Waits until the first `css` holds `text` (up to 10 s); returns what it held last.
+    pub(crate) async fn wait_for_text(&self, css: &str, text: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                last = element.text().await.unwrap_or_default();
+                if last.contains(text) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never held {text:?}; it held {last:?}");
+    }
+
+    /// Signs in through the sign-in page.
+    pub(crate) async fn sign_in(&self, server: &TestServer, login: &str) {
+        self.open(server, "/sign-in").await;
+        self.fill("#login", login).await;
+        self.fill("#password", &crate::harness::password_of(login))
+            .await;
+        self.click("form.stack button[type=submit]").await;
+        assert_eq!(self.path().await, "/communities");
+    }
+
+    /// Waits until the page's websocket said hello.
+    pub(crate) async fn wait_for_live(&self) {
+        for _ in 0..100 {
+            let live = self
+                .client
+                .execute("return document.body.dataset.live || '';", vec![])
+                .await
+                .unwrap_or_default();
+            if live.as_str() == Some("connected") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never went live");
+    }
+
     /// The path of the current page.
     pub(crate) async fn path(&self) -> String {
         let url = self
@@ -278,4 +319,91 @@ async fn signing_in_and_posting_work_with_javascript_off() {
     browser.open(&server, &format!("/channels/{general}")).await;
     assert_eq!(browser.path().await, "/sign-in");
     browser.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing() {
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let community = alice.create_community("live-garden").await;
+    bob.join(&community).await;
+    let general = alice.general_channel(&community).await;
+    let random = alice.create_channel(&community, "random", "public").await;
+    bob.post(&format!("/api/v1/channels/{random}/members"), json!({}))
+        .await
+        .expect_status(204);
+
+    let (alices, bobs) = tokio::join!(Browser::start(), Browser::start());
+    alices.sign_in(&server, "alice").await;
+    bobs.sign_in(&server, "bob").await;
+    alices.open(&server, &format!("/channels/{general}")).await;
+    bobs.open(&server, &format!("/channels/{general}")).await;
+    bobs.wait_for_live().await;
+
+    // Alice types and presses Enter: her page does not reload, and Bob's shows it.
+    let composer = alices.find("#body").await;
+    composer.send_keys("first light\u{E007}").await.unwrap();
+    bobs.wait_for_text(".messages", "first light").await;
+    alices.wait_for_text(".messages", "first light").await;
+    assert_eq!(
+        alices
+            .find("#body")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+
+    // An edit and a delete made elsewhere show in place.
+    let id = alice.say(&general, "soon to change").await;
+    bobs.wait_for_text(&format!("#m{id} .body"), "soon to change")
+        .await;
+    alice
+        .patch(
+            &format!("/api/v1/messages/{id}"),
+            json!({ "body": "changed **text**" }),
+        )
+        .await
+        .expect_status(200);
+    bobs.wait_for_text(&format!("#m{id} .body"), "changed text")
+        .await;
+    bobs.wait_for_text(&format!("#m{id} .meta"), "(edited)")
+        .await;
+    alice
+        .delete(&format!("/api/v1/messages/{id}"))
+        .await
+        .expect_status(204);
+    bobs.wait_for_text(&format!("#m{id}"), "This message was deleted.")
+        .await;
+
+    // A message in another channel counts as unread in Bob's sidebar.
+    alice.say(&random, "over here").await;
+    bobs.wait_for_text(".sidebar .unread", "1").await;
+
+    // The server goes away and comes back; what was said meanwhile shows once, in order.
+    server.restart().await;
+    let missed = alice.say(&general, "said while you were away").await;
+    let after = alice.say(&general, "and after that").await;
+    bobs.wait_for_text(".messages", "and after that").await;
+    let order: Vec<String> = {
+        let items = bobs
+            .client
+            .find_all(Locator::Css("li.message"))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for item in items {
+            ids.push(item.attr("data-id").await.unwrap().unwrap_or_default());
+        }
+        ids
+    };
+    let position = |wanted: &str| order.iter().position(|id| id == wanted);
+    assert!(position(&missed) < position(&after), "{order:?}");
+    assert_eq!(order.iter().filter(|id| **id == missed).count(), 1);
+    bobs.screenshots("channel-live").await;
+    alices.client.clone().close().await.unwrap();
+    bobs.client.clone().close().await.unwrap();
 }

@@ -190,6 +190,24 @@ impl TestServer {
         response.text().await.unwrap_or_default()
     }
 
+    /// Stops the server and starts it again on the same address and database (open
+    /// connections, websockets included, are cut).
+    pub async fn restart(&mut self) {
+        let addr = self
+            .server
+            .as_ref()
+            .map(|s| s.addr)
+            .unwrap_or_else(|| panic!("not running"));
+        self.stop().await;
+        let mut config = self.config.clone();
+        config.listen = addr;
+        self.server = Some(
+            server::start(&config)
+                .await
+                .unwrap_or_else(|e| panic!("restart: {e:#}")),
+        );
+    }
+
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server
