@@ -86,17 +86,6 @@ impl Conn<'_> {
                 .bind(login).fetch_optional(&mut **c).await?))
     }
 
-    /// Deletes an account row; returns whether there was one. The schema does to the
-    /// person's other rows what the data catalog declares: their own (sessions, tokens,
-    /// memberships) go, shared ones (messages, revisions, invitations, channels they created)
-    /// stay without them. It refuses with [`StoreError::ForeignKeyViolation`] while they own a
-    /// community: ownership passes on first. Erasure of their content is the caller's work.
-    pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
-        let done = dispatch!(self, c => sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.0).execute(&mut **c).await?.rows_affected());
-        Ok(done > 0)
-    }
-
     /// Whether any operator account exists.
     pub async fn operator_exists(&mut self) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c =>

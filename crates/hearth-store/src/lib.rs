@@ -9,6 +9,7 @@ mod chat;
 mod checkpoint;
 mod communities;
 mod conn;
+mod erasure;
 mod error;
 pub mod rows;
 pub mod schema;
