@@ -1,6 +1,6 @@
 //! The retention sweep: deletes what the data catalog says is kept no longer. Events go once
-//! they are older than their catalogued days, sessions once they have expired (their lifetime
-//! is the `session_days` setting). Deletion runs in bounded batches, one transaction of the
+//! they are older than their catalogued days, audit entries once older than their catalogued
+//! months, sessions once they have expired (their lifetime is the `session_days` setting). Deletion runs in bounded batches, one transaction of the
 //! writer each, so that a backlog never holds the writer for long.
 
 use crate::{App, AppError};
@@ -22,6 +22,8 @@ const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(60);
 pub struct SweepReport {
     /// Events past their retention.
     pub events: u64,
+    /// Audit entries past their retention.
+    pub audit_entries: u64,
     /// Expired sessions.
     pub sessions: u64,
     /// Sign-in meters that neither slow nor trust anyone any more.
@@ -30,41 +32,42 @@ pub struct SweepReport {
     pub idempotency_keys: u64,
 }
 
-/// The events feed's retention in days, as the catalog declares it.
-fn events_retention_days() -> Result<u32, AppError> {
-    match catalog::table("events").and_then(Table::row_retention) {
-        Some(Retention::Days(days)) => Ok(days),
+/// The instant before which the rows of `table` have outlived the retention the catalog
+/// declares for whole rows: a number of days, or of calendar months for legal records.
+fn expired_before(table: &str, now: Timestamp) -> Result<Timestamp, AppError> {
+    match catalog::table(table).and_then(Table::row_retention) {
+        Some(Retention::Days(days)) => Ok(now.plus_seconds(-i64::from(days) * 24 * 3600)),
+        Some(Retention::LegalRecordMonths(months)) => Ok(now.minus_months(months)),
         other => Err(AppError::Internal(format!(
-            "the catalog gives events no retention in days ({other:?})"
+            "the catalog gives {table} no retention in days or months ({other:?})"
         ))),
     }
 }
 
 impl App {
-    /// Deletes events older than their catalogued retention and sessions past their expiry,
-    /// until none is left; returns how many of each went.
+    /// Deletes events and audit entries older than their catalogued retention and sessions
+    /// past their expiry, until none is left; returns how many of each went.
     pub async fn sweep_retention(&self) -> Result<SweepReport, AppError> {
         let now = Timestamp::now();
-        let days = i64::from(events_retention_days()?);
-        let events_before = now.plus_seconds(-days * 24 * 3600);
-        let mut report = SweepReport::default();
-        loop {
-            let deleted: u64 = self
-                .store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        Ok::<_, AppError>(
-                            tx.conn().delete_events_before(events_before, BATCH).await?,
-                        )
-                    })
+        let events_before = expired_before("events", now)?;
+        let audit_before = expired_before("audit_log", now)?;
+        let mut report = SweepReport {
+            events: self
+                .sweep_head(move |tx| {
+                    Box::pin(
+                        async move { tx.conn().delete_events_before(events_before, BATCH).await },
+                    )
                 })
-                .await?;
-            report.events += deleted;
-            // Only the head of the feed is looked at: stop once it holds nothing old.
-            if deleted == 0 {
-                break;
-            }
-        }
+                .await?,
+            audit_entries: self
+                .sweep_head(move |tx| {
+                    Box::pin(
+                        async move { tx.conn().delete_audit_before(audit_before, BATCH).await },
+                    )
+                })
+                .await?,
+            ..SweepReport::default()
+        };
         report.sessions = self
             .sweep_in_batches(move |tx| {
                 Box::pin(async move { tx.conn().delete_expired_sessions(now, BATCH).await })
@@ -105,6 +108,32 @@ impl App {
             + Clone
             + 'static,
     {
+        self.sweep_until(delete, |deleted| deleted < BATCH as u64)
+            .await
+    }
+
+    /// Runs `delete`, which looks only at the [`BATCH`] oldest rows of a time-ordered table
+    /// and deletes those that are due, until a batch deletes nothing: the head then holds
+    /// nothing old. Returns how many rows went.
+    async fn sweep_head<F>(&self, delete: F) -> Result<u64, AppError>
+    where
+        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
+            + Send
+            + Sync
+            + Clone
+            + 'static,
+    {
+        self.sweep_until(delete, |deleted| deleted == 0).await
+    }
+
+    async fn sweep_until<F>(&self, delete: F, done: impl Fn(u64) -> bool) -> Result<u64, AppError>
+    where
+        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
+            + Send
+            + Sync
+            + Clone
+            + 'static,
+    {
         let mut total = 0;
         loop {
             let delete = delete.clone();
@@ -114,7 +143,7 @@ impl App {
                 .await
                 .map_err(AppError::from)?;
             total += deleted;
-            if deleted < BATCH as u64 {
+            if done(deleted) {
                 return Ok(total);
             }
         }
@@ -135,6 +164,7 @@ impl App {
                     Ok(report) if report != SweepReport::default() => {
                         tracing::info!(
                             events = report.events,
+                            audit_entries = report.audit_entries,
                             sessions = report.sessions,
                             sign_in_meters = report.sign_in_meters,
                             idempotency_keys = report.idempotency_keys,
@@ -156,7 +186,12 @@ mod tests {
 
     #[test]
     fn the_sweep_deletes_by_what_the_catalog_declares() {
-        assert!(events_retention_days().is_ok_and(|days| days > 0));
+        let now = Timestamp::now();
+        assert!(expired_before("events", now).is_ok_and(|at| at < now));
+        assert_eq!(
+            expired_before("audit_log", now).ok(),
+            Some(now.minus_months(24))
+        );
         let sessions = catalog::table("sessions").and_then(Table::row_retention);
         assert_eq!(sessions, Some(Retention::SessionLifetime));
     }

@@ -179,6 +179,21 @@ impl Conn<'_> {
             .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// Deletes those of the `limit` oldest audit entries that were written before `before`;
+    /// returns how many. Like the events feed, only the head of the log is looked at, by its
+    /// key: entry ids are time-ordered (they begin with the millisecond they were made in),
+    /// so the old entries are at the head, and a sweep with nothing due reads `limit` rows.
+    pub async fn delete_audit_before(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM audit_log WHERE id IN \
+             (SELECT id FROM audit_log ORDER BY id LIMIT $2) AND at < $1")
+            .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
+    }
+
     /// Every audit entry, every column, as lines of text: whatever columns the table has, so
     /// that a test searching it for personal data sees all of it.
     pub async fn audit_dump(&mut self) -> Result<String, StoreError> {
