@@ -20,7 +20,7 @@ pub mod writer;
 
 pub use accounts::NewUser;
 pub use audit::{AuditRecord, EventRecord, multi_row_insert};
-pub use chat::NewMessage;
+pub use chat::{Edit, NewMessage};
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
 pub use sealing::{PlainSealer, Sealer};

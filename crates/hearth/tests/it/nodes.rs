@@ -97,3 +97,148 @@ async fn an_invitation_is_never_used_more_often_than_it_allows() {
         .expect_status(200);
     assert_eq!(members.body.as_array().map(Vec::len), Some(4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_racing_on_two_nodes_keep_every_replaced_text_as_a_revision() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let community = alice.create_community("edits").await;
+    let general = alice.general_channel(&community).await;
+    let mut on_second = alice.client.clone();
+    on_second.base = second.base.clone();
+
+    for round in 0..10 {
+        let original = format!("round {round} original");
+        let id = alice.say(&general, &original).await;
+        let path = format!("/api/v1/messages/{id}");
+        let edit = |client: &crate::harness::Client, n: usize| {
+            let client = client.clone();
+            let path = path.clone();
+            let body = format!("round {round} edit {n}");
+            async move { client.patch(&path, json!({ "body": body })).await }
+        };
+        // Two edits through each node at once.
+        let edits = futures_util::future::join_all([
+            edit(&alice.client, 1),
+            edit(&on_second, 2),
+            edit(&alice.client, 3),
+            edit(&on_second, 4),
+        ])
+        .await;
+        for edited in &edits {
+            assert_eq!(edited.status, 200, "{:?}", edited.body);
+        }
+        // Whatever order they landed in, every text the message had is either its current
+        // body or one of its revisions, once.
+        let current = alice.get(&path).await.expect_status(200).body["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let revisions = alice
+            .get(&format!("{path}/revisions"))
+            .await
+            .expect_status(200);
+        let mut seen: Vec<String> = revisions
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["body"].as_str().unwrap().to_string())
+            .collect();
+        seen.push(current);
+        seen.sort();
+        let mut expected: Vec<String> =
+            (1..=4).map(|n| format!("round {round} edit {n}")).collect();
+        expected.push(original);
+        expected.sort();
+        assert_eq!(seen, expected, "round {round}: a replaced text was lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_and_edit_caps_hold_exactly_when_two_nodes_race() {
+    use crate::harness::{Client, Resp};
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let mut on_second = alice.client.clone();
+    on_second.base = second.base.clone();
+    // Ten requests at once, alternately through each node.
+    let race = |method: reqwest::Method, path: String, body: fn(usize) -> serde_json::Value| {
+        let nodes = [alice.client.clone(), on_second.clone()];
+        async move {
+            let calls = (0..10).map(|n| {
+                let client: Client = nodes[n % 2].clone();
+                let (method, path) = (method.clone(), path.clone());
+                async move { client.request(method, &path, Some(body(n))).await }
+            });
+            futures_util::future::join_all(calls).await
+        }
+    };
+    let count =
+        |answers: &[Resp], status: u16| answers.iter().filter(|a| a.status == status).count();
+    let user = hearth_core::UserId(alice.id.parse().unwrap());
+
+    // Alice holds 96 tokens (one from signing up); ten more are asked for at once: four are
+    // made, six refused. Three rounds, revoking the four in between.
+    for n in 0..95 {
+        alice
+            .post("/api/v1/me/tokens", json!({ "name": format!("token {n}") }))
+            .await
+            .expect_status(201);
+    }
+    for round in 0..3 {
+        let answers = race(
+            reqwest::Method::POST,
+            "/api/v1/me/tokens".into(),
+            |n| json!({ "name": format!("racing {n}") }),
+        )
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(count(&answers, 201), 4, "round {round}: {statuses:?}");
+        assert_eq!(count(&answers, 409), 6, "round {round}: {statuses:?}");
+        let mut reader = first.app().store().reader().await.unwrap();
+        assert_eq!(reader.conn().live_token_count(user).await.unwrap(), 100);
+        drop(reader);
+        for made in answers.iter().filter(|a| a.status == 201) {
+            let id = made.body["token"]["id"].as_str().unwrap();
+            alice
+                .delete(&format!("/api/v1/me/tokens/{id}"))
+                .await
+                .expect_status(204);
+        }
+    }
+
+    // A message edited 96 times; ten more edits at once: four land. Three rounds.
+    let community = alice.create_community("caps").await;
+    let general = alice.general_channel(&community).await;
+    for round in 0..3 {
+        let id = alice.say(&general, "edit me").await;
+        let path = format!("/api/v1/messages/{id}");
+        for n in 0..96 {
+            alice
+                .patch(&path, json!({ "body": format!("edit {n}") }))
+                .await
+                .expect_status(200);
+        }
+        let answers = race(
+            reqwest::Method::PATCH,
+            path.clone(),
+            |n| json!({ "body": format!("racing edit {n}") }),
+        )
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(count(&answers, 200), 4, "round {round}: {statuses:?}");
+        assert_eq!(count(&answers, 409), 6, "round {round}: {statuses:?}");
+        let revisions = alice
+            .get(&format!("{path}/revisions"))
+            .await
+            .expect_status(200);
+        assert_eq!(
+            revisions.body.as_array().unwrap().len(),
+            100,
+            "round {round}"
+        );
+    }
+}
