@@ -7,7 +7,7 @@ use crate::{App, AppError};
 use futures_util::future::BoxFuture;
 use hearth_core::Timestamp;
 use hearth_core::catalog::{self, Retention, Table};
-use hearth_store::{StoreError, Tx};
+use hearth_store::{StoreError, TimeOrderedLog, Tx};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -32,6 +32,16 @@ pub struct SweepReport {
     pub idempotency_keys: u64,
 }
 
+/// When a sweep of one table stops.
+#[derive(Debug, Clone, Copy)]
+enum Until {
+    /// A batch deletes fewer rows than it could: no more are due.
+    ShortBatch,
+    /// A batch deletes nothing: for deletes that look only at the [`BATCH`] oldest rows of a
+    /// time-ordered table, the head then holds nothing old.
+    NothingDeleted,
+}
+
 /// The instant before which the rows of `table` have outlived the retention the catalog
 /// declares for whole rows: a number of days, or of calendar months for legal records.
 fn expired_before(table: &str, now: Timestamp) -> Result<Timestamp, AppError> {
@@ -49,27 +59,24 @@ impl App {
     /// past their expiry, until none is left; returns how many of each went.
     pub async fn sweep_retention(&self) -> Result<SweepReport, AppError> {
         let now = Timestamp::now();
-        let events_before = expired_before("events", now)?;
-        let audit_before = expired_before("audit_log", now)?;
-        let mut report = SweepReport {
-            events: self
-                .sweep_head(move |tx| {
-                    Box::pin(
-                        async move { tx.conn().delete_events_before(events_before, BATCH).await },
-                    )
+        let mut report = SweepReport::default();
+        for (log, table) in [
+            (TimeOrderedLog::Events, "events"),
+            (TimeOrderedLog::Audit, "audit_log"),
+        ] {
+            let before = expired_before(table, now)?;
+            let deleted = self
+                .sweep(Until::NothingDeleted, move |tx| {
+                    Box::pin(async move { tx.conn().delete_old_at_head(log, before, BATCH).await })
                 })
-                .await?,
-            audit_entries: self
-                .sweep_head(move |tx| {
-                    Box::pin(
-                        async move { tx.conn().delete_audit_before(audit_before, BATCH).await },
-                    )
-                })
-                .await?,
-            ..SweepReport::default()
-        };
+                .await?;
+            match log {
+                TimeOrderedLog::Events => report.events = deleted,
+                TimeOrderedLog::Audit => report.audit_entries = deleted,
+            }
+        }
         report.sessions = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move { tx.conn().delete_expired_sessions(now, BATCH).await })
             })
             .await?;
@@ -77,7 +84,7 @@ impl App {
         // nor trusts anyone, it says nothing any more.
         let quiet_since = now.plus_seconds(-3600);
         report.sign_in_meters = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move {
                     tx.conn()
                         .delete_stale_sign_in_meters(quiet_since, now, BATCH)
@@ -87,7 +94,7 @@ impl App {
             .await?;
         let day_ago = now.plus_seconds(-24 * 3600);
         report.idempotency_keys = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move {
                     tx.conn()
                         .delete_idempotency_keys_before(day_ago, BATCH)
@@ -99,34 +106,8 @@ impl App {
     }
 
     /// Runs `delete` (which deletes at most [`BATCH`] rows) in one transaction after another
-    /// until a batch comes back short; returns how many rows went.
-    async fn sweep_in_batches<F>(&self, delete: F) -> Result<u64, AppError>
-    where
-        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
-            + Send
-            + Sync
-            + Clone
-            + 'static,
-    {
-        self.sweep_until(delete, |deleted| deleted < BATCH as u64)
-            .await
-    }
-
-    /// Runs `delete`, which looks only at the [`BATCH`] oldest rows of a time-ordered table
-    /// and deletes those that are due, until a batch deletes nothing: the head then holds
-    /// nothing old. Returns how many rows went.
-    async fn sweep_head<F>(&self, delete: F) -> Result<u64, AppError>
-    where
-        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
-            + Send
-            + Sync
-            + Clone
-            + 'static,
-    {
-        self.sweep_until(delete, |deleted| deleted == 0).await
-    }
-
-    async fn sweep_until<F>(&self, delete: F, done: impl Fn(u64) -> bool) -> Result<u64, AppError>
+    /// until `until` says the table holds nothing due; returns how many rows went.
+    async fn sweep<F>(&self, until: Until, delete: F) -> Result<u64, AppError>
     where
         F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
             + Send
@@ -143,7 +124,11 @@ impl App {
                 .await
                 .map_err(AppError::from)?;
             total += deleted;
-            if done(deleted) {
+            let done = match until {
+                Until::ShortBatch => deleted < BATCH as u64,
+                Until::NothingDeleted => deleted == 0,
+            };
+            if done {
                 return Ok(total);
             }
         }

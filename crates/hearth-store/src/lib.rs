@@ -19,7 +19,7 @@ mod store;
 pub mod writer;
 
 pub use accounts::NewUser;
-pub use audit::{AuditRecord, EventRecord, multi_row_insert};
+pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
 pub use chat::{Edit, NewMessage};
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
