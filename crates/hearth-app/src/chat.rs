@@ -547,12 +547,12 @@ impl App {
                     }
                     let now = Timestamp::now();
                     let revision = tx.next_id();
-                    match tx
+                    let edited_at = match tx
                         .conn()
                         .edit_message(id, user, revision, &body, now, MAX_EDITS_PER_MESSAGE)
                         .await?
                     {
-                        Edit::Done => {}
+                        Edit::Done(at) => at,
                         Edit::Gone => return Err(DomainError::NotFound("message").into()),
                         Edit::TooMany => {
                             return Err(DomainError::Conflict(
@@ -560,7 +560,7 @@ impl App {
                             )
                             .into());
                         }
-                    }
+                    };
                     record(
                         tx,
                         Some(user),
@@ -570,7 +570,7 @@ impl App {
                     );
                     tx.append_event(message.channel_id, "message.edited", id.0);
                     message.body = Some(body);
-                    message.edited_at = Some(now);
+                    message.edited_at = Some(edited_at);
                     Ok(message)
                 })
             })

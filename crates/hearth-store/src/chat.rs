@@ -61,8 +61,8 @@ macro_rules! select_channel {
 /// What became of an edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edit {
-    /// The body was replaced, and the one it replaced kept as a revision.
-    Done,
+    /// The body was replaced, at this time, and the one it replaced kept as a revision.
+    Done(Timestamp),
     /// The message is deleted, or not the author's: nothing was written.
     Gone,
     /// The message has as many revisions as allowed: nothing was written.
@@ -433,14 +433,19 @@ impl Conn<'_> {
                 "SELECT 1 FROM messages WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(message.0).execute(&mut **c).await?.rows_affected());
         }
-        let kept = dispatch!(self, c => sqlx::query(
+        // The replaced body's time is the edit's, or just after the edit before it if that
+        // one (made on a node whose clock runs ahead, or that took the row first) is later:
+        // revisions are in the order they were made whatever the clocks say.
+        let kept: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
             "INSERT INTO message_edits (id, message_id, author_id, body, replaced_at) \
-             SELECT $2, id, author_id, body, $3 FROM messages WHERE id = $1 \
-             AND deleted_at IS NULL AND author_id = $4 \
-             AND (SELECT COUNT(*) FROM message_edits WHERE message_id = $1) < $5")
+             SELECT $2, id, author_id, body, CASE WHEN COALESCE(edited_at, created_at) >= $3 \
+             THEN COALESCE(edited_at, created_at) + 1 ELSE $3 END \
+             FROM messages WHERE id = $1 AND deleted_at IS NULL AND author_id = $4 \
+             AND (SELECT COUNT(*) FROM message_edits WHERE message_id = $1) < $5 \
+             RETURNING replaced_at")
             .bind(message.0).bind(revision_id).bind(now.0).bind(author.0).bind(max_edits)
-            .execute(&mut **c).await?.rows_affected());
-        if kept == 0 {
+            .fetch_optional(&mut **c).await?);
+        let Some((replaced_at,)) = kept else {
             let live: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
                 "SELECT id FROM messages WHERE id = $1 AND deleted_at IS NULL AND author_id = $2")
                 .bind(message.0).bind(author.0).fetch_optional(&mut **c).await?);
@@ -449,12 +454,12 @@ impl Conn<'_> {
             } else {
                 Edit::Gone
             });
-        }
+        };
         let new_sealed = self.sealer.seal(author, new_body);
         dispatch!(self, c => sqlx::query(
             "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1")
-            .bind(message.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
-        Ok(Edit::Done)
+            .bind(message.0).bind(&new_sealed).bind(replaced_at).execute(&mut **c).await?.rows_affected());
+        Ok(Edit::Done(Timestamp(replaced_at)))
     }
 
     /// A message's earlier versions, oldest first; none once its author's account is gone
@@ -467,7 +472,8 @@ impl Conn<'_> {
             return Ok(Vec::new());
         };
         let rows: Vec<(Vec<u8>, i64)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 ORDER BY id")
+            "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 \
+             ORDER BY replaced_at, id")
             .bind(message.id.0).fetch_all(&mut **c).await?);
         rows.into_iter()
             .map(|(body, at)| {

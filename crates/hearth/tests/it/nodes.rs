@@ -146,6 +146,8 @@ async fn edits_racing_on_two_nodes_keep_every_replaced_text_as_a_revision() {
             .iter()
             .map(|r| r["body"].as_str().unwrap().to_string())
             .collect();
+        // And they are listed in the order they were replaced: the first is the original.
+        assert_eq!(seen.first(), Some(&original), "round {round}: {seen:?}");
         seen.push(current);
         seen.sort();
         let mut expected: Vec<String> =
