@@ -3,7 +3,7 @@
 //! them elsewhere (the audit log, invitations, channels they made) are cleared.
 
 use crate::StoreError;
-use crate::conn::{Conn, dispatch};
+use crate::conn::{Backend, Conn, dispatch};
 use crate::writer::Tx;
 use hearth_core::UserId;
 use hearth_core::catalog::{self, ErasureAction, ErasureStep, PersonLink};
@@ -53,6 +53,16 @@ fn statements() -> &'static [String] {
 impl Conn<'_> {
     /// Runs the erasure plan for `id`; returns whether their account row was there to go.
     async fn erase_person(&mut self, id: UserId) -> Result<bool, StoreError> {
+        // On PostgreSQL, lock the account row first: a post, edit or token being written for
+        // the person on another node holds a key-share lock on it (its foreign key) and is
+        // waited for, so the steps below see what it wrote; one that comes later waits for
+        // this erasure and then finds no account to write for. Without the lock, a message
+        // committed between the steps and the account row's delete would keep its body.
+        if self.backend() == Backend::Postgres {
+            dispatch!(self, c => sqlx::query(
+                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                .bind(id.0).execute(&mut **c).await?.rows_affected());
+        }
         let mut account_rows = 0;
         for sql in statements() {
             let sql = sqlx::AssertSqlSafe(sql.as_str());

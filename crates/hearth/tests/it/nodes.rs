@@ -244,3 +244,44 @@ async fn token_and_edit_caps_hold_exactly_when_two_nodes_race() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_while_they_post_on_another_node_leaves_none_of_their_text() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let owner = first.member("owner").await;
+    let community = owner.create_community("erasure").await;
+    let general = owner.general_channel(&community).await;
+    for round in 0..5 {
+        let poster = first.member(&format!("poster{round}")).await;
+        poster.join(&community).await;
+        // The poster keeps posting through the second node until their account is gone.
+        let mut on_second = poster.client.clone();
+        on_second.base = second.base.clone();
+        let path = format!("/api/v1/channels/{general}/messages");
+        let posting = tokio::spawn(async move {
+            for n in 0.. {
+                let body = json!({ "body": format!("qzcanary {n}") });
+                if on_second.post(&path, body).await.status != 201 {
+                    return n;
+                }
+            }
+            unreachable!()
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50 + 20 * round)).await;
+        let store = first.app().store();
+        assert!(
+            crate::schema::delete_account(store, &poster.id)
+                .await
+                .unwrap()
+        );
+        let posted = posting.await.unwrap();
+        assert!(posted > 0, "round {round}: nothing was posted");
+        let mut raw = crate::schema::Raw::connect(&first.config.database_url).await;
+        assert_eq!(
+            raw.columns_containing(b"qzcanary").await,
+            Vec::<String>::new(),
+            "round {round}: text posted while the account went survived it"
+        );
+    }
+}

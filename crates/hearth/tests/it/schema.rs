@@ -13,7 +13,7 @@ on_both_backends!(
 );
 
 /// Deletes an account row the way account deletion will, once its content is erased.
-async fn delete_account(store: &Store, id: &str) -> Result<bool, StoreError> {
+pub(crate) async fn delete_account(store: &Store, id: &str) -> Result<bool, StoreError> {
     let id = UserId(id.parse().unwrap());
     store
         .write(move |tx| Box::pin(async move { tx.delete_user(id).await }))
@@ -173,13 +173,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// A connection of the test's own to a database, outside any store.
-enum Raw {
+pub(crate) enum Raw {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
 impl Raw {
-    async fn connect(url: &str) -> Self {
+    pub(crate) async fn connect(url: &str) -> Self {
         if url.starts_with("sqlite:") {
             use sqlx::ConnectOptions;
             use std::str::FromStr;
@@ -284,7 +284,7 @@ impl Raw {
     }
 
     /// The columns, of every table, holding `needle` anywhere in a value.
-    async fn columns_containing(&mut self, needle: &[u8]) -> Vec<String> {
+    pub(crate) async fn columns_containing(&mut self, needle: &[u8]) -> Vec<String> {
         let mut found = Vec::new();
         for (table, column, bytes) in self.all_columns().await {
             let values = self.raw_values(&table, &column, bytes).await;
