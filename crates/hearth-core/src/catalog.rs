@@ -165,6 +165,9 @@ pub enum PersonLink {
         /// Its value on rows where the id is a user's.
         kind: &'static str,
     },
+    /// The column holds a list of user ids, separated by commas: the row is about each of
+    /// them (the participants of a direct conversation).
+    InList(&'static str),
     /// The column holds the id of a row of `table`, which links to its own person.
     Via {
         /// The column holding the id.
@@ -179,6 +182,7 @@ impl PersonLink {
     pub fn column(self) -> &'static str {
         match self {
             PersonLink::Column(column)
+            | PersonLink::InList(column)
             | PersonLink::ColumnWhen { column, .. }
             | PersonLink::Via { column, .. } => column,
         }
@@ -609,7 +613,10 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channels",
         description: "Channels in communities, and direct conversations.",
-        subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
+        subject: SubjectLink::Columns(&[
+            PersonLink::Column("created_by"),
+            PersonLink::InList("direct_key"),
+        ]),
         columns: &[
             key("id"),
             key("community_id"),
@@ -1103,7 +1110,7 @@ mod tests {
                     link.column()
                 );
                 match *link {
-                    PersonLink::Column(_) => {}
+                    PersonLink::Column(_) | PersonLink::InList(_) => {}
                     PersonLink::ColumnWhen { kind_column, .. } => {
                         assert!(t.column(kind_column).is_some(), "{}.{kind_column}", t.name);
                     }

@@ -13,6 +13,9 @@ use std::sync::OnceLock;
 fn condition(link: PersonLink) -> String {
     match link {
         PersonLink::Column(column) => format!("{column} = $1"),
+        PersonLink::InList(column) => {
+            format!("(',' || {column} || ',') LIKE ('%,' || CAST($1 AS TEXT) || ',%')")
+        }
         PersonLink::ColumnWhen {
             column,
             kind_column,

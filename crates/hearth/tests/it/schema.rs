@@ -295,12 +295,14 @@ impl Raw {
         found
     }
 
-    /// The columns, of every table, with a value that is exactly `id`.
+    /// The columns, of every table, with a value that is `id`, or lists it among others
+    /// separated by commas.
     async fn rows_naming(&mut self, id: &str) -> Vec<String> {
         let mut found = Vec::new();
         for (table, column, bytes) in self.all_columns().await {
             let values = self.raw_values(&table, &column, bytes).await;
-            if values.iter().any(|v| v == id.as_bytes()) {
+            let names = |v: &Vec<u8>| v.split(|b| *b == b',').any(|part| part == id.as_bytes());
+            if values.iter().any(names) {
                 found.push(format!("{table}.{column}"));
             }
         }
