@@ -1,8 +1,19 @@
 //! Several nodes on one PostgreSQL database: live events cross nodes, and writes racing on two
 //! nodes keep their promises.
 
-use crate::harness::{Backend, TestServer};
+use crate::harness::{Backend, Client, Member, TestServer};
 use serde_json::json;
+
+/// Two nodes on one PostgreSQL database, and Alice, signed up through the first, with a
+/// client of hers that goes through the second.
+async fn alice_on_two_nodes() -> (TestServer, TestServer, Member, Client) {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let mut on_second = alice.client.clone();
+    on_second.base = second.base.clone();
+    (first, second, alice, on_second)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
@@ -23,14 +34,10 @@ async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_and_a_delete_racing_on_two_nodes_never_bring_text_back() {
-    let first = TestServer::start(Backend::Postgres).await;
-    let second = first.another_node(1).await;
-    let alice = first.member("alice").await;
+    // The same person on both nodes.
+    let (first, _second, alice, on_second) = alice_on_two_nodes().await;
     let community = alice.create_community("races").await;
     let general = alice.general_channel(&community).await;
-    // The same person on the second node.
-    let mut on_second = alice.client.clone();
-    on_second.base = second.base.clone();
 
     for round in 0..20 {
         let id = alice.say(&general, &format!("original text {round}")).await;
@@ -100,19 +107,15 @@ async fn an_invitation_is_never_used_more_often_than_it_allows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_racing_on_two_nodes_keep_every_replaced_text_as_a_revision() {
-    let first = TestServer::start(Backend::Postgres).await;
-    let second = first.another_node(1).await;
-    let alice = first.member("alice").await;
+    let (_first, _second, alice, on_second) = alice_on_two_nodes().await;
     let community = alice.create_community("edits").await;
     let general = alice.general_channel(&community).await;
-    let mut on_second = alice.client.clone();
-    on_second.base = second.base.clone();
 
     for round in 0..10 {
         let original = format!("round {round} original");
         let id = alice.say(&general, &original).await;
         let path = format!("/api/v1/messages/{id}");
-        let edit = |client: &crate::harness::Client, n: usize| {
+        let edit = |client: &Client, n: usize| {
             let client = client.clone();
             let path = path.clone();
             let body = format!("round {round} edit {n}");
@@ -160,12 +163,8 @@ async fn edits_racing_on_two_nodes_keep_every_replaced_text_as_a_revision() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_and_edit_caps_hold_exactly_when_two_nodes_race() {
-    use crate::harness::{Client, Resp};
-    let first = TestServer::start(Backend::Postgres).await;
-    let second = first.another_node(1).await;
-    let alice = first.member("alice").await;
-    let mut on_second = alice.client.clone();
-    on_second.base = second.base.clone();
+    use crate::harness::Resp;
+    let (first, _second, alice, on_second) = alice_on_two_nodes().await;
     // Ten requests at once, alternately through each node.
     let race = |method: reqwest::Method, path: String, body: fn(usize) -> serde_json::Value| {
         let nodes = [alice.client.clone(), on_second.clone()];
