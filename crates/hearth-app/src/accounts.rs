@@ -658,15 +658,18 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    if tx.conn().live_token_count(user).await? >= MAX_LIVE_TOKENS {
+                    let id = TokenId(tx.next_id());
+                    let now = Timestamp::now();
+                    if !tx
+                        .conn()
+                        .insert_token_within(id, user, &name, &hash, now, MAX_LIVE_TOKENS)
+                        .await?
+                    {
                         return Err(DomainError::Conflict(
                             "you hold 100 API tokens, the most allowed: revoke one first",
                         )
                         .into());
                     }
-                    let id = TokenId(tx.next_id());
-                    let now = Timestamp::now();
-                    tx.conn().insert_token(id, user, &name, &hash, now).await?;
                     record(
                         tx,
                         Some(user),

@@ -13,6 +13,7 @@ use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS, MAX_EDITS_PER_MESSAGE
 use hearth_core::{
     ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId, debug_fields,
 };
+use hearth_store::Edit;
 use hearth_store::{Conn, NewMessage, Tx};
 
 /// A channel to create.
@@ -544,21 +545,22 @@ impl App {
                             DomainError::Forbidden("only the author edits a message").into()
                         );
                     }
-                    if tx.conn().edit_count(id).await? >= MAX_EDITS_PER_MESSAGE {
-                        return Err(DomainError::Conflict(
-                            "this message has been edited 100 times, the most allowed",
-                        )
-                        .into());
-                    }
                     let now = Timestamp::now();
                     let revision = tx.next_id();
-                    if !tx
+                    let edited_at = match tx
                         .conn()
-                        .edit_message(&message, user, revision, &body, now)
+                        .edit_message(id, user, revision, &body, now, MAX_EDITS_PER_MESSAGE)
                         .await?
                     {
-                        return Err(DomainError::NotFound("message").into());
-                    }
+                        Edit::Done(at) => at,
+                        Edit::Gone => return Err(DomainError::NotFound("message").into()),
+                        Edit::TooMany => {
+                            return Err(DomainError::Conflict(
+                                "this message has been edited 100 times, the most allowed",
+                            )
+                            .into());
+                        }
+                    };
                     record(
                         tx,
                         Some(user),
@@ -568,7 +570,7 @@ impl App {
                     );
                     tx.append_event(message.channel_id, "message.edited", id.0);
                     message.body = Some(body);
-                    message.edited_at = Some(now);
+                    message.edited_at = Some(edited_at);
                     Ok(message)
                 })
             })

@@ -71,6 +71,16 @@ pub(crate) fn require(role: Role, action: Action, what: &'static str) -> Result<
     }
 }
 
+/// Refuses a membership change whose conditional write found the membership no longer as it
+/// was read: a leave, removal or role change racing on another node got there first.
+fn still_as_read(written: bool) -> Result<(), AppError> {
+    if written {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict("the membership has just changed").into())
+    }
+}
+
 /// Adds `user` to a community and to its first public channel (its #general).
 async fn add_member(
     tx: &mut Tx,
@@ -437,9 +447,7 @@ impl App {
                         .into());
                     }
                     let (left_it, left) = tx.conn().delete_member(community, user).await?;
-                    if !left_it {
-                        return Err(DomainError::Conflict("the membership has just changed").into());
-                    }
+                    still_as_read(left_it)?;
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, user.0);
                     }
@@ -478,9 +486,7 @@ impl App {
                         return Err(DomainError::Forbidden("you may not remove this member").into());
                     }
                     let (removed, left) = tx.conn().delete_member(community, member).await?;
-                    if !removed {
-                        return Err(DomainError::Conflict("the membership has just changed").into());
-                    }
+                    still_as_read(removed)?;
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, member.0);
                     }
@@ -522,13 +528,11 @@ impl App {
                         )
                         .into());
                     }
-                    if !tx
-                        .conn()
-                        .set_member_role(community, member, current, new)
-                        .await?
-                    {
-                        return Err(DomainError::Conflict("the membership has just changed").into());
-                    }
+                    still_as_read(
+                        tx.conn()
+                            .set_member_role(community, member, current, new)
+                            .await?,
+                    )?;
                     record(
                         tx,
                         Some(user),
@@ -592,9 +596,7 @@ impl App {
                             .conn()
                             .set_member_role(community, user, Role::Owner, Role::Admin)
                             .await?;
-                    if !old {
-                        return Err(DomainError::Conflict("the membership has just changed").into());
-                    }
+                    still_as_read(old)?;
                     record(
                         tx,
                         Some(user),

@@ -1,13 +1,13 @@
 //! The retention sweep: deletes what the data catalog says is kept no longer. Events go once
-//! they are older than their catalogued days, sessions once they have expired (their lifetime
-//! is the `session_days` setting). Deletion runs in bounded batches, one transaction of the
+//! they are older than their catalogued days, audit entries once older than their catalogued
+//! months, sessions once they have expired (their lifetime is the `session_days` setting). Deletion runs in bounded batches, one transaction of the
 //! writer each, so that a backlog never holds the writer for long.
 
 use crate::{App, AppError};
 use futures_util::future::BoxFuture;
 use hearth_core::Timestamp;
 use hearth_core::catalog::{self, Retention, Table};
-use hearth_store::{StoreError, Tx};
+use hearth_store::{StoreError, TimeOrderedLog, Tx};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -22,6 +22,8 @@ const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(60);
 pub struct SweepReport {
     /// Events past their retention.
     pub events: u64,
+    /// Audit entries past their retention.
+    pub audit_entries: u64,
     /// Expired sessions.
     pub sessions: u64,
     /// Sign-in meters that neither slow nor trust anyone any more.
@@ -30,43 +32,51 @@ pub struct SweepReport {
     pub idempotency_keys: u64,
 }
 
-/// The events feed's retention in days, as the catalog declares it.
-fn events_retention_days() -> Result<u32, AppError> {
-    match catalog::table("events").and_then(Table::row_retention) {
-        Some(Retention::Days(days)) => Ok(days),
+/// When a sweep of one table stops.
+#[derive(Debug, Clone, Copy)]
+enum Until {
+    /// A batch deletes fewer rows than it could: no more are due.
+    ShortBatch,
+    /// A batch deletes nothing: for deletes that look only at the [`BATCH`] oldest rows of a
+    /// time-ordered table, the head then holds nothing old.
+    NothingDeleted,
+}
+
+/// The instant before which the rows of `table` have outlived the retention the catalog
+/// declares for whole rows: a number of days, or of calendar months for legal records.
+fn expired_before(table: &str, now: Timestamp) -> Result<Timestamp, AppError> {
+    match catalog::table(table).and_then(Table::row_retention) {
+        Some(Retention::Days(days)) => Ok(now.plus_seconds(-i64::from(days) * 24 * 3600)),
+        Some(Retention::LegalRecordMonths(months)) => Ok(now.minus_months(months)),
         other => Err(AppError::Internal(format!(
-            "the catalog gives events no retention in days ({other:?})"
+            "the catalog gives {table} no retention in days or months ({other:?})"
         ))),
     }
 }
 
 impl App {
-    /// Deletes events older than their catalogued retention and sessions past their expiry,
-    /// until none is left; returns how many of each went.
+    /// Deletes events and audit entries older than their catalogued retention and sessions
+    /// past their expiry, until none is left; returns how many of each went.
     pub async fn sweep_retention(&self) -> Result<SweepReport, AppError> {
         let now = Timestamp::now();
-        let days = i64::from(events_retention_days()?);
-        let events_before = now.plus_seconds(-days * 24 * 3600);
         let mut report = SweepReport::default();
-        loop {
-            let deleted: u64 = self
-                .store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        Ok::<_, AppError>(
-                            tx.conn().delete_events_before(events_before, BATCH).await?,
-                        )
-                    })
+        for (log, table) in [
+            (TimeOrderedLog::Events, "events"),
+            (TimeOrderedLog::Audit, "audit_log"),
+        ] {
+            let before = expired_before(table, now)?;
+            let deleted = self
+                .sweep(Until::NothingDeleted, move |tx| {
+                    Box::pin(async move { tx.conn().delete_old_at_head(log, before, BATCH).await })
                 })
                 .await?;
-            report.events += deleted;
-            // Only the head of the feed is looked at: stop once it holds nothing old.
-            if deleted == 0 {
-                break;
+            match log {
+                TimeOrderedLog::Events => report.events = deleted,
+                TimeOrderedLog::Audit => report.audit_entries = deleted,
             }
         }
         report.sessions = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move { tx.conn().delete_expired_sessions(now, BATCH).await })
             })
             .await?;
@@ -74,7 +84,7 @@ impl App {
         // nor trusts anyone, it says nothing any more.
         let quiet_since = now.plus_seconds(-3600);
         report.sign_in_meters = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move {
                     tx.conn()
                         .delete_stale_sign_in_meters(quiet_since, now, BATCH)
@@ -84,7 +94,7 @@ impl App {
             .await?;
         let day_ago = now.plus_seconds(-24 * 3600);
         report.idempotency_keys = self
-            .sweep_in_batches(move |tx| {
+            .sweep(Until::ShortBatch, move |tx| {
                 Box::pin(async move {
                     tx.conn()
                         .delete_idempotency_keys_before(day_ago, BATCH)
@@ -96,8 +106,8 @@ impl App {
     }
 
     /// Runs `delete` (which deletes at most [`BATCH`] rows) in one transaction after another
-    /// until a batch comes back short; returns how many rows went.
-    async fn sweep_in_batches<F>(&self, delete: F) -> Result<u64, AppError>
+    /// until `until` says the table holds nothing due; returns how many rows went.
+    async fn sweep<F>(&self, until: Until, delete: F) -> Result<u64, AppError>
     where
         F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<u64, StoreError>>
             + Send
@@ -114,7 +124,11 @@ impl App {
                 .await
                 .map_err(AppError::from)?;
             total += deleted;
-            if deleted < BATCH as u64 {
+            let done = match until {
+                Until::ShortBatch => deleted < BATCH as u64,
+                Until::NothingDeleted => deleted == 0,
+            };
+            if done {
                 return Ok(total);
             }
         }
@@ -135,6 +149,7 @@ impl App {
                     Ok(report) if report != SweepReport::default() => {
                         tracing::info!(
                             events = report.events,
+                            audit_entries = report.audit_entries,
                             sessions = report.sessions,
                             sign_in_meters = report.sign_in_meters,
                             idempotency_keys = report.idempotency_keys,
@@ -156,7 +171,12 @@ mod tests {
 
     #[test]
     fn the_sweep_deletes_by_what_the_catalog_declares() {
-        assert!(events_retention_days().is_ok_and(|days| days > 0));
+        let now = Timestamp::now();
+        assert!(expired_before("events", now).is_ok_and(|at| at < now));
+        assert_eq!(
+            expired_before("audit_log", now).ok(),
+            Some(now.minus_months(24))
+        );
         let sessions = catalog::table("sessions").and_then(Table::row_retention);
         assert_eq!(sessions, Some(Retention::SessionLifetime));
     }

@@ -165,6 +165,9 @@ pub enum PersonLink {
         /// Its value on rows where the id is a user's.
         kind: &'static str,
     },
+    /// The column holds a list of user ids, separated by commas: the row is about each of
+    /// them (the participants of a direct conversation).
+    InList(&'static str),
     /// The column holds the id of a row of `table`, which links to its own person.
     Via {
         /// The column holding the id.
@@ -179,6 +182,7 @@ impl PersonLink {
     pub fn column(self) -> &'static str {
         match self {
             PersonLink::Column(column)
+            | PersonLink::InList(column)
             | PersonLink::ColumnWhen { column, .. }
             | PersonLink::Via { column, .. } => column,
         }
@@ -612,7 +616,10 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channels",
         description: "Channels in communities, and direct conversations.",
-        subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
+        subject: SubjectLink::Columns(&[
+            PersonLink::Column("created_by"),
+            PersonLink::InList("direct_key"),
+        ]),
         columns: &[
             key("id"),
             key("community_id"),
@@ -919,6 +926,86 @@ pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
 }
 
+/// The table whose rows are the people themselves: erasing a person ends by deleting their row
+/// of it, after every other step (which find the person's rows through links to it).
+pub const PERSON_TABLE: &str = "users";
+
+/// What one step of erasing a person does to the rows a link selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureAction {
+    /// The rows go: the table has columns whose erasure is [`Erasure::DeleteRow`].
+    DeleteRows,
+    /// The rows stay with these columns set to null: their [`Erasure::Tombstone`] columns,
+    /// and the link itself where it is [`Erasure::Deidentify`].
+    Clear(Vec<&'static str>),
+}
+
+/// One step of erasing a person: what to do to the rows of `table` that `link` ties to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureStep {
+    /// The table.
+    pub table: &'static str,
+    /// The link that selects the person's rows.
+    pub link: PersonLink,
+    /// What happens to them.
+    pub action: ErasureAction,
+}
+
+/// The erasure plan, derived from the catalog: for every link of every table to a person,
+/// what erasing them does to the rows it selects. Links through another table come first
+/// (they find the person through that table's own links, which later steps may clear), and
+/// the person's own row ([`PERSON_TABLE`]) last. A link whose column is kept
+/// ([`Erasure::Keep`]) clears nothing: the schema refuses to delete the person while such a
+/// row names them.
+pub fn erasure_plan() -> Vec<ErasureStep> {
+    let mut steps: Vec<ErasureStep> = TABLES
+        .iter()
+        .flat_map(|table| {
+            table
+                .subject
+                .links()
+                .iter()
+                .filter_map(move |&link| erasure_step(table, link))
+        })
+        .collect();
+    steps.sort_by_key(|step| match (step.link, step.table) {
+        (PersonLink::Via { .. }, _) => 0,
+        (_, PERSON_TABLE) => 2,
+        _ => 1,
+    });
+    steps
+}
+
+fn erasure_step(table: &'static Table, link: PersonLink) -> Option<ErasureStep> {
+    let deletes_rows = table
+        .columns
+        .iter()
+        .any(|c| c.erasure == Erasure::DeleteRow);
+    let action = if deletes_rows {
+        ErasureAction::DeleteRows
+    } else {
+        let link_erasure = table.column(link.column()).map(|c| c.erasure);
+        let cleared: Vec<&'static str> = table
+            .columns
+            .iter()
+            .filter(|c| {
+                c.erasure == Erasure::Tombstone
+                    || (c.name == link.column() && link_erasure == Some(Erasure::Deidentify))
+            })
+            .map(|c| c.name)
+            .collect();
+        if cleared.is_empty() {
+            return None;
+        }
+        ErasureAction::Clear(cleared)
+    };
+    Some(ErasureStep {
+        table: table.name,
+        link,
+        action,
+    })
+}
+
 /// Differences between a live schema, given as (table, column) pairs, and the catalog.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SchemaDrift {
@@ -1036,7 +1123,7 @@ mod tests {
                     link.column()
                 );
                 match *link {
-                    PersonLink::Column(_) => {}
+                    PersonLink::Column(_) | PersonLink::InList(_) => {}
                     PersonLink::ColumnWhen { kind_column, .. } => {
                         assert!(t.column(kind_column).is_some(), "{}.{kind_column}", t.name);
                     }
@@ -1096,6 +1183,32 @@ mod tests {
         assert_eq!(rows("events"), Some(Retention::Days(EVENTS_DAYS)));
         assert_eq!(rows("messages"), Some(Retention::UntilDeleted));
         assert_eq!(rows("audit_log"), Some(Retention::LegalRecordMonths(24)));
+    }
+
+    #[test]
+    fn erasing_a_person_tombstones_their_messages_and_deletes_their_revisions() {
+        let plan = erasure_plan();
+        let step = |table: &str| {
+            plan.iter()
+                .find(|s| s.table == table)
+                .map(|s| s.action.clone())
+        };
+        assert_eq!(
+            step("messages"),
+            Some(ErasureAction::Clear(vec!["author_id", "body"]))
+        );
+        assert_eq!(step("message_edits"), Some(ErasureAction::DeleteRows));
+        assert_eq!(step("communities"), None, "owners are refused, not erased");
+        let audit: Vec<_> = plan.iter().filter(|s| s.table == "audit_log").collect();
+        assert_eq!(audit.len(), 2, "as actor and as object: {audit:?}");
+        assert_eq!(plan.last().map(|s| s.table), Some(PERSON_TABLE));
+        let first_direct = plan
+            .iter()
+            .position(|s| !matches!(s.link, PersonLink::Via { .. }));
+        let last_via = plan
+            .iter()
+            .rposition(|s| matches!(s.link, PersonLink::Via { .. }));
+        assert!(last_via < first_direct, "{plan:?}");
     }
 
     fn key<'a>(table: &'a str, column: &'a str, on_delete: &str) -> ForeignKey<'a> {

@@ -86,17 +86,6 @@ impl Conn<'_> {
                 .bind(login).fetch_optional(&mut **c).await?))
     }
 
-    /// Deletes an account row; returns whether there was one. The schema does to the
-    /// person's other rows what the data catalog declares: their own (sessions, tokens,
-    /// memberships) go, shared ones (messages, revisions, invitations, channels they created)
-    /// stay without them. It refuses with [`StoreError::ForeignKeyViolation`] while they own a
-    /// community: ownership passes on first. Erasure of their content is the caller's work.
-    pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
-        let done = dispatch!(self, c => sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.0).execute(&mut **c).await?.rows_affected());
-        Ok(done > 0)
-    }
-
     /// Whether any operator account exists.
     pub async fn operator_exists(&mut self) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c =>
@@ -303,21 +292,30 @@ impl Conn<'_> {
             .bind(user.0).bind(keep).execute(&mut **c).await?.rows_affected()))
     }
 
-    /// Stores an API token by the hash of its secret.
-    pub async fn insert_token(
+    /// Stores an API token by the hash of its secret, unless its user already holds `max_live`
+    /// unrevoked ones; returns whether it was stored. The account row is locked first (on
+    /// PostgreSQL; SQLite has one writer), so that tokens asked for at once on several nodes
+    /// are counted one after another and the cap holds exactly.
+    pub async fn insert_token_within(
         &mut self,
         id: TokenId,
         user: UserId,
         name: &str,
         token_hash: &[u8],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query(
+        max_live: i64,
+    ) -> Result<bool, StoreError> {
+        if self.backend() == crate::Backend::Postgres {
+            dispatch!(self, c => sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(user.0).execute(&mut **c).await?.rows_affected());
+        }
+        let stored = dispatch!(self, c => sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5)")
-            .bind(id.0).bind(user.0).bind(name).bind(token_hash).bind(now.0)
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM api_tokens \
+             WHERE user_id = $2 AND revoked_at IS NULL) < $6")
+            .bind(id.0).bind(user.0).bind(name).bind(token_hash).bind(now.0).bind(max_live)
             .execute(&mut **c).await?.rows_affected());
-        Ok(())
+        Ok(stored == 1)
     }
 
     /// The owner of an unrevoked token, with when it was last used.

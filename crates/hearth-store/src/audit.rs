@@ -80,6 +80,16 @@ pub fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) ->
     sql
 }
 
+/// A table written in time order, whose key orders its rows by age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOrderedLog {
+    /// The events feed, keyed by its commit-ordered sequence.
+    Events,
+    /// The audit log, keyed by time-ordered ids (they begin with the millisecond they were
+    /// made in).
+    Audit,
+}
+
 impl Conn<'_> {
     /// Writes buffered audit entries as multi-row inserts.
     pub(crate) async fn insert_audit_rows(
@@ -176,18 +186,28 @@ impl Conn<'_> {
             .bind(seq).bind(limit).fetch_all(&mut **c).await?))
     }
 
-    /// Deletes those of the `limit` oldest events that were written before `before`; returns
-    /// how many. Only the head of the feed is looked at, by its key, never the whole table:
-    /// events are written in time order, give or take the moments that commits on several
-    /// nodes overlap, so the old ones are at the head.
-    pub async fn delete_events_before(
+    /// Deletes those of the `limit` oldest rows of `log` that were written before `before`;
+    /// returns how many. Only the head of the log is looked at, by its key, never the whole
+    /// table: both logs are written in time order (give or take the moments that commits on
+    /// several nodes overlap), so the old rows are at the head, and a sweep with nothing due
+    /// reads `limit` rows.
+    pub async fn delete_old_at_head(
         &mut self,
+        log: TimeOrderedLog,
         before: Timestamp,
         limit: i64,
     ) -> Result<u64, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query(
-            "DELETE FROM events WHERE seq IN \
-             (SELECT seq FROM events ORDER BY seq LIMIT $2) AND at < $1")
+        let sql = match log {
+            TimeOrderedLog::Events => {
+                "DELETE FROM events WHERE seq IN \
+                 (SELECT seq FROM events ORDER BY seq LIMIT $2) AND at < $1"
+            }
+            TimeOrderedLog::Audit => {
+                "DELETE FROM audit_log WHERE id IN \
+                 (SELECT id FROM audit_log ORDER BY id LIMIT $2) AND at < $1"
+            }
+        };
+        Ok(dispatch!(self, c => sqlx::query(sql)
             .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 

@@ -1,7 +1,7 @@
 //! Channels, direct conversations and messages. Message bodies pass through the sealer.
 
 use crate::StoreError;
-use crate::conn::{Conn, dispatch};
+use crate::conn::{Backend, Conn, dispatch};
 use crate::rows::{ChannelRow, parse_role};
 use hearth_core::model::{Channel, Message, MessageRevision, PublicUser, Role};
 use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId, debug_fields};
@@ -56,6 +56,17 @@ macro_rules! select_channel {
             $filter
         )
     };
+}
+
+/// What became of an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// The body was replaced, at this time, and the one it replaced kept as a revision.
+    Done(Timestamp),
+    /// The message is deleted, or not the author's: nothing was written.
+    Gone,
+    /// The message has as many revisions as allowed: nothing was written.
+    TooMany,
 }
 
 /// A new message, validated by the caller.
@@ -401,41 +412,54 @@ impl Conn<'_> {
         rows.into_iter().map(|r| self.open_message(r)).collect()
     }
 
-    /// Replaces the body of a message by `author`, keeping the old one as a revision; returns
-    /// false, writing nothing, if the message was deleted meanwhile. The guarded update comes
-    /// first: on PostgreSQL it waits for a delete racing on another node and then sees it, so
+    /// Replaces the body of a message by `author`, keeping the body it replaces as a revision,
+    /// unless the message has `max_edits` revisions already. The message row is locked first
+    /// (on PostgreSQL; SQLite has one writer), so that edits racing on other nodes take turns:
+    /// the revision is copied from the body as it is once this edit has the row, never from
+    /// an earlier read, so no replaced text goes missing, and the cap is counted with no
+    /// other edit in between. A delete racing on another node is waited for and then seen, so
     /// an edit can never bring deleted text back.
     pub async fn edit_message(
         &mut self,
-        message: &Message,
+        message: MessageId,
         author: UserId,
         revision_id: i64,
         new_body: &str,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let old = message.body.as_deref().unwrap_or_default();
-        let old_sealed = self.sealer.seal(author, old);
-        let new_sealed = self.sealer.seal(author, new_body);
-        let updated = dispatch!(self, c => sqlx::query(
-            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
-            .bind(message.id.0).bind(&new_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
-        if updated == 0 {
-            return Ok(false);
+        max_edits: i64,
+    ) -> Result<Edit, StoreError> {
+        if self.backend() == Backend::Postgres {
+            dispatch!(self, c => sqlx::query(
+                "SELECT 1 FROM messages WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(message.0).execute(&mut **c).await?.rows_affected());
         }
-        dispatch!(self, c => sqlx::query(
+        // The replaced body's time is the edit's, or just after the edit before it if that
+        // one (made on a node whose clock runs ahead, or that took the row first) is later:
+        // revisions are in the order they were made whatever the clocks say.
+        let kept: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
             "INSERT INTO message_edits (id, message_id, author_id, body, replaced_at) \
-             VALUES ($1, $2, $3, $4, $5)")
-            .bind(revision_id).bind(message.id.0).bind(author.0)
-            .bind(&old_sealed).bind(now.0).execute(&mut **c).await?.rows_affected());
-        Ok(true)
-    }
-
-    /// How many times a message has been edited.
-    pub async fn edit_count(&mut self, message: MessageId) -> Result<i64, StoreError> {
-        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
-            "SELECT COUNT(*) FROM message_edits WHERE message_id = $1")
-            .bind(message.0).fetch_one(&mut **c).await?);
-        Ok(count)
+             SELECT $2, id, author_id, body, CASE WHEN COALESCE(edited_at, created_at) >= $3 \
+             THEN COALESCE(edited_at, created_at) + 1 ELSE $3 END \
+             FROM messages WHERE id = $1 AND deleted_at IS NULL AND author_id = $4 \
+             AND (SELECT COUNT(*) FROM message_edits WHERE message_id = $1) < $5 \
+             RETURNING replaced_at")
+            .bind(message.0).bind(revision_id).bind(now.0).bind(author.0).bind(max_edits)
+            .fetch_optional(&mut **c).await?);
+        let Some((replaced_at,)) = kept else {
+            let live: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+                "SELECT id FROM messages WHERE id = $1 AND deleted_at IS NULL AND author_id = $2")
+                .bind(message.0).bind(author.0).fetch_optional(&mut **c).await?);
+            return Ok(if live.is_some() {
+                Edit::TooMany
+            } else {
+                Edit::Gone
+            });
+        };
+        let new_sealed = self.sealer.seal(author, new_body);
+        dispatch!(self, c => sqlx::query(
+            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1")
+            .bind(message.0).bind(&new_sealed).bind(replaced_at).execute(&mut **c).await?.rows_affected());
+        Ok(Edit::Done(Timestamp(replaced_at)))
     }
 
     /// A message's earlier versions, oldest first; none once its author's account is gone
@@ -448,7 +472,8 @@ impl Conn<'_> {
             return Ok(Vec::new());
         };
         let rows: Vec<(Vec<u8>, i64)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 ORDER BY id")
+            "SELECT body, replaced_at FROM message_edits WHERE message_id = $1 \
+             ORDER BY replaced_at, id")
             .bind(message.id.0).fetch_all(&mut **c).await?);
         rows.into_iter()
             .map(|(body, at)| {

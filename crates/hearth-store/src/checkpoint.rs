@@ -8,7 +8,10 @@
 //!   passive checkpoints, SQLite never finds the log fully copied and never starts it over, so
 //!   now and then new commits wait a moment for the last frames to be copied;
 //! - a TRUNCATE soon after a job that deleted personal text asks for one: the log still holds
-//!   the pages as they were before the delete, and truncating it is what removes them.
+//!   the pages as they were before the delete, and truncating it is what removes them. One
+//!   TRUNCATE serves every request made before it starts, and they run at most once every
+//!   [`TRUNCATE_AT_MOST_EVERY`]: a run of deletes defers its requests, never drops them, and
+//!   the pages of each are gone within that interval (plus a checkpoint's time) of its commit.
 //!
 //! RESTART and TRUNCATE need the database's write lock. Polling for it against a busy writer
 //! (SQLite's busy handler sleeps, it does not queue) can take a hundred milliseconds or fail,
@@ -32,6 +35,10 @@ const RESTART_AFTER_FRAMES: i64 = 8192;
 /// first and at most.
 const RETRY_AFTER: Duration = Duration::from_millis(100);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The least time between the starts of two TRUNCATE checkpoints: each holds new commits back
+/// while it runs, so deletes in quick succession share one instead of stalling the writer
+/// again and again.
+const TRUNCATE_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 /// A handle to the checkpointer task; cheap to clone.
 #[derive(Clone)]
@@ -58,6 +65,8 @@ struct Shared {
 struct Progress {
     /// Truncation requests satisfied: every request numbered up to this one.
     truncations_done: u64,
+    /// TRUNCATE checkpoints started, finished or not.
+    truncations_run: u64,
     stopped: bool,
 }
 
@@ -201,13 +210,18 @@ async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
     let mut truncations_done = 0;
     let mut last_checkpoint = Instant::now();
     let mut blocking = Backoff::new();
+    // When the next TRUNCATE may start, however urgent.
+    let mut truncate_not_before = Instant::now();
     loop {
         let now = Instant::now();
         let stopping = shared.stopping.load(Ordering::Acquire);
         let wanted = shared.truncations_wanted.load(Ordering::Acquire);
         let truncation_pending = wanted > truncations_done;
-        if stopping || (truncation_pending && blocking.allows(now)) {
+        let truncate_at = blocking.next_allowed.max(truncate_not_before);
+        if stopping || (truncation_pending && now >= truncate_at) {
             let commits = shared.commits.load(Ordering::Acquire);
+            truncate_not_before = now + TRUNCATE_AT_MOST_EVERY;
+            shared.progress.send_modify(|p| p.truncations_run += 1);
             let finished = finished(checkpoint(&mut conn, &shared.gate, Mode::Truncate).await);
             blocking.record(finished);
             if finished {
@@ -229,7 +243,7 @@ async fn run(mut conn: SqliteConnection, shared: Arc<Shared>) {
         if commits == commits_seen || now < due {
             let mut wake = (commits != commits_seen).then_some(due);
             if truncation_pending {
-                wake = Some(wake.map_or(blocking.next_allowed, |w| w.min(blocking.next_allowed)));
+                wake = Some(wake.map_or(truncate_at, |w| w.min(truncate_at)));
             }
             match wake {
                 Some(wake) => tokio::select! {
@@ -287,5 +301,49 @@ async fn checkpoint(conn: &mut SqliteConnection, gate: &RwLock<()>, mode: Mode) 
             tracing::warn!(mode = mode.label(), %error, "checkpoint failed");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+
+    #[tokio::test]
+    async fn truncations_asked_for_back_to_back_share_a_checkpoint_and_none_is_dropped() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("no temporary directory")
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("checkpoints.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let conn = match options.connect().await {
+            Ok(conn) => conn,
+            Err(error) => panic!("{error}"),
+        };
+        let checkpoints = Checkpoints::start(conn);
+        let mut progress = checkpoints.shared.progress.subscribe();
+
+        // Twenty deletes in a row, 10 ms apart, each asking for the log to be truncated.
+        let started = Instant::now();
+        let mut last = 0;
+        for _ in 0..20 {
+            last = checkpoints.request_truncate();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The last request is served, and soon: the one deferred TRUNCATE covers it.
+        let served = progress
+            .wait_for(|p| p.truncations_done >= last)
+            .await
+            .map(|p| p.truncations_run);
+        let elapsed = started.elapsed();
+        assert!(
+            served.as_ref().is_ok_and(|runs| *runs <= 2),
+            "{served:?} TRUNCATE checkpoints for 20 requests"
+        );
+        assert!(elapsed < TRUNCATE_AT_MOST_EVERY * 2, "{elapsed:?}");
+        checkpoints.stop().await;
     }
 }

@@ -9,6 +9,7 @@ mod chat;
 mod checkpoint;
 mod communities;
 mod conn;
+mod erasure;
 mod error;
 pub mod rows;
 pub mod schema;
@@ -18,8 +19,8 @@ mod store;
 pub mod writer;
 
 pub use accounts::NewUser;
-pub use audit::{AuditRecord, EventRecord, multi_row_insert};
-pub use chat::NewMessage;
+pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
+pub use chat::{Edit, NewMessage};
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
 pub use sealing::{PlainSealer, Sealer};

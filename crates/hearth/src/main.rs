@@ -260,6 +260,7 @@ fn catalog_table(session_days: i64) -> String {
             .iter()
             .map(|link| match *link {
                 PersonLink::Column(column) => format!("the person in {column}"),
+                PersonLink::InList(column) => format!("each person listed in {column}"),
                 PersonLink::ColumnWhen {
                     column,
                     kind_column,

@@ -1,8 +1,19 @@
 //! Several nodes on one PostgreSQL database: live events cross nodes, and writes racing on two
 //! nodes keep their promises.
 
-use crate::harness::{Backend, TestServer};
+use crate::harness::{Backend, Client, Member, TestServer};
 use serde_json::json;
+
+/// Two nodes on one PostgreSQL database, and Alice, signed up through the first, with a
+/// client of hers that goes through the second.
+async fn alice_on_two_nodes() -> (TestServer, TestServer, Member, Client) {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let alice = first.member("alice").await;
+    let mut on_second = alice.client.clone();
+    on_second.base = second.base.clone();
+    (first, second, alice, on_second)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
@@ -23,14 +34,10 @@ async fn a_message_posted_on_one_node_reaches_a_client_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_and_a_delete_racing_on_two_nodes_never_bring_text_back() {
-    let first = TestServer::start(Backend::Postgres).await;
-    let second = first.another_node(1).await;
-    let alice = first.member("alice").await;
+    // The same person on both nodes.
+    let (first, _second, alice, on_second) = alice_on_two_nodes().await;
     let community = alice.create_community("races").await;
     let general = alice.general_channel(&community).await;
-    // The same person on the second node.
-    let mut on_second = alice.client.clone();
-    on_second.base = second.base.clone();
 
     for round in 0..20 {
         let id = alice.say(&general, &format!("original text {round}")).await;
@@ -122,4 +129,184 @@ async fn a_node_with_another_master_key_refuses_to_start() {
     let second = first.another_node(3).await;
     let alice = second.member("alice").await;
     alice.get("/api/v1/me").await.expect_status(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_racing_on_two_nodes_keep_every_replaced_text_as_a_revision() {
+    let (_first, _second, alice, on_second) = alice_on_two_nodes().await;
+    let community = alice.create_community("edits").await;
+    let general = alice.general_channel(&community).await;
+
+    for round in 0..10 {
+        let original = format!("round {round} original");
+        let id = alice.say(&general, &original).await;
+        let path = format!("/api/v1/messages/{id}");
+        let edit = |client: &Client, n: usize| {
+            let client = client.clone();
+            let path = path.clone();
+            let body = format!("round {round} edit {n}");
+            async move { client.patch(&path, json!({ "body": body })).await }
+        };
+        // Two edits through each node at once.
+        let edits = futures_util::future::join_all([
+            edit(&alice.client, 1),
+            edit(&on_second, 2),
+            edit(&alice.client, 3),
+            edit(&on_second, 4),
+        ])
+        .await;
+        for edited in &edits {
+            assert_eq!(edited.status, 200, "{:?}", edited.body);
+        }
+        // Whatever order they landed in, every text the message had is either its current
+        // body or one of its revisions, once.
+        let current = alice.get(&path).await.expect_status(200).body["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let revisions = alice
+            .get(&format!("{path}/revisions"))
+            .await
+            .expect_status(200);
+        let mut seen: Vec<String> = revisions
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["body"].as_str().unwrap().to_string())
+            .collect();
+        // And they are listed in the order they were replaced: the first is the original.
+        assert_eq!(seen.first(), Some(&original), "round {round}: {seen:?}");
+        seen.push(current);
+        seen.sort();
+        let mut expected: Vec<String> =
+            (1..=4).map(|n| format!("round {round} edit {n}")).collect();
+        expected.push(original);
+        expected.sort();
+        assert_eq!(seen, expected, "round {round}: a replaced text was lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_and_edit_caps_hold_exactly_when_two_nodes_race() {
+    use crate::harness::Resp;
+    let (first, _second, alice, on_second) = alice_on_two_nodes().await;
+    // Ten requests at once, alternately through each node.
+    let race = |method: reqwest::Method, path: String, body: fn(usize) -> serde_json::Value| {
+        let nodes = [alice.client.clone(), on_second.clone()];
+        async move {
+            let calls = (0..10).map(|n| {
+                let client: Client = nodes[n % 2].clone();
+                let (method, path) = (method.clone(), path.clone());
+                async move { client.request(method, &path, Some(body(n))).await }
+            });
+            futures_util::future::join_all(calls).await
+        }
+    };
+    let count =
+        |answers: &[Resp], status: u16| answers.iter().filter(|a| a.status == status).count();
+    let user = hearth_core::UserId(alice.id.parse().unwrap());
+
+    // Alice holds 96 tokens (one from signing up); ten more are asked for at once: four are
+    // made, six refused. Three rounds, revoking the four in between.
+    for n in 0..95 {
+        alice
+            .post("/api/v1/me/tokens", json!({ "name": format!("token {n}") }))
+            .await
+            .expect_status(201);
+    }
+    for round in 0..3 {
+        let answers = race(
+            reqwest::Method::POST,
+            "/api/v1/me/tokens".into(),
+            |n| json!({ "name": format!("racing {n}") }),
+        )
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(count(&answers, 201), 4, "round {round}: {statuses:?}");
+        assert_eq!(count(&answers, 409), 6, "round {round}: {statuses:?}");
+        let mut reader = first.app().store().reader().await.unwrap();
+        assert_eq!(reader.conn().live_token_count(user).await.unwrap(), 100);
+        drop(reader);
+        for made in answers.iter().filter(|a| a.status == 201) {
+            let id = made.body["token"]["id"].as_str().unwrap();
+            alice
+                .delete(&format!("/api/v1/me/tokens/{id}"))
+                .await
+                .expect_status(204);
+        }
+    }
+
+    // A message edited 96 times; ten more edits at once: four land. Three rounds.
+    let community = alice.create_community("caps").await;
+    let general = alice.general_channel(&community).await;
+    for round in 0..3 {
+        let id = alice.say(&general, "edit me").await;
+        let path = format!("/api/v1/messages/{id}");
+        for n in 0..96 {
+            alice
+                .patch(&path, json!({ "body": format!("edit {n}") }))
+                .await
+                .expect_status(200);
+        }
+        let answers = race(
+            reqwest::Method::PATCH,
+            path.clone(),
+            |n| json!({ "body": format!("racing edit {n}") }),
+        )
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(count(&answers, 200), 4, "round {round}: {statuses:?}");
+        assert_eq!(count(&answers, 409), 6, "round {round}: {statuses:?}");
+        let revisions = alice
+            .get(&format!("{path}/revisions"))
+            .await
+            .expect_status(200);
+        assert_eq!(
+            revisions.body.as_array().unwrap().len(),
+            100,
+            "round {round}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_while_they_post_on_another_node_leaves_none_of_their_text() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let second = first.another_node(1).await;
+    let owner = first.member("owner").await;
+    let community = owner.create_community("erasure").await;
+    let general = owner.general_channel(&community).await;
+    for round in 0..5 {
+        let poster = first.member(&format!("poster{round}")).await;
+        poster.join(&community).await;
+        // The poster keeps posting through the second node until their account is gone.
+        let mut on_second = poster.client.clone();
+        on_second.base = second.base.clone();
+        let path = format!("/api/v1/channels/{general}/messages");
+        let posting = tokio::spawn(async move {
+            for n in 0.. {
+                let body = json!({ "body": format!("qzcanary {n}") });
+                if on_second.post(&path, body).await.status != 201 {
+                    return n;
+                }
+            }
+            unreachable!()
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50 + 20 * round)).await;
+        let store = first.app().store();
+        assert!(
+            crate::schema::delete_account(store, &poster.id)
+                .await
+                .unwrap()
+        );
+        let posted = posting.await.unwrap();
+        assert!(posted > 0, "round {round}: nothing was posted");
+        let mut raw = crate::schema::Raw::connect(&first.config.database_url).await;
+        assert_eq!(
+            raw.columns_containing(b"qzcanary").await,
+            Vec::<String>::new(),
+            "round {round}: text posted while the account went survived it"
+        );
+    }
 }

@@ -4,7 +4,10 @@ use crate::harness::{Backend, TestServer, on_both_backends, password_of};
 use hearth_app::{StoreError, SweepReport};
 use hearth_core::Timestamp;
 
-on_both_backends!(expired_sessions_and_events_past_their_days_are_swept);
+on_both_backends!(
+    expired_sessions_and_events_past_their_days_are_swept,
+    audit_entries_past_their_catalogued_months_are_swept_in_batches,
+);
 
 async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -59,6 +62,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
         swept,
         SweepReport {
             events: 1,
+            audit_entries: 0,
             sessions: 1,
             sign_in_meters: 5,
             idempotency_keys: 1,
@@ -78,6 +82,50 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
         .get("/api/v1/me")
         .await
         .expect_problem(401, "unauthenticated");
+    assert_eq!(
+        server.app().sweep_retention().await.unwrap(),
+        SweepReport::default()
+    );
+}
+
+async fn audit_entries_past_their_catalogued_months_are_swept_in_batches(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    alice.create_community("records").await;
+    let store = server.app().store();
+    let count = || async {
+        let mut reader = store.reader().await.unwrap();
+        reader.conn().audit_dump().await.unwrap().lines().count()
+    };
+    let recent = count().await;
+    assert!(recent > 0);
+
+    // The catalog keeps audit entries 24 months: 1,200 entries (more than one batch) are 25
+    // months old, one is a day short of 24 months, and the ones just written are new.
+    let now = Timestamp::now();
+    let expired = now.minus_months(25).millis();
+    let kept = now.minus_months(24).plus_seconds(24 * 3600).millis();
+    let mut rows: Vec<String> = (1..=1200)
+        .map(|id| format!("({id}, {expired}, NULL, 'message.posted', 'message', {id}, NULL)"))
+        .collect();
+    rows.push(format!(
+        "(1201, {kept}, NULL, 'message.posted', 'message', 1201, NULL)"
+    ));
+    let sql = format!(
+        "INSERT INTO audit_log (id, at, actor_id, action, object_kind, object_id, community_id) \
+         VALUES {}",
+        rows.join(", ")
+    );
+    store
+        .write(move |tx| Box::pin(async move { tx.conn().execute_unchecked(sql).await }))
+        .await
+        .map_err(|e: StoreError| e)
+        .unwrap();
+    assert_eq!(count().await, recent + 1201);
+
+    let swept = server.app().sweep_retention().await.unwrap();
+    assert_eq!(swept.audit_entries, 1200, "{swept:?}");
+    assert_eq!(count().await, recent + 1);
     assert_eq!(
         server.app().sweep_retention().await.unwrap(),
         SweepReport::default()

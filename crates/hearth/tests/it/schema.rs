@@ -13,17 +13,21 @@ on_both_backends!(
 );
 
 /// Deletes an account row the way account deletion will, once its content is erased.
-async fn delete_account(store: &Store, id: &str) -> Result<bool, StoreError> {
+pub(crate) async fn delete_account(store: &Store, id: &str) -> Result<bool, StoreError> {
     let id = UserId(id.parse().unwrap());
     store
-        .write(move |tx| Box::pin(async move { tx.conn().delete_user(id).await }))
+        .write(move |tx| Box::pin(async move { tx.delete_user(id).await }))
         .await
 }
+
+/// What every string Alice writes starts with, so that none of it can hide anywhere.
+const CANARY: &str = "qzcanary";
 
 async fn deleting_a_person_keeps_everyone_elses_messages_and_threads(backend: Backend) {
     let server = TestServer::start(backend).await;
     let bob = server.member("bob").await;
-    let alice = server.member("alice").await;
+    // Her username, email and display name all carry the canary.
+    let alice = server.member("qzcanaryalice").await;
     let carol = server.member("carol").await;
     let community = bob.create_community("threads").await;
     alice.join(&community).await;
@@ -38,25 +42,56 @@ async fn deleting_a_person_keeps_everyone_elses_messages_and_threads(backend: Ba
 
     // Bob asks; Alice and Carol answer in his thread.
     let question = bob.say(&general, "Who has the keys?").await;
-    reply(&alice, &question, "I do").await;
+    reply(&alice, &question, "qzcanary I do").await;
     reply(&carol, &question, "Alice does").await;
-    // Alice starts a thread of her own, edits it, and Bob answers.
-    let lunch = alice.say(&general, "Lunch at noon?").await;
-    alice
-        .patch(
-            &format!("/api/v1/messages/{lunch}"),
-            json!({ "body": "Lunch at one?" }),
-        )
-        .await
-        .expect_status(200);
+    // Alice starts a thread of her own, edits it twice, and Bob answers.
+    let lunch = alice.say(&general, "qzcanary lunch at noon?").await;
+    for body in ["qzcanary lunch at one?", "qzcanary lunch at two?"] {
+        alice
+            .patch(
+                &format!("/api/v1/messages/{lunch}"),
+                json!({ "body": body }),
+            )
+            .await
+            .expect_status(200);
+    }
     reply(&bob, &lunch, "Count me in").await;
+    // A post she may retry, and a token she named.
+    let crate::harness::Auth::Bearer(token) = &alice.client.auth else {
+        panic!("members use tokens")
+    };
+    let retried = alice
+        .client
+        .http
+        .post(format!(
+            "{}/api/v1/channels/{general}/messages",
+            server.base
+        ))
+        .bearer_auth(token)
+        .header("Idempotency-Key", "qzcanary-retry")
+        .json(&json!({ "body": "qzcanary once only" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 201);
+    alice
+        .post("/api/v1/me/tokens", json!({ "name": "qzcanary laptop" }))
+        .await
+        .expect_status(201);
     // And a direct conversation with Carol.
     let direct = alice
         .post("/api/v1/direct", json!({ "user_ids": [carol.id] }))
         .await
         .expect_status(200)
         .str("id");
+    alice.say(&direct, "qzcanary psst").await;
     carol.say(&direct, "See you there").await;
+
+    let mut raw = Raw::connect(&server.config.database_url).await;
+    assert!(
+        !raw.columns_containing(CANARY.as_bytes()).await.is_empty(),
+        "the canary was not planted"
+    );
 
     // An owner's account cannot go while the community needs them.
     let store = server.app().store();
@@ -99,16 +134,52 @@ async fn deleting_a_person_keeps_everyone_elses_messages_and_threads(backend: Ba
         .await
         .expect_status(200);
     assert_eq!(history.body["messages"][0]["body"], "See you there");
+
+    // Nothing Alice wrote is left in any column of any table, nor is her id.
+    assert_eq!(
+        raw.columns_containing(CANARY.as_bytes()).await,
+        Vec::<String>::new(),
+        "Alice's words survived her erasure"
+    );
+    assert_eq!(raw.rows_naming(&alice.id).await, Vec::<String>::new());
+    drop(raw);
+    // On SQLite, nor in any file of the data directory: the write-ahead log is truncated soon
+    // after the erasure, and deleted cells are overwritten.
+    if backend == Backend::Sqlite {
+        let dir = &server.config.data_dir;
+        let wal = dir.join("hearth.db-wal");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::metadata(&wal).map_or(0, |m| m.len()) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the write-ahead log was not truncated after the erasure"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                !contains(&bytes, CANARY.as_bytes()),
+                "Alice's words survived her erasure in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A connection of the test's own to a database, outside any store.
-enum Raw {
+pub(crate) enum Raw {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
 impl Raw {
-    async fn connect(url: &str) -> Self {
+    pub(crate) async fn connect(url: &str) -> Self {
         if url.starts_with("sqlite:") {
             use sqlx::ConnectOptions;
             use std::str::FromStr;
@@ -171,6 +242,71 @@ impl Raw {
         }
         .unwrap_or_else(|e| panic!("{e}"));
         row.0
+    }
+
+    /// Every (table, column, holds bytes) of the live schema, whatever the catalog says.
+    async fn all_columns(&mut self) -> Vec<(String, String, bool)> {
+        match self {
+            Raw::Sqlite(c) => sqlx::query_as(
+                "SELECT m.name, p.name, FALSE FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table'",
+            )
+            .fetch_all(c)
+            .await,
+            Raw::Postgres(c) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, data_type = 'bytea' \
+                 FROM information_schema.columns WHERE table_schema = 'public'",
+                )
+                .fetch_all(c)
+                .await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every value of a column, as the bytes stored (text as UTF-8, numbers as their digits).
+    async fn raw_values(&mut self, table: &str, column: &str, bytes: bool) -> Vec<Vec<u8>> {
+        let sql = match self {
+            Raw::Sqlite(_) => format!("SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\""),
+            Raw::Postgres(_) if bytes => format!("SELECT \"{column}\" FROM \"{table}\""),
+            Raw::Postgres(_) => {
+                format!("SELECT convert_to(\"{column}\"::text, 'UTF8') FROM \"{table}\"")
+            }
+        };
+        let sql = sqlx::AssertSqlSafe(sql);
+        let rows: Vec<(Option<Vec<u8>>,)> = match self {
+            Raw::Sqlite(c) => sqlx::query_as(sql).fetch_all(c).await,
+            Raw::Postgres(c) => sqlx::query_as(sql).fetch_all(c).await,
+        }
+        .unwrap_or_else(|e| panic!("{table}.{column}: {e}"));
+        rows.into_iter().filter_map(|(v,)| v).collect()
+    }
+
+    /// The columns, of every table, holding `needle` anywhere in a value.
+    pub(crate) async fn columns_containing(&mut self, needle: &[u8]) -> Vec<String> {
+        let mut found = Vec::new();
+        for (table, column, bytes) in self.all_columns().await {
+            let values = self.raw_values(&table, &column, bytes).await;
+            if values.iter().any(|v| contains(v, needle)) {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+        found
+    }
+
+    /// The columns, of every table, with a value that is `id`, or lists it among others
+    /// separated by commas.
+    async fn rows_naming(&mut self, id: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (table, column, bytes) in self.all_columns().await {
+            let values = self.raw_values(&table, &column, bytes).await;
+            let names = |v: &Vec<u8>| v.split(|b| *b == b',').any(|part| part == id.as_bytes());
+            if values.iter().any(names) {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+        found
     }
 
     /// The number of rows of every table the catalog declares that the foundation (0001)

@@ -1,0 +1,119 @@
+//! Erasing a person, step by step as the data catalog's erasure plan says: their own rows go,
+//! their messages stay as tombstones without body or author, their revisions go, and links to
+//! them elsewhere (the audit log, invitations, channels they made) are cleared.
+
+use crate::StoreError;
+use crate::conn::{Backend, Conn, dispatch};
+use crate::writer::Tx;
+use hearth_core::UserId;
+use hearth_core::catalog::{self, ErasureAction, ErasureStep, PersonLink};
+use std::sync::OnceLock;
+
+/// The condition selecting the rows of a table that `link` ties to the person bound as `$1`.
+fn condition(link: PersonLink) -> String {
+    match link {
+        PersonLink::Column(column) => format!("{column} = $1"),
+        PersonLink::InList(column) => {
+            format!("(',' || {column} || ',') LIKE ('%,' || CAST($1 AS TEXT) || ',%')")
+        }
+        PersonLink::ColumnWhen {
+            column,
+            kind_column,
+            kind,
+        } => format!("({column} = $1 AND {kind_column} = '{kind}')"),
+        PersonLink::Via { column, table } => {
+            let links = catalog::table(table).map_or(&[][..], |t| t.subject.links());
+            let inner: Vec<String> = links.iter().map(|l| condition(*l)).collect();
+            if inner.is_empty() {
+                return "FALSE".to_string();
+            }
+            format!(
+                "{column} IN (SELECT id FROM {table} WHERE {})",
+                inner.join(" OR ")
+            )
+        }
+    }
+}
+
+/// The statement carrying out one step of the plan; its only parameter is the person's id.
+fn statement(step: &ErasureStep) -> String {
+    let rows = condition(step.link);
+    match &step.action {
+        ErasureAction::DeleteRows => format!("DELETE FROM {} WHERE {rows}", step.table),
+        ErasureAction::Clear(columns) => {
+            let set: Vec<String> = columns.iter().map(|c| format!("{c} = NULL")).collect();
+            format!("UPDATE {} SET {} WHERE {rows}", step.table, set.join(", "))
+        }
+    }
+}
+
+/// The plan's statements, built once from the catalog (whose names are all constants).
+fn statements() -> &'static [String] {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    STATEMENTS.get_or_init(|| catalog::erasure_plan().iter().map(statement).collect())
+}
+
+impl Conn<'_> {
+    /// Runs the erasure plan for `id`; returns whether their account row was there to go.
+    async fn erase_person(&mut self, id: UserId) -> Result<bool, StoreError> {
+        // On PostgreSQL, lock the account row first: a post, edit or token being written for
+        // the person on another node holds a key-share lock on it (its foreign key) and is
+        // waited for, so the steps below see what it wrote; one that comes later waits for
+        // this erasure and then finds no account to write for. Without the lock, a message
+        // committed between the steps and the account row's delete would keep its body.
+        if self.backend() == Backend::Postgres {
+            dispatch!(self, c => sqlx::query(
+                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                .bind(id.0).execute(&mut **c).await?.rows_affected());
+        }
+        let mut account_rows = 0;
+        for sql in statements() {
+            let sql = sqlx::AssertSqlSafe(sql.as_str());
+            account_rows = dispatch!(self, c => sqlx::query(sql)
+                .bind(id.0).execute(&mut **c).await?.rows_affected());
+        }
+        // The last step deletes the account row itself.
+        Ok(account_rows > 0)
+    }
+}
+
+impl Tx {
+    /// Deletes a person's account and erases what they wrote, as the data catalog declares:
+    /// their own rows (sessions, tokens, memberships, revisions) go, their messages stay as
+    /// tombstones from "Deleted user" so that others' replies keep their threads, and links
+    /// to them elsewhere are cleared. Returns whether there was such an account. It refuses
+    /// with [`StoreError::ForeignKeyViolation`] while they own a community: ownership passes
+    /// on first. Soon after the commit, the journal is truncated, so that no page as it was
+    /// before lingers in SQLite's write-ahead log.
+    pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
+        let deleted = self.conn().erase_person(id).await?;
+        if deleted {
+            self.truncate_journal_after_commit();
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_ends_with_the_account_row_and_finds_messages_before_clearing_them() {
+        let all = statements();
+        assert_eq!(
+            all.last().map(String::as_str),
+            Some("DELETE FROM users WHERE id = $1")
+        );
+        let events = all
+            .iter()
+            .position(|s| s.contains("FROM events WHERE object_id IN"));
+        let messages = all
+            .iter()
+            .position(|s| s.starts_with("UPDATE messages SET"));
+        assert!(events.is_some() && events < messages, "{all:?}");
+        assert!(all.contains(
+            &"UPDATE messages SET author_id = NULL, body = NULL WHERE author_id = $1".to_string()
+        ));
+    }
+}
