@@ -185,6 +185,37 @@ impl Browser {
         panic!("the page never went live");
     }
 
+    /// Runs axe-core over the current page and fails on any WCAG 2.1 A or AA violation.
+    pub(crate) async fn assert_accessible(&self, page: &str) {
+        let path = std::env::var("HEARTH_AXE_JS").unwrap_or_else(|_| {
+            panic!("HEARTH_AXE_JS is not set: run the browser tests through scripts/test")
+        });
+        let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        self.client
+            .execute(&format!("{axe}\nreturn true;"), vec![])
+            .await
+            .unwrap_or_else(|e| panic!("injecting axe-core: {e}"));
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag',
+                     values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
+                       help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                   .catch(e => done([{ id: 'axe-failed', help: String(e) }]));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("running axe-core: {e}"));
+        let violations = result.as_array().cloned().unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "accessibility violations on {page}: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+    }
+
     /// The path of the current page.
     pub(crate) async fn path(&self) -> String {
         let url = self
@@ -241,6 +272,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.open(&server, "/").await;
     assert_eq!(browser.text("h1").await, "Welcome to Hearth");
     browser.screenshots("landing").await;
+    browser.assert_accessible("the landing page").await;
     browser
         .client
         .set_window_size(DESKTOP.0, DESKTOP.1)
@@ -253,6 +285,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.fill("#display_name", "New Comer").await;
     browser.fill("#password", "a long enough password").await;
     browser.screenshots("register").await;
+    browser.assert_accessible("the registration page").await;
     browser.click("form button[type=submit]").await;
     assert!(browser.text("[role=status]").await.contains("Thank you"));
 
@@ -267,6 +300,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.fill("#slug", "garden").await;
     browser.fill("#description", "Roses & <weeds>").await;
     browser.screenshots("communities").await;
+    browser.assert_accessible("my communities").await;
     browser.click("form.stack button[type=submit]").await;
     // A new community opens at its #general channel.
     assert_eq!(browser.text("#channel-heading").await, "#general");
@@ -285,6 +319,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
         "New Comer"
     );
     browser.screenshots("channel").await;
+    browser.assert_accessible("the channel page").await;
     for (width, height) in [PHONE, DESKTOP] {
         browser.client.set_window_size(width, height).await.unwrap();
         assert_eq!(browser.sideways_overflow().await, 0, "at {width} px");
@@ -404,6 +439,7 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
     assert!(position(&missed) < position(&after), "{order:?}");
     assert_eq!(order.iter().filter(|id| **id == missed).count(), 1);
     bobs.screenshots("channel-live").await;
+    bobs.assert_accessible("the live channel page").await;
     alices.client.clone().close().await.unwrap();
     bobs.client.clone().close().await.unwrap();
 }
