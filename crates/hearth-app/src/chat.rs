@@ -38,6 +38,15 @@ pub struct HistoryPage {
     pub next_before: Option<MessageId>,
 }
 
+/// What the caller may do with one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MessageActions {
+    /// Edit it (their own).
+    pub edit: bool,
+    /// Delete it (their own, or as a moderator who outranks its author).
+    pub delete: bool,
+}
+
 /// What the caller may do in a channel they can see.
 struct Access {
     channel: Channel,
@@ -491,6 +500,44 @@ impl App {
             messages,
             next_before,
         })
+    }
+
+    /// What the caller may do with each of `messages` (all of one channel they can read):
+    /// edit their own, and delete as [`may_delete_message`] decides. The pages show the
+    /// matching buttons; the use cases check again when one is pressed.
+    pub async fn message_actions(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        messages: &[Message],
+    ) -> Result<Vec<MessageActions>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let access = access(&mut conn, actor.user, channel).await?;
+        let mut author_roles: std::collections::HashMap<UserId, Option<Role>> =
+            std::collections::HashMap::new();
+        let mut actions = Vec::with_capacity(messages.len());
+        for message in messages {
+            let live = message.deleted_at.is_none() && message.channel_id == channel;
+            let is_author = message.author_id == Some(actor.user);
+            let author_role = match (access.channel.community_id, message.author_id) {
+                (Some(community), Some(author)) if !is_author => {
+                    if let Some(role) = author_roles.get(&author) {
+                        *role
+                    } else {
+                        let role = conn.member_role(community, author).await?;
+                        author_roles.insert(author, role);
+                        role
+                    }
+                }
+                _ => None,
+            };
+            actions.push(MessageActions {
+                edit: live && is_author,
+                delete: live && may_delete_message(access.role, is_author, author_role),
+            });
+        }
+        Ok(actions)
     }
 
     /// One message the caller may read.

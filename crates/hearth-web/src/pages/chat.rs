@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use hearth_app::App;
+use hearth_app::{App, MessageActions};
 use hearth_core::model::{Channel, ChannelKind, Message};
 use hearth_core::{ChannelId, MessageId, PageSize, Timestamp, UserId};
 use serde::Deserialize;
@@ -24,14 +24,19 @@ struct ChannelLink {
 }
 
 /// A message as the page shows it.
-struct MessageView {
-    id: MessageId,
-    author: String,
-    at: String,
-    iso: String,
+pub(crate) struct MessageView {
+    pub(crate) id: MessageId,
+    /// Whether the reader may edit it, or delete it.
+    pub(crate) may_edit: bool,
+    pub(crate) may_delete: bool,
+    /// Whether to offer "Reply in thread" (not on replies shown inside their thread).
+    pub(crate) offer_thread: bool,
+    pub(crate) author: String,
+    pub(crate) at: String,
+    pub(crate) iso: String,
     /// The text as HTML (escaped, with the Markdown subset as markup); `None` once deleted.
-    body_html: Option<String>,
-    edited: bool,
+    pub(crate) body_html: Option<String>,
+    pub(crate) edited: bool,
 }
 
 #[derive(Template)]
@@ -101,12 +106,7 @@ async fn channel_page(
     let history = app
         .history(&me.actor, id, before, PageSize::DEFAULT)
         .await?;
-    let names = author_names(app, &me.actor, &history.messages).await;
-    let mut messages: Vec<MessageView> = history
-        .messages
-        .iter()
-        .map(|m| message_view(m, &names))
-        .collect();
+    let mut messages = message_views(app, &me.actor, id, &history.messages).await?;
     messages.reverse();
     let mut layout = Layout::new(format!("#{} · {}", channel.name, community.name), visitor);
     layout.js = Some(crate::assets::js_url());
@@ -135,6 +135,29 @@ fn link(channel: &Channel, current: ChannelId) -> ChannelLink {
     }
 }
 
+impl MessageView {
+    /// Inside a thread, a message offers no "Reply in thread" of its own.
+    pub(crate) fn hide_thread_link(&mut self) {
+        self.offer_thread = false;
+    }
+}
+
+/// The messages as the reader sees them: names, times, text and the actions they may take.
+pub(crate) async fn message_views(
+    app: &App,
+    actor: &hearth_app::Actor,
+    channel: ChannelId,
+    messages: &[Message],
+) -> Result<Vec<MessageView>, PageError> {
+    let names = author_names(app, actor, messages).await;
+    let actions = app.message_actions(actor, channel, messages).await?;
+    Ok(messages
+        .iter()
+        .zip(actions)
+        .map(|(m, a)| message_view(m, &names, a))
+        .collect())
+}
+
 /// The display names of the messages' authors (each looked up once).
 async fn author_names(
     app: &App,
@@ -156,13 +179,20 @@ async fn author_names(
     names
 }
 
-fn message_view(message: &Message, names: &HashMap<UserId, String>) -> MessageView {
+pub(crate) fn message_view(
+    message: &Message,
+    names: &HashMap<UserId, String>,
+    actions: MessageActions,
+) -> MessageView {
     let author = match message.author_id {
         Some(id) => names.get(&id).cloned().unwrap_or_default(),
         None => "Deleted user".to_string(),
     };
     MessageView {
         id: message.id,
+        may_edit: actions.edit,
+        may_delete: actions.delete,
+        offer_thread: message.thread_root_id.is_none() && message.body.is_some(),
         author,
         at: clock_time(message.created_at),
         iso: message.created_at.to_rfc3339(),
@@ -172,12 +202,12 @@ fn message_view(message: &Message, names: &HashMap<UserId, String>) -> MessageVi
 }
 
 /// `HH:MM` in UTC; the script shows local times where it runs.
-fn clock_time(at: Timestamp) -> String {
+pub(crate) fn clock_time(at: Timestamp) -> String {
     let minutes_of_day = at.millis().rem_euclid(86_400_000) / 60_000;
     format!("{:02}:{:02}", minutes_of_day / 60, minutes_of_day % 60)
 }
 
-fn parse_id(text: &str) -> Result<i64, PageError> {
+pub(crate) fn parse_id(text: &str) -> Result<i64, PageError> {
     text.parse().map_err(|_| PageError::not_found())
 }
 
@@ -243,10 +273,12 @@ pub(crate) async fn message_fragment(
     if found.channel_id != channel || found.thread_root_id.is_some() {
         return Err(PageError::not_found());
     }
-    let names = author_names(&state.app, &me.actor, std::slice::from_ref(&found)).await;
-    let fragment = MessageFragment {
-        m: message_view(&found, &names),
+    let mut views =
+        message_views(&state.app, &me.actor, channel, std::slice::from_ref(&found)).await?;
+    let Some(m) = views.pop() else {
+        return Err(PageError::not_found());
     };
+    let fragment = MessageFragment { m };
     Ok(render(&fragment, &visitor))
 }
 
@@ -262,12 +294,7 @@ pub(crate) async fn latest_fragment(
         .app
         .history(&me.actor, channel, None, PageSize::DEFAULT)
         .await?;
-    let names = author_names(&state.app, &me.actor, &history.messages).await;
-    let mut messages: Vec<MessageView> = history
-        .messages
-        .iter()
-        .map(|m| message_view(m, &names))
-        .collect();
+    let mut messages = message_views(&state.app, &me.actor, channel, &history.messages).await?;
     messages.reverse();
     Ok(render(&MessageListFragment { messages }, &visitor))
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod chat;
 mod communities;
+mod messages;
 mod setup;
 mod visitor;
 
@@ -47,6 +48,18 @@ pub(crate) fn routes() -> Router<WebState> {
         .route(
             "/channels/{id}/fragments/latest",
             get(chat::latest_fragment),
+        )
+        .route(
+            "/messages/{id}/edit",
+            get(messages::edit_page).post(messages::edit),
+        )
+        .route(
+            "/messages/{id}/delete",
+            get(messages::delete_page).post(messages::delete),
+        )
+        .route(
+            "/messages/{id}/thread",
+            get(messages::thread_page).post(messages::reply),
         )
         .route("/assets/{name}", get(crate::assets::serve))
 }

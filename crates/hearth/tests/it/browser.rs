@@ -135,13 +135,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
     }
 
-    /// The text of the first `css`.
+    /// The text of the first `css` (looked up again if the page changed under it).
     pub(crate) async fn text(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(error) => last_error = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("text of {css}: {last_error}")
     }
 
     /// Waits until the first `css` holds `text` (up to 10 s); returns what it held last.
@@ -304,7 +308,8 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.click("form.stack button[type=submit]").await;
     // A new community opens at its #general channel.
     assert_eq!(browser.text("#channel-heading").await, "#general");
-    assert!(browser.path().await.starts_with("/channels/"));
+    let channel_path = browser.path().await;
+    assert!(channel_path.starts_with("/channels/"));
 
     // Enter sends; what was written is shown as text, never as markup.
     let composer = browser.find("#body").await;
@@ -320,6 +325,25 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     );
     browser.screenshots("channel").await;
     browser.assert_accessible("the channel page").await;
+    // The message's own pages (axe-core needs the page's scripts on, so they are checked
+    // here rather than in the test without JavaScript).
+    let message = browser
+        .find(".message:last-child")
+        .await
+        .attr("data-id")
+        .await
+        .unwrap()
+        .unwrap();
+    for (page, path) in [
+        ("the thread page", format!("/messages/{message}/thread")),
+        ("the edit page", format!("/messages/{message}/edit")),
+        ("the delete page", format!("/messages/{message}/delete")),
+        ("the directory", "/directory".to_string()),
+    ] {
+        browser.open(&server, &path).await;
+        browser.assert_accessible(page).await;
+    }
+    browser.open(&server, &channel_path).await;
     for (width, height) in [PHONE, DESKTOP] {
         browser.client.set_window_size(width, height).await.unwrap();
         assert_eq!(browser.sideways_overflow().await, 0, "at {width} px");
@@ -349,6 +373,37 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         browser.text(".message:last-child .body").await,
         "sent without a script"
     );
+
+    // A thread: reply, and come back to the channel.
+    browser
+        .click(".message:last-child a[href$='/thread']")
+        .await;
+    assert_eq!(browser.text("#thread-heading").await, "Thread");
+    browser.fill("#body", "a reply in the thread").await;
+    browser.click(".composer button").await;
+    browser
+        .wait_for_text(".replies", "a reply in the thread")
+        .await;
+    browser.screenshots("thread").await;
+    // Edit, then delete, without a script.
+    browser.open(&server, &format!("/channels/{general}")).await;
+    browser.click(".message:last-child a[href$='/edit']").await;
+    browser.fill("#body", "sent and *corrected*").await;
+    browser.click("form.stack button[type=submit]").await;
+    browser
+        .wait_for_text(".message:last-child .body", "sent and corrected")
+        .await;
+    browser
+        .wait_for_text(".message:last-child .meta", "(edited)")
+        .await;
+    browser
+        .click(".message:last-child a[href$='/delete']")
+        .await;
+    browser.click("form.actions button[type=submit]").await;
+    browser
+        .wait_for_text(".message:last-child", "This message was deleted.")
+        .await;
+
     browser.click("form[action='/sign-out'] button").await;
     assert_eq!(browser.path().await, "/");
     browser.open(&server, &format!("/channels/{general}")).await;

@@ -9,6 +9,7 @@ on_both_backends!(
     pages_carry_their_security_headers_and_escape_what_people_wrote,
     a_channel_page_is_for_its_members_only,
     the_setup_page_creates_the_operator_only_with_the_code_from_the_log,
+    only_the_author_edits_and_only_those_who_may_delete_see_delete,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -228,4 +229,78 @@ async fn the_setup_page_creates_the_operator_only_with_the_code_from_the_log(bac
         .unwrap();
     assert_eq!(gone.status(), 404);
     assert_eq!(server.app().first_run_code().await.unwrap(), None);
+}
+
+/// The page at `path` as `member` sees it.
+async fn page_as(
+    server: &TestServer,
+    member: &crate::harness::Member,
+    path: &str,
+) -> (u16, String) {
+    let Auth::Cookie(session) = member.session.auth.clone() else {
+        unreachable!()
+    };
+    let response = plain_client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn only_the_author_edits_and_only_those_who_may_delete_see_delete(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.member("owner").await;
+    let member = server.member("member").await;
+    let community = owner.create_community("actions").await;
+    member.join(&community).await;
+    let general = owner.general_channel(&community).await;
+    let by_owner = owner.say(&general, "the owner speaks").await;
+    let by_member = member.say(&general, "a member speaks").await;
+    let (_, as_member) = page_as(&server, &member, &format!("/channels/{general}")).await;
+    assert!(as_member.contains(&format!("/messages/{by_member}/edit")));
+    assert!(as_member.contains(&format!("/messages/{by_member}/delete")));
+    assert!(!as_member.contains(&format!("/messages/{by_owner}/edit")));
+    assert!(!as_member.contains(&format!("/messages/{by_owner}/delete")));
+    let (_, as_owner) = page_as(&server, &owner, &format!("/channels/{general}")).await;
+    assert!(!as_owner.contains(&format!("/messages/{by_member}/edit")));
+    assert!(as_owner.contains(&format!("/messages/{by_member}/delete")));
+    // The buttons are only a courtesy: the use case refuses what the member may not do.
+    let Auth::Cookie(session) = member.session.auth.clone() else {
+        unreachable!()
+    };
+    let html = page_as(&server, &member, &format!("/messages/{by_member}/edit"))
+        .await
+        .1;
+    let token = html
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    for (path, body) in [
+        (
+            format!("/messages/{by_owner}/edit"),
+            vec![
+                ("form_token", token.clone()),
+                ("body", "hijacked".to_string()),
+            ],
+        ),
+        (
+            format!("/messages/{by_owner}/delete"),
+            vec![("form_token", token.clone())],
+        ),
+    ] {
+        let refused = plain_client()
+            .post(format!("{}{path}", server.base))
+            .header("cookie", session.clone())
+            .form(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+    }
+    let (_, still) = page_as(&server, &owner, &format!("/channels/{general}")).await;
+    assert!(still.contains("the owner speaks") && !still.contains("hijacked"));
 }
