@@ -577,6 +577,31 @@ impl App {
         Ok(user.ok_or(DomainError::Unauthenticated)?.account())
     }
 
+    /// Changes the caller's shown name.
+    pub async fn rename(&self, actor: &Actor, display_name: &str) -> Result<Account, AppError> {
+        let display_name = validate::name("display_name", display_name)?;
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = Timestamp::now();
+                    if !tx.conn().set_display_name(user, &display_name, now).await? {
+                        return Err(DomainError::Unauthenticated.into());
+                    }
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::ProfileUpdated,
+                        (ObjectKind::User, Some(user.0)),
+                        None,
+                    );
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        self.me(actor).await
+    }
+
     /// Changes the caller's password after checking the current one, and ends their other
     /// sessions; with `revoke_tokens` (the default on the API), their API tokens too, since a
     /// password is usually changed because something leaked. Each account may try a few

@@ -10,6 +10,8 @@ pub enum AuditAction {
     OperatorCreated,
     /// A password was changed.
     PasswordChanged,
+    /// The account's shown name changed.
+    ProfileUpdated,
     /// A session was started by signing in.
     SignedIn,
     /// A session was ended by signing out.
@@ -61,6 +63,7 @@ impl AuditAction {
             AuditAction::AccountRegistered => "account.registered",
             AuditAction::OperatorCreated => "account.operator_created",
             AuditAction::PasswordChanged => "account.password_changed",
+            AuditAction::ProfileUpdated => "account.profile_updated",
             AuditAction::SignedIn => "session.signed_in",
             AuditAction::SignedOut => "session.signed_out",
             AuditAction::SignInFailed => "session.sign_in_failed",

@@ -220,6 +220,19 @@ impl Conn<'_> {
             .bind(before.0).bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// Replaces the shown name.
+    pub async fn set_display_name(
+        &mut self,
+        id: UserId,
+        display_name: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = dispatch!(self, c => sqlx::query(
+            "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.0).bind(display_name).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(changed == 1)
+    }
+
     /// Replaces a password hash.
     pub async fn set_password_hash(
         &mut self,

@@ -22,7 +22,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(register))
         .routes(routes!(sign_in))
         .routes(routes!(sign_out))
-        .routes(routes!(me))
+        .routes(routes!(me, rename))
         .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
@@ -200,6 +200,25 @@ async fn me(
     Authed(actor): Authed,
 ) -> Result<Json<Account>, ApiError> {
     Ok(Json(state.app.me(&actor).await?))
+}
+
+/// A new shown name.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RenameRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    display_name: String,
+}
+
+/// Change the caller's shown name.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = RenameRequest,
+    responses((status = 200, body = Account), (status = 401, body = Problem),
+              (status = 422, body = Problem)))]
+async fn rename(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<RenameRequest>,
+) -> Result<Json<Account>, ApiError> {
+    Ok(Json(state.app.rename(&actor, &body.display_name).await?))
 }
 
 /// Password change form.

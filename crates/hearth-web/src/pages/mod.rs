@@ -6,6 +6,7 @@ mod accounts;
 mod chat;
 mod communities;
 mod messages;
+mod settings;
 mod setup;
 mod visitor;
 
@@ -61,6 +62,11 @@ pub(crate) fn routes() -> Router<WebState> {
             "/messages/{id}/thread",
             get(messages::thread_page).post(messages::reply),
         )
+        .route("/settings", get(settings::show))
+        .route("/settings/profile", post(settings::profile))
+        .route("/settings/password", post(settings::password))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/assets/{name}", get(crate::assets::serve))
 }
 

@@ -344,6 +344,40 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
         browser.assert_accessible(page).await;
     }
     browser.open(&server, &channel_path).await;
+
+    // Account settings: a new name shows on the next page; a token's secret shows once.
+    browser.click("a.me").await;
+    assert_eq!(browser.text("h1").await, "Account settings");
+    browser.assert_accessible("account settings").await;
+    browser.fill("#display_name", "Newly Named").await;
+    browser
+        .click("form[action='/settings/profile'] button")
+        .await;
+    browser.wait_for_text("a.me", "Newly Named").await;
+    browser.fill("#token_name", "backup script").await;
+    browser
+        .click("form[action='/settings/tokens'] button")
+        .await;
+    let secret = browser.text("code.secret").await;
+    assert!(secret.starts_with("hth_"), "{secret}");
+    browser.screenshots("settings").await;
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+    browser.click("form[action$='/revoke'] button").await;
+    browser.wait_for_text(".tokens", "revoked").await;
+    let revoked = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 401);
+    browser.open(&server, &channel_path).await;
     for (width, height) in [PHONE, DESKTOP] {
         browser.client.set_window_size(width, height).await.unwrap();
         assert_eq!(browser.sideways_overflow().await, 0, "at {width} px");

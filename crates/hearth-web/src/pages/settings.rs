@@ -1,0 +1,202 @@
+//! Account settings: the shown name, the password, and personal API tokens.
+
+use crate::WebState;
+use crate::pages::accounts::form_error;
+use crate::pages::chat::clock_time;
+use crate::pages::{Layout, PageError, TokenOnly, Visitor, render_with_status, see_other};
+use crate::problem::ApiError;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hearth_core::{PageSize, Timestamp, TokenId};
+use serde::Deserialize;
+
+/// An API token as the page lists it.
+struct TokenView {
+    id: TokenId,
+    name: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+fn day_and_time(at: Timestamp) -> String {
+    let date = at.to_datetime().date();
+    format!("{date} {} UTC", clock_time(at))
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    display_name: String,
+    username: String,
+    email: String,
+    tokens: Vec<TokenView>,
+    /// A token just created: its secret, shown this once.
+    new_token: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// What to say on the page after a form.
+#[derive(Default)]
+struct Outcome {
+    new_token: Option<String>,
+    notice: Option<&'static str>,
+    error: Option<ApiError>,
+}
+
+async fn settings_page(
+    state: &WebState,
+    visitor: &Visitor,
+    outcome: Outcome,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let account = state.app.me(&me.actor).await?;
+    let tokens = state
+        .app
+        .tokens(&me.actor, None, PageSize::requested(Some(PageSize::MAX))?)
+        .await?;
+    let page = SettingsPage {
+        layout: Layout::new("Account settings", visitor),
+        display_name: account.display_name,
+        username: account.username,
+        email: account.email,
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                name: t.name,
+                created: day_and_time(t.created_at),
+                last_used: t
+                    .last_used_at
+                    .map(day_and_time)
+                    .unwrap_or_else(|| "never".into()),
+                revoked: t.revoked_at.is_some(),
+            })
+            .collect(),
+        new_token: outcome.new_token,
+        notice: outcome.notice.map(str::to_string),
+        error: outcome.error.as_ref().map(form_error),
+    };
+    let status = outcome.error.map_or(StatusCode::OK, |e| e.status());
+    Ok(render_with_status(status, &page, visitor))
+}
+
+/// `GET /settings`.
+pub(crate) async fn show(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    settings_page(&state, &visitor, Outcome::default()).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProfileForm {
+    form_token: String,
+    display_name: String,
+}
+
+/// `POST /settings/profile`.
+pub(crate) async fn profile(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    match state.app.rename(&me.actor, &form.display_name).await {
+        Ok(_) => Ok(see_other("/settings")),
+        Err(error) => {
+            let outcome = Outcome {
+                error: Some(error.into()),
+                ..Outcome::default()
+            };
+            settings_page(&state, &visitor, outcome).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    form_token: String,
+    current_password: String,
+    new_password: String,
+    #[serde(default)]
+    keep_tokens: Option<String>,
+}
+
+/// `POST /settings/password`: ends the other sessions, and revokes the API tokens unless
+/// asked to keep them.
+pub(crate) async fn password(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let outcome = match state
+        .app
+        .change_password(
+            &me.actor,
+            form.current_password,
+            form.new_password,
+            form.keep_tokens.is_none(),
+        )
+        .await
+    {
+        Ok(()) => Outcome {
+            notice: Some("Your password is changed; you are signed out everywhere else."),
+            ..Outcome::default()
+        },
+        Err(error) => Outcome {
+            error: Some(error.into()),
+            ..Outcome::default()
+        },
+    };
+    settings_page(&state, &visitor, outcome).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenForm {
+    form_token: String,
+    name: String,
+}
+
+/// `POST /settings/tokens`: makes a token and shows its secret once.
+pub(crate) async fn create_token(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let outcome = match state.app.create_token(&me.actor, &form.name).await {
+        Ok((_, secret)) => Outcome {
+            new_token: Some(secret),
+            ..Outcome::default()
+        },
+        Err(error) => Outcome {
+            error: Some(error.into()),
+            ..Outcome::default()
+        },
+    };
+    settings_page(&state, &visitor, outcome).await
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub(crate) async fn revoke_token(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let id = TokenId(crate::pages::chat::parse_id(&id)?);
+    state.app.revoke_token(&me.actor, id).await?;
+    Ok(see_other("/settings"))
+}
