@@ -16,11 +16,12 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 /// A channel in the sidebar.
-struct ChannelLink {
-    id: ChannelId,
-    name: String,
-    private: bool,
-    current: bool,
+pub(crate) struct ChannelLink {
+    pub(crate) id: ChannelId,
+    pub(crate) name: String,
+    pub(crate) private: bool,
+    pub(crate) direct: bool,
+    pub(crate) current: bool,
 }
 
 /// A message as the page shows it.
@@ -43,9 +44,12 @@ pub(crate) struct MessageView {
 #[template(path = "channel.html")]
 struct ChannelPage {
     layout: Layout,
-    community_id: String,
-    community_name: String,
-    channel: ChannelLink,
+    /// Where the sidebar's heading leads: the community, or the conversations.
+    home_link: String,
+    home_name: String,
+    channel_id: ChannelId,
+    /// `#name`, or the other participants of a conversation.
+    channel_name: String,
     topic: String,
     channels: Vec<ChannelLink>,
     messages: Vec<MessageView>,
@@ -90,33 +94,44 @@ async fn channel_page(
     let me = visitor.require()?;
     let app = &state.app;
     let channel = app.channel(&me.actor, id).await?;
-    let Some(community_id) = channel.community_id else {
-        // Direct conversations get their own page with the conversation list.
-        return Err(PageError::not_found());
+    let all = PageSize::requested(Some(PageSize::MAX))?;
+    // A community channel sits beside its community's channels; a direct conversation
+    // beside one's other conversations.
+    let (home, home_link, siblings, name, title) = match channel.community_id {
+        Some(community_id) => {
+            let (community, _role) = app.community(&me.actor, community_id).await?;
+            let siblings = app.channels(&me.actor, community_id, None, all).await?;
+            let links = siblings.iter().map(|c| link(c, id)).collect();
+            let title = format!("#{} · {}", channel.name, community.name);
+            let home_link = format!("/communities/{}", community.id);
+            (community.name, home_link, links, format!("#{}", channel.name), title)
+        }
+        None => {
+            let conversations = direct_links(app, &me.actor, id).await?;
+            let name = conversations
+                .iter()
+                .find(|c| c.current)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let title = format!("{name} · Direct messages");
+            ("Direct messages".to_string(), "/direct".to_string(), conversations, name, title)
+        }
     };
-    let (community, _role) = app.community(&me.actor, community_id).await?;
-    let siblings = app
-        .channels(
-            &me.actor,
-            community_id,
-            None,
-            PageSize::requested(Some(PageSize::MAX))?,
-        )
-        .await?;
     let history = app
         .history(&me.actor, id, before, PageSize::DEFAULT)
         .await?;
     let mut messages = message_views(app, &me.actor, id, &history.messages).await?;
     messages.reverse();
-    let mut layout = Layout::new(format!("#{} · {}", channel.name, community.name), visitor);
+    let mut layout = Layout::new(title, visitor);
     layout.js = Some(crate::assets::js_url());
     let page = ChannelPage {
         layout,
-        community_id: community.id.to_string(),
-        community_name: community.name,
-        channel: link(&channel, id),
+        home_link,
+        home_name: home,
+        channel_id: id,
+        channel_name: name,
         topic: channel.topic.clone(),
-        channels: siblings.iter().map(|c| link(c, id)).collect(),
+        channels: siblings,
         messages,
         older: history.next_before,
         draft,
@@ -126,11 +141,46 @@ async fn channel_page(
     Ok(render_with_status(status, &page, visitor))
 }
 
+/// One's direct conversations as sidebar links, named by the other participants.
+pub(crate) async fn direct_links(
+    app: &App,
+    actor: &hearth_app::Actor,
+    current: ChannelId,
+) -> Result<Vec<ChannelLink>, PageError> {
+    let conversations = app
+        .direct_conversations(actor, None, PageSize::requested(Some(PageSize::MAX))?)
+        .await?;
+    let mut links = Vec::with_capacity(conversations.len());
+    for conversation in conversations {
+        let people = app
+            .channel_members(actor, conversation.id, None, PageSize::DEFAULT)
+            .await?;
+        let others: Vec<String> = people
+            .into_iter()
+            .filter(|p| p.id != actor.user)
+            .map(|p| p.display_name)
+            .collect();
+        links.push(ChannelLink {
+            id: conversation.id,
+            name: if others.is_empty() {
+                "Just you".to_string()
+            } else {
+                others.join(", ")
+            },
+            private: false,
+            direct: true,
+            current: conversation.id == current,
+        });
+    }
+    Ok(links)
+}
+
 fn link(channel: &Channel, current: ChannelId) -> ChannelLink {
     ChannelLink {
         id: channel.id,
         name: channel.name.clone(),
         private: channel.kind == ChannelKind::Private,
+        direct: false,
         current: channel.id == current,
     }
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod chat;
 mod communities;
 mod messages;
+mod people;
 mod settings;
 mod setup;
 mod visitor;
@@ -41,6 +42,9 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/directory", get(communities::directory))
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
+        .route("/communities/{id}/members", get(people::members))
+        .route("/users/{id}", get(people::profile))
+        .route("/direct", get(people::direct).post(people::open))
         .route("/channels/{id}", get(chat::channel).post(chat::post))
         .route(
             "/channels/{id}/fragments/messages/{message}",
