@@ -71,9 +71,9 @@ const ACCOUNT_WIDE: &[u8] = b"";
 enum Metered {
     /// On its device's meter alone: the device signed in to the account before.
     KnownDevice,
-    /// On its network's and neighbourhood's: the account signed in from there before.
+    /// On its network's alone: the account signed in from there before.
     KnownNetwork,
-    /// On those and the account-wide one.
+    /// On its network's, its neighbourhood's and the account-wide one.
     AlsoAccountWide,
 }
 
@@ -250,12 +250,30 @@ impl App {
         device: Option<&str>,
     ) -> Result<SignedIn, AppError> {
         self.check_address(address)?;
-        let _ticket = self.hashing_ticket(address.map(|a| Hasher::Network(network_of(a))))?;
         let login = validate::login(login)?;
-        let user = {
+        let (user, device_known) = {
             let mut reader = self.store.reader().await?;
-            reader.conn().user_by_login(&login).await?
+            let user = reader.conn().user_by_login(&login).await?;
+            let meters =
+                self.sign_in_meters(user.as_ref().map(|u| UserId(u.id)), &login, address, device);
+            // A device that signed in to this account before waits for a password check in
+            // places of its own, which many addresses elsewhere cannot fill.
+            let device_known = match meters.device.as_deref() {
+                Some(scope) => reader
+                    .conn()
+                    .sign_in_meter(&meters.subject, scope)
+                    .await?
+                    .is_some_and(|m| m.trusted(Timestamp::now()))
+                    .then(|| scope.to_vec()),
+                None => None,
+            };
+            (user, device_known)
         };
+        let hasher = match device_known {
+            Some(scope) => Some(Hasher::device(&scope)),
+            None => address.map(|a| Hasher::Network(network_of(a))),
+        };
+        let _ticket = self.hashing_ticket(hasher)?;
         let known = user.as_ref().map(|u| UserId(u.id));
         let meters = self.sign_in_meters(known, &login, address, device);
         let admitted = self.admit_sign_in(&meters).await?;
@@ -265,9 +283,10 @@ impl App {
             .map(|u| u.password_hash.clone());
         let valid = verify_password(password, stored).await;
         let Some(user) = user.filter(|_| valid) else {
-            if admitted.is_some_and(|a| a.worth_auditing) {
-                self.note_failed_sign_in(known).await?;
-            }
+            // Every failure takes one more trip through the writer, audited or not, so that
+            // a refused attempt takes as long as an admitted one.
+            let audit = admitted.is_some_and(|a| a.worth_auditing);
+            self.note_failed_sign_in(known, audit).await?;
             return Err(DomainError::BadCredentials.into());
         };
         let secret = random_token(32)?;
@@ -362,13 +381,13 @@ impl App {
     }
 
     /// Counts one sign-in attempt on its meters before its password is checked; returns how
-    /// it was metered, or `None` if it may not be checked at all.
+    /// it was metered, or `None` if it may not be checked at all (then nothing is counted).
     ///
-    /// A device that signed in to the account before is metered on its own. Otherwise the
-    /// attempt counts on its network's meter and its neighbourhood's (which takes twice the
-    /// budget, so that one party's many addresses share it), and, unless the account signed
-    /// in from that network within a session's lifetime, on the account-wide meter. A login
-    /// naming no account runs the same steps on meters of its own.
+    /// A device that signed in to the account before is metered on its own. So is a network
+    /// the account signed in from within a session's lifetime. Any other attempt counts on its
+    /// network's meter, its neighbourhood's (which takes twice the budget, so that one party's
+    /// many addresses share it) and the account-wide one. A login naming no account runs the
+    /// same steps on meters of its own.
     async fn admit_sign_in(&self, meters: &SignInMeters) -> Result<Option<Admitted>, AppError> {
         let budget = self.config.max_failed_sign_ins;
         let per_network = ThrottlePolicy::per_network(budget);
@@ -392,16 +411,18 @@ impl App {
                     }
                     if metered.is_none() {
                         let here = tx.conn().sign_in_meter(subject, &meters.network).await?;
-                        let around = tx
-                            .conn()
-                            .sign_in_meter(subject, &meters.neighbourhood)
-                            .await?;
                         plan.push((&meters.network, per_network, here));
-                        plan.push((&meters.neighbourhood, per_neighbourhood, around));
                         if trusted(here) {
+                            // Neighbours share the neighbourhood's meter: it must not keep the
+                            // owner out of a network they signed in from.
                             metered = Some(Metered::KnownNetwork);
                         } else {
+                            let around = tx
+                                .conn()
+                                .sign_in_meter(subject, &meters.neighbourhood)
+                                .await?;
                             let wide = tx.conn().sign_in_meter(subject, ACCOUNT_WIDE).await?;
+                            plan.push((&meters.neighbourhood, per_neighbourhood, around));
                             plan.push((ACCOUNT_WIDE, account_wide, wide));
                             metered = Some(Metered::AlsoAccountWide);
                         }
@@ -409,6 +430,14 @@ impl App {
                     let Some(metered) = metered else {
                         return Ok::<_, AppError>(None);
                     };
+                    // Every meter must admit the attempt before any counts it: a refused
+                    // attempt charges nothing.
+                    if plan
+                        .iter()
+                        .any(|(_, policy, current)| policy.admit(*current, now).is_none())
+                    {
+                        return Ok(None);
+                    }
                     let mut worth_auditing = false;
                     for (scope, policy, mut current) in plan {
                         // Compare and set: another node may count the same meter at once;
@@ -446,14 +475,16 @@ impl App {
             .await
     }
 
-    async fn note_failed_sign_in(&self, user: Option<UserId>) -> Result<(), AppError> {
+    async fn note_failed_sign_in(&self, user: Option<UserId>, audit: bool) -> Result<(), AppError> {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     // The account tried is the object, never the actor: whoever failed to
                     // sign in is not known to be its owner.
-                    let object = (ObjectKind::User, user.map(|u| u.0));
-                    record(tx, None, AuditAction::SignInFailed, object, None);
+                    if audit {
+                        let object = (ObjectKind::User, user.map(|u| u.0));
+                        record(tx, None, AuditAction::SignInFailed, object, None);
+                    }
                     Ok::<_, AppError>(())
                 })
             })
@@ -649,9 +680,10 @@ impl App {
                     if revoke_tokens {
                         tx.conn().revoke_all_tokens(user, now).await?;
                     }
-                    // Networks and devices that signed in before the change may have been
-                    // someone else's: they start over with the shared budgets.
-                    tx.conn().distrust_sign_in_meters(user).await?;
+                    // The trust devices and networks earned stays: it only spares them the
+                    // shared account-wide budget, each is still metered on its own, and
+                    // withdrawing it would let strangers keep the owner out right after a
+                    // password change, when they most need to get in.
                     record(
                         tx,
                         Some(user),

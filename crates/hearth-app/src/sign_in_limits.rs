@@ -49,6 +49,20 @@ pub(crate) type AccountLimiter = KeyedLimiter<UserId>;
 pub(crate) enum Hasher {
     Network(IpAddr),
     Account(UserId),
+    /// A device that signed in to the account it signs in to now (the first bytes of its
+    /// keyed hash): it waits in places of its own.
+    Device([u8; 16]),
+}
+
+impl Hasher {
+    /// The hasher for a known device, by its keyed hash.
+    pub(crate) fn device(scope: &[u8]) -> Self {
+        let mut key = [0u8; 16];
+        for (slot, byte) in key.iter_mut().zip(scope) {
+            *slot = *byte;
+        }
+        Hasher::Device(key)
+    }
 }
 
 /// A group of hashers that shares a cap on places in the hashing queue: the client itself,
@@ -67,8 +81,11 @@ const PER_CLIENT: usize = 2;
 const PER_NEIGHBOURHOOD: usize = 4;
 /// Places one allocation (IPv4 /16, IPv6 /32) may hold.
 const PER_ALLOCATION: usize = 8;
-/// Places in all.
+/// Places in all, for networks and accounts.
 const QUEUED: usize = 64;
+/// Places kept for devices that signed in before, apart from the others: however many
+/// addresses fill the places above, the owner's own devices still get a password check.
+const DEVICE_QUEUED: usize = 16;
 
 impl Hasher {
     fn groups(self) -> Vec<(HashingGroup, usize)> {
@@ -100,6 +117,7 @@ pub(crate) struct HashingAdmission {
 #[derive(Default)]
 struct Held {
     total: usize,
+    devices: usize,
     by_group: std::collections::HashMap<HashingGroup, usize>,
 }
 
@@ -114,14 +132,24 @@ impl HashingAdmission {
     pub(crate) fn admit(&self, hasher: Hasher) -> Result<HashingTicket<'_>, u64> {
         let mut held = self.held.lock().map_err(|_| 1u64)?;
         let groups = hasher.groups();
-        let full = held.total >= QUEUED
+        let device = matches!(hasher, Hasher::Device(_));
+        let pool_full = if device {
+            held.devices >= DEVICE_QUEUED
+        } else {
+            held.total >= QUEUED
+        };
+        let full = pool_full
             || groups
                 .iter()
                 .any(|(group, cap)| held.by_group.get(group).copied().unwrap_or(0) >= *cap);
         if full {
             return Err(1);
         }
-        held.total += 1;
+        if device {
+            held.devices += 1;
+        } else {
+            held.total += 1;
+        }
         for (group, _) in groups {
             *held.by_group.entry(group).or_insert(0) += 1;
         }
@@ -135,7 +163,11 @@ impl HashingAdmission {
 impl Drop for HashingTicket<'_> {
     fn drop(&mut self) {
         if let Ok(mut held) = self.admission.held.lock() {
-            held.total = held.total.saturating_sub(1);
+            if matches!(self.hasher, Hasher::Device(_)) {
+                held.devices = held.devices.saturating_sub(1);
+            } else {
+                held.total = held.total.saturating_sub(1);
+            }
             for (group, _) in self.hasher.groups() {
                 if let Some(count) = held.by_group.get_mut(&group) {
                     *count -= 1;
@@ -259,6 +291,36 @@ mod tests {
                 .admit(Hasher::Network(ip("2001:db8:1:77::1")))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn addresses_in_many_allocations_cannot_keep_a_known_device_from_its_check() {
+        let admission = HashingAdmission::default();
+        // Two /48s in each of eight /32s (eight hosting providers), a few /64s in each: they
+        // take every place networks may hold.
+        let mut held = Vec::new();
+        for provider in 0..8 {
+            for site in 0..2 {
+                for net in 0..4 {
+                    let address = ip(&format!("2001:{:x}:{site}:{net}::1", 0x100 + provider));
+                    if let Ok(ticket) = admission.admit(Hasher::Network(network_of(address))) {
+                        held.push(ticket);
+                    }
+                }
+            }
+        }
+        assert_eq!(held.len(), QUEUED);
+        assert!(
+            admission
+                .admit(Hasher::Network(ip("198.51.100.1")))
+                .is_err()
+        );
+        // The owner's known device still gets in; a device holds two places at most.
+        let device = Hasher::device(&[7; 32]);
+        let first = admission.admit(device);
+        let second = admission.admit(device);
+        assert!(first.is_ok() && second.is_ok());
+        assert!(admission.admit(device).is_err());
     }
 
     #[test]

@@ -196,15 +196,6 @@ impl Conn<'_> {
         Ok(kept)
     }
 
-    /// Withdraws every trust an account's networks and devices earned (a password change:
-    /// whoever signed in before may not have been its owner).
-    pub async fn distrust_sign_in_meters(&mut self, user: UserId) -> Result<u64, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query(
-            "UPDATE sign_in_throttles SET trusted_until = 0 \
-             WHERE user_id = $1 AND trusted_until > 0")
-            .bind(user.0).execute(&mut **c).await?.rows_affected()))
-    }
-
     /// Deletes up to `limit` sign-in meters untouched since `before` that neither block nor
     /// trust anyone any more; returns how many went.
     pub async fn delete_stale_sign_in_meters(

@@ -62,7 +62,13 @@
   };
 
   const fetchText = async (url) => {
-    const response = await fetch(url, { credentials: "same-origin" });
+    // A fragment answers with a redirect only when the session has ended: then the whole
+    // page goes to the sign-in page, rather than the sign-in page into the list.
+    const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+    if (response.type === "opaqueredirect") {
+      location.reload();
+      return null;
+    }
     return response.ok ? response.text() : null;
   };
 

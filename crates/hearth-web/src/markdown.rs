@@ -46,102 +46,206 @@ fn fence_of(line: &str) -> Option<&'static str> {
     }
 }
 
+/// How deep emphasis may nest; deeper markers stay as text. With the closers' memo below,
+/// this keeps rendering linear in the text's length.
+const MAX_DEPTH: usize = 4;
+
 /// Renders one line's inline markup.
 fn inline(html: &mut String, line: &str) {
     let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
-    let mut text = String::new();
-    while i < chars.len() {
-        let rest = &chars[i..];
-        if let Some((consumed, markup)) = code_span(rest)
-            .or_else(|| strong(rest))
-            .or_else(|| emphasis(rest, i == 0 || !chars[i - 1].is_alphanumeric()))
-            .or_else(|| link(rest))
-            .or_else(|| bare_url(rest, i == 0 || !chars[i - 1].is_alphanumeric()))
-        {
-            escape_into(html, &text);
-            text.clear();
-            html.push_str(&markup);
-            i += consumed;
-        } else {
-            text.push(chars[i]);
-            i += 1;
+    Inline::new(&chars).render(html, 0);
+}
+
+/// One line being rendered. Finding a closing marker never scans the same text twice: the
+/// next `` ` ``, `]` and `)` after each position are computed once, and a marker with no
+/// valid closer after some position has none after any later one either (whether a closer is
+/// valid depends only on where it stands), so that is remembered too.
+struct Inline<'a> {
+    chars: &'a [char],
+    next_backtick: Vec<usize>,
+    next_bracket: Vec<usize>,
+    next_paren: Vec<usize>,
+    /// The earliest opener position from which `**`, `*` and `_` found no closer.
+    no_strong_from: usize,
+    no_star_from: usize,
+    no_under_from: usize,
+    /// Positions looked at while searching for closers (how the tests see that rendering
+    /// stays linear).
+    scanned: usize,
+}
+
+/// For each position, the index of the next `wanted` at or after it (`len` if none).
+fn next_of(chars: &[char], wanted: char) -> Vec<usize> {
+    let mut next = vec![chars.len(); chars.len() + 1];
+    for i in (0..chars.len()).rev() {
+        next[i] = if chars[i] == wanted { i } else { next[i + 1] };
+    }
+    next
+}
+
+impl<'a> Inline<'a> {
+    fn new(chars: &'a [char]) -> Self {
+        Self {
+            chars,
+            next_backtick: next_of(chars, '`'),
+            next_bracket: next_of(chars, ']'),
+            next_paren: next_of(chars, ')'),
+            no_strong_from: usize::MAX,
+            no_star_from: usize::MAX,
+            no_under_from: usize::MAX,
+            scanned: 0,
         }
     }
-    escape_into(html, &text);
-}
 
-/// `` `code` ``: the text between backticks, verbatim.
-fn code_span(rest: &[char]) -> Option<(usize, String)> {
-    if rest.first() != Some(&'`') {
-        return None;
+    /// Renders `chars[..]` into `html`, `depth` emphases deep.
+    fn render(&mut self, html: &mut String, depth: usize) {
+        self.render_range(html, 0, self.chars.len(), depth);
     }
-    let end = rest[1..].iter().position(|c| *c == '`')? + 1;
-    if end == 1 {
-        return None;
-    }
-    let code: String = rest[1..end].iter().collect();
-    let mut html = String::from("<code>");
-    escape_into(&mut html, &code);
-    html.push_str("</code>");
-    Some((end + 1, html))
-}
 
-/// `**strong**`.
-fn strong(rest: &[char]) -> Option<(usize, String)> {
-    if rest.len() < 5 || rest[0] != '*' || rest[1] != '*' || rest[2].is_whitespace() {
-        return None;
+    fn render_range(&mut self, html: &mut String, start: usize, end: usize, depth: usize) {
+        let mut i = start;
+        let mut text = String::new();
+        while i < end {
+            let at_boundary = i == start || !self.chars[i - 1].is_alphanumeric();
+            let found = self
+                .code_span(i, end)
+                .or_else(|| self.link(i, end))
+                .or_else(|| bare_url(&self.chars[i..end], at_boundary))
+                .map(|(consumed, markup)| (consumed, Some(markup), None))
+                .or_else(|| {
+                    (depth < MAX_DEPTH)
+                        .then(|| self.emphasis(i, end, at_boundary))
+                        .flatten()
+                        .map(|(consumed, tag, inner)| (consumed, None, Some((tag, inner))))
+                });
+            match found {
+                Some((consumed, markup, nested)) => {
+                    escape_into(html, &text);
+                    text.clear();
+                    if let Some(markup) = markup {
+                        html.push_str(&markup);
+                    }
+                    if let Some((tag, (from, to))) = nested {
+                        html.push_str(&format!("<{tag}>"));
+                        self.render_range(html, from, to, depth + 1);
+                        html.push_str(&format!("</{tag}>"));
+                    }
+                    i += consumed;
+                }
+                None => {
+                    text.push(self.chars[i]);
+                    i += 1;
+                }
+            }
+        }
+        escape_into(html, &text);
     }
-    let inner_len = (2..rest.len() - 1)
-        .find(|&j| rest[j] == '*' && rest[j + 1] == '*' && !rest[j - 1].is_whitespace())?
-        - 2;
-    let inner: String = rest[2..2 + inner_len].iter().collect();
-    let mut html = String::from("<strong>");
-    inline(&mut html, &inner);
-    html.push_str("</strong>");
-    Some((inner_len + 4, html))
-}
 
-/// `*emphasis*` or `_emphasis_` (underscores only at word boundaries, so `snake_case_name`
-/// stays as written).
-fn emphasis(rest: &[char], at_boundary: bool) -> Option<(usize, String)> {
-    let marker = *rest.first()?;
-    if !matches!(marker, '*' | '_') || rest.len() < 3 || rest[1].is_whitespace() {
-        return None;
+    /// `` `code` ``: the text between backticks, verbatim.
+    fn code_span(&self, i: usize, end: usize) -> Option<(usize, String)> {
+        if self.chars[i] != '`' {
+            return None;
+        }
+        let close = self.next_backtick[i + 1];
+        if close >= end || close == i + 1 {
+            return None;
+        }
+        let code: String = self.chars[i + 1..close].iter().collect();
+        let mut html = String::from("<code>");
+        escape_into(&mut html, &code);
+        html.push_str("</code>");
+        Some((close + 1 - i, html))
     }
-    if marker == '_' && !at_boundary {
-        return None;
-    }
-    let close = (2..rest.len()).find(|&j| {
-        rest[j] == marker
-            && !rest[j - 1].is_whitespace()
-            && (marker == '*' || rest.get(j + 1).is_none_or(|c| !c.is_alphanumeric()))
-    })?;
-    let inner: String = rest[1..close].iter().collect();
-    let mut html = String::from("<em>");
-    inline(&mut html, &inner);
-    html.push_str("</em>");
-    Some((close + 1, html))
-}
 
-/// `[text](address)`, for addresses that are safe to follow.
-fn link(rest: &[char]) -> Option<(usize, String)> {
-    if rest.first() != Some(&'[') {
-        return None;
+    /// `**strong**`, `*emphasis*` or `_emphasis_` (underscores only at word boundaries, so
+    /// `snake_case_name` stays as written): the tag, and the range of the inner text.
+    fn emphasis(
+        &mut self,
+        i: usize,
+        end: usize,
+        at_boundary: bool,
+    ) -> Option<(usize, &'static str, (usize, usize))> {
+        let chars = self.chars;
+        let marker = chars[i];
+        if !matches!(marker, '*' | '_') {
+            return None;
+        }
+        let strong = marker == '*' && chars.get(i + 1) == Some(&'*') && i + 1 < end;
+        let width = if strong { 2 } else { 1 };
+        let dead = if strong {
+            self.no_strong_from
+        } else if marker == '*' {
+            self.no_star_from
+        } else {
+            self.no_under_from
+        };
+        let inner_start = i + width;
+        if inner_start >= end || chars[inner_start].is_whitespace() {
+            return None;
+        }
+        if marker == '_' && !at_boundary {
+            return None;
+        }
+        if i >= dead {
+            return None;
+        }
+        let valid_close = |j: usize| {
+            j + width <= end
+                && chars[j..j + width].iter().all(|c| *c == marker)
+                && !chars[j - 1].is_whitespace()
+                && (marker == '*' || chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric()))
+                // A single `*` does not close on half of a `**`.
+                && (width == 2
+                    || marker == '_'
+                    || (chars[j - 1] != '*' && chars.get(j + 1) != Some(&'*')))
+        };
+        let mut scanned = 0;
+        let close = (inner_start + 1..end).find(|&j| {
+            scanned += 1;
+            valid_close(j)
+        });
+        self.scanned += scanned;
+        match close {
+            Some(close) => {
+                let tag = if strong { "strong" } else { "em" };
+                Some((close + width - i, tag, (inner_start, close)))
+            }
+            None => {
+                let dead = if strong {
+                    &mut self.no_strong_from
+                } else if marker == '*' {
+                    &mut self.no_star_from
+                } else {
+                    &mut self.no_under_from
+                };
+                *dead = (*dead).min(i);
+                None
+            }
+        }
     }
-    let text_end = rest.iter().position(|c| *c == ']')?;
-    if rest.get(text_end + 1) != Some(&'(') {
-        return None;
+
+    /// `[text](address)`, for addresses that are safe to follow.
+    fn link(&self, i: usize, end: usize) -> Option<(usize, String)> {
+        if self.chars[i] != '[' {
+            return None;
+        }
+        let text_end = self.next_bracket[i + 1];
+        if text_end + 1 >= end || self.chars[text_end + 1] != '(' {
+            return None;
+        }
+        let address_end = self.next_paren[text_end + 2];
+        if address_end >= end {
+            return None;
+        }
+        let text: String = self.chars[i + 1..text_end].iter().collect();
+        let address: String = self.chars[text_end + 2..address_end].iter().collect();
+        if text.trim().is_empty() || !safe_address(address.trim()) {
+            return None;
+        }
+        let mut html = String::new();
+        anchor(&mut html, address.trim(), &text);
+        Some((address_end + 1 - i, html))
     }
-    let address_end = text_end + 2 + rest[text_end + 2..].iter().position(|c| *c == ')')?;
-    let text: String = rest[1..text_end].iter().collect();
-    let address: String = rest[text_end + 2..address_end].iter().collect();
-    if text.trim().is_empty() || !safe_address(address.trim()) {
-        return None;
-    }
-    let mut html = String::new();
-    anchor(&mut html, address.trim(), &text);
-    Some((address_end + 1, html))
 }
 
 /// A bare `http://` or `https://` URL, up to whitespace (trailing punctuation left out).
@@ -205,7 +309,7 @@ fn escape_into(html: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{Inline, MAX_DEPTH, render};
 
     #[test]
     fn the_subset_becomes_markup() {
@@ -251,6 +355,35 @@ mod tests {
         assert!(!quoted.contains("\"onmouseover"), "{quoted}");
         let bare = render("https://e.org/\"><script>");
         assert!(!bare.contains("<script>"), "{bare}");
+    }
+
+    #[test]
+    fn rendering_stays_linear_whatever_the_markers() {
+        // Openers that never close used to make each scan to the end of the line.
+        for body in [
+            "*a ".repeat(2666),
+            "[".repeat(8000),
+            "[*a ".repeat(2000),
+            "[_*a `".repeat(1333),
+            "**a ".repeat(2000),
+            "_a ".repeat(2666),
+            "[x](".repeat(2000),
+        ] {
+            let chars: Vec<char> = body.chars().collect();
+            let mut line = Inline::new(&chars);
+            let mut html = String::new();
+            line.render(&mut html, 0);
+            assert!(!html.is_empty());
+            // Each nesting level may look at the text once more; never once per marker.
+            assert!(
+                line.scanned <= (MAX_DEPTH + 1) * chars.len(),
+                "{} positions looked at for {} characters of {:?}...",
+                line.scanned,
+                chars.len(),
+                &body[..12]
+            );
+        }
+        assert_eq!(render("*a **b** c*"), "<em>a <strong>b</strong> c</em>");
     }
 
     #[test]

@@ -20,31 +20,38 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<InstanceKey> {
 
 fn create(path: &Path) -> anyhow::Result<InstanceKey> {
     let key = InstanceKey::generate()?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the directory {}", dir.display()))?;
-    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the directory {}", dir.display()))?;
+    // Written whole to a file of its own first, then linked into place: a second process
+    // starting at once never reads a half-written key, and the loser of the race reads the
+    // winner's.
+    let draft = dir.join(format!(".master.key.{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    // create_new: two processes starting at once cannot both write a key; the loser reads
-    // the winner's.
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = match options.open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            return load_or_create(path);
+    let written = options
+        .open(&draft)
+        .and_then(|mut file| {
+            file.write_all(format!("{}\n", key.to_hex()).as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match written {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "made a new master key; keep it apart from backups");
+            Ok(key)
         }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(path),
         Err(error) => {
-            return Err(error)
-                .with_context(|| format!("creating the master key file {}", path.display()));
+            Err(error).with_context(|| format!("writing the master key file {}", path.display()))
         }
-    };
-    file.write_all(format!("{}\n", key.to_hex()).as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing the master key file {}", path.display()))?;
-    tracing::info!(path = %path.display(), "made a new master key; keep it apart from backups");
-    Ok(key)
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,10 @@ pub(crate) async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
+    // Signing in again ends the session this browser had, rather than leaving it behind.
+    if let Some(previous) = &visitor.signed_in {
+        state.app.sign_out(&previous.actor).await?;
+    }
     let device = cookie(&headers, DEVICE_COOKIE);
     match state
         .app

@@ -104,7 +104,13 @@ async fn channel_page(
             let links = siblings.iter().map(|c| link(c, id)).collect();
             let title = format!("#{} · {}", channel.name, community.name);
             let home_link = format!("/communities/{}", community.id);
-            (community.name, home_link, links, format!("#{}", channel.name), title)
+            (
+                community.name,
+                home_link,
+                links,
+                format!("#{}", channel.name),
+                title,
+            )
         }
         None => {
             let conversations = direct_links(app, &me.actor, id).await?;
@@ -114,7 +120,13 @@ async fn channel_page(
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
             let title = format!("{name} · Direct messages");
-            ("Direct messages".to_string(), "/direct".to_string(), conversations, name, title)
+            (
+                "Direct messages".to_string(),
+                "/direct".to_string(),
+                conversations,
+                name,
+                title,
+            )
         }
     };
     let history = app

@@ -39,7 +39,12 @@ pub(crate) async fn members(
     let (community, _) = state.app.community(&me.actor, id).await?;
     let members = state
         .app
-        .members(&me.actor, id, None, PageSize::requested(Some(PageSize::MAX))?)
+        .members(
+            &me.actor,
+            id,
+            None,
+            PageSize::requested(Some(PageSize::MAX))?,
+        )
         .await?;
     let page = MembersPage {
         layout: Layout::new(format!("Members · {}", community.name), &visitor),

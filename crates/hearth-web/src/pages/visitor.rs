@@ -7,7 +7,7 @@
 //! that the sign-in and registration forms cannot be submitted from elsewhere either.
 
 use crate::WebState;
-use crate::extract::{SESSION_COOKIE, cookie, is_cross_site};
+use crate::extract::{OverHttps, SESSION_COOKIE, cookie, is_cross_site};
 use crate::pages::PageError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -87,7 +87,10 @@ impl FromRequestParts<WebState> for Visitor {
             Some(secret) => (token_for(&secret), None),
             None => {
                 let secret = random_secret()?;
-                let value = format!("{FORM_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict");
+                let Ok(OverHttps(https)) = OverHttps::from_request_parts(parts, state).await;
+                let secure = if https { "; Secure" } else { "" };
+                let value =
+                    format!("{FORM_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}");
                 let header = HeaderValue::from_str(&value).map_err(|_| PageError::internal())?;
                 (token_for(&secret), Some(header))
             }

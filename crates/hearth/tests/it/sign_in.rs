@@ -14,7 +14,8 @@ on_both_backends!(
     a_session_secret_is_not_a_bearer_token,
     a_busy_client_cannot_starve_others_of_password_checks,
     a_known_device_signs_in_while_strangers_spend_the_shared_budget,
-    a_password_change_withdraws_the_trust_of_devices_and_networks,
+    a_password_change_keeps_the_owners_devices_and_networks_known,
+    a_neighbour_cannot_keep_the_owner_out_of_a_known_network,
     many_networks_of_one_neighbourhood_share_its_budget,
     failures_are_audited_in_aggregate_and_unknown_logins_are_metered_alike,
 );
@@ -313,30 +314,60 @@ async fn a_known_device_signs_in_while_strangers_spend_the_shared_budget(backend
     assert_eq!(status, 401);
 }
 
-async fn a_password_change_withdraws_the_trust_of_devices_and_networks(backend: Backend) {
+async fn a_password_change_keeps_the_owners_devices_and_networks_known(backend: Backend) {
     let server = server_behind_proxy(backend, 2).await;
-    let owner = server.member("careful").await;
-    let right = password_of("careful");
-    let (status, device) =
-        attempt_on_device(&server, "198.51.100.1", "careful", &right, None).await;
+    let laptop = server.member("careful").await;
+    let old = password_of("careful");
+    // The owner's phone signs in from the mobile network and keeps its device cookie.
+    let (status, phone) = attempt_on_device(&server, "198.51.100.50", "careful", &old, None).await;
     assert_eq!(status, 201);
-    owner
+    // Noticing guesses, the owner changes the password on the laptop.
+    let new = "a fresh new password";
+    laptop
         .session
         .put(
             "/api/v1/me/password",
-            json!({ "current_password": right, "new_password": "a fresh new password" }),
+            json!({ "current_password": old, "new_password": new }),
         )
         .await
         .expect_status(204);
-    // Whoever held that device or network before the change is a stranger now: with the
-    // shared budget spent, the old device cookie and the old network wait like any other.
+    // Strangers spend the shared budget; the phone and its network still get in with the new
+    // password, and the old one no longer works anywhere.
     guesses_from_many_networks(&server, "careful", 30).await;
-    let new = "a fresh new password";
     let (status, _) =
-        attempt_on_device(&server, "192.0.2.20", "careful", new, device.as_deref()).await;
+        attempt_on_device(&server, "192.0.2.20", "careful", new, phone.as_deref()).await;
+    assert_eq!(status, 201);
+    let (status, _) = attempt_on_device(&server, "198.51.100.50", "careful", new, None).await;
+    assert_eq!(status, 201);
+    let (status, _) =
+        attempt_on_device(&server, "198.51.100.50", "careful", &old, phone.as_deref()).await;
     assert_eq!(status, 401);
-    let (status, _) = attempt_on_device(&server, "198.51.100.1", "careful", new, None).await;
-    assert_eq!(status, 401);
+}
+
+async fn a_neighbour_cannot_keep_the_owner_out_of_a_known_network(backend: Backend) {
+    let server = server_behind_proxy(backend, 2).await;
+    let _owner = server.member("homeowner").await;
+    let right = password_of("homeowner");
+    // The owner signs in from home (an API client: it keeps no device cookie).
+    assert_eq!(
+        attempt(&server, "198.51.100.1", "homeowner", &right)
+            .await
+            .0,
+        201
+    );
+    // Someone else in the same /24 (a shared address pool) guesses, again and again.
+    for i in 0..10 {
+        let network = format!("198.51.100.{}", 200 + i);
+        let (status, _) = attempt(&server, &network, "homeowner", "a neighbour's guess").await;
+        assert_eq!(status, 401);
+    }
+    // The owner's own network is metered on its own.
+    assert_eq!(
+        attempt(&server, "198.51.100.1", "homeowner", &right)
+            .await
+            .0,
+        201
+    );
 }
 
 async fn many_networks_of_one_neighbourhood_share_its_budget(backend: Backend) {
