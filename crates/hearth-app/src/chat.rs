@@ -210,6 +210,17 @@ impl App {
             .await?)
     }
 
+    /// One channel the caller may see, and whether they have joined it.
+    pub async fn channel_joined(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+    ) -> Result<(Channel, bool), AppError> {
+        let mut reader = self.store.reader().await?;
+        let access = access(&mut reader.conn(), actor.user, id).await?;
+        Ok((access.channel, access.member))
+    }
+
     /// One channel the caller may see.
     pub async fn channel(&self, actor: &Actor, id: ChannelId) -> Result<Channel, AppError> {
         let mut reader = self.store.reader().await?;

@@ -50,6 +50,8 @@ struct ChannelPage {
     channel_id: ChannelId,
     /// `#name`, or the other participants of a conversation.
     channel_name: String,
+    /// Whether the reader has joined it (else the page offers to join instead of a composer).
+    joined: bool,
     topic: String,
     channels: Vec<ChannelLink>,
     messages: Vec<MessageView>,
@@ -93,7 +95,7 @@ async fn channel_page(
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
     let app = &state.app;
-    let channel = app.channel(&me.actor, id).await?;
+    let (channel, joined) = app.channel_joined(&me.actor, id).await?;
     let all = PageSize::requested(Some(PageSize::MAX))?;
     // A community channel sits beside its community's channels; a direct conversation
     // beside one's other conversations.
@@ -142,6 +144,7 @@ async fn channel_page(
         home_name: home,
         channel_id: id,
         channel_name: name,
+        joined,
         topic: channel.topic.clone(),
         channels: siblings,
         messages,
@@ -359,4 +362,18 @@ pub(crate) async fn latest_fragment(
     let mut messages = message_views(&state.app, &me.actor, channel, &history.messages).await?;
     messages.reverse();
     Ok(render(&MessageListFragment { messages }, &visitor))
+}
+
+/// `POST /channels/{id}/join`: joins a public channel of one's community.
+pub(crate) async fn join(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<crate::pages::TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = parse_id(&id).map(ChannelId)?;
+    let me = visitor.require()?;
+    state.app.add_channel_member(&me.actor, id, None).await?;
+    Ok(see_other(&format!("/channels/{id}")))
 }

@@ -3,6 +3,7 @@
 //! chat live.
 
 mod accounts;
+mod admin;
 mod chat;
 mod communities;
 mod messages;
@@ -43,9 +44,32 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/communities/{id}/members", get(people::members))
+        .route(
+            "/communities/{id}/settings",
+            get(admin::show).post(admin::general),
+        )
+        .route("/communities/{id}/channels", post(admin::create_channel))
+        .route("/communities/{id}/invites", post(admin::create_invite))
+        .route(
+            "/communities/{id}/invites/{invite}/revoke",
+            post(admin::revoke_invite),
+        )
+        .route(
+            "/communities/{id}/members/{user}/role",
+            post(admin::set_role),
+        )
+        .route(
+            "/communities/{id}/members/{user}/remove",
+            post(admin::remove),
+        )
+        .route(
+            "/invite/{code}",
+            get(admin::invite_page).post(admin::accept),
+        )
         .route("/users/{id}", get(people::profile))
         .route("/direct", get(people::direct).post(people::open))
         .route("/channels/{id}", get(chat::channel).post(chat::post))
+        .route("/channels/{id}/join", post(chat::join))
         .route(
             "/channels/{id}/fragments/messages/{message}",
             get(chat::message_fragment),

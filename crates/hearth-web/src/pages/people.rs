@@ -8,8 +8,13 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use hearth_core::model::Role;
+use hearth_core::permissions::{Action, allows, may_assign, may_remove};
 use hearth_core::{ChannelId, CommunityId, PageSize, UserId};
 use serde::Deserialize;
+
+/// The roles a member may be given on the members page (ownership moves by transfer).
+const ASSIGNABLE: [Role; 3] = [Role::Admin, Role::Moderator, Role::Member];
 
 /// A member as the list shows them.
 struct MemberView {
@@ -17,6 +22,10 @@ struct MemberView {
     display_name: String,
     username: String,
     role: &'static str,
+    /// The roles the visitor may give them (value, label); empty if none.
+    assignable: Vec<(&'static str, &'static str)>,
+    /// Whether the visitor may remove them.
+    removable: bool,
 }
 
 #[derive(Template)]
@@ -26,6 +35,7 @@ struct MembersPage {
     community_id: CommunityId,
     community_name: String,
     members: Vec<MemberView>,
+    may_manage: bool,
 }
 
 /// `GET /communities/{id}/members`: who belongs, with their roles (members only).
@@ -36,7 +46,8 @@ pub(crate) async fn members(
 ) -> Result<Response, PageError> {
     let id = CommunityId(parse_id(&id)?);
     let me = visitor.require()?;
-    let (community, _) = state.app.community(&me.actor, id).await?;
+    let (community, my_role) = state.app.community(&me.actor, id).await?;
+    let my_role = my_role.ok_or_else(PageError::not_found)?;
     let members = state
         .app
         .members(
@@ -52,13 +63,32 @@ pub(crate) async fn members(
         community_name: community.name,
         members: members
             .into_iter()
-            .map(|m| MemberView {
-                id: m.user.id,
-                display_name: m.user.display_name,
-                username: m.user.username,
-                role: role_name(m.role),
+            .map(|m| {
+                let assignable = if m.user.id == me.actor.user {
+                    Vec::new()
+                } else {
+                    ASSIGNABLE
+                        .iter()
+                        .filter(|r| **r == m.role || may_assign(my_role, m.role, **r))
+                        .map(|r| (r.as_str(), role_name(*r)))
+                        .collect::<Vec<_>>()
+                };
+                MemberView {
+                    id: m.user.id,
+                    display_name: m.user.display_name,
+                    username: m.user.username,
+                    role: role_name(m.role),
+                    // Only the current role: nothing to change.
+                    assignable: if assignable.len() > 1 {
+                        assignable
+                    } else {
+                        Vec::new()
+                    },
+                    removable: m.user.id != me.actor.user && may_remove(my_role, m.role),
+                }
             })
             .collect(),
+        may_manage: allows(my_role, Action::EditSettings),
     };
     Ok(render(&page, &visitor))
 }

@@ -22,7 +22,7 @@ struct TokenView {
     revoked: bool,
 }
 
-fn day_and_time(at: Timestamp) -> String {
+pub(crate) fn day_and_time(at: Timestamp) -> String {
     let date = at.to_datetime().date();
     format!("{date} {} UTC", clock_time(at))
 }

@@ -160,7 +160,12 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{css} never held {text:?}; it held {last:?}");
+        let path = self.path().await;
+        let error = match self.client.find(Locator::Css(".error")).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        panic!("{css} never held {text:?}; it held {last:?} (on {path}, error: {error:?})");
     }
 
     /// Signs in through the sign-in page.
@@ -170,7 +175,7 @@ impl Browser {
         self.fill("#password", &crate::harness::password_of(login))
             .await;
         self.click("form.stack button[type=submit]").await;
-        assert_eq!(self.path().await, "/communities");
+        self.wait_for_text("h1", "My communities").await;
     }
 
     /// Waits until the page's websocket said hello.
@@ -290,7 +295,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.fill("#password", "a long enough password").await;
     browser.screenshots("register").await;
     browser.assert_accessible("the registration page").await;
-    browser.click("form button[type=submit]").await;
+    browser.click("form.stack button[type=submit]").await;
     assert!(browser.text("[role=status]").await.contains("Thank you"));
 
     browser.open(&server, "/sign-in").await;
@@ -531,4 +536,62 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
     bobs.assert_accessible("the live channel page").await;
     alices.client.clone().close().await.unwrap();
     bobs.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_invites_a_second_member_who_joins_by_the_link() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let _owner = server.member("owner").await;
+    let _friend = server.member("friend").await;
+    let (owners, friends) = tokio::join!(Browser::start(), Browser::start());
+    owners.sign_in(&server, "owner").await;
+    owners.fill("#name", "Quiet Room").await;
+    owners.fill("#slug", "quiet-room").await;
+    owners.click("input[name=invite_only]").await;
+    owners.click("form.stack button[type=submit]").await;
+    owners.wait_for_text("#channel-heading", "#general").await;
+
+    // Settings: an invitation link for two joins, and a new channel.
+    owners.click(".sidebar-more a[href$='/settings']").await;
+    owners.wait_for_text("h1", "Settings of Quiet Room").await;
+    owners.fill("#uses", "2").await;
+    owners.click("form[action$='/invites'] button").await;
+    let link = owners.text("#invites-heading ~ ul code.secret").await;
+    assert!(link.contains("/invite/"), "{link}");
+    owners.assert_accessible("community settings").await;
+    owners.screenshots("community-settings").await;
+    owners.fill("#channel_name", "plans").await;
+    owners.fill("#topic", "what we will do").await;
+    owners.click("form[action$='/channels'] button").await;
+    owners.wait_for_text("#channel-heading", "#plans").await;
+
+    // The friend follows the link, accepts, and is in.
+    friends.sign_in(&server, "friend").await;
+    let path = link
+        .split_once("/invite/")
+        .map(|(_, code)| format!("/invite/{code}"))
+        .unwrap();
+    friends.open(&server, &path).await;
+    friends.assert_accessible("the invitation page").await;
+    friends.click("main form button[type=submit]").await;
+    friends.wait_for_text("#channel-heading", "#general").await;
+    // A public channel they have not joined offers to join instead of a composer.
+    friends
+        .click(".sidebar a[href^='/channels/']:not([aria-current])")
+        .await;
+    friends.wait_for_text("#channel-heading", "#plans").await;
+    friends.click(".join-channel button").await;
+    friends.find("#body").await;
+
+    // The owner sees them among the members and makes them a moderator.
+    owners.click(".sidebar-more a[href$='/members']").await;
+    owners.wait_for_text(".people", "friend Example").await;
+    owners.assert_accessible("the members page").await;
+    let select = owners.find(".people select").await;
+    select.select_by_value("moderator").await.unwrap();
+    owners.click(".people form[action$='/role'] button").await;
+    owners.wait_for_text(".people", "Moderator").await;
+    owners.screenshots("members").await;
+    owners.client.clone().close().await.unwrap();
+    friends.client.clone().close().await.unwrap();
 }
