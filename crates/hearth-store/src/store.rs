@@ -25,12 +25,16 @@ pub struct StoreOptions {
     pub max_batch: usize,
     /// This node's number, part of every id it makes (0–1023).
     pub node_id: u16,
+    /// How long a write waits for a lock held elsewhere before it gives up: PostgreSQL's
+    /// `lock_timeout` on the write connection, SQLite's busy timeout.
+    pub lock_timeout: Duration,
 }
 
 hearth_core::debug_fields!(StoreOptions {
     read_connections,
     max_batch,
-    node_id
+    node_id,
+    lock_timeout
 });
 
 impl StoreOptions {
@@ -41,6 +45,7 @@ impl StoreOptions {
             read_connections: 8,
             max_batch: 256,
             node_id: 0,
+            lock_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -101,7 +106,7 @@ impl Store {
             // FULL: a commit is on disk before anyone is told it happened.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(options.lock_timeout)
             // Deleted content is overwritten, not left in free pages.
             .pragma("secure_delete", "on")
             // Once checkpointed, the WAL is cut back to this size rather than keeping the
@@ -163,8 +168,9 @@ impl Store {
         migrate.close().await?;
         // One stuck lock or runaway statement must not stall the node: the writer gives up
         // on it (and its job fails) instead of holding every other write back.
+        let lock_timeout = format!("{}ms", options.lock_timeout.as_millis());
         let writer = base.clone().options([
-            ("lock_timeout", "5s"),
+            ("lock_timeout", lock_timeout.as_str()),
             ("statement_timeout", "30s"),
             ("idle_in_transaction_session_timeout", "60s"),
         ]);

@@ -231,13 +231,34 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether the transaction has written anything so far, asked of the database: on
+    /// PostgreSQL, whether it has taken a transaction id, which it does at its first write.
+    /// An error means the transaction is aborted and can do nothing more. Only PostgreSQL
+    /// runs batches without savepoints, so only it is asked.
+    async fn has_written(&mut self) -> Result<bool, StoreError> {
+        match &mut self.conn {
+            OwnedConn::Sqlite(_) => Ok(true),
+            OwnedConn::Postgres(c) => {
+                let (written,): (bool,) =
+                    sqlx::query_as("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+                        .fetch_one(c)
+                        .await?;
+                Ok(written)
+            }
+        }
+    }
+
     fn watch_counts(&self) -> Option<(u64, u64)> {
         self.watch.as_ref().map(|w| w.counts())
     }
 
-    /// Begins a transaction, reconnecting once if the connection has broken.
+    /// Begins a transaction, reconnecting once if the connection has broken. A lock held
+    /// elsewhere (SQLite busy) is no broken connection: it is the caller's to wait out.
     async fn begin(&mut self) -> Result<(), StoreError> {
         if let Err(error) = self.execute(self.begin_statement()).await {
+            if error.is_conflict() {
+                return Err(error);
+            }
             tracing::warn!(%error, "the write connection failed; reconnecting");
             self.reconnect().await?;
             self.execute(self.begin_statement()).await?;
@@ -262,6 +283,10 @@ enum Ran {
     Failed,
     /// Failed because its transaction collided with another one (see [`StoreError::Conflict`]).
     Collided,
+    /// Failed because the database gave up waiting for a lock or a statement (see
+    /// [`StoreError::Busy`]): it wrote nothing, and running it again at once would only make
+    /// its batch wait as long again.
+    Busy,
     /// Panicked: its caller hears [`StoreError::Unavailable`].
     Panicked,
 }
@@ -299,6 +324,7 @@ where
                 Err(error) if error.store_error().is_some_and(StoreError::is_conflict) => {
                     Ran::Collided
                 }
+                Err(error) if error.store_error().is_some_and(StoreError::is_busy) => Ran::Busy,
                 Err(_) => Ran::Failed,
             };
             self.outcome = Some(outcome);
@@ -405,7 +431,7 @@ impl Writer {
 }
 
 async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
-    let mut batch: Vec<(Box<dyn Job>, Guard)> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
     let stop_checkpoints = |tx: &Tx| {
         if let Some(checkpoints) = &tx.checkpoints {
             checkpoints.stop_soon();
@@ -414,12 +440,12 @@ async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize
     while let Some(first) = commands.recv().await {
         let mut stop = None;
         match first {
-            Command::Run(job, guard) => batch.push((job, guard)),
+            Command::Run(job, guard) => batch.push(Queued::new(job, guard)),
             Command::Stop(ack) => stop = Some(ack),
         }
         while stop.is_none() && batch.len() < max_batch {
             match commands.try_recv() {
-                Ok(Command::Run(job, guard)) => batch.push((job, guard)),
+                Ok(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
                 Ok(Command::Stop(ack)) => stop = Some(ack),
                 Err(_) => break,
             }
@@ -451,9 +477,31 @@ enum Attempt {
     Collided(String),
     /// Run without savepoints, a job failed: rolled back, to run again with savepoints.
     NeedsSavepoints,
+    /// A job failed for good and took the transaction down with it: rolled back, to run the
+    /// rest again without it.
+    WithoutSettled,
 }
 
-async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
+/// A job in a batch.
+struct Queued {
+    job: Box<dyn Job>,
+    guard: Guard,
+    /// Its result stands from an earlier run of the batch, which it failed for good: it does
+    /// not run again, whatever becomes of the rest.
+    settled: bool,
+}
+
+impl Queued {
+    fn new(job: Box<dyn Job>, guard: Guard) -> Self {
+        Self {
+            job,
+            guard,
+            settled: false,
+        }
+    }
+}
+
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>) {
     let started = Instant::now();
     // No blocking checkpoint runs while this batch does (see checkpoint.rs).
     let _pass = match &tx.checkpoints {
@@ -474,6 +522,10 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
                 metrics::counter!("hearth_commit_reruns_total").increment(1);
                 savepoints = true;
             }
+            // Ends: each time, one more job is settled.
+            Attempt::WithoutSettled => {
+                metrics::counter!("hearth_commit_reruns_total").increment(1);
+            }
             Attempt::Collided(reason) => {
                 tracing::warn!(attempt, %reason, "a write batch collided with another transaction; running it again");
                 metrics::counter!("hearth_commit_retries_total").increment(1);
@@ -492,8 +544,10 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
     }
     metrics::histogram!("hearth_commit_batch_size").record(size as f64);
     metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
-    for (job, _) in batch.drain(..) {
-        job.finish(&fate);
+    for queued in batch.drain(..) {
+        // A settled job's own failure stands, whatever became of its batch.
+        let fate = if queued.settled { &Ok(()) } else { &fate };
+        queued.job.finish(fate);
     }
 }
 
@@ -512,21 +566,22 @@ fn backoff(attempt: u32) -> std::time::Duration {
 
 /// Runs every job of the batch in one transaction and commits it. On the last attempt a job
 /// that collides fails alone, like any failed job, instead of sending the batch round again.
-/// Without `savepoints`, jobs run bare and the first one to fail sends the batch back
-/// ([`Attempt::NeedsSavepoints`]).
-async fn run_batch(
-    tx: &mut Tx,
-    batch: &mut [(Box<dyn Job>, Guard)],
-    last: bool,
-    savepoints: bool,
-) -> Attempt {
-    let size = batch.len();
+/// Without `savepoints`, jobs run bare (on PostgreSQL), and a job that fails sends the batch
+/// back only when it has to: when the database gave up waiting for it, it fails for good at
+/// once and the rest run again without it ([`Attempt::WithoutSettled`]); when the transaction
+/// is aborted or has written (perhaps that job's writes), the batch runs again with
+/// savepoints ([`Attempt::NeedsSavepoints`]); otherwise the batch goes on without it.
+async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bool) -> Attempt {
+    let size = batch.iter().filter(|q| !q.settled).count();
     tx.discard_appends_since((0, 0));
     tx.truncate_after_commit = false;
-    for (job, _) in batch.iter_mut() {
-        job.forget();
+    for queued in batch.iter_mut().filter(|q| !q.settled) {
+        queued.job.forget();
     }
     if let Err(error) = tx.begin().await {
+        if error.is_conflict() && !last {
+            return Attempt::Collided(error.to_string());
+        }
         // The jobs never ran; their callers hear `Unavailable`.
         tracing::error!(%error, "could not begin a write transaction");
         return Attempt::Settled(Err(error.to_string()));
@@ -537,8 +592,8 @@ async fn run_batch(
     let use_savepoints = size > 1 && savepoints;
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
-    for (job, guard) in batch.iter_mut() {
-        let self_guarded = *guard == Guard::Job && tx.watch.is_some();
+    for queued in batch.iter_mut().filter(|q| !q.settled) {
+        let self_guarded = queued.guard == Guard::Job && tx.watch.is_some();
         tx.savepoint = match (use_savepoints, self_guarded) {
             (false, _) => Savepoint::Off,
             (true, true) => Savepoint::Available,
@@ -556,7 +611,7 @@ async fn run_batch(
         let mark = (tx.audit.len(), tx.events.len());
         let truncate_before = tx.truncate_after_commit;
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
-        let ran = match AssertUnwindSafe(job.run(tx)).catch_unwind().await {
+        let ran = match AssertUnwindSafe(queued.job.run(tx)).catch_unwind().await {
             Ok(ran) => ran,
             Err(_) => {
                 tracing::error!("a write job panicked; rolling back its writes");
@@ -571,9 +626,25 @@ async fn run_batch(
         }
         let ok = ran == Ran::Ok;
         if !ok && !use_savepoints && size > 1 {
-            let _ = tx.execute("ROLLBACK").await;
-            tx.discard_appends_since((0, 0));
-            return Attempt::NeedsSavepoints;
+            let rerun = if ran == Ran::Busy {
+                // It wrote nothing, but on PostgreSQL its error aborted the transaction.
+                queued.settled = true;
+                Some(Attempt::WithoutSettled)
+            } else {
+                match tx.has_written().await {
+                    Ok(false) => None,
+                    Ok(true) | Err(_) => Some(Attempt::NeedsSavepoints),
+                }
+            };
+            if let Some(rerun) = rerun {
+                let _ = tx.execute("ROLLBACK").await;
+                tx.discard_appends_since((0, 0));
+                return rerun;
+            }
+            // Nothing written and nothing broken: the batch goes on without it.
+            tx.discard_appends_since(mark);
+            tx.truncate_after_commit = truncate_before;
+            continue;
         }
         any_ok |= ok;
         if !ok && tx.savepoint == Savepoint::Available {
