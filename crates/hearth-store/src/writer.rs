@@ -1,9 +1,13 @@
-//! The group-commit writer. One task owns the only write connection; callers hand it jobs and
-//! wait. Whatever arrived while the previous commit was flushing runs as one transaction, each
-//! job inside its own savepoint, and every caller hears back only after that transaction is
-//! durable. One disk flush thus serves a whole batch instead of one message. A batch that
-//! collides with another transaction (on PostgreSQL, shared by several nodes: a serialization
-//! failure or a deadlock) is rolled back and run again from fresh clones of its jobs.
+//! The group-commit writer. A task per write connection (one on SQLite, which has a single
+//! writer; a few on PostgreSQL, so that one batch's statements overlap another's commit) takes
+//! jobs from one queue; callers hand it jobs and wait. Whatever arrived while the connection's
+//! previous commit was flushing runs as one transaction, each job inside its own savepoint,
+//! and every caller hears back only after that transaction is durable. One disk flush thus
+//! serves a whole batch instead of one message. A batch that collides with another transaction
+//! (on PostgreSQL, shared by several nodes and connections: a serialization failure or a
+//! deadlock) is rolled back and run again from fresh clones of its jobs. The events feed stays
+//! in commit order across connections: its numbers come from a counter row that each batch
+//! locks with its last statement before COMMIT.
 
 use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
@@ -18,10 +22,10 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{RwLock, mpsc, oneshot};
 
 pub(crate) enum OwnedConn {
     Sqlite(SqliteConnection),
@@ -40,7 +44,8 @@ pub struct Tx {
     conn: OwnedConn,
     reconnect: Reconnect,
     sealer: Arc<dyn Sealer>,
-    ids: IdGenerator,
+    /// Shared by every write connection of the node: ids are unique per node.
+    ids: SharedIds,
     /// Append-only rows nobody reads back inside the transaction: buffered, and written as
     /// one multi-row insert per table just before the batch commits.
     audit: Vec<PendingAudit>,
@@ -59,6 +64,9 @@ pub struct Tx {
     /// Whether a job in this batch asked for the journal to be truncated after the commit.
     truncate_after_commit: bool,
 }
+
+/// The node's id generator, shared by its write connections.
+pub(crate) type SharedIds = Arc<Mutex<IdGenerator>>;
 
 /// The current job's savepoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +118,7 @@ impl Tx {
         conn: OwnedConn,
         reconnect: Reconnect,
         sealer: Arc<dyn Sealer>,
-        node: u16,
+        ids: SharedIds,
         watch: Option<Arc<Watch>>,
         checkpoints: Option<Checkpoints>,
     ) -> Self {
@@ -124,7 +132,7 @@ impl Tx {
             conn,
             reconnect,
             sealer,
-            ids: IdGenerator::new(node),
+            ids,
             audit: Vec::new(),
             events: Vec::new(),
         }
@@ -165,6 +173,9 @@ impl Tx {
     async fn flush_appends(&mut self) -> Result<(), StoreError> {
         let audit = std::mem::take(&mut self.audit);
         let events = std::mem::take(&mut self.events);
+        if let OwnedConn::Postgres(c) = &mut self.conn {
+            return flush_appends_postgres(c, &audit, &events).await;
+        }
         if audit.is_empty() && events.is_empty() {
             return self.execute("SELECT 1").await;
         }
@@ -191,7 +202,12 @@ impl Tx {
 
     /// A new, time-ordered id for a row this job inserts.
     pub fn next_id(&mut self) -> i64 {
-        self.ids.next(Timestamp::now().millis())
+        // Nothing can panic while the generator is held; a poisoned lock guards a sound one.
+        let now = Timestamp::now().millis();
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next(now)
     }
 
     async fn execute(&mut self, statement: &'static str) -> Result<(), StoreError> {
@@ -274,6 +290,65 @@ impl Tx {
             OwnedConn::Postgres(_) => "BEGIN",
         }
     }
+}
+
+/// On PostgreSQL, the buffered rows go in one statement, one round trip: the audit entries,
+/// then the events, numbered from the counter, whose row stays locked until COMMIT. The lock
+/// is taken this late so that connections committing side by side wait on one another only
+/// for the last statement and the commit. With nothing to write it still runs, and fails if
+/// the transaction is spoiled (see [`Tx::flush_appends`]).
+async fn flush_appends_postgres(
+    conn: &mut PgConnection,
+    audit: &[PendingAudit],
+    events: &[PendingEvent],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "WITH audit AS (INSERT INTO audit_log \
+           (id, at, actor_id, action, object_kind, object_id, community_id) \
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
+             $5::text[], $6::bigint[], $7::bigint[])), \
+         counter AS (UPDATE event_sequence SET last = last + $8 WHERE id = 1 AND $8 > 0 \
+           RETURNING last) \
+         INSERT INTO events (seq, channel_id, kind, object_id, at) \
+         SELECT counter.last - $8 + e.n, e.channel_id, e.kind, e.object_id, e.at \
+         FROM counter, unnest($9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
+           WITH ORDINALITY AS e(channel_id, kind, object_id, at, n)",
+    )
+    .bind(audit.iter().map(|a| a.id).collect::<Vec<_>>())
+    .bind(audit.iter().map(|a| a.at.0).collect::<Vec<_>>())
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.actor.map(|u| u.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.action.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.object_kind.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(audit.iter().map(|a| a.entry.object_id).collect::<Vec<_>>())
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.community.map(|c| c.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.len() as i64)
+    .bind(events.iter().map(|e| e.channel.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.object_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// How a job's run ended.
@@ -377,17 +452,34 @@ enum Command {
     Stop(oneshot::Sender<()>),
 }
 
-/// A handle to the writer task; cheap to clone.
+/// A handle to the writer tasks; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Writer {
     commands: mpsc::Sender<Command>,
 }
 
+/// What the writer tasks share.
+struct Queue {
+    /// Jobs waiting for a connection. The task holding it takes the next batch; the others
+    /// are committing theirs, or wait their turn.
+    commands: tokio::sync::Mutex<mpsc::Receiver<Command>>,
+    /// Held shared by each task while it runs a batch, so that a stop can wait them out.
+    in_flight: RwLock<()>,
+}
+
 impl Writer {
-    /// Starts the writer task on `tx`, committing at most `max_batch` jobs at a time.
-    pub(crate) fn spawn(tx: Tx, max_batch: usize) -> Self {
-        let (commands, rx) = mpsc::channel(max_batch.max(1) * 4);
-        tokio::spawn(run(tx, rx, max_batch.max(1)));
+    /// Starts a writer task on each of `txs`, committing at most `max_batch` jobs at a time
+    /// on each.
+    pub(crate) fn spawn(txs: Vec<Tx>, max_batch: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        let (commands, rx) = mpsc::channel(max_batch * 4 * txs.len().max(1));
+        let queue = Arc::new(Queue {
+            commands: tokio::sync::Mutex::new(rx),
+            in_flight: RwLock::new(()),
+        });
+        for tx in txs {
+            tokio::spawn(run(tx, queue.clone(), max_batch));
+        }
         Self { commands }
     }
 
@@ -430,39 +522,50 @@ impl Writer {
     }
 }
 
-async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
+async fn run(mut tx: Tx, queue: Arc<Queue>, max_batch: usize) {
     let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
     let stop_checkpoints = |tx: &Tx| {
         if let Some(checkpoints) = &tx.checkpoints {
             checkpoints.stop_soon();
         }
     };
-    while let Some(first) = commands.recv().await {
+    loop {
         let mut stop = None;
-        match first {
-            Command::Run(job, guard) => batch.push(Queued::new(job, guard)),
-            Command::Stop(ack) => stop = Some(ack),
-        }
-        while stop.is_none() && batch.len() < max_batch {
-            match commands.try_recv() {
-                Ok(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
-                Ok(Command::Stop(ack)) => stop = Some(ack),
-                Err(_) => break,
+        let in_flight = {
+            let mut commands = queue.commands.lock().await;
+            match commands.recv().await {
+                Some(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                Some(Command::Stop(ack)) => stop = Some(ack),
+                // Stopped, or every handle to the store is gone.
+                None => break,
             }
-        }
+            while stop.is_none() && batch.len() < max_batch {
+                match commands.try_recv() {
+                    Ok(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                    Ok(Command::Stop(ack)) => stop = Some(ack),
+                    Err(_) => break,
+                }
+            }
+            if stop.is_some() {
+                commands.close();
+                // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
+                while commands.try_recv().is_ok() {}
+            }
+            // Taken before the queue is let go, so that a stop cannot slip in between.
+            queue.in_flight.read().await
+        };
         if !batch.is_empty() {
             commit_batch(&mut tx, &mut batch).await;
         }
+        drop(in_flight);
         if let Some(ack) = stop {
+            // The other connections finish the batches they hold.
+            let _all_done = queue.in_flight.write().await;
             stop_checkpoints(&tx);
-            commands.close();
-            // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
-            while commands.try_recv().is_ok() {}
             let _ = ack.send(());
             return;
         }
     }
-    // Every handle to the store is gone.
     stop_checkpoints(&tx);
 }
 
@@ -695,6 +798,9 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
         Some(error) => Err(error),
         None if any_ok => match tx.flush_appends().await {
             Ok(()) => tx.execute("COMMIT").await,
+            // Waiting for the event counter, held by another connection or node through its
+            // commit, ran out: no job of this batch failed, and the next try may well pass.
+            Err(error) if error.is_busy() => Err(StoreError::Conflict(error.to_string())),
             Err(error) => Err(error),
         },
         None => tx.execute("ROLLBACK").await,

@@ -46,6 +46,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         read_connections: config.read_connections,
         max_batch: config.max_commit_batch,
+        writer_connections: config.writer_connections,
         node_id: config.node_id,
         ..StoreOptions::new(config.effective_database_url())
     };

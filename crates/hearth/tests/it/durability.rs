@@ -772,3 +772,73 @@ async fn a_write_kept_waiting_by_another_sqlite_connection_runs_again() {
     assert_eq!(probe_ids(&url).await.len(), 2);
     store.close().await;
 }
+
+/// Several write connections commit side by side, yet the events feed is numbered in commit
+/// order: a reader that follows it from the last number it saw, as the live tailer does, never
+/// sees a later number commit before an earlier one, so it misses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_several_write_connections_are_numbered_in_commit_order() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use hearth_core::ChannelId;
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        writer_connections: 4,
+        ..StoreOptions::new(url)
+    })
+    .await
+    .unwrap();
+    let start = store
+        .reader()
+        .await
+        .unwrap()
+        .conn()
+        .last_event_seq()
+        .await
+        .unwrap();
+
+    let writes = 300i64;
+    let follower = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut seen = BTreeSet::new();
+            let mut last = start;
+            while seen.len() < writes as usize {
+                let mut reader = store.reader().await.unwrap();
+                for event in reader.conn().events_after(last, 1000).await.unwrap() {
+                    assert_eq!(event.seq, last + 1, "a gap in the feed after {last}");
+                    last = event.seq;
+                    seen.insert(event.object_id);
+                }
+            }
+            seen
+        })
+    };
+    let mut jobs = Vec::new();
+    for i in 0..writes {
+        let store = store.clone();
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        // Holds its connection a moment, so that batches overlap.
+                        tokio::time::sleep(Duration::from_millis((i % 3) as u64)).await;
+                        tx.append_event(ChannelId(1), "probe.written", i);
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        }));
+    }
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(20), follower)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen, (0..writes).collect::<BTreeSet<_>>());
+    store.close().await;
+}
