@@ -1,5 +1,6 @@
 //! Storage errors, free of backend types so that callers never see sqlx.
 
+use sqlx::error::DatabaseError;
 use thiserror::Error;
 
 /// Why a storage operation failed.
@@ -20,8 +21,9 @@ pub enum StoreError {
     /// The writer has stopped (shutdown) or lost its database; the write was not made.
     #[error("the store is not accepting writes")]
     Unavailable,
-    /// The transaction collided with a concurrent one (a serialization failure or a deadlock)
-    /// and was rolled back; the same write may well succeed if made again.
+    /// The transaction collided with a concurrent one (a serialization failure or a deadlock;
+    /// on SQLite, the database kept busy by another connection past the busy timeout) and was
+    /// rolled back; the same write may well succeed if made again.
     #[error("conflict with a concurrent transaction: {0}")]
     Conflict(String),
     /// The database gave up waiting: a lock it could not get in time, or a statement past its
@@ -49,6 +51,11 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict(_))
     }
+
+    /// Whether the database gave up waiting for a lock or a statement.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -65,6 +72,15 @@ impl From<sqlx::Error> for StoreError {
             }
             // serialization_failure, deadlock_detected
             if matches!(db.code().as_deref(), Some("40001" | "40P01")) {
+                return StoreError::Conflict(db.message().to_string());
+            }
+            // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (the low byte): another
+            // connection held the database past the busy timeout, which running the
+            // transaction again a little later can get past, like a serialization failure.
+            if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                && let Some(Ok(code)) = sqlite.code().map(|c| c.parse::<i32>())
+                && matches!(code & 0xff, 5 | 6)
+            {
                 return StoreError::Conflict(db.message().to_string());
             }
             // lock_not_available, query_canceled (the statement timeout)

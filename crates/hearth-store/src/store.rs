@@ -5,13 +5,13 @@ use crate::checkpoint::Checkpoints;
 use crate::conn::{Backend, PooledConn, Reader};
 use crate::sealing::{PlainSealer, Sealer};
 use crate::settings::SettingsInForce;
-use crate::writer::{Guard, JobError, OwnedConn, Reconnect, Tx, Writer, watch_sqlite};
+use crate::writer::{Guard, JobError, OwnedConn, Reconnect, SharedIds, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How to open a store. Its `Debug` leaves out the URL, which may hold a password.
@@ -23,14 +23,22 @@ pub struct StoreOptions {
     pub read_connections: u32,
     /// Most jobs the writer commits in one transaction.
     pub max_batch: usize,
+    /// Write connections on PostgreSQL, each committing batches of its own while the others
+    /// flush theirs. SQLite has a single writer, whatever this says.
+    pub writer_connections: usize,
     /// This node's number, part of every id it makes (0–1023).
     pub node_id: u16,
+    /// How long a write waits for a lock held elsewhere before it gives up: PostgreSQL's
+    /// `lock_timeout` on the write connection, SQLite's busy timeout.
+    pub lock_timeout: Duration,
 }
 
 hearth_core::debug_fields!(StoreOptions {
     read_connections,
     max_batch,
-    node_id
+    writer_connections,
+    node_id,
+    lock_timeout
 });
 
 impl StoreOptions {
@@ -40,7 +48,9 @@ impl StoreOptions {
             url: url.into(),
             read_connections: 8,
             max_batch: 256,
+            writer_connections: 4,
             node_id: 0,
+            lock_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -101,7 +111,7 @@ impl Store {
             // FULL: a commit is on disk before anyone is told it happened.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(options.lock_timeout)
             // Deleted content is overwritten, not left in free pages.
             .pragma("secure_delete", "on")
             // Once checkpointed, the WAL is cut back to this size rather than keeping the
@@ -135,14 +145,14 @@ impl Store {
             OwnedConn::Sqlite(write),
             reconnect,
             sealer.clone(),
-            options.node_id,
+            node_ids(options.node_id),
             Some(watch),
             Some(checkpoints.clone()),
         );
         Ok(Self {
             backend: Backend::Sqlite,
             readers: ReadPool::Sqlite(readers),
-            writer: Writer::spawn(tx, options.max_batch),
+            writer: Writer::spawn(vec![tx], options.max_batch),
             checkpoints: Some(checkpoints),
             sealer,
         })
@@ -163,31 +173,34 @@ impl Store {
         migrate.close().await?;
         // One stuck lock or runaway statement must not stall the node: the writer gives up
         // on it (and its job fails) instead of holding every other write back.
+        let lock_timeout = format!("{}ms", options.lock_timeout.as_millis());
         let writer = base.clone().options([
-            ("lock_timeout", "5s"),
+            ("lock_timeout", lock_timeout.as_str()),
             ("statement_timeout", "30s"),
             ("idle_in_transaction_session_timeout", "60s"),
         ]);
-        let write = writer.connect().await?;
+        let ids = node_ids(options.node_id);
+        let mut txs = Vec::new();
+        for _ in 0..options.writer_connections.max(1) {
+            txs.push(Tx::new(
+                OwnedConn::Postgres(writer.connect().await?),
+                Reconnect::Postgres(writer.clone()),
+                sealer.clone(),
+                ids.clone(),
+                None,
+                None,
+            ));
+        }
         let readers = PgPoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .connect_with(base.options([("statement_timeout", "30s")]))
             .await?;
-        let reconnect = Reconnect::Postgres(writer);
-        let tx = Tx::new(
-            OwnedConn::Postgres(write),
-            reconnect,
-            sealer.clone(),
-            options.node_id,
-            None,
-            None,
-        );
         Ok(Self {
             backend: Backend::Postgres,
             readers: ReadPool::Postgres(readers),
             // Each job in a batch is a savepoint, that is a subtransaction; PostgreSQL keeps 64
             // of them per transaction in memory and slows every reader down beyond that.
-            writer: Writer::spawn(tx, options.max_batch.min(64)),
+            writer: Writer::spawn(txs, options.max_batch.min(64)),
             checkpoints: None,
             sealer,
         })
@@ -279,6 +292,11 @@ impl Store {
             ReadPool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The id generator of node `node`, for its write connections to share.
+fn node_ids(node: u16) -> SharedIds {
+    Arc::new(Mutex::new(hearth_core::IdGenerator::new(node)))
 }
 
 fn is_postgres(url: &str) -> bool {

@@ -1,9 +1,13 @@
-//! The group-commit writer. One task owns the only write connection; callers hand it jobs and
-//! wait. Whatever arrived while the previous commit was flushing runs as one transaction, each
-//! job inside its own savepoint, and every caller hears back only after that transaction is
-//! durable. One disk flush thus serves a whole batch instead of one message. A batch that
-//! collides with another transaction (on PostgreSQL, shared by several nodes: a serialization
-//! failure or a deadlock) is rolled back and run again from fresh clones of its jobs.
+//! The group-commit writer. A task per write connection (one on SQLite, which has a single
+//! writer; a few on PostgreSQL, so that one batch's statements overlap another's commit) takes
+//! jobs from one queue; callers hand it jobs and wait. Whatever arrived while the connection's
+//! previous commit was flushing runs as one transaction, each job inside its own savepoint,
+//! and every caller hears back only after that transaction is durable. One disk flush thus
+//! serves a whole batch instead of one message. A batch that collides with another transaction
+//! (on PostgreSQL, shared by several nodes and connections: a serialization failure or a
+//! deadlock) is rolled back and run again from fresh clones of its jobs. The events feed stays
+//! in commit order across connections: its numbers come from a counter row that each batch
+//! locks with its last statement before COMMIT.
 
 use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
@@ -18,10 +22,10 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{RwLock, mpsc, oneshot};
 
 pub(crate) enum OwnedConn {
     Sqlite(SqliteConnection),
@@ -40,7 +44,8 @@ pub struct Tx {
     conn: OwnedConn,
     reconnect: Reconnect,
     sealer: Arc<dyn Sealer>,
-    ids: IdGenerator,
+    /// Shared by every write connection of the node: ids are unique per node.
+    ids: SharedIds,
     /// Append-only rows nobody reads back inside the transaction: buffered, and written as
     /// one multi-row insert per table just before the batch commits.
     audit: Vec<PendingAudit>,
@@ -59,6 +64,9 @@ pub struct Tx {
     /// Whether a job in this batch asked for the journal to be truncated after the commit.
     truncate_after_commit: bool,
 }
+
+/// The node's id generator, shared by its write connections.
+pub(crate) type SharedIds = Arc<Mutex<IdGenerator>>;
 
 /// The current job's savepoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +118,7 @@ impl Tx {
         conn: OwnedConn,
         reconnect: Reconnect,
         sealer: Arc<dyn Sealer>,
-        node: u16,
+        ids: SharedIds,
         watch: Option<Arc<Watch>>,
         checkpoints: Option<Checkpoints>,
     ) -> Self {
@@ -124,7 +132,7 @@ impl Tx {
             conn,
             reconnect,
             sealer,
-            ids: IdGenerator::new(node),
+            ids,
             audit: Vec::new(),
             events: Vec::new(),
         }
@@ -165,6 +173,9 @@ impl Tx {
     async fn flush_appends(&mut self) -> Result<(), StoreError> {
         let audit = std::mem::take(&mut self.audit);
         let events = std::mem::take(&mut self.events);
+        if let OwnedConn::Postgres(c) = &mut self.conn {
+            return flush_appends_postgres(c, &audit, &events).await;
+        }
         if audit.is_empty() && events.is_empty() {
             return self.execute("SELECT 1").await;
         }
@@ -191,7 +202,12 @@ impl Tx {
 
     /// A new, time-ordered id for a row this job inserts.
     pub fn next_id(&mut self) -> i64 {
-        self.ids.next(Timestamp::now().millis())
+        // Nothing can panic while the generator is held; a poisoned lock guards a sound one.
+        let now = Timestamp::now().millis();
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next(now)
     }
 
     async fn execute(&mut self, statement: &'static str) -> Result<(), StoreError> {
@@ -231,13 +247,34 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether the transaction has written anything so far, asked of the database: on
+    /// PostgreSQL, whether it has taken a transaction id, which it does at its first write.
+    /// An error means the transaction is aborted and can do nothing more. Only PostgreSQL
+    /// runs batches without savepoints, so only it is asked.
+    async fn has_written(&mut self) -> Result<bool, StoreError> {
+        match &mut self.conn {
+            OwnedConn::Sqlite(_) => Ok(true),
+            OwnedConn::Postgres(c) => {
+                let (written,): (bool,) =
+                    sqlx::query_as("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+                        .fetch_one(c)
+                        .await?;
+                Ok(written)
+            }
+        }
+    }
+
     fn watch_counts(&self) -> Option<(u64, u64)> {
         self.watch.as_ref().map(|w| w.counts())
     }
 
-    /// Begins a transaction, reconnecting once if the connection has broken.
+    /// Begins a transaction, reconnecting once if the connection has broken. A lock held
+    /// elsewhere (SQLite busy) is no broken connection: it is the caller's to wait out.
     async fn begin(&mut self) -> Result<(), StoreError> {
         if let Err(error) = self.execute(self.begin_statement()).await {
+            if error.is_conflict() {
+                return Err(error);
+            }
             tracing::warn!(%error, "the write connection failed; reconnecting");
             self.reconnect().await?;
             self.execute(self.begin_statement()).await?;
@@ -255,6 +292,65 @@ impl Tx {
     }
 }
 
+/// On PostgreSQL, the buffered rows go in one statement, one round trip: the audit entries,
+/// then the events, numbered from the counter, whose row stays locked until COMMIT. The lock
+/// is taken this late so that connections committing side by side wait on one another only
+/// for the last statement and the commit. With nothing to write it still runs, and fails if
+/// the transaction is spoiled (see [`Tx::flush_appends`]).
+async fn flush_appends_postgres(
+    conn: &mut PgConnection,
+    audit: &[PendingAudit],
+    events: &[PendingEvent],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "WITH audit AS (INSERT INTO audit_log \
+           (id, at, actor_id, action, object_kind, object_id, community_id) \
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
+             $5::text[], $6::bigint[], $7::bigint[])), \
+         counter AS (UPDATE event_sequence SET last = last + $8 WHERE id = 1 AND $8 > 0 \
+           RETURNING last) \
+         INSERT INTO events (seq, channel_id, kind, object_id, at) \
+         SELECT counter.last - $8 + e.n, e.channel_id, e.kind, e.object_id, e.at \
+         FROM counter, unnest($9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
+           WITH ORDINALITY AS e(channel_id, kind, object_id, at, n)",
+    )
+    .bind(audit.iter().map(|a| a.id).collect::<Vec<_>>())
+    .bind(audit.iter().map(|a| a.at.0).collect::<Vec<_>>())
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.actor.map(|u| u.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.action.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.object_kind.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(audit.iter().map(|a| a.entry.object_id).collect::<Vec<_>>())
+    .bind(
+        audit
+            .iter()
+            .map(|a| a.entry.community.map(|c| c.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.len() as i64)
+    .bind(events.iter().map(|e| e.channel.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.object_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// How a job's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ran {
@@ -262,6 +358,10 @@ enum Ran {
     Failed,
     /// Failed because its transaction collided with another one (see [`StoreError::Conflict`]).
     Collided,
+    /// Failed because the database gave up waiting for a lock or a statement (see
+    /// [`StoreError::Busy`]): it wrote nothing, and running it again at once would only make
+    /// its batch wait as long again.
+    Busy,
     /// Panicked: its caller hears [`StoreError::Unavailable`].
     Panicked,
 }
@@ -299,6 +399,7 @@ where
                 Err(error) if error.store_error().is_some_and(StoreError::is_conflict) => {
                     Ran::Collided
                 }
+                Err(error) if error.store_error().is_some_and(StoreError::is_busy) => Ran::Busy,
                 Err(_) => Ran::Failed,
             };
             self.outcome = Some(outcome);
@@ -351,17 +452,34 @@ enum Command {
     Stop(oneshot::Sender<()>),
 }
 
-/// A handle to the writer task; cheap to clone.
+/// A handle to the writer tasks; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Writer {
     commands: mpsc::Sender<Command>,
 }
 
+/// What the writer tasks share.
+struct Queue {
+    /// Jobs waiting for a connection. The task holding it takes the next batch; the others
+    /// are committing theirs, or wait their turn.
+    commands: tokio::sync::Mutex<mpsc::Receiver<Command>>,
+    /// Held shared by each task while it runs a batch, so that a stop can wait them out.
+    in_flight: RwLock<()>,
+}
+
 impl Writer {
-    /// Starts the writer task on `tx`, committing at most `max_batch` jobs at a time.
-    pub(crate) fn spawn(tx: Tx, max_batch: usize) -> Self {
-        let (commands, rx) = mpsc::channel(max_batch.max(1) * 4);
-        tokio::spawn(run(tx, rx, max_batch.max(1)));
+    /// Starts a writer task on each of `txs`, committing at most `max_batch` jobs at a time
+    /// on each.
+    pub(crate) fn spawn(txs: Vec<Tx>, max_batch: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        let (commands, rx) = mpsc::channel(max_batch * 4 * txs.len().max(1));
+        let queue = Arc::new(Queue {
+            commands: tokio::sync::Mutex::new(rx),
+            in_flight: RwLock::new(()),
+        });
+        for tx in txs {
+            tokio::spawn(run(tx, queue.clone(), max_batch));
+        }
         Self { commands }
     }
 
@@ -404,39 +522,50 @@ impl Writer {
     }
 }
 
-async fn run(mut tx: Tx, mut commands: mpsc::Receiver<Command>, max_batch: usize) {
-    let mut batch: Vec<(Box<dyn Job>, Guard)> = Vec::with_capacity(max_batch);
+async fn run(mut tx: Tx, queue: Arc<Queue>, max_batch: usize) {
+    let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
     let stop_checkpoints = |tx: &Tx| {
         if let Some(checkpoints) = &tx.checkpoints {
             checkpoints.stop_soon();
         }
     };
-    while let Some(first) = commands.recv().await {
+    loop {
         let mut stop = None;
-        match first {
-            Command::Run(job, guard) => batch.push((job, guard)),
-            Command::Stop(ack) => stop = Some(ack),
-        }
-        while stop.is_none() && batch.len() < max_batch {
-            match commands.try_recv() {
-                Ok(Command::Run(job, guard)) => batch.push((job, guard)),
-                Ok(Command::Stop(ack)) => stop = Some(ack),
-                Err(_) => break,
+        let in_flight = {
+            let mut commands = queue.commands.lock().await;
+            match commands.recv().await {
+                Some(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                Some(Command::Stop(ack)) => stop = Some(ack),
+                // Stopped, or every handle to the store is gone.
+                None => break,
             }
-        }
+            while stop.is_none() && batch.len() < max_batch {
+                match commands.try_recv() {
+                    Ok(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                    Ok(Command::Stop(ack)) => stop = Some(ack),
+                    Err(_) => break,
+                }
+            }
+            if stop.is_some() {
+                commands.close();
+                // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
+                while commands.try_recv().is_ok() {}
+            }
+            // Taken before the queue is let go, so that a stop cannot slip in between.
+            queue.in_flight.read().await
+        };
         if !batch.is_empty() {
             commit_batch(&mut tx, &mut batch).await;
         }
+        drop(in_flight);
         if let Some(ack) = stop {
+            // The other connections finish the batches they hold.
+            let _all_done = queue.in_flight.write().await;
             stop_checkpoints(&tx);
-            commands.close();
-            // Jobs that raced the stop are dropped; their callers hear `Unavailable`.
-            while commands.try_recv().is_ok() {}
             let _ = ack.send(());
             return;
         }
     }
-    // Every handle to the store is gone.
     stop_checkpoints(&tx);
 }
 
@@ -451,9 +580,31 @@ enum Attempt {
     Collided(String),
     /// Run without savepoints, a job failed: rolled back, to run again with savepoints.
     NeedsSavepoints,
+    /// A job failed for good and took the transaction down with it: rolled back, to run the
+    /// rest again without it.
+    WithoutSettled,
 }
 
-async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
+/// A job in a batch.
+struct Queued {
+    job: Box<dyn Job>,
+    guard: Guard,
+    /// Its result stands from an earlier run of the batch, which it failed for good: it does
+    /// not run again, whatever becomes of the rest.
+    settled: bool,
+}
+
+impl Queued {
+    fn new(job: Box<dyn Job>, guard: Guard) -> Self {
+        Self {
+            job,
+            guard,
+            settled: false,
+        }
+    }
+}
+
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>) {
     let started = Instant::now();
     // No blocking checkpoint runs while this batch does (see checkpoint.rs).
     let _pass = match &tx.checkpoints {
@@ -474,6 +625,10 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
                 metrics::counter!("hearth_commit_reruns_total").increment(1);
                 savepoints = true;
             }
+            // Ends: each time, one more job is settled.
+            Attempt::WithoutSettled => {
+                metrics::counter!("hearth_commit_reruns_total").increment(1);
+            }
             Attempt::Collided(reason) => {
                 tracing::warn!(attempt, %reason, "a write batch collided with another transaction; running it again");
                 metrics::counter!("hearth_commit_retries_total").increment(1);
@@ -492,8 +647,10 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<(Box<dyn Job>, Guard)>) {
     }
     metrics::histogram!("hearth_commit_batch_size").record(size as f64);
     metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
-    for (job, _) in batch.drain(..) {
-        job.finish(&fate);
+    for queued in batch.drain(..) {
+        // A settled job's own failure stands, whatever became of its batch.
+        let fate = if queued.settled { &Ok(()) } else { &fate };
+        queued.job.finish(fate);
     }
 }
 
@@ -512,21 +669,22 @@ fn backoff(attempt: u32) -> std::time::Duration {
 
 /// Runs every job of the batch in one transaction and commits it. On the last attempt a job
 /// that collides fails alone, like any failed job, instead of sending the batch round again.
-/// Without `savepoints`, jobs run bare and the first one to fail sends the batch back
-/// ([`Attempt::NeedsSavepoints`]).
-async fn run_batch(
-    tx: &mut Tx,
-    batch: &mut [(Box<dyn Job>, Guard)],
-    last: bool,
-    savepoints: bool,
-) -> Attempt {
-    let size = batch.len();
+/// Without `savepoints`, jobs run bare (on PostgreSQL), and a job that fails sends the batch
+/// back only when it has to: when the database gave up waiting for it, it fails for good at
+/// once and the rest run again without it ([`Attempt::WithoutSettled`]); when the transaction
+/// is aborted or has written (perhaps that job's writes), the batch runs again with
+/// savepoints ([`Attempt::NeedsSavepoints`]); otherwise the batch goes on without it.
+async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bool) -> Attempt {
+    let size = batch.iter().filter(|q| !q.settled).count();
     tx.discard_appends_since((0, 0));
     tx.truncate_after_commit = false;
-    for (job, _) in batch.iter_mut() {
-        job.forget();
+    for queued in batch.iter_mut().filter(|q| !q.settled) {
+        queued.job.forget();
     }
     if let Err(error) = tx.begin().await {
+        if error.is_conflict() && !last {
+            return Attempt::Collided(error.to_string());
+        }
         // The jobs never ran; their callers hear `Unavailable`.
         tracing::error!(%error, "could not begin a write transaction");
         return Attempt::Settled(Err(error.to_string()));
@@ -537,8 +695,8 @@ async fn run_batch(
     let use_savepoints = size > 1 && savepoints;
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
-    for (job, guard) in batch.iter_mut() {
-        let self_guarded = *guard == Guard::Job && tx.watch.is_some();
+    for queued in batch.iter_mut().filter(|q| !q.settled) {
+        let self_guarded = queued.guard == Guard::Job && tx.watch.is_some();
         tx.savepoint = match (use_savepoints, self_guarded) {
             (false, _) => Savepoint::Off,
             (true, true) => Savepoint::Available,
@@ -556,7 +714,7 @@ async fn run_batch(
         let mark = (tx.audit.len(), tx.events.len());
         let truncate_before = tx.truncate_after_commit;
         // A panicking job fails alone (its caller hears `Unavailable`); the writer lives on.
-        let ran = match AssertUnwindSafe(job.run(tx)).catch_unwind().await {
+        let ran = match AssertUnwindSafe(queued.job.run(tx)).catch_unwind().await {
             Ok(ran) => ran,
             Err(_) => {
                 tracing::error!("a write job panicked; rolling back its writes");
@@ -571,9 +729,25 @@ async fn run_batch(
         }
         let ok = ran == Ran::Ok;
         if !ok && !use_savepoints && size > 1 {
-            let _ = tx.execute("ROLLBACK").await;
-            tx.discard_appends_since((0, 0));
-            return Attempt::NeedsSavepoints;
+            let rerun = if ran == Ran::Busy {
+                // It wrote nothing, but on PostgreSQL its error aborted the transaction.
+                queued.settled = true;
+                Some(Attempt::WithoutSettled)
+            } else {
+                match tx.has_written().await {
+                    Ok(false) => None,
+                    Ok(true) | Err(_) => Some(Attempt::NeedsSavepoints),
+                }
+            };
+            if let Some(rerun) = rerun {
+                let _ = tx.execute("ROLLBACK").await;
+                tx.discard_appends_since((0, 0));
+                return rerun;
+            }
+            // Nothing written and nothing broken: the batch goes on without it.
+            tx.discard_appends_since(mark);
+            tx.truncate_after_commit = truncate_before;
+            continue;
         }
         any_ok |= ok;
         if !ok && tx.savepoint == Savepoint::Available {
@@ -624,6 +798,9 @@ async fn run_batch(
         Some(error) => Err(error),
         None if any_ok => match tx.flush_appends().await {
             Ok(()) => tx.execute("COMMIT").await,
+            // Waiting for the event counter, held by another connection or node through its
+            // commit, ran out: no job of this batch failed, and the next try may well pass.
+            Err(error) if error.is_busy() => Err(StoreError::Conflict(error.to_string())),
             Err(error) => Err(error),
         },
         None => tx.execute("ROLLBACK").await,

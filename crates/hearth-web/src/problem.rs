@@ -140,12 +140,17 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::Domain(e) => e.into(),
-            AppError::Store(StoreError::Unavailable) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-            )
-            .detail("the server is shutting down or cannot reach its database"),
+            AppError::Store(StoreError::Unavailable) => {
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                )
+                .detail("the server is shutting down or cannot reach its database");
+                // Another node, or this one restarted, is likely to answer soon.
+                e.retry_after = Some(1);
+                e
+            }
             // A race that the use case's own check did not see (two registrations of one
             // name at once on two nodes, say).
             AppError::Store(StoreError::UniqueViolation) => {

@@ -50,6 +50,9 @@ pub struct Config {
     pub read_connections: u32,
     /// Most writes committed together in one transaction.
     pub max_commit_batch: usize,
+    /// Write connections on PostgreSQL, each committing batches while the others flush
+    /// theirs (SQLite always writes on one).
+    pub writer_connections: usize,
     /// This node's number (0–1023) when several nodes share one PostgreSQL database.
     pub node_id: u16,
     /// Live events buffered per node for slow websocket clients; one that falls further
@@ -80,6 +83,7 @@ impl Default for Config {
             sign_ins_per_minute_per_address: 20,
             read_connections: 8,
             max_commit_batch: 256,
+            writer_connections: 4,
             node_id: 0,
             live_event_buffer: 4096,
             metrics_token: String::new(),
@@ -204,6 +208,10 @@ read_connections = {read_connections}
 # Most writes committed together in one transaction (group commit).
 max_commit_batch = {max_batch}
 
+# Write connections on PostgreSQL: each commits a batch while the others run or flush theirs.
+# SQLite always writes on one.
+writer_connections = {writer_connections}
+
 # This node's number (0-1023) when several nodes share one PostgreSQL database.
 node_id = {node_id}
 
@@ -234,6 +242,7 @@ metrics_token = ""
             per_address = d.sign_ins_per_minute_per_address,
             read_connections = d.read_connections,
             max_batch = d.max_commit_batch,
+            writer_connections = d.writer_connections,
             node_id = d.node_id,
             live_event_buffer = d.live_event_buffer,
         )

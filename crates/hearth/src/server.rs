@@ -44,10 +44,11 @@ impl RunningServer {
 /// Opens the store described by `config` and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
-        url: config.effective_database_url(),
         read_connections: config.read_connections,
         max_batch: config.max_commit_batch,
+        writer_connections: config.writer_connections,
         node_id: config.node_id,
+        ..StoreOptions::new(config.effective_database_url())
     };
     Ok(Store::open(&options).await?)
 }

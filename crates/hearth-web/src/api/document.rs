@@ -1,12 +1,14 @@
 //! Completes the OpenAPI document with what every operation shares, so that it tells the
 //! truth about each one without repeating it on every handler: the problems that the
 //! extractors answer (401 without credentials, 400/413/415/422 for bodies, 400/422 for query
-//! parameters, 404 for ids that name nothing), served as `application/problem+json`.
+//! parameters, 404 for ids that name nothing, 503 when the database is busy or out of reach),
+//! served as `application/problem+json`, and the `Retry-After` header of 429 and 503.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Object, OpenApi, RefOr, ResponseBuilder, Type};
 
 /// The media type of every error response.
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -32,6 +34,7 @@ pub(crate) fn complete(doc: &mut OpenApi) {
                 .map_or(signed_in_by_default, |r| requires_credentials(r));
             add_shared_responses(operation, signed_in);
             serve_problems_as_problem_json(operation);
+            document_retry_after(operation);
         }
     }
 }
@@ -81,6 +84,13 @@ fn add_shared_responses(operation: &mut Operation, signed_in: bool) {
     if has(ParameterIn::Path, operation) {
         shared.push(("404", "No such object, or one the caller may not see"));
     }
+    // Every operation reads or writes the database (signed in, if only to know the caller).
+    shared.push((
+        "503",
+        "The database was busy (a write still colliding after retries, a lock or statement \
+         timeout) or out of reach, or the server is shutting down; nothing was saved (problem \
+         `unavailable`): try again after `Retry-After` seconds",
+    ));
     for (status, description) in shared {
         operation
             .responses
@@ -97,6 +107,22 @@ fn add_shared_responses(operation: &mut Operation, signed_in: bool) {
                     )
                     .into()
             });
+    }
+}
+
+/// The answers that ask the client to come back later say when, in `Retry-After`.
+fn document_retry_after(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let ("429" | "503", RefOr::T(response)) = (status.as_str(), response) {
+            response.headers.insert(
+                "Retry-After".to_string(),
+                HeaderBuilder::new()
+                    .schema(Some(Object::with_type(Type::Integer)))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build()
+                    .into(),
+            );
+        }
     }
 }
 
@@ -131,7 +157,7 @@ mod tests {
     fn problems_are_documented_as_problem_json_with_the_shared_statuses() {
         let doc = document();
         let post = &doc["paths"]["/api/v1/channels/{channel_id}/messages"]["post"]["responses"];
-        for status in ["400", "401", "404", "413", "415", "422"] {
+        for status in ["400", "401", "404", "413", "415", "422", "503"] {
             assert!(
                 post[status]["content"][PROBLEM_JSON].is_object(),
                 "{status}: {post}"
@@ -140,6 +166,34 @@ mod tests {
         assert!(post["201"]["content"]["application/json"].is_object());
         let history = &doc["paths"]["/api/v1/channels/{channel_id}/messages"]["get"]["responses"];
         assert!(history["422"].is_object(), "limit out of bounds");
+    }
+
+    #[test]
+    fn every_operation_documents_503_and_when_to_retry() {
+        let doc = document();
+        let paths = doc["paths"]
+            .as_object()
+            .map(|p| p.values())
+            .into_iter()
+            .flatten();
+        let mut operations = 0;
+        for item in paths {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let unavailable = &operation["responses"]["503"];
+                assert!(
+                    unavailable["content"][PROBLEM_JSON].is_object(),
+                    "{method}: {operation}"
+                );
+                assert!(
+                    unavailable["headers"]["Retry-After"].is_object(),
+                    "{method}"
+                );
+                operations += 1;
+            }
+        }
+        assert!(operations > 20, "{operations} operations");
+        let sign_in = &doc["paths"]["/api/v1/sessions"]["post"]["responses"]["429"];
+        assert!(sign_in["headers"]["Retry-After"].is_object(), "{sign_in}");
     }
 
     #[test]

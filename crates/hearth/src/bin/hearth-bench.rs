@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "hearth-bench",
     about = "Durable posting throughput and latency of Hearth"
@@ -50,6 +50,17 @@ struct Args {
     #[arg(long)]
     hearth: Option<PathBuf>,
 }
+
+// The database URL may hold a password, and a server URL credentials: neither is printed.
+hearth_core::debug_fields!(Args {
+    messages,
+    clients,
+    rate,
+    body_chars,
+    seed_messages,
+    data_dir,
+    hearth
+});
 
 struct Server {
     child: Option<Child>,

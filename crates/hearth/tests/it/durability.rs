@@ -630,3 +630,215 @@ async fn a_truncation_waits_out_a_long_reader_and_writes_go_on() {
     assert_eq!(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0), 0);
     store.close().await;
 }
+
+/// A job kept waiting on a row lock held elsewhere fails with `Busy` after the lock timeout,
+/// alone and once: the posts that shared its batch commit after one timeout, not two, and it
+/// is never run a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_times_out_on_a_lock_fails_alone_and_once() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use sqlx::Connection;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let lock_timeout = Duration::from_millis(1500);
+    let store = Store::open(&StoreOptions {
+        lock_timeout,
+        ..StoreOptions::new(url.clone())
+    })
+    .await
+    .unwrap();
+    create_counters(&store).await;
+
+    // Another node holds row 1 and does not let go.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; UPDATE counters SET n = n + 1 WHERE id = 1")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    // A slow job holds the writer while the blocked edit and the posts queue up behind it, so
+    // that they share the next batch, the edit first.
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(|_tx| {
+                    Box::pin(async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let edit = {
+        let (store, runs) = (store.clone(), runs.clone());
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tx.conn()
+                            .execute_unchecked("UPDATE counters SET n = n + 1 WHERE id = 1".into())
+                            .await
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let mut posts = Vec::new();
+    for id in 10..15 {
+        let store = store.clone();
+        posts.push(tokio::spawn(async move {
+            let result: Result<(), StoreError> = store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        tx.conn()
+                            .execute_unchecked(format!(
+                                "INSERT INTO counters (id, n) VALUES ({id}, 1)"
+                            ))
+                            .await
+                    })
+                })
+                .await;
+            (result, started.elapsed())
+        }));
+    }
+    assert!(slow.await.unwrap().is_ok());
+    for post in posts {
+        let (result, took) = post.await.unwrap();
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            took < lock_timeout * 2 - Duration::from_millis(200),
+            "a post waited {took:?}, lock timeout {lock_timeout:?}"
+        );
+    }
+    let edited: Result<(), StoreError> = edit.await.unwrap();
+    assert!(matches!(edited, Err(StoreError::Busy(_))), "{edited:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the blocked edit ran again");
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(counters(&url).await.len(), 7);
+    store.close().await;
+}
+
+/// Another connection holding SQLite's write lock past the busy timeout is a collision like
+/// PostgreSQL's: the writer backs off and runs the batch again instead of failing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_kept_waiting_by_another_sqlite_connection_runs_again() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use sqlx::Connection;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Sqlite, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        lock_timeout: Duration::from_millis(300),
+        ..StoreOptions::new(url.clone())
+    })
+    .await
+    .unwrap();
+    let insert = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move { tx.conn().execute_unchecked(sql.into()).await })
+                })
+                .await
+                .map_err(|e: StoreError| e)
+        }
+    };
+    insert("CREATE TABLE probe (id BIGINT PRIMARY KEY)")
+        .await
+        .unwrap();
+
+    // A command-line tool writing beside the server holds the lock for three busy timeouts.
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO probe (id) VALUES (1)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let write = tokio::spawn(insert("INSERT INTO probe (id) VALUES (2)"));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+    let written = write.await.unwrap();
+    assert!(written.is_ok(), "{written:?}");
+    assert_eq!(probe_ids(&url).await.len(), 2);
+    store.close().await;
+}
+
+/// Several write connections commit side by side, yet the events feed is numbered in commit
+/// order: a reader that follows it from the last number it saw, as the live tailer does, never
+/// sees a later number commit before an earlier one, so it misses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_several_write_connections_are_numbered_in_commit_order() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use hearth_core::ChannelId;
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        writer_connections: 4,
+        ..StoreOptions::new(url)
+    })
+    .await
+    .unwrap();
+    let start = store
+        .reader()
+        .await
+        .unwrap()
+        .conn()
+        .last_event_seq()
+        .await
+        .unwrap();
+
+    let writes = 300i64;
+    let follower = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut seen = BTreeSet::new();
+            let mut last = start;
+            while seen.len() < writes as usize {
+                let mut reader = store.reader().await.unwrap();
+                for event in reader.conn().events_after(last, 1000).await.unwrap() {
+                    assert_eq!(event.seq, last + 1, "a gap in the feed after {last}");
+                    last = event.seq;
+                    seen.insert(event.object_id);
+                }
+            }
+            seen
+        })
+    };
+    let mut jobs = Vec::new();
+    for i in 0..writes {
+        let store = store.clone();
+        jobs.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        // Holds its connection a moment, so that batches overlap.
+                        tokio::time::sleep(Duration::from_millis((i % 3) as u64)).await;
+                        tx.append_event(ChannelId(1), "probe.written", i);
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        }));
+    }
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(20), follower)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen, (0..writes).collect::<BTreeSet<_>>());
+    store.close().await;
+}
