@@ -38,6 +38,9 @@ pub struct HistoryPage {
     pub next_before: Option<MessageId>,
 }
 
+/// Unread counts stop here (pages show "99+").
+pub const MAX_UNREAD_COUNTED: i64 = 100;
+
 /// What the caller may do with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MessageActions {
@@ -208,6 +211,66 @@ impl App {
         Ok(conn
             .channels_visible(community, actor.user, all_private, after, size.get())
             .await?)
+    }
+
+    /// Marks the caller's channel read up to `up_to` (markers only move forward). Nothing is
+    /// written when the marker is already there.
+    pub async fn mark_read(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        up_to: MessageId,
+    ) -> Result<(), AppError> {
+        let user = actor.user;
+        {
+            let mut reader = self.store.reader().await?;
+            let mut conn = reader.conn();
+            let access = access(&mut conn, user, channel).await?;
+            if !access.member {
+                return Err(
+                    DomainError::Forbidden("join the channel to keep your place in it").into(),
+                );
+            }
+            if conn
+                .read_marker(user, channel)
+                .await?
+                .is_some_and(|at| at >= up_to)
+            {
+                return Ok(());
+            }
+        }
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = Timestamp::now();
+                    Ok::<_, AppError>(tx.conn().mark_read(user, channel, up_to, now).await?)
+                })
+            })
+            .await
+    }
+
+    /// Unread top-level messages by others in each of `channels` the caller has joined
+    /// (counted up to [`MAX_UNREAD_COUNTED`]); channels they have not joined count none.
+    pub async fn unread_counts(
+        &self,
+        actor: &Actor,
+        channels: &[ChannelId],
+    ) -> Result<Vec<(ChannelId, i64)>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let joined: std::collections::HashSet<ChannelId> =
+            conn.channel_ids_of(actor.user).await?.into_iter().collect();
+        let mut counts = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let count = if joined.contains(channel) {
+                conn.unread_in(actor.user, *channel, MAX_UNREAD_COUNTED)
+                    .await?
+            } else {
+                0
+            };
+            counts.push((*channel, count));
+        }
+        Ok(counts)
     }
 
     /// One channel the caller may see, and whether they have joined it.

@@ -19,7 +19,7 @@ mod sign_in_limits;
 
 pub use accounts::{NewAccount, Registration, SignedIn};
 pub use actor::{Actor, Credential};
-pub use chat::{HistoryPage, MessageActions, NewChannel};
+pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
 pub use events::{EventSubscription, LiveEvent};

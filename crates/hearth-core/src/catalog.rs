@@ -678,6 +678,35 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    Table {
+        name: "channel_reads",
+        description: "How far each member has read each channel, for unread counts.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            personal(
+                "user_id",
+                Identifiers,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            key("channel_id"),
+            personal(
+                "last_read_id",
+                InternetActivity,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "updated_at",
+                InternetActivity,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
     // An erased person's messages become tombstones from "Deleted user": others' replies keep
     // their thread, and nothing of the person remains.
     Table {

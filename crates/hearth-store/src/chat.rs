@@ -509,3 +509,54 @@ impl Conn<'_> {
         Ok(true)
     }
 }
+
+impl Conn<'_> {
+    /// Moves `user`'s read marker in `channel` forward to `last_read` (never back).
+    pub async fn mark_read(
+        &mut self,
+        user: UserId,
+        channel: ChannelId,
+        last_read: MessageId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO channel_reads (user_id, channel_id, last_read_id, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, channel_id) DO UPDATE SET \
+             last_read_id = excluded.last_read_id, updated_at = excluded.updated_at \
+             WHERE channel_reads.last_read_id < excluded.last_read_id")
+            .bind(user.0).bind(channel.0).bind(last_read.0).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// `user`'s read marker in `channel`, if any.
+    pub async fn read_marker(
+        &mut self,
+        user: UserId,
+        channel: ChannelId,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT last_read_id FROM channel_reads WHERE user_id = $1 AND channel_id = $2")
+            .bind(user.0).bind(channel.0).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id,)| MessageId(id)))
+    }
+
+    /// How many live top-level messages by others `channel` holds after `user`'s read marker,
+    /// counting at most `cap`.
+    pub async fn unread_in(
+        &mut self,
+        user: UserId,
+        channel: ChannelId,
+        cap: i64,
+    ) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.channel_id = $2 \
+             AND m.thread_root_id IS NULL AND m.deleted_at IS NULL \
+             AND (m.author_id IS NULL OR m.author_id <> $1) \
+             AND m.id > COALESCE((SELECT r.last_read_id FROM channel_reads r \
+                                  WHERE r.user_id = $1 AND r.channel_id = $2), 0) \
+             LIMIT $3) AS unread")
+            .bind(user.0).bind(channel.0).bind(cap).fetch_one(&mut **c).await?);
+        Ok(count)
+    }
+}

@@ -4,7 +4,8 @@
 //   in id order, once, rendered by the server (the script only fetches and places them);
 // - it reconnects by itself with a growing delay, and after any break (or a "resync" frame)
 //   refills the list from the server, so nothing missed stays missing;
-// - other channels in the sidebar count what arrives while you are away from them.
+// - other channels in the sidebar count what arrives while you are away from them, from the
+//   server's counts, and the server hears how far you have read this one.
 "use strict";
 
 (() => {
@@ -79,6 +80,7 @@
     if (item) {
       localTimes(item);
       place(item);
+      markRead();
     }
   };
 
@@ -91,21 +93,42 @@
     list.replaceChildren(fresh);
   };
 
-  const unread = new Map();
+  // Other channels' badges start from the server's counts and grow as messages arrive.
   const countUnread = (otherChannel) => {
     const link = document.querySelector(`.sidebar a[href="/channels/${otherChannel}"]`);
     if (!link) return;
-    const count = (unread.get(otherChannel) || 0) + 1;
-    unread.set(otherChannel, count);
     let badge = link.querySelector(".unread");
     if (!badge) {
       badge = document.createElement("span");
       badge.className = "unread";
       link.append(badge);
     }
-    badge.textContent = String(count);
-    badge.setAttribute("aria-label", `${count} new`);
+    const shown = badge.textContent;
+    if (shown === "99+") return;
+    const count = (Number.parseInt(shown, 10) || 0) + 1;
+    badge.textContent = count > 99 ? "99+" : String(count);
+    badge.setAttribute("aria-label", `${badge.textContent} unread`);
   };
+
+  // Tells the server how far the reader has seen, while the page is in view.
+  const token = composer.querySelector("input[name=form_token]")?.value;
+  let readTimer = null;
+  const markRead = () => {
+    if (document.visibilityState !== "visible" || !token) return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      const items = list.querySelectorAll("li.message");
+      const last = items[items.length - 1]?.dataset.id;
+      if (!last) return;
+      fetch(`/channels/${channel}/read`, {
+        method: "POST",
+        body: new URLSearchParams({ form_token: token, up_to: last }),
+        credentials: "same-origin",
+        redirect: "manual",
+      }).catch(() => {});
+    }, 500);
+  };
+  document.addEventListener("visibilitychange", markRead);
 
   let delay = 500;
   let connectedBefore = false;

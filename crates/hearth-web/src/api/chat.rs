@@ -21,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(get_channel))
         .routes(routes!(list_channel_members, add_channel_member))
         .routes(routes!(leave_channel))
+        .routes(routes!(unread, mark_read))
         .routes(routes!(history, post_message))
         .routes(routes!(list_direct, open_direct))
         .routes(routes!(get_message, edit_message, delete_message))
@@ -140,6 +141,56 @@ async fn add_channel_member(
 }
 
 /// Leave a channel.
+/// How far the caller has read a channel.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ReadMarker {
+    /// The newest message seen.
+    message_id: MessageId,
+}
+
+/// Unread messages in a channel.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UnreadCount {
+    /// Top-level messages by others after the caller's read marker, counted up to 100.
+    unread: i64,
+}
+
+/// The caller's unread count in a channel they have joined (0 in one they have not).
+#[utoipa::path(get, path = "/api/v1/channels/{channel_id}/read", tag = "chat",
+    params(("channel_id" = i64, Path)),
+    responses((status = 200, body = UnreadCount), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+async fn unread(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<UnreadCount>, ApiError> {
+    let channel = ChannelId(id);
+    state.app.channel(&actor, channel).await?;
+    let counts = state.app.unread_counts(&actor, &[channel]).await?;
+    Ok(Json(UnreadCount {
+        unread: counts.first().map_or(0, |(_, n)| *n),
+    }))
+}
+
+/// Moves the caller's read marker forward to a message (never back).
+#[utoipa::path(put, path = "/api/v1/channels/{channel_id}/read", tag = "chat",
+    params(("channel_id" = i64, Path)), request_body = ReadMarker,
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn mark_read(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ReadMarker>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .mark_read(&actor, ChannelId(id), body.message_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(delete, path = "/api/v1/channels/{channel_id}/members/me", tag = "chat",
     params(("channel_id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]

@@ -22,6 +22,8 @@ pub(crate) struct ChannelLink {
     pub(crate) private: bool,
     pub(crate) direct: bool,
     pub(crate) current: bool,
+    /// Unread messages, as the badge shows them ("99+" past the count's cap); empty if none.
+    pub(crate) unread: String,
 }
 
 /// A message as the page shows it.
@@ -134,6 +136,12 @@ async fn channel_page(
     let history = app
         .history(&me.actor, id, before, PageSize::DEFAULT)
         .await?;
+    // Showing the newest messages is reading them.
+    if let (true, None, Some(newest)) = (joined, before, history.messages.first()) {
+        app.mark_read(&me.actor, id, newest.id).await?;
+    }
+    let mut siblings = siblings;
+    show_unread(app, &me.actor, &mut siblings).await?;
     let mut messages = message_views(app, &me.actor, id, &history.messages).await?;
     messages.reverse();
     let mut layout = Layout::new(title, visitor);
@@ -154,6 +162,48 @@ async fn channel_page(
     };
     let status = error.map_or(StatusCode::OK, |e| e.status());
     Ok(render_with_status(status, &page, visitor))
+}
+
+/// Fills in the sidebar's unread badges (none on the channel being shown).
+async fn show_unread(
+    app: &App,
+    actor: &hearth_app::Actor,
+    links: &mut [ChannelLink],
+) -> Result<(), PageError> {
+    let ids: Vec<ChannelId> = links.iter().map(|l| l.id).collect();
+    let counts = app.unread_counts(actor, &ids).await?;
+    for (link, (_, count)) in links.iter_mut().zip(counts) {
+        link.unread = match count {
+            0 => String::new(),
+            n if n >= hearth_app::MAX_UNREAD_COUNTED => "99+".to_string(),
+            n => n.to_string(),
+        };
+        if link.current {
+            link.unread.clear();
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReadForm {
+    form_token: String,
+    up_to: String,
+}
+
+/// `POST /channels/{id}/read`: the script says the reader has seen up to `up_to`.
+pub(crate) async fn read(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<ReadForm>,
+) -> Result<StatusCode, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = parse_id(&id).map(ChannelId)?;
+    let up_to = parse_id(&form.up_to).map(MessageId)?;
+    let me = visitor.require()?;
+    state.app.mark_read(&me.actor, id, up_to).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One's direct conversations as sidebar links, named by the other participants.
@@ -185,6 +235,7 @@ pub(crate) async fn direct_links(
             private: false,
             direct: true,
             current: conversation.id == current,
+            unread: String::new(),
         });
     }
     Ok(links)
@@ -197,6 +248,7 @@ fn link(channel: &Channel, current: ChannelId) -> ChannelLink {
         private: channel.kind == ChannelKind::Private,
         direct: false,
         current: channel.id == current,
+        unread: String::new(),
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/direct", get(people::direct).post(people::open))
         .route("/channels/{id}", get(chat::channel).post(chat::post))
         .route("/channels/{id}/join", post(chat::join))
+        .route("/channels/{id}/read", post(chat::read))
         .route(
             "/channels/{id}/fragments/messages/{message}",
             get(chat::message_fragment),

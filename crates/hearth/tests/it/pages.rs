@@ -3,6 +3,7 @@
 //! visitor may see.
 
 use crate::harness::{Auth, Backend, TestServer, on_both_backends};
+use serde_json::json;
 
 on_both_backends!(
     forms_from_other_sites_or_without_their_token_are_refused,
@@ -10,6 +11,7 @@ on_both_backends!(
     a_channel_page_is_for_its_members_only,
     the_setup_page_creates_the_operator_only_with_the_code_from_the_log,
     only_the_author_edits_and_only_those_who_may_delete_see_delete,
+    unread_counts_follow_what_each_member_has_read,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -303,4 +305,54 @@ async fn only_the_author_edits_and_only_those_who_may_delete_see_delete(backend:
     }
     let (_, still) = page_as(&server, &owner, &format!("/channels/{general}")).await;
     assert!(still.contains("the owner speaks") && !still.contains("hijacked"));
+}
+
+async fn unread_counts_follow_what_each_member_has_read(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let community = alice.create_community("unread").await;
+    bob.join(&community).await;
+    let general = alice.general_channel(&community).await;
+    let random = alice.create_channel(&community, "random", "public").await;
+    bob.post(&format!("/api/v1/channels/{random}/members"), json!({}))
+        .await
+        .expect_status(204);
+    let unread = |member: &crate::harness::Member, channel: &str| {
+        let path = format!("/api/v1/channels/{channel}/read");
+        let client = member.client.clone();
+        async move { client.get(&path).await.expect_status(200).body["unread"].as_i64() }
+    };
+    for n in 0..3 {
+        alice.say(&random, &format!("news {n}")).await;
+    }
+    bob.say(&random, "bob's own words count for nobody but alice")
+        .await;
+    assert_eq!(unread(&bob, &random).await, Some(3));
+    assert_eq!(unread(&alice, &random).await, Some(1));
+    // Bob's page of #general shows three unread in #random.
+    let (_, page) = page_as(&server, &bob, &format!("/channels/{general}")).await;
+    assert!(page.contains("aria-label=\"3 unread\""), "{page}");
+    // Opening #random reads it; back in #general, no badge.
+    page_as(&server, &bob, &format!("/channels/{random}")).await;
+    assert_eq!(unread(&bob, &random).await, Some(0));
+    let (_, page) = page_as(&server, &bob, &format!("/channels/{general}")).await;
+    assert!(!page.contains("unread\""), "{page}");
+    // The API moves the marker too, and never back.
+    let newest = alice.say(&random, "one more").await;
+    assert_eq!(unread(&bob, &random).await, Some(1));
+    bob.put(
+        &format!("/api/v1/channels/{random}/read"),
+        json!({ "message_id": newest }),
+    )
+    .await
+    .expect_status(204);
+    assert_eq!(unread(&bob, &random).await, Some(0));
+    bob.put(
+        &format!("/api/v1/channels/{random}/read"),
+        json!({ "message_id": "1" }),
+    )
+    .await
+    .expect_status(204);
+    assert_eq!(unread(&bob, &random).await, Some(0));
 }

@@ -317,6 +317,7 @@ impl Raw {
             "event_sequence",
             "post_idempotency",
             "instance_key_check",
+            "channel_reads",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
