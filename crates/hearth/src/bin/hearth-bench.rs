@@ -49,6 +49,11 @@ struct Args {
     /// build to compare against.
     #[arg(long)]
     hearth: Option<PathBuf>,
+    /// Measure live delivery instead of posting: this many websocket clients listen in one
+    /// channel while one member posts `--rate` messages per second (default 50), `--messages`
+    /// in all.
+    #[arg(long)]
+    websockets: Option<usize>,
 }
 
 // The database URL may hold a password, and a server URL credentials: neither is printed.
@@ -59,8 +64,12 @@ hearth_core::debug_fields!(Args {
     body_chars,
     seed_messages,
     data_dir,
-    hearth
+    hearth,
+    websockets
 });
+
+#[path = "hearth-bench/live.rs"]
+mod live;
 
 struct Server {
     child: Option<Child>,
@@ -723,6 +732,46 @@ async fn main() -> anyhow::Result<()> {
         args.messages, args.body_chars, args.clients
     );
 
+    if let Some(sockets) = args.websockets {
+        let (tokens, channel) = set_up(&server.base, 2).await?;
+        let pid = server
+            .pid()
+            .context("--websockets needs a server this program starts")?;
+        let ticks = clock_ticks_per_sec();
+        let rss = || process_stats(pid, ticks).map(|s| s.rss_kib);
+        let rate = args.rate.unwrap_or(50.0);
+        let report = live::run(
+            &server.base,
+            (&tokens[0], &tokens[1]),
+            &channel,
+            (sockets, args.messages, rate),
+            rss,
+        )
+        .await?;
+        let per_socket =
+            (report.rss_idle_kib as f64 - report.rss_before_kib as f64) / report.clients as f64;
+        println!(
+            "live delivery: {} clients, {} messages at {rate}/s: p50 {:.2} ms   p99 {:.2} ms   \
+             max {:.2} ms   missing {}",
+            report.clients,
+            report.posted,
+            percentile(&report.latencies, 0.50),
+            percentile(&report.latencies, 0.99),
+            report
+                .latencies
+                .last()
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            report.missing
+        );
+        println!(
+            "server memory: {:.1} MiB before the sockets, {:.1} MiB with all idle: {per_socket:.1} KiB \
+             per idle connection",
+            mib(report.rss_before_kib),
+            mib(report.rss_idle_kib)
+        );
+        server.stop()?;
+        return Ok(());
+    }
     let (tokens, channel) = set_up(&server.base, args.clients).await?;
     if args.seed_messages > 0 {
         anyhow::ensure!(

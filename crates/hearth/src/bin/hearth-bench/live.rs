@@ -1,0 +1,140 @@
+//! The live-delivery benchmark: K websocket clients listen in one channel while one member
+//! posts at a steady rate; it reports how long each message took from the poster's
+//! acknowledgement to its arrival at every client, and the server's memory per idle
+//! connection.
+//!
+//! All K sockets belong to one member (registering thousands of members would measure
+//! password hashing instead): each is a subscription of its own on the server, filtered and
+//! fed like any other.
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// What one run measured.
+pub(crate) struct LiveReport {
+    pub clients: usize,
+    pub posted: usize,
+    /// Delivery latencies (acknowledgement to receipt), every client and message.
+    pub latencies: Vec<Duration>,
+    /// Deliveries that never came within the wait.
+    pub missing: usize,
+    /// Server memory (KiB) before the sockets opened and with all of them idle.
+    pub rss_before_kib: u64,
+    pub rss_idle_kib: u64,
+}
+
+/// Opens `clients` sockets as `listener`, then posts `messages` as `poster` at `rate` per
+/// second into `channel`. `rss` reads the server's resident memory in KiB.
+pub(crate) async fn run(
+    base: &str,
+    (listener, poster): (&str, &str),
+    channel: &str,
+    (clients, messages, rate): (usize, usize, f64),
+    rss: impl Fn() -> anyhow::Result<u64>,
+) -> anyhow::Result<LiveReport> {
+    let rss_before_kib = rss()?;
+    // When each message reached each client: message id -> receipt instants.
+    let receipts: Arc<Mutex<HashMap<String, Vec<Instant>>>> = Arc::default();
+    let ws_url = format!("{}/api/v1/ws", base.replacen("http://", "ws://", 1));
+    let mut readers = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let mut request = ws_url.as_str().into_client_request()?;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {listener}").parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .with_context(|| format!("opening websocket {i}"))?;
+        // The hello frame: the subscription is in place.
+        socket.next().await.context("no hello")??;
+        let receipts = receipts.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(frame)) = socket.next().await {
+                let Message::Text(text) = frame else { continue };
+                let at = Instant::now();
+                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if value["type"] == "message.posted"
+                    && let Some(id) = value["message_id"].as_str()
+                {
+                    receipts
+                        .lock()
+                        .await
+                        .entry(id.to_string())
+                        .or_default()
+                        .push(at);
+                }
+            }
+        }));
+    }
+    // Let the sockets settle, then see what they cost the server at rest.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle_kib = rss()?;
+
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1/channels/{channel}/messages");
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let mut acknowledged: Vec<(String, Instant)> = Vec::with_capacity(messages);
+    let start = Instant::now();
+    for i in 0..messages {
+        tokio::time::sleep_until((start + interval * i as u32).into()).await;
+        let response = http
+            .post(&url)
+            .bearer_auth(poster)
+            .json(&json!({ "body": format!("live bench message {i}") }))
+            .send()
+            .await?;
+        let at = Instant::now();
+        anyhow::ensure!(
+            response.status().is_success(),
+            "post failed: {}",
+            response.status()
+        );
+        let posted: Value = response.json().await?;
+        let id = posted["id"].as_str().context("no message id")?.to_string();
+        acknowledged.push((id, at));
+    }
+    // Wait for the last deliveries (up to 10 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let complete = {
+            let receipts = receipts.lock().await;
+            acknowledged
+                .iter()
+                .all(|(id, _)| receipts.get(id).is_some_and(|r| r.len() >= clients))
+        };
+        if complete || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for reader in &readers {
+        reader.abort();
+    }
+    let receipts = receipts.lock().await;
+    let mut latencies = Vec::with_capacity(clients * messages);
+    let mut missing = 0;
+    for (id, acked) in &acknowledged {
+        let got = receipts.get(id).map(Vec::as_slice).unwrap_or_default();
+        missing += clients.saturating_sub(got.len());
+        // A client may hear of a message before the poster has its answer: that counts as 0.
+        latencies.extend(got.iter().map(|at| at.saturating_duration_since(*acked)));
+    }
+    latencies.sort();
+    Ok(LiveReport {
+        clients,
+        posted: acknowledged.len(),
+        latencies,
+        missing,
+        rss_before_kib,
+        rss_idle_kib,
+    })
+}
