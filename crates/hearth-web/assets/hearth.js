@@ -1,6 +1,7 @@
 // Hearth's one script. Every page works without it; it makes chat live:
 // - the composer sends on Enter (Shift+Enter starts a new line) without reloading the page;
-// - the channel page holds the websocket: new, edited and deleted messages appear in place,
+// - the channel and thread pages hold the websocket: new, edited and deleted messages (or
+//   replies) appear in place,
 //   in id order, once, rendered by the server (the script only fetches and places them);
 // - it reconnects by itself with a growing delay, and after any break (or a "resync" frame)
 //   refills the list from the server, so nothing missed stays missing;
@@ -74,8 +75,8 @@
   };
 
   const showMessage = async (id) => {
-    const html = await fetchText(`/channels/${channel}/fragments/messages/${id}`);
-    if (html === null) return; // a thread reply, or no longer readable
+    const html = await fetchText(`${list.dataset.fragment}${id}`);
+    if (html === null) return; // not one of this list's messages, or no longer readable
     const item = parse(html).querySelector("li.message");
     if (item) {
       localTimes(item);
@@ -86,7 +87,7 @@
 
   // After a break: the server's newest page replaces what is shown.
   const refill = async () => {
-    const html = await fetchText(`/channels/${channel}/fragments/latest`);
+    const html = await fetchText(list.dataset.latest);
     if (html === null) return;
     const fresh = parse(html);
     localTimes(fresh);
@@ -120,6 +121,7 @@
       const items = list.querySelectorAll("li.message");
       const last = items[items.length - 1]?.dataset.id;
       if (!last) return;
+      if (!list.dataset.fragment.startsWith("/channels/")) return;
       fetch(`/channels/${channel}/read`, {
         method: "POST",
         body: new URLSearchParams({ form_token: token, up_to: last }),

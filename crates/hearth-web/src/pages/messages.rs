@@ -240,3 +240,68 @@ pub(crate) async fn reply(
         }
     }
 }
+
+/// Replies as list items, for the script.
+#[derive(Template)]
+#[template(path = "message_list.html")]
+struct RepliesFragment {
+    messages: Vec<MessageView>,
+}
+
+/// One reply as a list item, for the script.
+#[derive(Template)]
+#[template(path = "message.html")]
+struct ReplyFragment {
+    m: MessageView,
+}
+
+/// `GET /messages/{id}/fragments/replies`: the thread's replies as the page shows them.
+pub(crate) async fn replies_fragment(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id).map(MessageId)?;
+    let me = visitor.require()?;
+    let size = PageSize::requested(Some(PageSize::MAX))?;
+    let (root, replies) = state.app.thread(&me.actor, id, None, size).await?;
+    let mut messages = message_views(&state.app, &me.actor, root.channel_id, &replies).await?;
+    for reply in &mut messages {
+        reply.hide_thread_link();
+    }
+    Ok(render_with_status(
+        StatusCode::OK,
+        &RepliesFragment { messages },
+        &visitor,
+    ))
+}
+
+/// `GET /messages/{id}/fragments/replies/{reply}`: one reply of this thread (404 for any
+/// other message).
+pub(crate) async fn reply_fragment(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path((id, reply)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let root = parse_id(&id).map(MessageId)?;
+    let reply = parse_id(&reply).map(MessageId)?;
+    let me = visitor.require()?;
+    let found = state.app.message(&me.actor, reply).await?;
+    if found.thread_root_id != Some(root) {
+        return Err(PageError::not_found());
+    }
+    let mut views = message_views(
+        &state.app,
+        &me.actor,
+        found.channel_id,
+        std::slice::from_ref(&found),
+    )
+    .await?;
+    let mut m = views.pop().ok_or_else(PageError::not_found)?;
+    m.hide_thread_link();
+    Ok(render_with_status(
+        StatusCode::OK,
+        &ReplyFragment { m },
+        &visitor,
+    ))
+}

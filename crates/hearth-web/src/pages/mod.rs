@@ -96,6 +96,14 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/settings/password", post(settings::password))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route(
+            "/messages/{id}/fragments/replies",
+            get(messages::replies_fragment),
+        )
+        .route(
+            "/messages/{id}/fragments/replies/{reply}",
+            get(messages::reply_fragment),
+        )
         .route("/assets/{name}", get(crate::assets::serve))
 }
 

@@ -508,6 +508,22 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
     bobs.wait_for_text(&format!("#m{id}"), "This message was deleted.")
         .await;
 
+    // A thread page is live too: a reply made elsewhere appears in it.
+    let root = alice.say(&general, "start of a thread").await;
+    bobs.open(&server, &format!("/messages/{root}/thread"))
+        .await;
+    bobs.wait_for_live().await;
+    alice
+        .post(
+            &format!("/api/v1/channels/{general}/messages"),
+            json!({ "body": "a live reply", "reply_to": root }),
+        )
+        .await
+        .expect_status(201);
+    bobs.wait_for_text(".replies", "a live reply").await;
+    bobs.open(&server, &format!("/channels/{general}")).await;
+    bobs.wait_for_live().await;
+
     // A message in another channel counts as unread in Bob's sidebar.
     alice.say(&random, "over here").await;
     bobs.wait_for_text(".sidebar .unread", "1").await;
