@@ -40,8 +40,8 @@ const CREDENTIAL_RECHECK: Duration = Duration::from_secs(5);
 /// What the tailer broadcasts.
 #[derive(Debug, Clone)]
 enum Feed {
-    /// The next event of the feed.
-    Event(EventRecord),
+    /// The next event of the feed (shared: every subscriber gets the same one).
+    Event(Arc<EventRecord>),
     /// The tailer skipped numbers it could not read: everyone must resync.
     Skipped,
     /// The store closed (the node is stopping): subscriptions end, so that clients reconnect
@@ -71,7 +71,7 @@ impl EventHub {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveEvent {
     /// An event of one of the person's channels (or about their own membership).
-    Event(EventRecord),
+    Event(Arc<EventRecord>),
     /// Events may have been missed after `after_seq` (the last one delivered): reload what is
     /// on screen from the API.
     Resync {
@@ -288,7 +288,7 @@ impl App {
                             }
                             position.store(event.seq, Ordering::Release);
                             // Nobody listening is fine: the send error only says so.
-                            let _ = sender.send(Feed::Event(event));
+                            let _ = sender.send(Feed::Event(Arc::new(event)));
                         }
                     }
                     Err(hearth_store::StoreError::Unavailable) => {

@@ -39,12 +39,18 @@ pub struct WebConfig {
 pub(crate) struct WebState {
     pub app: App,
     pub config: WebConfig,
+    /// Live frames written once for all sockets.
+    pub frames: std::sync::Arc<live::FrameCache>,
 }
 
 /// The whole HTTP surface.
 pub fn router(app: App, config: WebConfig) -> Router {
     let metrics_here = !config.metrics_elsewhere;
-    let state = WebState { app, config };
+    let state = WebState {
+        app,
+        config,
+        frames: std::sync::Arc::default(),
+    };
     let (api, openapi) = api::routes();
     let openapi_json = std::sync::Arc::new(openapi);
     Router::new()
@@ -92,7 +98,11 @@ pub async fn serve_metrics(
 ) -> std::io::Result<()> {
     let router = ops::metrics_router()
         .fallback(problem::not_found_fallback)
-        .with_state(WebState { app, config });
+        .with_state(WebState {
+            app,
+            config,
+            frames: std::sync::Arc::default(),
+        });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -11,7 +11,7 @@ use crate::extract::Authed;
 use crate::problem::ApiError;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use hearth_app::{EventRecord, EventSubscription, LiveEvent};
 use std::time::Duration;
@@ -53,6 +53,7 @@ pub(crate) async fn upgrade(
         .detail(rejection.body_text())
     })?;
     let subscription = state.app.subscribe(&actor).await?;
+    let frames = state.frames.clone();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
@@ -60,7 +61,7 @@ pub(crate) async fn upgrade(
         // (the defaults reserve 128 KiB each).
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .on_upgrade(move |socket| serve(socket, subscription)))
+        .on_upgrade(move |socket| serve(socket, subscription, frames)))
 }
 
 /// Counts connected websocket clients for `/metrics`.
@@ -79,11 +80,13 @@ impl Drop for Connected {
     }
 }
 
-fn frame(event: &LiveEvent) -> String {
+fn frame(event: &LiveEvent, frames: &FrameCache) -> Utf8Bytes {
     match event {
-        LiveEvent::Event(event) => event_frame(event),
+        LiveEvent::Event(event) => frames.frame(event),
         LiveEvent::Resync { after_seq } => {
-            serde_json::json!({ "type": "resync", "after_seq": after_seq }).to_string()
+            serde_json::json!({ "type": "resync", "after_seq": after_seq })
+                .to_string()
+                .into()
         }
     }
 }
@@ -103,7 +106,35 @@ fn event_frame(event: &EventRecord) -> String {
     .to_string()
 }
 
-/// Counts a client's frames in fixed windows.
+/// The frames of the newest events, each written once and shared by every socket that
+/// sends it: with thousands of clients in one channel, writing the same JSON for each of
+/// them would cost more than sending it.
+#[derive(Default)]
+pub(crate) struct FrameCache {
+    recent: std::sync::Mutex<std::collections::VecDeque<(i64, Utf8Bytes)>>,
+}
+
+/// Frames kept: far more than the events a busy node writes between two sockets' turns.
+const CACHED_FRAMES: usize = 256;
+
+impl FrameCache {
+    fn frame(&self, event: &EventRecord) -> Utf8Bytes {
+        if let Ok(recent) = self.recent.lock()
+            && let Some((_, frame)) = recent.iter().rev().find(|(seq, _)| *seq == event.seq)
+        {
+            return frame.clone();
+        }
+        let frame = Utf8Bytes::from(event_frame(event));
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= CACHED_FRAMES {
+                recent.pop_front();
+            }
+            recent.push_back((event.seq, frame.clone()));
+        }
+        frame
+    }
+}
+
 struct FrameBudget {
     window_start: tokio::time::Instant,
     used: u32,
@@ -128,7 +159,11 @@ impl FrameBudget {
     }
 }
 
-async fn serve(mut socket: WebSocket, mut subscription: EventSubscription) {
+async fn serve(
+    mut socket: WebSocket,
+    mut subscription: EventSubscription,
+    frames: std::sync::Arc<FrameCache>,
+) {
     let _connected = Connected::new();
     let hello = serde_json::json!({ "type": "hello", "seq": subscription.started_after() });
     if socket
@@ -146,7 +181,7 @@ async fn serve(mut socket: WebSocket, mut subscription: EventSubscription) {
             // `next` is cancel-safe: an event it received is kept if another branch wins.
             event = subscription.next() => {
                 let Ok(event) = event else { break };
-                if socket.send(Message::Text(frame(&event).into())).await.is_err() {
+                if socket.send(Message::Text(frame(&event, &frames))).await.is_err() {
                     break;
                 }
             }

@@ -10,10 +10,19 @@
 use anyhow::Context;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+
+/// The message id of a `message.posted` frame, found without parsing the whole frame.
+fn posted_id(frame: &str) -> Option<&str> {
+    if !frame.contains("\"type\":\"message.posted\"") {
+        return None;
+    }
+    let (_, rest) = frame.split_once("\"message_id\":\"")?;
+    rest.split('"').next()
+}
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -40,8 +49,10 @@ pub(crate) async fn run(
     rss: impl Fn() -> anyhow::Result<u64>,
 ) -> anyhow::Result<LiveReport> {
     let rss_before_kib = rss()?;
-    // When each message reached each client: message id -> receipt instants.
-    let receipts: Arc<Mutex<HashMap<String, Vec<Instant>>>> = Arc::default();
+    // Each client keeps its own receipts (message id, instant), so that thousands of them do
+    // not queue on one lock; a shared counter says when all have arrived.
+    let received = Arc::new(AtomicUsize::new(0));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let ws_url = format!("{}/api/v1/ws", base.replacen("http://", "ws://", 1));
     let mut readers = Vec::with_capacity(clients);
     for i in 0..clients {
@@ -54,25 +65,28 @@ pub(crate) async fn run(
             .with_context(|| format!("opening websocket {i}"))?;
         // The hello frame: the subscription is in place.
         socket.next().await.context("no hello")??;
-        let receipts = receipts.clone();
+        let received = received.clone();
+        let mut stopped = stopped.clone();
         readers.push(tokio::spawn(async move {
-            while let Some(Ok(frame)) = socket.next().await {
-                let Message::Text(text) = frame else { continue };
-                let at = Instant::now();
-                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            let mut receipts: Vec<(String, Instant)> = Vec::new();
+            loop {
+                let frame = tokio::select! {
+                    frame = socket.next() => frame,
+                    _ = stopped.changed() => break,
+                };
+                let Some(Ok(Message::Text(text))) = frame else {
+                    if frame.is_none() {
+                        break;
+                    }
                     continue;
                 };
-                if value["type"] == "message.posted"
-                    && let Some(id) = value["message_id"].as_str()
-                {
-                    receipts
-                        .lock()
-                        .await
-                        .entry(id.to_string())
-                        .or_default()
-                        .push(at);
+                let at = Instant::now();
+                if let Some(id) = posted_id(&text) {
+                    receipts.push((id.to_string(), at));
+                    received.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            receipts
         }));
     }
     // Let the sockets settle, then see what they cost the server at rest.
@@ -104,30 +118,28 @@ pub(crate) async fn run(
     }
     // Wait for the last deliveries (up to 10 s).
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let complete = {
-            let receipts = receipts.lock().await;
-            acknowledged
-                .iter()
-                .all(|(id, _)| receipts.get(id).is_some_and(|r| r.len() >= clients))
-        };
-        if complete || Instant::now() > deadline {
-            break;
-        }
+    while received.load(Ordering::Relaxed) < clients * acknowledged.len()
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for reader in &readers {
-        reader.abort();
-    }
-    let receipts = receipts.lock().await;
+    let _ = stop.send(true);
+    let acked: HashMap<&str, Instant> = acknowledged
+        .iter()
+        .map(|(id, at)| (id.as_str(), *at))
+        .collect();
     let mut latencies = Vec::with_capacity(clients * messages);
-    let mut missing = 0;
-    for (id, acked) in &acknowledged {
-        let got = receipts.get(id).map(Vec::as_slice).unwrap_or_default();
-        missing += clients.saturating_sub(got.len());
-        // A client may hear of a message before the poster has its answer: that counts as 0.
-        latencies.extend(got.iter().map(|at| at.saturating_duration_since(*acked)));
+    let mut delivered = 0;
+    for reader in readers {
+        for (id, at) in reader.await.unwrap_or_default() {
+            if let Some(acked_at) = acked.get(id.as_str()) {
+                delivered += 1;
+                // A client may hear of a message before the poster has its answer: 0 then.
+                latencies.push(at.saturating_duration_since(*acked_at));
+            }
+        }
     }
+    let missing = (clients * acknowledged.len()).saturating_sub(delivered);
     latencies.sort();
     Ok(LiveReport {
         clients,
