@@ -105,15 +105,7 @@ async fn pages_carry_their_security_headers_and_escape_what_people_wrote(backend
     member
         .say(&general, "<script>alert('x')</script> & \"quotes\"")
         .await;
-    let Auth::Cookie(session) = member.session.auth.clone() else {
-        unreachable!()
-    };
-    let page = plain_client()
-        .get(format!("{}/channels/{general}", server.base))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
+    let page = get_as(&server, &member, &format!("/channels/{general}")).await;
     assert_eq!(page.status(), 200);
     let headers = page.headers().clone();
     let csp = headers["content-security-policy"].to_str().unwrap();
@@ -169,15 +161,7 @@ async fn a_channel_page_is_for_its_members_only(backend: Backend) {
     assert_eq!(anonymous.status(), 303);
     assert_eq!(anonymous.headers()["location"], "/sign-in");
     // Signed in but not a member: not found, and nothing of the channel shows.
-    let Auth::Cookie(session) = outsider.session.auth.clone() else {
-        unreachable!()
-    };
-    let page = plain_client()
-        .get(format!("{}/channels/{secret}", server.base))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
+    let page = get_as(&server, &outsider, &format!("/channels/{secret}")).await;
     assert_eq!(page.status(), 404);
     let html = page.text().await.unwrap();
     assert!(html.contains("<h1>Not found</h1>"), "{html}");
@@ -239,16 +223,25 @@ async fn page_as(
     member: &crate::harness::Member,
     path: &str,
 ) -> (u16, String) {
+    let response = get_as(server, member, path).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// `GET path` with `member`'s session cookie, redirects not followed.
+async fn get_as(
+    server: &TestServer,
+    member: &crate::harness::Member,
+    path: &str,
+) -> reqwest::Response {
     let Auth::Cookie(session) = member.session.auth.clone() else {
         unreachable!()
     };
-    let response = plain_client()
+    plain_client()
         .get(format!("{}{path}", server.base))
         .header("cookie", session)
         .send()
         .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+        .unwrap()
 }
 
 async fn only_the_author_edits_and_only_those_who_may_delete_see_delete(backend: Backend) {
