@@ -270,7 +270,7 @@ impl App {
             (user, device_known)
         };
         let hasher = match device_known {
-            Some(scope) => Some(Hasher::device(&scope)),
+            Some(scope) => Some(Hasher::device(&scope, address)),
             None => address.map(|a| Hasher::Network(network_of(a))),
         };
         let _ticket = self.hashing_ticket(hasher)?;
@@ -444,8 +444,10 @@ impl App {
                         // if it keeps changing under us, refuse rather than guess.
                         let mut counted = None;
                         for _ in 0..3 {
+                            // Refused now, after other meters were counted: fail the job, so
+                            // that its writes roll back and a refused attempt counts on none.
                             let Some(next) = policy.admit(current, now) else {
-                                return Ok(None);
+                                return Err(DomainError::BadCredentials.into());
                             };
                             let account = (subject, meters.user);
                             if tx
@@ -459,7 +461,7 @@ impl App {
                             current = tx.conn().sign_in_meter(subject, scope).await?;
                         }
                         let Some(counted) = counted else {
-                            return Ok(None);
+                            return Err(DomainError::BadCredentials.into());
                         };
                         // Failures are audited in aggregate: the first of a meter's window,
                         // and the one that starts its delays; the meter keeps the count.

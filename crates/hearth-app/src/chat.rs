@@ -263,8 +263,11 @@ impl App {
         let mut counts = Vec::with_capacity(channels.len());
         for channel in channels {
             let count = if joined.contains(channel) {
-                conn.unread_in(actor.user, *channel, MAX_UNREAD_COUNTED)
+                // Look at a few times the cap, so that the reader's own and deleted messages
+                // rarely hide unread ones, and never at more.
+                conn.unread_in(actor.user, *channel, MAX_UNREAD_COUNTED * 5)
                     .await?
+                    .min(MAX_UNREAD_COUNTED)
             } else {
                 0
             };

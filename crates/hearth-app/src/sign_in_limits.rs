@@ -50,18 +50,18 @@ pub(crate) enum Hasher {
     Network(IpAddr),
     Account(UserId),
     /// A device that signed in to the account it signs in to now (the first bytes of its
-    /// keyed hash): it waits in places of its own.
-    Device([u8; 16]),
+    /// keyed hash), and the network it comes from: it waits in places of its own.
+    Device([u8; 16], Option<IpAddr>),
 }
 
 impl Hasher {
-    /// The hasher for a known device, by its keyed hash.
-    pub(crate) fn device(scope: &[u8]) -> Self {
+    /// The hasher for a known device, by its keyed hash, coming from `address`.
+    pub(crate) fn device(scope: &[u8], address: Option<IpAddr>) -> Self {
         let mut key = [0u8; 16];
         for (slot, byte) in key.iter_mut().zip(scope) {
             *slot = *byte;
         }
-        Hasher::Device(key)
+        Hasher::Device(key, address.map(network_of))
     }
 }
 
@@ -73,6 +73,9 @@ enum HashingGroup {
     Client(Hasher),
     Neighbourhood(IpAddr),
     Allocation(IpAddr),
+    /// Known devices from one allocation: someone holding many devices trusted for accounts
+    /// of their own must still come from several allocations to take every device place.
+    DeviceAllocation(IpAddr),
 }
 
 /// Places one client (an IPv4 address, an IPv6 /64, an account) may hold.
@@ -86,10 +89,18 @@ const QUEUED: usize = 64;
 /// Places kept for devices that signed in before, apart from the others: however many
 /// addresses fill the places above, the owner's own devices still get a password check.
 const DEVICE_QUEUED: usize = 16;
+/// Device places one allocation (IPv4 /16, IPv6 /32) may hold.
+const DEVICES_PER_ALLOCATION: usize = 4;
 
 impl Hasher {
     fn groups(self) -> Vec<(HashingGroup, usize)> {
         let mut groups = vec![(HashingGroup::Client(self), PER_CLIENT)];
+        if let Hasher::Device(_, Some(address)) = self {
+            groups.push((
+                HashingGroup::DeviceAllocation(allocation_of(address)),
+                DEVICES_PER_ALLOCATION,
+            ));
+        }
         if let Hasher::Network(address) = self {
             groups.push((
                 HashingGroup::Neighbourhood(neighbourhood_of(address)),
@@ -132,7 +143,7 @@ impl HashingAdmission {
     pub(crate) fn admit(&self, hasher: Hasher) -> Result<HashingTicket<'_>, u64> {
         let mut held = self.held.lock().map_err(|_| 1u64)?;
         let groups = hasher.groups();
-        let device = matches!(hasher, Hasher::Device(_));
+        let device = matches!(hasher, Hasher::Device(..));
         let pool_full = if device {
             held.devices >= DEVICE_QUEUED
         } else {
@@ -163,7 +174,7 @@ impl HashingAdmission {
 impl Drop for HashingTicket<'_> {
     fn drop(&mut self) {
         if let Ok(mut held) = self.admission.held.lock() {
-            if matches!(self.hasher, Hasher::Device(_)) {
+            if matches!(self.hasher, Hasher::Device(..)) {
                 held.devices = held.devices.saturating_sub(1);
             } else {
                 held.total = held.total.saturating_sub(1);
@@ -316,11 +327,16 @@ mod tests {
                 .is_err()
         );
         // The owner's known device still gets in; a device holds two places at most.
-        let device = Hasher::device(&[7; 32]);
+        let device = Hasher::device(&[7; 32], Some(ip("198.51.100.7")));
         let first = admission.admit(device);
         let second = admission.admit(device);
         assert!(first.is_ok() && second.is_ok());
         assert!(admission.admit(device).is_err());
+        // Devices from one allocation hold four places at most.
+        let more: Vec<_> = (0..8u8)
+            .map(|i| admission.admit(Hasher::device(&[i; 32], Some(ip("198.51.7.7")))))
+            .collect();
+        assert_eq!(more.iter().filter(|t| t.is_ok()).count(), 2);
     }
 
     #[test]

@@ -542,7 +542,8 @@ impl Conn<'_> {
     }
 
     /// How many live top-level messages by others `channel` holds after `user`'s read marker,
-    /// counting at most `cap`.
+    /// looking at no more than `cap` messages after it (deleted ones and the reader's own
+    /// included), so that no channel costs more than that to count.
     pub async fn unread_in(
         &mut self,
         user: UserId,
@@ -550,12 +551,12 @@ impl Conn<'_> {
         cap: i64,
     ) -> Result<i64, StoreError> {
         let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.channel_id = $2 \
-             AND m.thread_root_id IS NULL AND m.deleted_at IS NULL \
-             AND (m.author_id IS NULL OR m.author_id <> $1) \
+            "SELECT COUNT(*) FROM (SELECT m.author_id, m.deleted_at FROM messages m \
+             WHERE m.channel_id = $2 AND m.thread_root_id IS NULL \
              AND m.id > COALESCE((SELECT r.last_read_id FROM channel_reads r \
                                   WHERE r.user_id = $1 AND r.channel_id = $2), 0) \
-             LIMIT $3) AS unread")
+             ORDER BY m.id LIMIT $3) AS later \
+             WHERE later.deleted_at IS NULL AND (later.author_id IS NULL OR later.author_id <> $1)")
             .bind(user.0).bind(channel.0).bind(cap).fetch_one(&mut **c).await?);
         Ok(count)
     }

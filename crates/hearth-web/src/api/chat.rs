@@ -140,7 +140,6 @@ async fn add_channel_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Leave a channel.
 /// How far the caller has read a channel.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ReadMarker {
@@ -191,6 +190,7 @@ async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Leave a channel.
 #[utoipa::path(delete, path = "/api/v1/channels/{channel_id}/members/me", tag = "chat",
     params(("channel_id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]

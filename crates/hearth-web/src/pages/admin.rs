@@ -331,12 +331,15 @@ struct InvitePage {
     code: String,
 }
 
-/// `GET /invite/{code}`: asks the signed-in visitor to accept.
+/// `GET /invite/{code}`: asks the signed-in visitor to accept. Only a well-formed code is
+/// shown back, and the form posts it as a field to a fixed address: a code crafted with
+/// `../` cannot aim the page's form (and its token) at another action.
 pub(crate) async fn invite_page(
     visitor: Visitor,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     visitor.require()?;
+    let code = hearth_core::validate::invite_code(&code).map_err(|_| PageError::not_found())?;
     let page = InvitePage {
         layout: Layout::new("Invitation", &visitor),
         code,
@@ -344,15 +347,20 @@ pub(crate) async fn invite_page(
     Ok(render(&page, &visitor))
 }
 
-/// `POST /invite/{code}`: joins the community the invitation opens.
+#[derive(Deserialize)]
+pub(crate) struct AcceptForm {
+    form_token: String,
+    code: String,
+}
+
+/// `POST /invite`: joins the community the invitation opens.
 pub(crate) async fn accept(
     State(state): State<WebState>,
     visitor: Visitor,
-    Path(code): Path<String>,
-    Form(form): Form<TokenOnly>,
+    Form(form): Form<AcceptForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
-    let community = state.app.accept_invite(&me.actor, &code).await?;
+    let community = state.app.accept_invite(&me.actor, &form.code).await?;
     Ok(see_other(&format!("/communities/{}", community.id)))
 }

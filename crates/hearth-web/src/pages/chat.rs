@@ -136,8 +136,10 @@ async fn channel_page(
     let history = app
         .history(&me.actor, id, before, PageSize::DEFAULT)
         .await?;
-    // Showing the newest messages is reading them.
-    if let (true, None, Some(newest)) = (joined, before, history.messages.first()) {
+    // Showing the newest messages is reading them, unless another site sent the reader here
+    // (a GET must not let another site change anything).
+    let reading = joined && before.is_none() && !visitor.from_elsewhere;
+    if let (true, Some(newest)) = (reading, history.messages.first()) {
         app.mark_read(&me.actor, id, newest.id).await?;
     }
     let mut siblings = siblings;
@@ -212,8 +214,9 @@ pub(crate) async fn direct_links(
     actor: &hearth_app::Actor,
     current: ChannelId,
 ) -> Result<Vec<ChannelLink>, PageError> {
+    // The sidebar shows the newest conversations; each costs a query for its people.
     let conversations = app
-        .direct_conversations(actor, None, PageSize::requested(Some(PageSize::MAX))?)
+        .direct_conversations(actor, None, PageSize::DEFAULT)
         .await?;
     let mut links = Vec::with_capacity(conversations.len());
     for conversation in conversations {

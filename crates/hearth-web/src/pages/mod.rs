@@ -62,10 +62,8 @@ pub(crate) fn routes() -> Router<WebState> {
             "/communities/{id}/members/{user}/remove",
             post(admin::remove),
         )
-        .route(
-            "/invite/{code}",
-            get(admin::invite_page).post(admin::accept),
-        )
+        .route("/invite", post(admin::accept))
+        .route("/invite/{code}", get(admin::invite_page))
         .route("/users/{id}", get(people::profile))
         .route("/direct", get(people::direct).post(people::open))
         .route("/channels/{id}", get(chat::channel).post(chat::post))
@@ -287,6 +285,7 @@ impl IntoResponse for PageError {
             signed_in: None,
             form_token: String::new(),
             new_form_cookie: None,
+            from_elsewhere: false,
         };
         let page = ErrorPage {
             layout: Layout::new(heading.clone(), &visitor),

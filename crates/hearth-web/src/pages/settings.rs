@@ -7,7 +7,7 @@ use crate::pages::{Layout, PageError, TokenOnly, Visitor, render_with_status, se
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hearth_core::{PageSize, Timestamp, TokenId};
@@ -86,12 +86,23 @@ async fn settings_page(
     Ok(render_with_status(status, &page, visitor))
 }
 
-/// `GET /settings`.
+#[derive(Deserialize)]
+pub(crate) struct SettingsQuery {
+    changed: Option<String>,
+}
+
+/// `GET /settings` (`?changed=password` after a password change).
 pub(crate) async fn show(
     State(state): State<WebState>,
     visitor: Visitor,
+    Query(query): Query<SettingsQuery>,
 ) -> Result<Response, PageError> {
-    settings_page(&state, &visitor, Outcome::default()).await
+    let outcome = Outcome {
+        notice: (query.changed.as_deref() == Some("password"))
+            .then_some("Your password is changed; you are signed out everywhere else."),
+        ..Outcome::default()
+    };
+    settings_page(&state, &visitor, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -138,7 +149,7 @@ pub(crate) async fn password(
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
-    let outcome = match state
+    match state
         .app
         .change_password(
             &me.actor,
@@ -148,16 +159,16 @@ pub(crate) async fn password(
         )
         .await
     {
-        Ok(()) => Outcome {
-            notice: Some("Your password is changed; you are signed out everywhere else."),
-            ..Outcome::default()
-        },
-        Err(error) => Outcome {
-            error: Some(error.into()),
-            ..Outcome::default()
-        },
-    };
-    settings_page(&state, &visitor, outcome).await
+        // Reloading the page that follows must not send the change again.
+        Ok(()) => Ok(see_other("/settings?changed=password")),
+        Err(error) => {
+            let outcome = Outcome {
+                error: Some(error.into()),
+                ..Outcome::default()
+            };
+            settings_page(&state, &visitor, outcome).await
+        }
+    }
 }
 
 #[derive(Deserialize)]

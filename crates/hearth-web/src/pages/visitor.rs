@@ -27,6 +27,9 @@ pub(crate) struct Visitor {
     pub form_token: String,
     /// A `Set-Cookie` value to send when the visitor had no form cookie yet.
     pub new_form_cookie: Option<HeaderValue>,
+    /// Whether the browser says another site sent it here: such a visit may read, but not
+    /// change anything, not even a read marker.
+    pub from_elsewhere: bool,
 }
 
 /// A signed-in visitor.
@@ -62,7 +65,8 @@ impl FromRequestParts<WebState> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, PageError> {
         let writing = !matches!(parts.method, Method::GET | Method::HEAD);
-        if writing && is_cross_site(parts) {
+        let from_elsewhere = is_cross_site(parts);
+        if writing && from_elsewhere {
             return Err(PageError::CrossSite);
         }
         let session = cookie(&parts.headers, SESSION_COOKIE);
@@ -79,6 +83,7 @@ impl FromRequestParts<WebState> for Visitor {
                 signed_in: Some(signed_in),
                 form_token,
                 new_form_cookie: None,
+                from_elsewhere,
             });
         }
         let (form_token, new_form_cookie) = match cookie(&parts.headers, FORM_COOKIE)
@@ -99,6 +104,7 @@ impl FromRequestParts<WebState> for Visitor {
             signed_in: None,
             form_token,
             new_form_cookie,
+            from_elsewhere,
         })
     }
 }

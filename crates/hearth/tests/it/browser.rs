@@ -161,7 +161,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let path = self.path().await;
-        let error = match self.client.find(Locator::Css(".error")).await {
+        let error = match self.client.find(Locator::Css(".error, main")).await {
             Ok(element) => element.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };

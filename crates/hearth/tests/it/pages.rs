@@ -12,6 +12,8 @@ on_both_backends!(
     the_setup_page_creates_the_operator_only_with_the_code_from_the_log,
     only_the_author_edits_and_only_those_who_may_delete_see_delete,
     unread_counts_follow_what_each_member_has_read,
+    an_invitation_page_cannot_aim_its_form_at_another_action,
+    a_visit_another_site_sends_changes_nothing,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -348,4 +350,69 @@ async fn unread_counts_follow_what_each_member_has_read(backend: Backend) {
     .await
     .expect_status(204);
     assert_eq!(unread(&bob, &random).await, Some(0));
+}
+
+async fn an_invitation_page_cannot_aim_its_form_at_another_action(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.member("owner").await;
+    let victim = server.member("victim").await;
+    let community = owner.create_community("aimed").await;
+    victim.join(&community).await;
+    // A "code" that walks out of /invite/ to the member-removal form.
+    let crafted = format!(
+        "/invite/..%2Fcommunities%2F{community}%2Fmembers%2F{}%2Fremove",
+        victim.id
+    );
+    let (status, html) = page_as(&server, &owner, &crafted).await;
+    assert_eq!(status, 404, "{html}");
+    // A real code's page posts it as a field to a fixed address.
+    let invite = owner
+        .post(
+            &format!("/api/v1/communities/{community}/invites"),
+            json!({}),
+        )
+        .await
+        .expect_status(201);
+    let code = invite.str("code");
+    let (status, html) = page_as(&server, &victim, &format!("/invite/{code}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("action=\"/invite\""), "{html}");
+    assert!(
+        html.contains(&format!("name=\"code\" value=\"{code}\"")),
+        "{html}"
+    );
+}
+
+async fn a_visit_another_site_sends_changes_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let community = alice.create_community("elsewhere").await;
+    bob.join(&community).await;
+    let general = alice.general_channel(&community).await;
+    alice.say(&general, "unread until bob looks").await;
+    let Auth::Cookie(session) = bob.session.auth.clone() else {
+        unreachable!()
+    };
+    let unread = || async {
+        bob.get(&format!("/api/v1/channels/{general}/read"))
+            .await
+            .expect_status(200)
+            .body["unread"]
+            .as_i64()
+    };
+    assert_eq!(unread().await, Some(1));
+    // A link followed from another site shows the page but marks nothing read.
+    let page = plain_client()
+        .get(format!("{}/channels/{general}", server.base))
+        .header("cookie", session.clone())
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(unread().await, Some(1));
+    // Bob's own visit does.
+    page_as(&server, &bob, &format!("/channels/{general}")).await;
+    assert_eq!(unread().await, Some(0));
 }
