@@ -250,6 +250,10 @@ impl Conn<'_> {
         let done = dispatch!(self, c => sqlx::query(
             "DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
             .bind(channel.0).bind(user.0).execute(&mut **c).await?.rows_affected());
+        // Where one no longer takes part, how far one read says nothing worth keeping.
+        dispatch!(self, c => sqlx::query(
+            "DELETE FROM channel_reads WHERE channel_id = $1 AND user_id = $2")
+            .bind(channel.0).bind(user.0).execute(&mut **c).await?.rows_affected());
         Ok(done > 0)
     }
 

@@ -177,6 +177,10 @@ impl Conn<'_> {
             "DELETE FROM channel_members WHERE user_id = $2 AND channel_id IN \
              (SELECT id FROM channels WHERE community_id = $1) RETURNING channel_id")
             .bind(community.0).bind(user.0).fetch_all(&mut **c).await?);
+        dispatch!(self, c => sqlx::query(
+            "DELETE FROM channel_reads WHERE user_id = $2 AND channel_id IN \
+             (SELECT id FROM channels WHERE community_id = $1)")
+            .bind(community.0).bind(user.0).execute(&mut **c).await?.rows_affected());
         Ok((
             done > 0,
             left.into_iter().map(|(id,)| ChannelId(id)).collect(),

@@ -350,6 +350,20 @@ async fn unread_counts_follow_what_each_member_has_read(backend: Backend) {
     .await
     .expect_status(204);
     assert_eq!(unread(&bob, &random).await, Some(0));
+    // Leaving forgets the marker: nothing of where bob stood stays behind.
+    bob.delete(&format!("/api/v1/channels/{random}/members/me"))
+        .await
+        .expect_status(204);
+    let Some(store) = server.server.as_ref().map(|s| s.app.store().clone()) else {
+        unreachable!()
+    };
+    let mut reader = store.reader().await.unwrap();
+    let bob_id = hearth_core::UserId(bob.id.parse().unwrap());
+    let channel = hearth_core::ChannelId(random.parse().unwrap());
+    assert_eq!(
+        reader.conn().read_marker(bob_id, channel).await.unwrap(),
+        None
+    );
 }
 
 async fn an_invitation_page_cannot_aim_its_form_at_another_action(backend: Backend) {
