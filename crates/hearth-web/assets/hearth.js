@@ -1,5 +1,6 @@
 // Hearth's one script. Every page works without it; it makes chat live:
-// - the composer sends on Enter (Shift+Enter starts a new line) without reloading the page;
+// - the composer sends on Enter (Shift+Enter starts a new line) without reloading the page,
+//   and "Edit" opens a message's text in place;
 // - the channel and thread pages hold the websocket: new, edited and deleted messages (or
 //   replies) appear in place,
 //   in id order, once, rendered by the server (the script only fetches and places them);
@@ -165,6 +166,74 @@
     });
   };
   connect();
+
+  // Edit in place: "Edit" opens the message's own text in a box where it stands (Enter saves,
+  // Escape cancels); the saved message comes back through the websocket like any edit.
+  list.addEventListener("click", async (event) => {
+    const link = event.target instanceof Element && event.target.closest("a[href$='/edit']");
+    if (!link || !list.contains(link)) return;
+    const item = link.closest("li.message");
+    const body = item?.querySelector(".body");
+    if (!item || !body || item.querySelector("form.inline-edit")) return;
+    event.preventDefault();
+    const page = await fetchText(link.getAttribute("href"));
+    const source = page === null ? null : parse(page).querySelector("textarea#body");
+    if (!source) {
+      location.href = link.href;
+      return;
+    }
+    const form = document.createElement("form");
+    form.className = "inline-edit";
+    form.method = "post";
+    form.action = link.getAttribute("href");
+    const label = document.createElement("label");
+    label.className = "visually-hidden";
+    label.htmlFor = `edit-${item.dataset.id}`;
+    label.textContent = "Edit message";
+    const field = document.createElement("textarea");
+    field.id = `edit-${item.dataset.id}`;
+    field.name = "body";
+    field.rows = 3;
+    field.required = true;
+    field.value = source.value;
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "primary";
+    save.textContent = "Save";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = "Cancel";
+    form.append(label, field, save, cancel);
+    body.hidden = true;
+    body.after(form);
+    field.focus();
+    const close = () => {
+      form.remove();
+      body.hidden = false;
+    };
+    cancel.addEventListener("click", close);
+    field.addEventListener("keydown", (key) => {
+      if (key.key === "Escape") close();
+      if (key.key === "Enter" && !key.shiftKey && !key.isComposing) {
+        key.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", async (submit) => {
+      submit.preventDefault();
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams({ form_token: token, body: field.value }),
+        credentials: "same-origin",
+      }).catch(() => null);
+      if (response?.ok) {
+        close();
+        showMessage(item.dataset.id);
+      } else {
+        location.href = link.href;
+      }
+    });
+  });
 
   // Send without reloading: the message comes back through the websocket like anyone's.
   composer.addEventListener("submit", async (event) => {

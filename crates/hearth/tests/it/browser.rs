@@ -474,7 +474,9 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
     let composer = alices.find("#body").await;
     composer.send_keys("first light\u{E007}").await.unwrap();
     bobs.wait_for_text(".messages", "first light").await;
-    alices.wait_for_text(".messages", "first light").await;
+    alices
+        .wait_for_text(".message:last-child .body", "first light")
+        .await;
     assert_eq!(
         alices
             .find("#body")
@@ -485,6 +487,27 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
             .as_deref(),
         Some("")
     );
+
+    // Alice edits in place: the box opens where the message stands, Enter saves, and Bob's
+    // page follows.
+    alices.click(".message:last-child a[href$='/edit']").await;
+    let field = alices
+        .find(".message:last-child form.inline-edit textarea")
+        .await;
+    assert_eq!(
+        field.prop("value").await.unwrap().as_deref(),
+        Some("first light")
+    );
+    field.clear().await.unwrap();
+    field
+        .send_keys("first light, *edited*\u{E007}")
+        .await
+        .unwrap();
+    alices
+        .wait_for_text(".message:last-child .body", "first light, edited")
+        .await;
+    bobs.wait_for_text(".messages", "first light, edited").await;
+    assert_eq!(alices.path().await, format!("/channels/{general}"));
 
     // An edit and a delete made elsewhere show in place.
     let id = alice.say(&general, "soon to change").await;
