@@ -225,6 +225,20 @@ impl Browser {
         );
     }
 
+    /// Waits until the browser is on `expected` (up to 10 s): a click returns before the page
+    /// it leads to has loaded.
+    pub(crate) async fn wait_for_path(&self, expected: &str) {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.path().await;
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {expected}; still on {last}");
+    }
+
     /// The path of the current page.
     pub(crate) async fn path(&self) -> String {
         let url = self
@@ -302,8 +316,8 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     browser.fill("#login", "newcomer").await;
     browser.fill("#password", "a long enough password").await;
     browser.click("form.stack button[type=submit]").await;
+    browser.wait_for_path("/communities").await;
     assert_eq!(browser.text("h1").await, "My communities");
-    assert_eq!(browser.path().await, "/communities");
 
     browser.fill("#name", "Garden Club").await;
     browser.fill("#slug", "garden").await;
@@ -352,7 +366,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
 
     // Account settings: a new name shows on the next page; a token's secret shows once.
     browser.click("a.me").await;
-    assert_eq!(browser.text("h1").await, "Account settings");
+    browser.wait_for_text("h1", "Account settings").await;
     browser.assert_accessible("account settings").await;
     browser.fill("#display_name", "Newly Named").await;
     browser
@@ -403,9 +417,9 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         .fill("#password", &crate::harness::password_of("plain"))
         .await;
     browser.click("form.stack button[type=submit]").await;
-    assert_eq!(browser.path().await, "/communities");
+    browser.wait_for_path("/communities").await;
     browser.click(".community a").await;
-    assert_eq!(browser.path().await, format!("/channels/{general}"));
+    browser.wait_for_path(&format!("/channels/{general}")).await;
     browser.fill("#body", "sent without a script").await;
     browser.click(".composer button").await;
     assert_eq!(
@@ -427,6 +441,7 @@ async fn signing_in_and_posting_work_with_javascript_off() {
     // Edit, then delete, without a script.
     browser.open(&server, &format!("/channels/{general}")).await;
     browser.click(".message:last-child a[href$='/edit']").await;
+    browser.wait_for_text("h1", "Edit message").await;
     browser.fill("#body", "sent and *corrected*").await;
     browser.click("form.stack button[type=submit]").await;
     browser
@@ -444,9 +459,9 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         .await;
 
     browser.click("form[action='/sign-out'] button").await;
-    assert_eq!(browser.path().await, "/");
+    browser.wait_for_path("/").await;
     browser.open(&server, &format!("/channels/{general}")).await;
-    assert_eq!(browser.path().await, "/sign-in");
+    browser.wait_for_path("/sign-in").await;
     browser.client.clone().close().await.unwrap();
 }
 
@@ -629,7 +644,9 @@ async fn an_owner_invites_a_second_member_who_joins_by_the_link() {
     let select = owners.find(".people select").await;
     select.select_by_value("moderator").await.unwrap();
     owners.click(".people form[action$='/role'] button").await;
-    owners.wait_for_text(".people", "Moderator").await;
+    owners
+        .wait_for_text(".people li:nth-child(2) .badge", "Moderator")
+        .await;
     owners.screenshots("members").await;
     owners.client.clone().close().await.unwrap();
     friends.client.clone().close().await.unwrap();
