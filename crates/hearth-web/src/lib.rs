@@ -32,6 +32,9 @@ pub struct WebConfig {
     pub metrics_token: Option<MetricsToken>,
     /// `/metrics` is served on a listener of its own ([`serve_metrics`]), not beside the API.
     pub metrics_elsewhere: bool,
+    /// The address people reach Hearth by, for links the pages hand out; empty: the address
+    /// each request came to.
+    pub public_url: String,
 }
 
 /// Shared state of every handler.

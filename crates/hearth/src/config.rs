@@ -62,6 +62,9 @@ pub struct Config {
     pub metrics_token: String,
     /// When set, `/metrics` is served on this address only, not beside the API.
     pub metrics_listen: Option<SocketAddr>,
+    /// The address people reach Hearth by (`https://chat.example.org`), for links the pages
+    /// hand out, such as invitation links; empty: the address the request came to.
+    pub public_url: String,
     /// The file holding the instance's master key; empty: `master.key` in `data_dir`, made
     /// on first start. Every node on one database must read the same key.
     pub master_key_file: Option<PathBuf>,
@@ -88,6 +91,7 @@ impl Default for Config {
             live_event_buffer: 4096,
             metrics_token: String::new(),
             metrics_listen: None,
+            public_url: String::new(),
             master_key_file: None,
         }
     }
@@ -108,6 +112,7 @@ impl std::fmt::Debug for Config {
             .field("node_id", &self.node_id)
             .field("metrics_token_set", &!self.metrics_token.trim().is_empty())
             .field("metrics_listen", &self.metrics_listen)
+            .field("public_url", &self.public_url)
             .field("master_key_file", &self.master_key_path())
             .finish_non_exhaustive()
     }
@@ -225,6 +230,10 @@ metrics_token = ""
 # Serve /metrics on this address only (say, a private interface for Prometheus), and not on
 # `listen` beside the API, where it then answers 404. Unset: /metrics is served on `listen`.
 # metrics_listen = "127.0.0.1:9100"
+
+# The address people reach Hearth by, for links the pages hand out (invitation links).
+# Empty: the address each request came to (its Host header).
+public_url = ""
 
 # The instance's master key: 64 hexadecimal digits in a file only Hearth's user can read.
 # Unset: master.key in data_dir, made on first start. Keep it apart from database backups,

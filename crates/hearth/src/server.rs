@@ -107,6 +107,7 @@ pub async fn start_with_shutdown(
         trusted_proxies: config.trusted_proxies.clone(),
         metrics_token: hearth_web::MetricsToken::new(&config.metrics_token),
         metrics_elsewhere: config.metrics_listen.is_some(),
+        public_url: config.public_url.trim().trim_end_matches('/').to_string(),
     };
     let metrics_listener = match config.metrics_listen {
         Some(at) => Some(TcpListener::bind(at).await?),

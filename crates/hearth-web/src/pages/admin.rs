@@ -85,16 +85,21 @@ async fn settings_page(
     } else {
         Vec::new()
     };
-    // The link is shown with the address the admin reached Hearth by.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-        })
-        .unwrap_or("localhost");
-    let scheme = if https { "https" } else { "http" };
+    // The link is shown with the configured public address, or else the address the admin
+    // reached Hearth by.
+    let base = if state.config.public_url.is_empty() {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+            })
+            .unwrap_or("localhost");
+        format!("{}://{host}", if https { "https" } else { "http" })
+    } else {
+        state.config.public_url.clone()
+    };
     let page = SettingsPage {
         layout: Layout::new(format!("Settings · {}", community.name), visitor),
         id,
@@ -105,7 +110,7 @@ async fn settings_page(
             .into_iter()
             .map(|i| InviteView {
                 id: i.id,
-                link: format!("{scheme}://{host}/invite/{}", i.code),
+                link: format!("{base}/invite/{}", i.code),
                 expires: i
                     .expires_at
                     .map(day_and_time)

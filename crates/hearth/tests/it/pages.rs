@@ -14,6 +14,7 @@ on_both_backends!(
     unread_counts_follow_what_each_member_has_read,
     an_invitation_page_cannot_aim_its_form_at_another_action,
     a_visit_another_site_sends_changes_nothing,
+    invitation_links_use_the_configured_public_address,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -429,4 +430,32 @@ async fn a_visit_another_site_sends_changes_nothing(backend: Backend) {
     // Bob's own visit does.
     page_as(&server, &bob, &format!("/channels/{general}")).await;
     assert_eq!(unread().await, Some(0));
+}
+
+async fn invitation_links_use_the_configured_public_address(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| {
+        c.public_url = "https://chat.example.org/".into();
+    })
+    .await;
+    let owner = server.member("owner").await;
+    let community = owner.create_community("linked").await;
+    let invite = owner
+        .post(
+            &format!("/api/v1/communities/{community}/invites"),
+            json!({}),
+        )
+        .await
+        .expect_status(201);
+    let code = invite.str("code");
+    let (status, html) = page_as(
+        &server,
+        &owner,
+        &format!("/communities/{community}/settings"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("https://chat.example.org/invite/{code}")),
+        "{html}"
+    );
 }
