@@ -251,11 +251,11 @@ impl App {
     ) -> Result<SignedIn, AppError> {
         self.check_address(address)?;
         let login = validate::login(login)?;
-        let (user, device_known) = {
+        let (user, meters, device_known) = {
             let mut reader = self.store.reader().await?;
             let user = reader.conn().user_by_login(&login).await?;
-            let meters =
-                self.sign_in_meters(user.as_ref().map(|u| UserId(u.id)), &login, address, device);
+            let known = user.as_ref().map(|u| UserId(u.id));
+            let meters = self.sign_in_meters(known, &login, address, device);
             // A device that signed in to this account before waits for a password check in
             // places of its own, which many addresses elsewhere cannot fill.
             let device_known = match meters.device.as_deref() {
@@ -267,7 +267,7 @@ impl App {
                     .then(|| scope.to_vec()),
                 None => None,
             };
-            (user, device_known)
+            (user, meters, device_known)
         };
         let hasher = match device_known {
             Some(scope) => Some(Hasher::device(&scope, address)),
@@ -275,7 +275,6 @@ impl App {
         };
         let _ticket = self.hashing_ticket(hasher)?;
         let known = user.as_ref().map(|u| UserId(u.id));
-        let meters = self.sign_in_meters(known, &login, address, device);
         let admitted = self.admit_sign_in(&meters).await?;
         let stored = user
             .as_ref()

@@ -49,6 +49,15 @@ struct Outcome {
     error: Option<ApiError>,
 }
 
+impl Outcome {
+    fn failed(error: hearth_app::AppError) -> Self {
+        Self {
+            error: Some(error.into()),
+            ..Self::default()
+        }
+    }
+}
+
 async fn settings_page(
     state: &WebState,
     visitor: &Visitor,
@@ -121,13 +130,7 @@ pub(crate) async fn profile(
     let me = visitor.require()?;
     match state.app.rename(&me.actor, &form.display_name).await {
         Ok(_) => Ok(see_other("/settings")),
-        Err(error) => {
-            let outcome = Outcome {
-                error: Some(error.into()),
-                ..Outcome::default()
-            };
-            settings_page(&state, &visitor, outcome).await
-        }
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }
 
@@ -161,13 +164,7 @@ pub(crate) async fn password(
     {
         // Reloading the page that follows must not send the change again.
         Ok(()) => Ok(see_other("/settings?changed=password")),
-        Err(error) => {
-            let outcome = Outcome {
-                error: Some(error.into()),
-                ..Outcome::default()
-            };
-            settings_page(&state, &visitor, outcome).await
-        }
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }
 
@@ -190,10 +187,7 @@ pub(crate) async fn create_token(
             new_token: Some(secret),
             ..Outcome::default()
         },
-        Err(error) => Outcome {
-            error: Some(error.into()),
-            ..Outcome::default()
-        },
+        Err(error) => Outcome::failed(error),
     };
     settings_page(&state, &visitor, outcome).await
 }

@@ -25,6 +25,15 @@ fn plain_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The form token a page's forms carry.
+fn form_token_in(html: &str) -> String {
+    html.split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
 /// The form cookie and token a signed-out page hands out.
 async fn form_cookie_and_token(server: &TestServer) -> (String, String) {
     let page = plain_client()
@@ -40,12 +49,7 @@ async fn form_cookie_and_token(server: &TestServer) -> (String, String) {
         .unwrap()
         .to_string();
     let html = page.text().await.unwrap();
-    let token = html
-        .split("name=\"form_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let token = form_token_in(&html);
     (cookie, token)
 }
 
@@ -271,12 +275,7 @@ async fn only_the_author_edits_and_only_those_who_may_delete_see_delete(backend:
     let html = page_as(&server, &member, &format!("/messages/{by_member}/edit"))
         .await
         .1;
-    let token = html
-        .split("name=\"form_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let token = form_token_in(&html);
     for (path, body) in [
         (
             format!("/messages/{by_owner}/edit"),
