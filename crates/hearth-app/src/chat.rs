@@ -14,7 +14,10 @@ use hearth_core::{
     ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId, debug_fields,
 };
 use hearth_store::Edit;
-use hearth_store::{Conn, NewMessage, Tx};
+use hearth_store::{Conn, NewMessage, QuickPost, Tx};
+
+/// The feed's event for a new message or reply; its object is the message.
+const MESSAGE_POSTED: &str = "message.posted";
 
 /// A channel to create.
 #[derive(Clone)]
@@ -494,6 +497,31 @@ impl App {
     ) -> Result<Message, AppError> {
         let body = validate::message_body(body)?;
         let user = actor.user;
+        // The common case, a top-level post by a member, is written with the other posts of
+        // the moment; anything else, or a post that did not pass, takes the path that
+        // explains refusals.
+        if reply_to.is_none() {
+            let post = QuickPost {
+                channel,
+                author: user,
+                body: body.clone(),
+                audit_action: AuditAction::MessagePosted,
+                event_kind: MESSAGE_POSTED,
+            };
+            if let Some(posted) = self.store.post_if_member(post).await? {
+                return Ok(Message {
+                    id: posted.id,
+                    channel_id: channel,
+                    author_id: Some(user),
+                    thread_root_id: None,
+                    body: Some(body),
+                    created_at: posted.created_at,
+                    edited_at: None,
+                    deleted_at: None,
+                    reply_count: 0,
+                });
+            }
+        }
         self.store
             .write_single_statement(move |tx| {
                 Box::pin(async move { post_in(tx, user, channel, body, reply_to).await })
@@ -841,7 +869,7 @@ async fn post_in(
         (ObjectKind::Message, Some(id.0)),
         community,
     );
-    tx.append_event(channel, "message.posted", id.0);
+    tx.append_event(channel, MESSAGE_POSTED, id.0);
     Ok(Message {
         id,
         channel_id: channel,

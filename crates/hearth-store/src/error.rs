@@ -56,6 +56,20 @@ impl StoreError {
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Busy(_))
     }
+
+    /// Whether the database itself answered with this error, so that the statement it
+    /// answered did not take effect. Otherwise (the connection broke, say) a statement that
+    /// commits by itself may or may not have committed.
+    pub(crate) fn is_refusal(&self) -> bool {
+        match self {
+            StoreError::UniqueViolation
+            | StoreError::ForeignKeyViolation
+            | StoreError::Conflict(_)
+            | StoreError::Busy(_) => true,
+            StoreError::Database(error) => matches!(error, sqlx::Error::Database(_)),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

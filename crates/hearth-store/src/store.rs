@@ -1,12 +1,16 @@
 //! Opening a store: connect, migrate, start the writer, open the read pool.
 
 use crate::StoreError;
+use crate::chat::NewMessage;
 use crate::checkpoint::Checkpoints;
 use crate::conn::{Backend, PooledConn, Reader};
+use crate::posting::{Posted, QuickPost};
 use crate::sealing::{PlainSealer, Sealer};
 use crate::settings::SettingsInForce;
 use crate::writer::{Guard, JobError, OwnedConn, Reconnect, SharedIds, Tx, Writer, watch_sqlite};
 use futures_util::future::BoxFuture;
+use hearth_core::audit::{AuditEntry, ObjectKind};
+use hearth_core::{MessageId, Timestamp};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
@@ -48,7 +52,7 @@ impl StoreOptions {
             url: url.into(),
             read_connections: 8,
             max_batch: 256,
-            writer_connections: 4,
+            writer_connections: 1,
             node_id: 0,
             lock_timeout: Duration::from_secs(5),
         }
@@ -249,6 +253,49 @@ impl Store {
         E: JobError + Send + 'static,
     {
         self.writer.write(Guard::Job, job).await
+    }
+
+    /// Posts a top-level message if its author may post in the channel (belongs to it and,
+    /// for a community channel, to the community), with its audit entry and feed event, and
+    /// returns once it is durable; `None` if it was not written, for the caller to find out
+    /// why on the ordinary path. On PostgreSQL it is written by its batch's final statement,
+    /// with the other posts of the moment (see posting.rs); on SQLite, whose one writer has
+    /// no round trips to save, by a job of its own.
+    pub async fn post_if_member(&self, post: QuickPost) -> Result<Option<Posted>, StoreError> {
+        if self.backend == Backend::Postgres {
+            return self.writer.post(post).await;
+        }
+        self.write_single_statement(move |tx| {
+            Box::pin(async move {
+                let now = Timestamp::now();
+                let id = MessageId(tx.next_id());
+                let new = NewMessage {
+                    id,
+                    channel: post.channel,
+                    author: post.author,
+                    thread_root: None,
+                    body: &post.body,
+                    now,
+                };
+                let Some(community) = tx.conn().insert_message_if_member(&new).await? else {
+                    return Ok(None);
+                };
+                tx.append_audit(AuditEntry {
+                    actor: Some(post.author),
+                    action: post.audit_action,
+                    object_kind: ObjectKind::Message,
+                    object_id: Some(id.0),
+                    community,
+                });
+                tx.append_event(post.channel, post.event_kind, id.0);
+                Ok(Some(Posted {
+                    id,
+                    created_at: now,
+                    community,
+                }))
+            })
+        })
+        .await
     }
 
     /// The durability and safety settings in force on the writer's connection and on the

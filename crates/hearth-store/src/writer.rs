@@ -13,11 +13,12 @@ use crate::StoreError;
 use crate::audit::{PendingAudit, PendingEvent};
 use crate::checkpoint::Checkpoints;
 use crate::conn::{Conn, DbConn};
+use crate::posting::{self, Inserted, PendingPost, Posted, QuickPost};
 use crate::sealing::Sealer;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hearth_core::audit::AuditEntry;
-use hearth_core::{ChannelId, IdGenerator, Timestamp};
+use hearth_core::{ChannelId, CommunityId, IdGenerator, MessageId, Timestamp};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
@@ -63,6 +64,13 @@ pub struct Tx {
     checkpoints: Option<Checkpoints>,
     /// Whether a job in this batch asked for the journal to be truncated after the commit.
     truncate_after_commit: bool,
+    /// On PostgreSQL: the batch's posts, written by its final statement (see posting.rs).
+    posts: Vec<PendingPost>,
+    /// The posts the last final statement inserted.
+    inserted: Inserted,
+    /// Whether this run of the batch got as far as its final statement succeeding: after
+    /// that, a failure leaves it unknown whether COMMIT took effect.
+    flushed: bool,
 }
 
 /// The node's id generator, shared by its write connections.
@@ -125,6 +133,9 @@ impl Tx {
         Self {
             checkpoints,
             truncate_after_commit: false,
+            posts: Vec::new(),
+            inserted: Vec::new(),
+            flushed: false,
             savepoint: Savepoint::Off,
             job_started_with: None,
             wrote_before_savepoint: false,
@@ -174,13 +185,19 @@ impl Tx {
         let audit = std::mem::take(&mut self.audit);
         let events = std::mem::take(&mut self.events);
         if let OwnedConn::Postgres(c) = &mut self.conn {
-            return flush_appends_postgres(c, &audit, &events).await;
+            self.inserted = posting::flush_postgres(c, &audit, &events, &self.posts).await?;
+            self.flushed = true;
+            return Ok(());
         }
+        // Posts take the writer's own lane on PostgreSQL only (see `Store::post_if_member`).
+        debug_assert!(self.posts.is_empty());
         if audit.is_empty() && events.is_empty() {
             return self.execute("SELECT 1").await;
         }
         self.conn().insert_audit_rows(&audit).await?;
-        self.conn().insert_event_rows(&events).await
+        self.conn().insert_event_rows(&events).await?;
+        self.flushed = true;
+        Ok(())
     }
 
     fn discard_appends_since(&mut self, mark: (usize, usize)) {
@@ -292,65 +309,6 @@ impl Tx {
     }
 }
 
-/// On PostgreSQL, the buffered rows go in one statement, one round trip: the audit entries,
-/// then the events, numbered from the counter, whose row stays locked until COMMIT. The lock
-/// is taken this late so that connections committing side by side wait on one another only
-/// for the last statement and the commit. With nothing to write it still runs, and fails if
-/// the transaction is spoiled (see [`Tx::flush_appends`]).
-async fn flush_appends_postgres(
-    conn: &mut PgConnection,
-    audit: &[PendingAudit],
-    events: &[PendingEvent],
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "WITH audit AS (INSERT INTO audit_log \
-           (id, at, actor_id, action, object_kind, object_id, community_id) \
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
-             $5::text[], $6::bigint[], $7::bigint[])), \
-         counter AS (UPDATE event_sequence SET last = last + $8 WHERE id = 1 AND $8 > 0 \
-           RETURNING last) \
-         INSERT INTO events (seq, channel_id, kind, object_id, at) \
-         SELECT counter.last - $8 + e.n, e.channel_id, e.kind, e.object_id, e.at \
-         FROM counter, unnest($9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
-           WITH ORDINALITY AS e(channel_id, kind, object_id, at, n)",
-    )
-    .bind(audit.iter().map(|a| a.id).collect::<Vec<_>>())
-    .bind(audit.iter().map(|a| a.at.0).collect::<Vec<_>>())
-    .bind(
-        audit
-            .iter()
-            .map(|a| a.entry.actor.map(|u| u.0))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        audit
-            .iter()
-            .map(|a| a.entry.action.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        audit
-            .iter()
-            .map(|a| a.entry.object_kind.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(audit.iter().map(|a| a.entry.object_id).collect::<Vec<_>>())
-    .bind(
-        audit
-            .iter()
-            .map(|a| a.entry.community.map(|c| c.0))
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.len() as i64)
-    .bind(events.iter().map(|e| e.channel.0).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.object_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.at.0).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// How a job's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ran {
@@ -449,8 +407,21 @@ pub(crate) enum Guard {
 
 enum Command {
     Run(Box<dyn Job>, Guard),
+    Post(QueuedPost),
     Stop(oneshot::Sender<()>),
 }
+
+/// A post waiting for its batch, with the channel its outcome goes back on: the post, `None`
+/// when it did not pass its membership check (or its final statement failed before
+/// committing), for the caller to take the ordinary path.
+struct QueuedPost {
+    post: QuickPost,
+    done: oneshot::Sender<Result<Option<Posted>, StoreError>>,
+}
+
+/// Most posts one batch writes. They take no savepoint, so they are not bound by the limit on
+/// jobs; this keeps the final statement's arrays a sensible size.
+const MAX_POSTS: usize = 256;
 
 /// A handle to the writer tasks; cheap to clone.
 #[derive(Clone)]
@@ -508,6 +479,18 @@ impl Writer {
             .unwrap_or_else(|_| Err(E::from(StoreError::Unavailable)))
     }
 
+    /// Writes `post` with the next batch's final statement (see posting.rs) and returns once
+    /// that batch has committed: `None` if it was not written, for the caller to take the
+    /// ordinary path. For PostgreSQL stores only.
+    pub(crate) async fn post(&self, post: QuickPost) -> Result<Option<Posted>, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.commands
+            .send(Command::Post(QueuedPost { post, done }))
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
+        outcome.await.unwrap_or(Err(StoreError::Unavailable))
+    }
+
     /// Whether the writer task is still taking jobs.
     pub(crate) fn is_running(&self) -> bool {
         !self.commands.is_closed()
@@ -524,6 +507,7 @@ impl Writer {
 
 async fn run(mut tx: Tx, queue: Arc<Queue>, max_batch: usize) {
     let mut batch: Vec<Queued> = Vec::with_capacity(max_batch);
+    let mut posts: Vec<QueuedPost> = Vec::new();
     let stop_checkpoints = |tx: &Tx| {
         if let Some(checkpoints) = &tx.checkpoints {
             checkpoints.stop_soon();
@@ -535,13 +519,15 @@ async fn run(mut tx: Tx, queue: Arc<Queue>, max_batch: usize) {
             let mut commands = queue.commands.lock().await;
             match commands.recv().await {
                 Some(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                Some(Command::Post(post)) => posts.push(post),
                 Some(Command::Stop(ack)) => stop = Some(ack),
                 // Stopped, or every handle to the store is gone.
                 None => break,
             }
-            while stop.is_none() && batch.len() < max_batch {
+            while stop.is_none() && batch.len() < max_batch && posts.len() < MAX_POSTS {
                 match commands.try_recv() {
                     Ok(Command::Run(job, guard)) => batch.push(Queued::new(job, guard)),
+                    Ok(Command::Post(post)) => posts.push(post),
                     Ok(Command::Stop(ack)) => stop = Some(ack),
                     Err(_) => break,
                 }
@@ -554,8 +540,8 @@ async fn run(mut tx: Tx, queue: Arc<Queue>, max_batch: usize) {
             // Taken before the queue is let go, so that a stop cannot slip in between.
             queue.in_flight.read().await
         };
-        if !batch.is_empty() {
-            commit_batch(&mut tx, &mut batch).await;
+        if !batch.is_empty() || !posts.is_empty() {
+            commit_batch(&mut tx, &mut batch, &mut posts).await;
         }
         drop(in_flight);
         if let Some(ack) = stop {
@@ -604,22 +590,55 @@ impl Queued {
     }
 }
 
-async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>) {
+async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>, posts: &mut Vec<QueuedPost>) {
     let started = Instant::now();
     // No blocking checkpoint runs while this batch does (see checkpoint.rs).
     let _pass = match &tx.checkpoints {
         Some(checkpoints) => Some(checkpoints.pass().await),
         None => None,
     };
-    let size = batch.len();
+    let size = batch.len() + posts.len();
+    tx.posts = posts
+        .iter()
+        .map(|queued| PendingPost {
+            id: tx.next_id(),
+            audit_id: tx.next_id(),
+            channel: queued.post.channel,
+            author: queued.post.author,
+            sealed: tx.sealer.seal(queued.post.author, &queued.post.body),
+            at: Timestamp::now(),
+            audit_action: queued.post.audit_action,
+            event_kind: queued.post.event_kind,
+        })
+        .collect();
     let mut attempt = 1;
     // On PostgreSQL a savepoint per job is a round trip per job, and nearly every batch
     // succeeds whole: run it without them first, and only if a job fails, roll back and run
     // it again with them (jobs run again from fresh clones, as after a collision). On SQLite,
     // single-statement jobs already skip theirs, guarded by the connection's hooks.
-    let mut savepoints = tx.watch.is_some() || size == 1;
+    let mut savepoints = tx.watch.is_some() || batch.len() == 1;
     let fate = loop {
-        match run_batch(tx, batch, attempt == MAX_ATTEMPTS, savepoints).await {
+        let last = attempt == MAX_ATTEMPTS;
+        let ran = if batch.is_empty() {
+            run_posts_alone(tx, last).await
+        } else {
+            run_batch(tx, batch, last, savepoints).await
+        };
+        match ran {
+            // The final statement never committed the posts: their callers take the ordinary
+            // path, and the jobs, if any, run again without them.
+            Attempt::Settled(Err(reason)) if !tx.posts.is_empty() && !tx.flushed => {
+                // Expected only when a channel or an account goes while its posts are written.
+                tracing::warn!(%reason, posts = tx.posts.len(), "a batch's posts go the ordinary way");
+                metrics::counter!("hearth_posts_set_aside_total").increment(tx.posts.len() as u64);
+                tx.posts.clear();
+                for queued in posts.drain(..) {
+                    let _ = queued.done.send(Ok(None));
+                }
+                if batch.is_empty() {
+                    break Ok(());
+                }
+            }
             Attempt::Settled(fate) => break fate,
             Attempt::NeedsSavepoints => {
                 metrics::counter!("hearth_commit_reruns_total").increment(1);
@@ -647,6 +666,24 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>) {
     }
     metrics::histogram!("hearth_commit_batch_size").record(size as f64);
     metrics::histogram!("hearth_commit_duration_seconds").record(started.elapsed().as_secs_f64());
+    let inserted = std::mem::take(&mut tx.inserted);
+    for (queued, pending) in posts.drain(..).zip(std::mem::take(&mut tx.posts)) {
+        let outcome = match &fate {
+            Ok(()) => {
+                Ok(inserted
+                    .iter()
+                    .find(|(id, _)| *id == pending.id)
+                    .map(|&(id, community)| Posted {
+                        id: MessageId(id),
+                        created_at: pending.at,
+                        community: community.map(CommunityId),
+                    }))
+            }
+            // Whether COMMIT took effect is unknown: the caller must not post again blindly.
+            Err(reason) => Err(StoreError::CommitFailed(reason.clone())),
+        };
+        let _ = queued.done.send(outcome);
+    }
     for queued in batch.drain(..) {
         // A settled job's own failure stands, whatever became of its batch.
         let fate = if queued.settled { &Ok(()) } else { &fate };
@@ -667,6 +704,38 @@ fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(base + jitter)
 }
 
+/// Writes a batch of posts alone: its final statement, with no BEGIN or COMMIT around it,
+/// commits by itself. A refusal from the database leaves nothing written; any other failure
+/// (the connection broke, say) leaves it unknown whether the statement committed.
+async fn run_posts_alone(tx: &mut Tx, last: bool) -> Attempt {
+    tx.flushed = false;
+    tx.inserted.clear();
+    let OwnedConn::Postgres(c) = &mut tx.conn else {
+        return Attempt::Settled(Err("posts are written one by one on SQLite".into()));
+    };
+    match posting::flush_postgres(c, &[], &[], &tx.posts).await {
+        Ok(inserted) => {
+            tx.inserted = inserted;
+            Attempt::Settled(Ok(()))
+        }
+        Err(error) if (error.is_conflict() || error.is_busy()) && !last => {
+            Attempt::Collided(error.to_string())
+        }
+        Err(error) => {
+            // Not refused by the database: it may have committed, so the posts must not be
+            // written again, and the connection is suspect.
+            tx.flushed = !error.is_refusal();
+            if tx.flushed {
+                tracing::error!(%error, "a batch of posts failed; whether it committed is unknown");
+                if let Err(error) = tx.reconnect().await {
+                    tracing::warn!(%error, "could not reconnect the write connection");
+                }
+            }
+            Attempt::Settled(Err(error.to_string()))
+        }
+    }
+}
+
 /// Runs every job of the batch in one transaction and commits it. On the last attempt a job
 /// that collides fails alone, like any failed job, instead of sending the batch round again.
 /// Without `savepoints`, jobs run bare (on PostgreSQL), and a job that fails sends the batch
@@ -678,6 +747,8 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
     let size = batch.iter().filter(|q| !q.settled).count();
     tx.discard_appends_since((0, 0));
     tx.truncate_after_commit = false;
+    tx.flushed = false;
+    tx.inserted.clear();
     for queued in batch.iter_mut().filter(|q| !q.settled) {
         queued.job.forget();
     }
@@ -796,7 +867,7 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
     tx.savepoint = Savepoint::Off;
     let fate = match broken {
         Some(error) => Err(error),
-        None if any_ok => match tx.flush_appends().await {
+        None if any_ok || !tx.posts.is_empty() => match tx.flush_appends().await {
             Ok(()) => tx.execute("COMMIT").await,
             // Waiting for the event counter, held by another connection or node through its
             // commit, ran out: no job of this batch failed, and the next try may well pass.

@@ -9,7 +9,143 @@ on_both_backends!(
     concurrent_posts_are_all_stored_and_share_commits,
     acknowledged_posts_survive_a_graceful_shutdown,
     the_store_runs_with_the_durability_settings_it_promises,
+    posts_written_together_each_get_their_own_answer_audit_entry_and_event,
 );
+
+/// Posts by a member and by someone who has not joined the channel arrive together, beside
+/// edits (ordinary jobs) in the same batches: each post gets its own answer, and exactly the
+/// written ones have their message, one audit entry and one event, the feed numbered without
+/// a gap. On PostgreSQL the posts share their batches' final statements (see the store's
+/// posting lane), so this checks that statement's bookkeeping.
+async fn posts_written_together_each_get_their_own_answer_audit_entry_and_event(backend: Backend) {
+    use hearth_core::UserId;
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let bob = server.member("bob").await;
+    let community = alice.create_community("together").await;
+    bob.join(&community).await;
+    let channel = alice.create_channel(&community, "inner", "public").await;
+    let general = alice.general_channel(&community).await;
+    let edited = alice.say(&general, "edit me").await;
+    let start = {
+        let mut reader = server.app().store().reader().await.unwrap();
+        reader.conn().last_event_seq().await.unwrap()
+    };
+
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let (client, path, method, body) = match i % 4 {
+            // Bob belongs to the community but not to the channel.
+            0 => (
+                bob.client.clone(),
+                format!("/api/v1/channels/{channel}/messages"),
+                reqwest::Method::POST,
+                json!({ "body": format!("refused {i}") }),
+            ),
+            1 => (
+                alice.client.clone(),
+                format!("/api/v1/messages/{edited}"),
+                reqwest::Method::PATCH,
+                json!({ "body": format!("edit {i}") }),
+            ),
+            _ => (
+                alice.client.clone(),
+                format!("/api/v1/channels/{channel}/messages"),
+                reqwest::Method::POST,
+                json!({ "body": format!("together {i}") }),
+            ),
+        };
+        tasks.push(tokio::spawn(async move {
+            let answer = client.request(method, &path, Some(body)).await;
+            (i, answer)
+        }));
+    }
+    let mut posted = std::collections::BTreeMap::new();
+    for task in tasks {
+        let (i, answer) = task.await.unwrap();
+        match i % 4 {
+            0 => {
+                assert_eq!(answer.status, 403, "{:?}", answer.body);
+                assert_eq!(answer.body["detail"], "join the channel to post in it");
+            }
+            1 => assert_eq!(answer.status, 200, "{:?}", answer.body),
+            _ => {
+                assert_eq!(answer.status, 201, "{:?}", answer.body);
+                assert_eq!(answer.body["body"], format!("together {i}"));
+                posted.insert(answer.str("id"), format!("together {i}"));
+            }
+        }
+    }
+    assert_eq!(posted.len(), 60);
+
+    // The channel holds exactly the posts that were answered 201, with their text.
+    let history = alice
+        .get(&format!("/api/v1/channels/{channel}/messages?limit=200"))
+        .await
+        .expect_status(200);
+    let stored: std::collections::BTreeMap<String, String> = history.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["author_id"], alice.id.as_str());
+            (
+                m["id"].as_str().unwrap().to_string(),
+                m["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(stored, posted);
+
+    // One audit entry per written post, naming the community; none for the refused ones.
+    let alice_id = UserId(alice.id.parse().unwrap());
+    let bob_id = UserId(bob.id.parse().unwrap());
+    let entries = server.app().audit_by_actor(alice_id, 1000).await.unwrap();
+    let community_id: i64 = community.parse().unwrap();
+    for id in posted.keys() {
+        let id: i64 = id.parse().unwrap();
+        let about: Vec<_> = entries
+            .iter()
+            .filter(|e| e.object_id == Some(id) && e.action == "message.posted")
+            .collect();
+        assert_eq!(about.len(), 1, "audit entries for message {id}: {about:?}");
+        assert_eq!(about[0].object_kind, "message");
+        assert_eq!(about[0].community_id, Some(community_id));
+    }
+    let bob_entries = server.app().audit_by_actor(bob_id, 1000).await.unwrap();
+    assert!(
+        bob_entries.iter().all(|e| e.action != "message.posted"),
+        "{bob_entries:?}"
+    );
+
+    // One event per written post and per edit, numbered one after another.
+    let events = {
+        let mut reader = server.app().store().reader().await.unwrap();
+        reader.conn().events_after(start, 10_000).await.unwrap()
+    };
+    assert_eq!(events.len(), 60 + 30, "{events:?}");
+    for (n, event) in events.iter().enumerate() {
+        assert_eq!(
+            event.seq,
+            start + 1 + n as i64,
+            "a gap in the feed: {events:?}"
+        );
+    }
+    for id in posted.keys() {
+        let id: i64 = id.parse().unwrap();
+        let about: Vec<_> = events.iter().filter(|e| e.object_id == id).collect();
+        assert_eq!(about.len(), 1, "events for message {id}: {about:?}");
+        assert_eq!(about[0].kind, "message.posted");
+        assert_eq!(about[0].channel_id, channel.parse::<i64>().unwrap());
+    }
+    // Every post was written by the lane it took: none fell back after a failed statement
+    // (which would hide a fault in that statement behind the ordinary path).
+    let metrics = server.metrics().await;
+    assert_eq!(
+        crate::harness::metric_value(&metrics, "hearth_posts_set_aside_total"),
+        0.0
+    );
+}
 
 async fn concurrent_posts_are_all_stored_and_share_commits(backend: Backend) {
     let server = TestServer::start(backend).await;
