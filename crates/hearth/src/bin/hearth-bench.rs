@@ -639,10 +639,15 @@ async fn seed(
                     insert = insert.bind(audit_id).bind(at).bind(Some(a)).bind(posted).bind(kind).bind(Some(id)).bind(community);
                 }
                 insert.execute(&mut *conn).await?;
-                let sql = multi_row_insert("events (channel_id, kind, object_id, at)", 4, n);
+                // Numbered from the counter, as the server numbers them.
+                let (last,): (i64,) = sqlx::query_as(
+                    "UPDATE event_sequence SET last = last + $1 WHERE id = 1 RETURNING last")
+                    .bind(n as i64).fetch_one(&mut *conn).await?;
+                let sql = multi_row_insert("events (seq, channel_id, kind, object_id, at)", 5, n);
                 let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for &(id, _, c, _, at) in &rows {
-                    insert = insert.bind(c).bind(posted).bind(id).bind(at);
+                for (k, &(id, _, c, _, at)) in rows.iter().enumerate() {
+                    let seq = last - n as i64 + 1 + k as i64;
+                    insert = insert.bind(seq).bind(c).bind(posted).bind(id).bind(at);
                 }
                 insert.execute(&mut *conn).await?;
                 done += n;
