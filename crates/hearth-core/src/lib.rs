@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod redacted_debug;
 pub mod sign_in_throttle;
 pub mod timestamp;
+pub mod uploads;
 pub mod validate;
 
 pub use error::DomainError;
