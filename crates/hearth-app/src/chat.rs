@@ -5,13 +5,15 @@ use crate::actor::Actor;
 use crate::audit::record;
 use crate::communities::{require, role_in};
 use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
+use crate::uploads::{attachment_ids, fill_attachments};
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser, Role};
 use hearth_core::permissions::{Action, allows, may_delete_message};
 use hearth_core::validate::{self, MAX_DIRECT_PARTICIPANTS, MAX_EDITS_PER_MESSAGE};
 use hearth_core::{
-    ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UserId, debug_fields,
+    ChannelId, CommunityId, DomainError, MessageId, PageSize, Timestamp, UploadId, UserId,
+    debug_fields,
 };
 use hearth_store::Edit;
 use hearth_store::{Conn, NewMessage, QuickPost, Tx};
@@ -54,17 +56,21 @@ pub struct MessageActions {
 }
 
 /// What the caller may do in a channel they can see.
-struct Access {
-    channel: Channel,
+pub(crate) struct Access {
+    pub(crate) channel: Channel,
     /// Their role in the channel's community (none for direct conversations).
-    role: Option<Role>,
+    pub(crate) role: Option<Role>,
     /// Whether they have joined the channel.
-    member: bool,
+    pub(crate) member: bool,
 }
 
 /// Finds a channel the caller may see. Channels they may not see are reported as not found,
 /// so their existence does not leak.
-async fn access(conn: &mut Conn<'_>, user: UserId, id: ChannelId) -> Result<Access, AppError> {
+pub(crate) async fn access(
+    conn: &mut Conn<'_>,
+    user: UserId,
+    id: ChannelId,
+) -> Result<Access, AppError> {
     let not_found = || AppError::from(DomainError::NotFound("channel"));
     let (channel, member, role) = conn
         .channel_with_access(id, user)
@@ -112,7 +118,7 @@ async fn readable_message(
 
 /// The caller's access to a message's channel, if they may read it; else the message is not
 /// found.
-async fn read_access(
+pub(crate) async fn read_access(
     conn: &mut Conn<'_>,
     user: UserId,
     message: &Message,
@@ -487,16 +493,30 @@ impl App {
     }
 
     /// Posts a message, or a reply when `reply_to` names a message in the same channel (a
-    /// reply to a reply joins the same thread).
+    /// reply to a reply joins the same thread), with the caller's uploads to this channel
+    /// named in `attachments` (the text may then be empty).
     pub async fn post_message(
         &self,
         actor: &Actor,
         channel: ChannelId,
         body: &str,
         reply_to: Option<MessageId>,
+        attachments: &[UploadId],
     ) -> Result<Message, AppError> {
-        let body = validate::message_body(body)?;
+        let attachments = attachment_ids(attachments)?;
+        let body = post_body(body, &attachments)?;
         let user = actor.user;
+        if !attachments.is_empty() {
+            // Attaching is a second statement that can fail: it needs the writer's savepoint.
+            return self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        post_in(tx, user, channel, body, reply_to, &attachments).await
+                    })
+                })
+                .await;
+        }
         // The common case, a top-level post by a member, is written with the other posts of
         // the moment; anything else, or a post that did not pass, takes the path that
         // explains refusals.
@@ -519,12 +539,13 @@ impl App {
                     edited_at: None,
                     deleted_at: None,
                     reply_count: 0,
+                    attachments: Vec::new(),
                 });
             }
         }
         self.store
             .write_single_statement(move |tx| {
-                Box::pin(async move { post_in(tx, user, channel, body, reply_to).await })
+                Box::pin(async move { post_in(tx, user, channel, body, reply_to, &[]).await })
             })
             .await
     }
@@ -539,12 +560,14 @@ impl App {
         channel: ChannelId,
         body: &str,
         reply_to: Option<MessageId>,
+        attachments: &[UploadId],
         key: &str,
     ) -> Result<(Message, bool), AppError> {
-        let body = validate::message_body(body)?;
+        let attachments = attachment_ids(attachments)?;
+        let body = post_body(body, &attachments)?;
         let key = validate::idempotency_key(key)?;
         let user = actor.user;
-        let request_hash = post_request_hash(&self.key, channel, reply_to, &body);
+        let request_hash = post_request_hash(&self.key, channel, reply_to, &body, &attachments);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -555,14 +578,16 @@ impl App {
                             )
                             .into());
                         }
-                        let message = tx
+                        let mut message = tx
                             .conn()
                             .message(earlier)
                             .await?
                             .ok_or(DomainError::NotFound("message"))?;
+                        fill_attachments(&mut tx.conn(), std::slice::from_mut(&mut message))
+                            .await?;
                         return Ok((message, true));
                     }
-                    let message = post_in(tx, user, channel, body, reply_to).await?;
+                    let message = post_in(tx, user, channel, body, reply_to, &attachments).await?;
                     let now = message.created_at;
                     if !tx
                         .conn()
@@ -595,7 +620,8 @@ impl App {
         if !access.may_read() {
             return Err(DomainError::NotFound("channel").into());
         }
-        let messages = conn.channel_history(channel, before, limit).await?;
+        let mut messages = conn.channel_history(channel, before, limit).await?;
+        fill_attachments(&mut conn, &mut messages).await?;
         let next_before = if messages.len() as i64 == limit {
             messages.last().map(|m| m.id)
         } else {
@@ -648,9 +674,10 @@ impl App {
     /// One message the caller may read.
     pub async fn message(&self, actor: &Actor, id: MessageId) -> Result<Message, AppError> {
         let mut reader = self.store.reader().await?;
-        Ok(readable_message(&mut reader.conn(), actor.user, id)
-            .await?
-            .0)
+        let mut conn = reader.conn();
+        let mut message = readable_message(&mut conn, actor.user, id).await?.0;
+        fill_attachments(&mut conn, std::slice::from_mut(&mut message)).await?;
+        Ok(message)
     }
 
     /// A thread: its root and a page of replies, oldest first, newer than `after`.
@@ -665,14 +692,16 @@ impl App {
         let mut conn = reader.conn();
         let (message, _) = readable_message(&mut conn, actor.user, root).await?;
         let root_id = message.thread_root_id.unwrap_or(message.id);
-        let root = if root_id == message.id {
+        let mut root = if root_id == message.id {
             message
         } else {
             conn.message(root_id)
                 .await?
                 .ok_or(DomainError::NotFound("message"))?
         };
-        let replies = conn.thread_replies(root_id, after, size.get()).await?;
+        let mut replies = conn.thread_replies(root_id, after, size.get()).await?;
+        fill_attachments(&mut conn, std::slice::from_mut(&mut root)).await?;
+        fill_attachments(&mut conn, &mut replies).await?;
         Ok((root, replies))
     }
 
@@ -723,6 +752,7 @@ impl App {
                     tx.append_event(message.channel_id, "message.edited", id.0);
                     message.body = Some(body);
                     message.edited_at = Some(edited_at);
+                    fill_attachments(&mut tx.conn(), std::slice::from_mut(&mut message)).await?;
                     Ok(message)
                 })
             })
@@ -746,7 +776,8 @@ impl App {
     /// tombstone keeps the thread whole.
     pub async fn delete_message(&self, actor: &Actor, id: MessageId) -> Result<(), AppError> {
         let user = actor.user;
-        self.store
+        let files = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     let not_found = || AppError::from(DomainError::NotFound("message"));
@@ -787,6 +818,7 @@ impl App {
                     if !tx.conn().delete_message(&message, now).await? {
                         return Err(DomainError::NotFound("message").into());
                     }
+                    let files = tx.conn().delete_uploads_of_message(id).await?;
                     tx.truncate_journal_after_commit();
                     record(
                         tx,
@@ -796,10 +828,12 @@ impl App {
                         community,
                     );
                     tx.append_event(message.channel_id, "message.deleted", id.0);
-                    Ok(())
+                    Ok::<_, AppError>(files)
                 })
             })
-            .await
+            .await?;
+        self.remove_files(files).await;
+        Ok(())
     }
 }
 
@@ -810,15 +844,26 @@ fn post_request_hash(
     channel: ChannelId,
     reply_to: Option<MessageId>,
     body: &str,
+    attachments: &[UploadId],
 ) -> Vec<u8> {
+    let attachments: Vec<u8> = attachments.iter().flat_map(|a| a.0.to_be_bytes()).collect();
     key.keyed_hash(
         crate::instance_key::KeyedPurpose::PostRequest,
         &[
             &channel.0.to_be_bytes(),
             &reply_to.map_or(0, |m| m.0).to_be_bytes(),
             body.as_bytes(),
+            &attachments,
         ],
     )
+}
+
+/// A post's text, checked: it may be empty only when files are attached.
+fn post_body(body: &str, attachments: &[UploadId]) -> Result<String, DomainError> {
+    if !attachments.is_empty() && body.trim().is_empty() {
+        return Ok(String::new());
+    }
+    validate::message_body(body)
 }
 
 /// Posts inside the writer's transaction: the common case, a top-level post by a member,
@@ -830,6 +875,7 @@ async fn post_in(
     channel: ChannelId,
     body: String,
     reply_to: Option<MessageId>,
+    attachments: &[UploadId],
 ) -> Result<Message, AppError> {
     let now = Timestamp::now();
     let id = MessageId(tx.next_id());
@@ -870,6 +916,30 @@ async fn post_in(
         community,
     );
     tx.append_event(channel, MESSAGE_POSTED, id.0);
+    let mut attached = Vec::new();
+    if !attachments.is_empty() {
+        // Only run inside a job with the writer's savepoint (see `App::post_message`).
+        let count = tx
+            .conn()
+            .attach_uploads(attachments, user, channel, id)
+            .await?;
+        if count != attachments.len() as u64 {
+            return Err(DomainError::Invalid {
+                field: "attachments",
+                message: "names a file that is not an unattached upload of yours to this \
+                          channel"
+                    .into(),
+            }
+            .into());
+        }
+        attached = tx
+            .conn()
+            .attachments_of(&[id])
+            .await?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+    }
     Ok(Message {
         id,
         channel_id: channel,
@@ -880,5 +950,6 @@ async fn post_in(
         edited_at: None,
         deleted_at: None,
         reply_count: 0,
+        attachments: attached,
     })
 }

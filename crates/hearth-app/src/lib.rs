@@ -16,6 +16,7 @@ mod instance_key;
 mod retention;
 mod secrets;
 mod sign_in_limits;
+mod uploads;
 
 pub use accounts::{NewAccount, Registration, SignedIn};
 pub use actor::{Actor, Credential};
@@ -26,6 +27,7 @@ pub use events::{EventSubscription, LiveEvent};
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 pub use instance_key::{InstanceKey, MalformedKey};
 pub use retention::SweepReport;
+pub use uploads::{Download, MAX_ATTACHMENTS};
 
 use std::sync::Arc;
 
@@ -43,6 +45,37 @@ pub struct AppConfig {
     pub open_registration: bool,
     /// Live events buffered per node for slow subscribers.
     pub live_event_buffer: usize,
+    /// Where uploaded files are kept, and which are accepted.
+    pub uploads: UploadSettings,
+}
+
+/// Where uploaded files are kept, and which are accepted.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// The blob store's folder; every node on one database must see the same one.
+    pub dir: std::path::PathBuf,
+    /// Largest file accepted, in bytes.
+    pub max_bytes: usize,
+    /// Types accepted, as sniffed from the bytes.
+    pub types: Vec<hearth_core::uploads::FileType>,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        use hearth_core::uploads::FileType;
+        Self {
+            dir: std::path::PathBuf::from("./data/uploads"),
+            max_bytes: 10 * 1024 * 1024,
+            types: vec![
+                FileType::Png,
+                FileType::Jpeg,
+                FileType::Gif,
+                FileType::Webp,
+                FileType::Pdf,
+                FileType::Text,
+            ],
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -53,6 +86,7 @@ impl Default for AppConfig {
             sign_ins_per_minute_per_address: 20,
             open_registration: true,
             live_event_buffer: 4096,
+            uploads: UploadSettings::default(),
         }
     }
 }
@@ -72,6 +106,7 @@ pub struct App {
     events: Arc<events::EventHub>,
     credentials: Arc<credential_cache::CredentialCache>,
     setup_code: Arc<first_run::SetupCode>,
+    blobs: hearth_store::BlobStore,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
 }
 
@@ -95,10 +130,21 @@ impl App {
         if kept != key.check_value() {
             return Err(AppError::WrongInstanceKey);
         }
-        Ok(Self::new(store, config, key))
+        let blobs = hearth_store::BlobStore::open(&config.uploads.dir).map_err(|e| {
+            AppError::Internal(format!(
+                "cannot open the uploads folder {}: {e}",
+                config.uploads.dir.display()
+            ))
+        })?;
+        Ok(Self::new(store, config, key, blobs))
     }
 
-    fn new(store: Store, config: AppConfig, key: InstanceKey) -> Self {
+    fn new(
+        store: Store,
+        config: AppConfig,
+        key: InstanceKey,
+        blobs: hearth_store::BlobStore,
+    ) -> Self {
         let address_limiter = Arc::new(sign_in_limits::AddressLimiter::per_minute(
             config.sign_ins_per_minute_per_address,
         ));
@@ -115,6 +161,7 @@ impl App {
             events,
             credentials: Arc::default(),
             setup_code: Arc::default(),
+            blobs,
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
         }
     }

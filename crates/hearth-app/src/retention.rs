@@ -30,6 +30,9 @@ pub struct SweepReport {
     pub sign_in_meters: u64,
     /// Idempotency keys of posts older than a day.
     pub idempotency_keys: u64,
+    /// Uploaded files never attached to a message within a day, and files left without a
+    /// row.
+    pub uploads: u64,
 }
 
 /// When a sweep of one table stops.
@@ -102,6 +105,7 @@ impl App {
                 })
             })
             .await?;
+        report.uploads = self.sweep_uploads().await?;
         Ok(report)
     }
 

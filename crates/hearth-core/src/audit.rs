@@ -54,6 +54,8 @@ pub enum AuditAction {
     MessageEdited,
     /// A message was deleted.
     MessageDeleted,
+    /// A file was uploaded, to be attached to a message.
+    UploadCreated,
 }
 
 impl AuditAction {
@@ -85,6 +87,7 @@ impl AuditAction {
             AuditAction::MessagePosted => "message.posted",
             AuditAction::MessageEdited => "message.edited",
             AuditAction::MessageDeleted => "message.deleted",
+            AuditAction::UploadCreated => "upload.created",
         }
     }
 }
@@ -104,6 +107,8 @@ pub enum ObjectKind {
     Token,
     /// An invitation link.
     Invite,
+    /// An uploaded file.
+    Upload,
 }
 
 impl ObjectKind {
@@ -116,6 +121,7 @@ impl ObjectKind {
             ObjectKind::Message => "message",
             ObjectKind::Token => "token",
             ObjectKind::Invite => "invite",
+            ObjectKind::Upload => "upload",
         }
     }
 }

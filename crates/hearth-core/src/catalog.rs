@@ -787,6 +787,55 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // Uploaded files go with their uploader and with their message. The bytes themselves are
+    // in the blob store (uploads/<owner_id>/<id> under the data directory), removed with the
+    // row: the file's content has the same category and sensitivity as its name.
+    Table {
+        name: "uploads",
+        description: "Files attached to messages (the bytes are in the blob store, one folder \
+                      per uploader); one never attached is swept after a day.",
+        subject: SubjectLink::Columns(&[PersonLink::Column("owner_id")]),
+        columns: &[
+            key("id"),
+            personal(
+                "owner_id",
+                Identifiers,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            ),
+            key("channel_id"),
+            key("message_id"),
+            message_content(personal(
+                "file_name",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            )),
+            personal(
+                "media_type",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            ),
+            personal(
+                "size",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            ),
+        ],
+    },
     // An entry names people twice: who acted, and, for joins, removals, role changes and
     // failed sign-ins, whom it was done to. Erasing either de-identifies the entry rather than
     // deleting it: it stays a record of what the other person (an admin, say) did, and of

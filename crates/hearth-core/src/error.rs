@@ -28,6 +28,16 @@ pub enum DomainError {
     /// Wrong username or password.
     #[error("invalid credentials")]
     BadCredentials,
+    /// A file larger than this instance accepts.
+    #[error("the file is larger than the {limit_bytes} bytes allowed")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit_bytes: u64,
+    },
+    /// A file whose contents are of a type this instance does not accept, or of none it
+    /// recognises.
+    #[error("{0}")]
+    UnsupportedType(String),
     /// Too many attempts; try again after the given number of seconds.
     #[error("too many attempts, retry after {retry_after_secs}s")]
     RateLimited {

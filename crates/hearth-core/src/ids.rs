@@ -88,6 +88,10 @@ typed_id!(
     /// An invitation link to a community.
     InviteId
 );
+typed_id!(
+    /// An uploaded file.
+    UploadId
+);
 
 /// Makes time-ordered, unique 63-bit ids without a database round trip: 41 bits of
 /// milliseconds since 2025-01-01, 10 bits of node number and 12 bits of sequence. Ids grow with

@@ -16,6 +16,8 @@ pub mod uploads;
 pub mod validate;
 
 pub use error::DomainError;
-pub use ids::{ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UserId};
+pub use ids::{
+    ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UploadId, UserId,
+};
 pub use paging::PageSize;
 pub use timestamp::Timestamp;

@@ -220,6 +220,22 @@ pub struct Message {
     pub deleted_at: Option<Timestamp>,
     /// How many replies its thread holds (roots only).
     pub reply_count: i64,
+    /// Files attached to it (none once it is deleted).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message. Its bytes are at `/api/v1/uploads/{id}`, for those who may
+/// read the message.
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Attachment {
+    /// The upload's id.
+    pub id: crate::ids::UploadId,
+    /// The name it was uploaded under (a label only: never a path).
+    pub name: String,
+    /// Its type, as sniffed from its bytes when it was uploaded.
+    pub media_type: String,
+    /// Its size in bytes, as stored (images without their metadata).
+    pub size: i64,
 }
 
 /// An earlier version of an edited message.
@@ -294,6 +310,11 @@ debug_fields!(Message {
     reply_count
 });
 debug_fields!(MessageRevision { replaced_at });
+debug_fields!(Attachment {
+    id,
+    media_type,
+    size
+});
 debug_fields!(Invite {
     id,
     community_id,
@@ -380,6 +401,12 @@ mod tests {
                     edited_at: None,
                     deleted_at: None,
                     reply_count: 0,
+                    attachments: vec![Attachment {
+                        id: crate::ids::UploadId(7),
+                        name: PLANTED.into(),
+                        media_type: "text/plain".into(),
+                        size: 1,
+                    }],
                 }
             ),
             format!(

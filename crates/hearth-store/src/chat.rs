@@ -113,6 +113,8 @@ impl Conn<'_> {
             edited_at: row.edited_at.map(Timestamp),
             deleted_at: row.deleted_at.map(Timestamp),
             reply_count: row.reply_count,
+            // Read for a page of messages at once: see `Conn::attachments_of`.
+            attachments: Vec::new(),
         })
     }
 

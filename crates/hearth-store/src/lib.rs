@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod blobs;
 mod chat;
 mod checkpoint;
 mod communities;
@@ -17,10 +18,12 @@ pub mod schema;
 pub mod sealing;
 mod settings;
 mod store;
+mod uploads;
 pub mod writer;
 
 pub use accounts::NewUser;
 pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
+pub use blobs::BlobStore;
 pub use chat::{Edit, NewMessage};
 pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
@@ -28,4 +31,5 @@ pub use posting::{Posted, QuickPost};
 pub use sealing::{PlainSealer, Sealer};
 pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
+pub use uploads::UploadRow;
 pub use writer::{JobError, Tx};

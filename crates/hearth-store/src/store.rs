@@ -74,6 +74,8 @@ pub struct Store {
     /// On SQLite: the task that checkpoints the write-ahead log.
     checkpoints: Option<Checkpoints>,
     sealer: Arc<dyn Sealer>,
+    /// The node's id generator, shared with the writer.
+    ids: SharedIds,
 }
 
 impl std::fmt::Debug for Store {
@@ -145,11 +147,12 @@ impl Store {
         );
         let reconnect = Reconnect::Sqlite(base.clone());
         let watch = watch_sqlite(&mut write).await?;
+        let ids = node_ids(options.node_id);
         let tx = Tx::new(
             OwnedConn::Sqlite(write),
             reconnect,
             sealer.clone(),
-            node_ids(options.node_id),
+            ids.clone(),
             Some(watch),
             Some(checkpoints.clone()),
         );
@@ -159,6 +162,7 @@ impl Store {
             writer: Writer::spawn(vec![tx], options.max_batch),
             checkpoints: Some(checkpoints),
             sealer,
+            ids,
         })
     }
 
@@ -207,7 +211,18 @@ impl Store {
             writer: Writer::spawn(txs, options.max_batch.min(64)),
             checkpoints: None,
             sealer,
+            ids,
         })
+    }
+
+    /// A new, time-ordered id, unique across the node (the writer draws from the same
+    /// generator): for what must be named before its row is written, like an uploaded file.
+    pub fn next_id(&self) -> i64 {
+        let now = Timestamp::now().millis();
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next(now)
     }
 
     /// The engine this store runs on.

@@ -122,6 +122,16 @@ impl From<DomainError> for ApiError {
                 "the login or the password is wrong, or there were too many attempts: \
                  check them and try again in a minute",
             ),
+            DomainError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "File too large")
+                    .detail(detail)
+            }
+            DomainError::UnsupportedType(why) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-type",
+                "File type not accepted",
+            )
+            .detail(why),
             DomainError::RateLimited { retry_after_secs } => {
                 let mut e = Self::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -68,6 +68,14 @@ pub struct Config {
     /// The file holding the instance's master key; empty: `master.key` in `data_dir`, made
     /// on first start. Every node on one database must read the same key.
     pub master_key_file: Option<PathBuf>,
+    /// Where uploaded files are kept; empty: `uploads` in `data_dir`. Every node on one
+    /// PostgreSQL database must see the same folder (a shared file system).
+    pub uploads_dir: Option<PathBuf>,
+    /// Largest file accepted for upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Types of file accepted, as sniffed from their bytes: any of image/png, image/jpeg,
+    /// image/gif, image/webp, application/pdf and text/plain.
+    pub upload_types: Vec<String>,
 }
 
 impl Default for Config {
@@ -93,6 +101,18 @@ impl Default for Config {
             metrics_listen: None,
             public_url: String::new(),
             master_key_file: None,
+            uploads_dir: None,
+            max_upload_bytes: 10 * 1024 * 1024,
+            upload_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -114,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("metrics_listen", &self.metrics_listen)
             .field("public_url", &self.public_url)
             .field("master_key_file", &self.master_key_path())
+            .field("uploads_dir", &self.uploads_path())
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +170,25 @@ impl Config {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Where uploaded files are kept.
+    pub fn uploads_path(&self) -> PathBuf {
+        self.uploads_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("uploads"))
+    }
+
+    /// The upload types accepted, or the first one that names no type Hearth knows.
+    pub fn upload_file_types(&self) -> Result<Vec<hearth_core::uploads::FileType>, String> {
+        self.upload_types
+            .iter()
+            .map(|name| {
+                hearth_core::uploads::FileType::from_media_type(name)
+                    .filter(|t| *t != hearth_core::uploads::FileType::Markup)
+                    .ok_or_else(|| format!("upload_types: {name:?} is not a type Hearth accepts"))
+            })
+            .collect()
     }
 
     /// `sqlite` or `postgres`, for logs.
@@ -242,6 +282,17 @@ public_url = ""
 # and give every node on one PostgreSQL database the same file (a node with another key
 # refuses to start).
 # master_key_file = "/etc/hearth/master.key"
+
+# Where uploaded files are kept. Unset: "uploads" in data_dir. Every node on one PostgreSQL
+# database must see the same folder.
+# uploads_dir = "/var/lib/hearth/uploads"
+
+# Largest file accepted for upload, in bytes.
+max_upload_bytes = {max_upload_bytes}
+
+# Types of file accepted. The type is sniffed from the file's bytes, never taken from the
+# uploader; HTML and other markup is never accepted.
+upload_types = {upload_types:?}
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
@@ -256,6 +307,8 @@ public_url = ""
             writer_connections = d.writer_connections,
             node_id = d.node_id,
             live_event_buffer = d.live_event_buffer,
+            max_upload_bytes = d.max_upload_bytes,
+            upload_types = d.upload_types,
         )
     }
 }

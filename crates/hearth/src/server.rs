@@ -65,6 +65,11 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
             sign_ins_per_minute_per_address: config.sign_ins_per_minute_per_address,
             open_registration: config.open_registration,
             live_event_buffer: config.live_event_buffer.max(16),
+            uploads: hearth_app::UploadSettings {
+                dir: config.uploads_path(),
+                max_bytes: config.max_upload_bytes.max(1),
+                types: config.upload_file_types().map_err(anyhow::Error::msg)?,
+            },
         },
         key,
     )

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use hearth_app::NewChannel;
 use hearth_core::model::{Channel, ChannelKind, Message, MessageRevision, PublicUser};
-use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, UserId};
+use hearth_core::{ChannelId, CommunityId, DomainError, MessageId, UploadId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -239,11 +239,16 @@ async fn history(
 /// A message to post.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct PostMessageRequest {
-    /// The text, up to 8,000 characters.
-    #[schema(min_length = 1, max_length = 8000)]
+    /// The text, up to 8,000 characters; it may be empty when files are attached.
+    #[schema(max_length = 8000)]
     body: String,
     /// Reply in the thread of this message.
     reply_to: Option<MessageId>,
+    /// Files to attach: ids of the caller's uploads to this channel, not attached yet (see
+    /// `POST /api/v1/channels/{channel_id}/uploads`), at most 10.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    attachments: Vec<UploadId>,
 }
 
 /// Post a message, or a thread reply with `reply_to`. Answered once it is on disk. With an
@@ -280,13 +285,26 @@ async fn post_message(
         None => {
             state
                 .app
-                .post_message(&actor, ChannelId(id), &body.body, body.reply_to)
+                .post_message(
+                    &actor,
+                    ChannelId(id),
+                    &body.body,
+                    body.reply_to,
+                    &body.attachments,
+                )
                 .await?
         }
         Some(key) => {
             let (message, replayed) = state
                 .app
-                .post_message_once(&actor, ChannelId(id), &body.body, body.reply_to, key)
+                .post_message_once(
+                    &actor,
+                    ChannelId(id),
+                    &body.body,
+                    body.reply_to,
+                    &body.attachments,
+                    key,
+                )
                 .await?;
             if replayed {
                 answer.insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -6,6 +6,7 @@ mod chat;
 mod communities;
 mod document;
 mod paging;
+pub(crate) mod uploads;
 
 use crate::WebState;
 use crate::problem::Problem;
@@ -61,5 +62,6 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(accounts::router())
         .merge(communities::router())
         .merge(chat::router())
+        .merge(uploads::router())
         .routes(utoipa_axum::routes!(crate::live::upgrade))
 }

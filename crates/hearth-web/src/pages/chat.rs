@@ -349,7 +349,7 @@ pub(crate) async fn post(
     let me = visitor.require()?;
     match state
         .app
-        .post_message(&me.actor, id, &form.body, None)
+        .post_message(&me.actor, id, &form.body, None, &[])
         .await
     {
         Ok(_) => Ok(see_other(&format!("/channels/{id}"))),

@@ -227,7 +227,7 @@ pub(crate) async fn reply(
     let root = state.app.message(&me.actor, id).await?;
     match state
         .app
-        .post_message(&me.actor, root.channel_id, &form.body, Some(id))
+        .post_message(&me.actor, root.channel_id, &form.body, Some(id), &[])
         .await
     {
         Ok(reply) => Ok(see_other(&back_to(&reply))),

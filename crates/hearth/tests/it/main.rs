@@ -23,3 +23,4 @@ mod retention;
 mod roles;
 mod schema;
 mod sign_in;
+mod uploads;

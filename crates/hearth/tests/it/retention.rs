@@ -28,7 +28,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
     let channel = hearth_core::ChannelId(general.parse().unwrap());
     server
         .app()
-        .post_message_once(&actor, channel, "once", None, "key-1")
+        .post_message_once(&actor, channel, "once", None, &[], "key-1")
         .await
         .unwrap();
 
@@ -66,6 +66,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             sessions: 1,
             sign_in_meters: 5,
             idempotency_keys: 1,
+            uploads: 0,
         }
     );
     let remaining: Vec<i64> = {

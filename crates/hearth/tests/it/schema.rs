@@ -318,6 +318,7 @@ impl Raw {
             "post_idempotency",
             "instance_key_check",
             "channel_reads",
+            "uploads",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

@@ -1,0 +1,153 @@
+//! The blob store: uploaded files under the data directory, one folder per uploader
+//! (`uploads/<owner_id>/<id>`), so that erasing a person removes every file of theirs by
+//! removing one folder. Files are named by id only; the names people gave them are labels in
+//! the database.
+//!
+//! A file is written whole before anyone can see it: into a draft beside its final place,
+//! flushed to disk, then renamed into place (and the folder flushed), so a crash leaves either
+//! no file or all of it. The database row that makes a file visible is written after the
+//! file, and removed before it; a crash between the two leaves a file without a row, which the
+//! retention sweep finds with [`BlobStore::files_older_than`] and removes.
+
+use hearth_core::UserId;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The blob store's root folder.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// The store in the folder `root` (by default `uploads` in the data directory), created
+    /// if missing.
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        let root = root.to_path_buf();
+        std::fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    fn owner_dir(&self, owner: UserId) -> PathBuf {
+        self.root.join(owner.0.to_string())
+    }
+
+    fn path(&self, owner: UserId, id: i64) -> PathBuf {
+        self.owner_dir(owner).join(id.to_string())
+    }
+
+    /// Writes a file whole and durably.
+    pub async fn put(&self, owner: UserId, id: i64, bytes: Vec<u8>) -> std::io::Result<()> {
+        let dir = self.owner_dir(owner);
+        let path = self.path(owner, id);
+        blocking(move || {
+            let draft = dir.join(format!(".{id}.draft"));
+            std::fs::create_dir_all(&dir)?;
+            let mut file = match std::fs::File::create(&draft) {
+                // A sweep removed the folder as it emptied: make it again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::File::create(&draft)?
+                }
+                other => other?,
+            };
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&draft, &path)?;
+            std::fs::File::open(&dir)?.sync_all()
+        })
+        .await
+    }
+
+    /// A file's bytes.
+    pub async fn read(&self, owner: UserId, id: i64) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.path(owner, id)).await
+    }
+
+    /// Removes files; ones already gone are fine.
+    pub async fn remove(&self, files: Vec<(UserId, i64)>) -> std::io::Result<()> {
+        let paths: Vec<PathBuf> = files
+            .into_iter()
+            .map(|(owner, id)| self.path(owner, id))
+            .collect();
+        blocking(move || {
+            for path in paths {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes every file of one person.
+    pub async fn remove_owner(&self, owner: UserId) -> std::io::Result<()> {
+        let dir = self.owner_dir(owner);
+        blocking(move || match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    /// Every file older than `grace`, as (owner, id), for a sweep to check against the
+    /// database; drafts that old (left by a crash mid-write) and anything else that is not a
+    /// file of the store are removed on the way, and so are emptied owner folders. Files
+    /// younger than `grace` are left out, so that an upload whose row is still being written
+    /// is not taken for an orphan.
+    pub async fn files_older_than(
+        &self,
+        grace: std::time::Duration,
+    ) -> std::io::Result<Vec<(UserId, i64)>> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut found = Vec::new();
+            for owner in std::fs::read_dir(&root)? {
+                let owner = owner?;
+                let owner_id = owner
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<i64>().ok());
+                if !owner.file_type()?.is_dir() {
+                    continue;
+                }
+                let mut left = 0;
+                for file in std::fs::read_dir(owner.path())? {
+                    let file = file?;
+                    let age = file.metadata()?.modified()?.elapsed().unwrap_or_default();
+                    left += 1;
+                    if age < grace {
+                        continue;
+                    }
+                    let id = file
+                        .file_name()
+                        .to_str()
+                        .and_then(|n| n.parse::<i64>().ok());
+                    match owner_id.zip(id) {
+                        Some((o, i)) => found.push((UserId(o), i)),
+                        None => {
+                            std::fs::remove_file(file.path())?;
+                            left -= 1;
+                        }
+                    }
+                }
+                if left == 0 {
+                    // A new upload may be creating it again this moment: that one recreates it.
+                    let _ = std::fs::remove_dir(owner.path());
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}
