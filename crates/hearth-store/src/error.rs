@@ -66,7 +66,13 @@ impl StoreError {
             | StoreError::ForeignKeyViolation
             | StoreError::Conflict(_)
             | StoreError::Busy(_) => true,
-            StoreError::Database(error) => matches!(error, sqlx::Error::Database(_)),
+            // Not the errors that end the connection or the server (connection exceptions,
+            // operator intervention such as a terminated backend, lack of resources, internal
+            // errors): those can come after a statement committed.
+            StoreError::Database(sqlx::Error::Database(db)) => !matches!(
+                db.code().as_deref().and_then(|c| c.get(..2)),
+                Some("08" | "57" | "53" | "XX")
+            ),
             _ => false,
         }
     }

@@ -1,6 +1,6 @@
 //! The group-commit writer. A task per write connection (one on SQLite, which has a single
-//! writer; a few on PostgreSQL, so that one batch's statements overlap another's commit) takes
-//! jobs from one queue; callers hand it jobs and wait. Whatever arrived while the connection's
+//! writer; on PostgreSQL one by default, or a few, so that one batch's statements overlap
+//! another's commit) takes jobs from one queue; callers hand it jobs and wait. Whatever arrived while the connection's
 //! previous commit was flushing runs as one transaction, each job inside its own savepoint,
 //! and every caller hears back only after that transaction is durable. One disk flush thus
 //! serves a whole batch instead of one message. A batch that collides with another transaction
@@ -71,6 +71,9 @@ pub struct Tx {
     /// Whether this run of the batch got as far as its final statement succeeding: after
     /// that, a failure leaves it unknown whether COMMIT took effect.
     flushed: bool,
+    /// Whether the connection failed other than by the database refusing a statement: it may
+    /// be broken, so a statement that commits by itself reconnects first.
+    suspect: bool,
 }
 
 /// The node's id generator, shared by its write connections.
@@ -136,6 +139,7 @@ impl Tx {
             posts: Vec::new(),
             inserted: Vec::new(),
             flushed: false,
+            suspect: false,
             savepoint: Savepoint::Off,
             job_started_with: None,
             wrote_before_savepoint: false,
@@ -710,6 +714,14 @@ fn backoff(attempt: u32) -> std::time::Duration {
 async fn run_posts_alone(tx: &mut Tx, last: bool) -> Attempt {
     tx.flushed = false;
     tx.inserted.clear();
+    if tx.suspect {
+        // A statement sent on a broken connection fails in a way that cannot tell whether
+        // it committed: reconnect before sending one that commits by itself.
+        if let Err(error) = tx.reconnect().await {
+            return Attempt::Settled(Err(error.to_string()));
+        }
+        tx.suspect = false;
+    }
     let OwnedConn::Postgres(c) = &mut tx.conn else {
         return Attempt::Settled(Err("posts are written one by one on SQLite".into()));
     };
@@ -763,7 +775,9 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
     // A lone job needs no savepoint: if it fails, the whole transaction rolls back. Savepoints
     // are not released: each job's "job" savepoint stacks on the previous one, which saves a
     // round trip per job, and COMMIT ends them all.
-    let use_savepoints = size > 1 && savepoints;
+    // Posts share the transaction too: with them, a failing job must not roll back alone.
+    let shared = size > 1 || !tx.posts.is_empty();
+    let use_savepoints = shared && savepoints;
     let mut any_ok = false;
     let mut broken: Option<StoreError> = None;
     for queued in batch.iter_mut().filter(|q| !q.settled) {
@@ -799,7 +813,7 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
             break;
         }
         let ok = ran == Ran::Ok;
-        if !ok && !use_savepoints && size > 1 {
+        if !ok && !use_savepoints && shared {
             let rerun = if ran == Ran::Busy {
                 // It wrote nothing, but on PostgreSQL its error aborted the transaction.
                 queued.settled = true;
@@ -879,6 +893,7 @@ async fn run_batch(tx: &mut Tx, batch: &mut [Queued], last: bool, savepoints: bo
     match fate {
         Ok(()) => Attempt::Settled(Ok(())),
         Err(error) => {
+            tx.suspect |= !error.is_refusal();
             let _ = tx.execute("ROLLBACK").await;
             tx.discard_appends_since((0, 0));
             if error.is_conflict() && !last {

@@ -1,6 +1,7 @@
 // Hearth's one script. Every page works without it; it makes chat live:
 // - the composer sends on Enter (Shift+Enter starts a new line) without reloading the page,
-//   and "Edit" opens a message's text in place;
+//   and "Edit" opens a message's text in place; files dropped on the composer or pasted
+//   into it are attached like those chosen with its file button;
 // - the channel and thread pages hold the websocket: new, edited and deleted messages (or
 //   replies) appear in place,
 //   in id order, once, rendered by the server (the script only fetches and places them);
@@ -20,7 +21,8 @@
     if (!(field instanceof HTMLTextAreaElement) || field.form !== composer) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      if (field.value.trim() !== "") composer.requestSubmit();
+      const files = composer.querySelector("input[type=file]");
+      if (field.value.trim() !== "" || files?.files.length) composer.requestSubmit();
     }
   });
 
@@ -235,6 +237,30 @@
     });
   });
 
+  // Files dropped on the composer, or pasted into it, join those chosen with the button.
+  const fileInput = composer.querySelector("input[type=file]");
+  const addFiles = (added) => {
+    if (!fileInput || !added || added.length === 0) return false;
+    const all = new DataTransfer();
+    for (const file of fileInput.files) all.items.add(file);
+    for (const file of added) all.items.add(file);
+    fileInput.files = all.files;
+    return true;
+  };
+  composer.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer?.types.includes("Files")) return;
+    event.preventDefault();
+    composer.classList.add("dropping");
+  });
+  composer.addEventListener("dragleave", () => composer.classList.remove("dropping"));
+  composer.addEventListener("drop", (event) => {
+    composer.classList.remove("dropping");
+    if (addFiles(event.dataTransfer?.files)) event.preventDefault();
+  });
+  composer.addEventListener("paste", (event) => {
+    if (addFiles(event.clipboardData?.files)) event.preventDefault();
+  });
+
   // Send without reloading: the message comes back through the websocket like anyone's.
   composer.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -243,7 +269,8 @@
     try {
       response = await fetch(composer.action, {
         method: "POST",
-        body: new URLSearchParams(new FormData(composer)),
+        // With files, as the page's own form sends them; else as plain fields.
+        body: fileInput ? new FormData(composer) : new URLSearchParams(new FormData(composer)),
         credentials: "same-origin",
       });
     } catch {
@@ -251,6 +278,8 @@
     }
     if (response?.ok) {
       field.value = "";
+      const files = composer.querySelector("input[type=file]");
+      if (files) files.value = "";
       composer.parentElement.querySelector(".error")?.remove();
       field.focus();
     } else {

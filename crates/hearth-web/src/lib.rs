@@ -49,6 +49,7 @@ pub(crate) struct WebState {
 /// The whole HTTP surface.
 pub fn router(app: App, config: WebConfig) -> Router {
     let metrics_here = !config.metrics_elsewhere;
+    let max_upload_bytes = app.max_upload_bytes();
     let state = WebState {
         app,
         config,
@@ -58,7 +59,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     let openapi_json = std::sync::Arc::new(openapi);
     Router::new()
         .merge(api)
-        .merge(pages::routes())
+        .merge(pages::routes(max_upload_bytes))
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

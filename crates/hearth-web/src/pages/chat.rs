@@ -40,6 +40,35 @@ pub(crate) struct MessageView {
     /// The text as HTML (escaped, with the Markdown subset as markup); `None` once deleted.
     pub(crate) body_html: Option<String>,
     pub(crate) edited: bool,
+    pub(crate) attachments: Vec<AttachmentView>,
+}
+
+/// A file attached to a message, as the page shows it: a picture inline, anything else as a
+/// link to download.
+pub(crate) struct AttachmentView {
+    pub(crate) id: hearth_core::UploadId,
+    pub(crate) name: String,
+    pub(crate) is_image: bool,
+    /// The size for people: "12 KB".
+    pub(crate) size: String,
+}
+
+impl AttachmentView {
+    fn of(attachment: &hearth_core::model::Attachment) -> Self {
+        let is_image = hearth_core::uploads::FileType::from_media_type(&attachment.media_type)
+            .is_some_and(|t| t.is_image());
+        let size = match attachment.size {
+            n if n < 1000 => format!("{n} bytes"),
+            n if n < 1_000_000 => format!("{} KB", (n + 999) / 1000),
+            n => format!("{:.1} MB", n as f64 / 1_000_000.0),
+        };
+        Self {
+            id: attachment.id,
+            name: attachment.name.clone(),
+            is_image,
+            size,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -318,6 +347,7 @@ pub(crate) fn message_view(
         iso: message.created_at.to_rfc3339(),
         body_html: message.body.as_deref().map(crate::markdown::render),
         edited: message.edited_at.is_some(),
+        attachments: message.attachments.iter().map(AttachmentView::of).collect(),
     }
 }
 
@@ -335,27 +365,113 @@ pub(crate) fn parse_id(text: &str) -> Result<i64, PageError> {
 pub(crate) struct PostForm {
     form_token: String,
     body: String,
+    /// Files chosen in the form (sent as multipart): each with its name.
+    #[serde(skip)]
+    files: Vec<(String, axum::body::Bytes)>,
 }
 
-/// `POST /channels/{id}`: posts a message, then shows the channel again.
+impl PostForm {
+    /// Reads the composer's form: multipart when it carries files (as the page sends it),
+    /// or plain form fields.
+    async fn read(state: &WebState, request: axum::extract::Request) -> Result<Self, PageError> {
+        use axum::extract::FromRequest;
+        let multipart = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(form) = Form::<PostForm>::from_request(request, state)
+                .await
+                .map_err(|_| PageError::bad_request("the form could not be read"))?;
+            return Ok(form);
+        }
+        let too_large = || {
+            PageError::from(ApiError::from(hearth_app::AppError::from(
+                hearth_core::DomainError::TooLarge {
+                    limit_bytes: state.app.max_upload_bytes() as u64,
+                },
+            )))
+        };
+        let mut parts = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|_| PageError::bad_request("the form could not be read"))?;
+        let mut form = PostForm {
+            form_token: String::new(),
+            body: String::new(),
+            files: Vec::new(),
+        };
+        while let Some(field) = parts.next_field().await.map_err(|_| too_large())? {
+            match field.name() {
+                Some("form_token") => form.form_token = field.text().await.unwrap_or_default(),
+                Some("body") => form.body = field.text().await.map_err(|_| too_large())?,
+                Some("files") => {
+                    let name = field.file_name().unwrap_or_default().to_string();
+                    let bytes = field.bytes().await.map_err(|_| too_large())?;
+                    // A file input left empty still sends one nameless, empty part.
+                    if name.is_empty() && bytes.is_empty() {
+                        continue;
+                    }
+                    if form.files.len() == hearth_app::MAX_ATTACHMENTS {
+                        return Err(PageError::bad_request("at most 10 files per message"));
+                    }
+                    form.files.push((name, bytes));
+                }
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// The body a composer form may carry: every file it may attach, and the text beside them.
+pub(crate) fn composer_body_limit(max_upload_bytes: usize) -> usize {
+    max_upload_bytes
+        .saturating_mul(hearth_app::MAX_ATTACHMENTS)
+        .saturating_add(64 * 1024)
+}
+
+/// `POST /channels/{id}`: posts a message, with the files chosen in the form, then shows
+/// the channel again.
 pub(crate) async fn post(
     State(state): State<WebState>,
     visitor: Visitor,
     Path(id): Path<String>,
-    Form(form): Form<PostForm>,
+    request: axum::extract::Request,
 ) -> Result<Response, PageError> {
+    let form = PostForm::read(&state, request).await?;
     visitor.check_form(&form.form_token)?;
     let id = parse_id(&id).map(ChannelId)?;
     let me = visitor.require()?;
-    match state
-        .app
-        .post_message(&me.actor, id, &form.body, None, &[])
-        .await
-    {
-        Ok(_) => Ok(see_other(&format!("/channels/{id}"))),
+    let mut attachments = Vec::with_capacity(form.files.len());
+    let mut outcome = Ok(());
+    for (name, bytes) in &form.files {
+        match state.app.upload(&me.actor, id, name, bytes).await {
+            Ok(attachment) => attachments.push(attachment.id),
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
+    }
+    let posted = match outcome {
+        Ok(()) => state
+            .app
+            .post_message(&me.actor, id, &form.body, None, &attachments)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match posted {
+        Ok(()) => Ok(see_other(&format!("/channels/{id}"))),
         Err(error) => {
             let problem = ApiError::from(error);
-            if problem.status() == StatusCode::UNPROCESSABLE_ENTITY {
+            if matches!(
+                problem.status(),
+                StatusCode::UNPROCESSABLE_ENTITY
+                    | StatusCode::PAYLOAD_TOO_LARGE
+                    | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            ) {
                 // Keep what was written, and say what is wrong with it.
                 channel_page(&state, &visitor, id, None, form.body, Some(problem)).await
             } else {

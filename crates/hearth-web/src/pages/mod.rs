@@ -23,7 +23,7 @@ use hearth_app::AppError;
 pub(crate) use visitor::Visitor;
 
 /// The pages' routes.
-pub(crate) fn routes() -> Router<WebState> {
+pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
     Router::new()
         .route("/", get(communities::home))
         .route(
@@ -66,7 +66,14 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/invite/{code}", get(admin::invite_page))
         .route("/users/{id}", get(people::profile))
         .route("/direct", get(people::direct).post(people::open))
-        .route("/channels/{id}", get(chat::channel).post(chat::post))
+        .route(
+            "/channels/{id}",
+            get(chat::channel)
+                .post(chat::post)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    chat::composer_body_limit(max_upload_bytes),
+                )),
+        )
         .route("/channels/{id}/join", post(chat::join))
         .route("/channels/{id}/read", post(chat::read))
         .route(
@@ -226,6 +233,13 @@ impl PageError {
             "not-found",
             "Not found",
         ))
+    }
+
+    /// A form that could not be read at all.
+    pub(crate) fn bad_request(why: &'static str) -> Self {
+        Self::Problem(
+            ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request").detail(why),
+        )
     }
 }
 

@@ -427,6 +427,47 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         "sent without a script"
     );
 
+    // A picture, chosen with the file button, goes with the form; it shows inline, without
+    // the location it carried.
+    let folder = tempfile::tempdir().unwrap();
+    let picture = folder.path().join("harbour.png");
+    std::fs::write(&picture, crate::uploads::png_with_location(96, 64)).unwrap();
+    browser
+        .find("#files")
+        .await
+        .send_keys(&picture.display().to_string())
+        .await
+        .unwrap();
+    browser.fill("#body", "the view from here").await;
+    browser.click(".composer button[type=submit]").await;
+    browser
+        .wait_for_text(".message:last-child .body", "the view from here")
+        .await;
+    let image = browser.find(".message:last-child .attachments img").await;
+    assert_eq!(
+        image.attr("alt").await.unwrap().as_deref(),
+        Some("harbour.png")
+    );
+    let shown: bool = browser
+        .client
+        .execute(
+            "const img = document.querySelector('.message:last-child .attachments img'); \
+             return img.complete && img.naturalWidth === 96;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false);
+    assert!(shown, "the picture did not load");
+    let stored: Vec<_> = std::fs::read_dir(server.config.data_dir.join("uploads").join(&member.id))
+        .unwrap()
+        .map(|f| std::fs::read(f.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert!(!String::from_utf8_lossy(&stored[0]).contains("GPS"));
+    browser.screenshots("picture").await;
+
     // A thread: reply, and come back to the channel.
     browser
         .click(".message:last-child a[href$='/thread']")
@@ -522,6 +563,27 @@ async fn two_members_see_each_other_live_and_a_broken_connection_loses_nothing()
         .wait_for_text(".message:last-child .body", "first light, edited")
         .await;
     bobs.wait_for_text(".messages", "first light, edited").await;
+
+    // A picture goes through the script too, and reaches Bob's page live.
+    let folder = tempfile::tempdir().unwrap();
+    let picture = folder.path().join("sunrise.png");
+    std::fs::write(&picture, crate::uploads::png_with_location(120, 80)).unwrap();
+    alices
+        .find("#files")
+        .await
+        .send_keys(&picture.display().to_string())
+        .await
+        .unwrap();
+    alices.click(".composer button[type=submit]").await;
+    let seen = bobs
+        .find(".message:last-child .attachments img[alt='sunrise.png']")
+        .await;
+    assert!(seen.attr("src").await.unwrap().is_some());
+    alices
+        .find(".message:last-child .attachments img[alt='sunrise.png']")
+        .await;
+    assert_eq!(alices.path().await, format!("/channels/{general}"));
+    bobs.screenshots("channel-picture").await;
     assert_eq!(alices.path().await, format!("/channels/{general}"));
 
     // An edit and a delete made elsewhere show in place.

@@ -909,6 +909,59 @@ async fn a_write_kept_waiting_by_another_sqlite_connection_runs_again() {
     store.close().await;
 }
 
+/// A job that writes and then fails, committed beside posts (which PostgreSQL writes in the
+/// batch's final statement), leaves nothing behind: it rolls back alone, as it would in a
+/// batch of jobs. (Without a savepoint of its own, a lone job's failure used to be left to
+/// the whole transaction's rollback, which the posts then committed past.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_job_beside_posts_leaves_nothing_behind() {
+    use hearth_app::{Store, StoreError, StoreOptions};
+    use hearth_core::audit::AuditAction;
+    use hearth_core::{ChannelId, UserId};
+    use hearth_store::QuickPost;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(Backend::Postgres, dir.path()).await;
+    let store = Store::open(&StoreOptions::new(url.clone())).await.unwrap();
+    create_counters(&store).await;
+    for round in 0..40i64 {
+        let mut posts = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            posts.push(tokio::spawn(async move {
+                // No such channel: not written, but in the batch all the same.
+                store
+                    .post_if_member(QuickPost {
+                        channel: ChannelId(1),
+                        author: UserId(1),
+                        body: "hello".into(),
+                        audit_action: AuditAction::MessagePosted,
+                        event_kind: "message.posted",
+                    })
+                    .await
+            }));
+        }
+        let failed = store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .execute_unchecked(format!(
+                            "INSERT INTO counters (id, n) VALUES ({}, 1)",
+                            100 + round
+                        ))
+                        .await?;
+                    Err::<(), _>(StoreError::Corrupt("refused after writing".into()))
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        for post in posts {
+            assert_eq!(post.await.unwrap().unwrap(), None);
+        }
+    }
+    assert_eq!(counters(&url).await, vec![(1, 0), (2, 0)]);
+    store.close().await;
+}
+
 /// Several write connections commit side by side, yet the events feed is numbered in commit
 /// order: a reader that follows it from the last number it saw, as the live tailer does, never
 /// sees a later number commit before an earlier one, so it misses nothing.
