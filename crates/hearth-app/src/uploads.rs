@@ -145,6 +145,29 @@ impl App {
         })
     }
 
+    /// Deletes the caller's uploads among `ids` that are not attached to a message, rows and
+    /// files: those taken in for a post that was then not made. Failures are logged; the
+    /// sweep removes what is left within a day.
+    pub async fn discard_uploads(&self, actor: &crate::Actor, ids: &[UploadId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let user = actor.user;
+        let ids = ids.to_vec();
+        let deleted = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    Ok::<_, AppError>(tx.conn().delete_unattached_uploads_of(user, &ids).await?)
+                })
+            })
+            .await;
+        match deleted {
+            Ok(files) => self.remove_files(files).await,
+            Err(error) => tracing::warn!(%error, "could not discard the uploads of a failed post"),
+        }
+    }
+
     /// Removes files from the blob store after the rows that named them are gone; a failure
     /// is logged and left to the sweep.
     pub(crate) async fn remove_files(&self, files: Vec<(UserId, i64)>) {

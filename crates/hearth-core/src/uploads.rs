@@ -196,7 +196,16 @@ fn strip_jpeg(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
         // APP2 carries the colour profile, which stays, but also multi-picture indexes.
         let colour_profile = marker == 0xe2 && segment.get(4..16) == Some(b"ICC_PROFILE\0");
         let metadata = matches!(marker, 0xe1..=0xed | 0xef | 0xfe) && !colour_profile;
-        if !metadata {
+        if marker == 0xe0 {
+            // APP0: the JFIF header stays, without the thumbnail it may carry (a picture of
+            // the photo before it was cropped); JFXX extensions (more thumbnails) and anything
+            // else go.
+            if segment.len() >= 18 && &segment[4..9] == b"JFIF\0" {
+                out.extend_from_slice(&[0xff, 0xe0, 0x00, 0x10]);
+                out.extend_from_slice(&segment[4..16]);
+                out.extend_from_slice(&[0, 0]);
+            }
+        } else if !metadata {
             out.extend_from_slice(segment);
         }
         at = end;
@@ -228,8 +237,10 @@ fn scan_data_end(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
-/// PNG: keeps every chunk but the ones that carry text or metadata (eXIf, tEXt, zTXt, iTXt,
-/// tIME). A chunk's length and CRC are kept as they were, since chunks are copied whole.
+/// PNG: keeps only the chunks that make up the picture (image data, palette, transparency,
+/// colour and gamma, pixel size, background, animation); everything else, text, EXIF in its
+/// several spellings, times, provenance manifests, colour profiles that carry a name and
+/// makers' private chunks, goes. Kept chunks are copied whole, length and CRC as they were.
 fn strip_png(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
     let mut out = Vec::with_capacity(bytes.len());
     out.extend_from_slice(&bytes[..8]);
@@ -247,8 +258,24 @@ fn strip_png(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
             .ok_or(UploadError::Damaged(
                 "a PNG chunk runs past the end of the file",
             ))?;
-        let metadata = matches!(kind, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME");
-        if !metadata {
+        let picture = matches!(
+            kind,
+            b"IHDR"
+                | b"PLTE"
+                | b"IDAT"
+                | b"IEND"
+                | b"tRNS"
+                | b"gAMA"
+                | b"cHRM"
+                | b"sRGB"
+                | b"sBIT"
+                | b"pHYs"
+                | b"bKGD"
+                | b"acTL"
+                | b"fcTL"
+                | b"fdAT"
+        );
+        if picture {
             out.extend_from_slice(&bytes[at..end]);
         }
         at = end;
@@ -259,8 +286,9 @@ fn strip_png(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
     Err(UploadError::Damaged("a PNG has no end chunk"))
 }
 
-/// WebP: keeps every RIFF chunk but EXIF and XMP, clears the extended header's flags for
-/// them, and writes the RIFF size anew.
+/// WebP: keeps only the chunks that make up the picture (VP8, VP8L, VP8X, alpha, animation,
+/// colour profile), clears the extended header's flags for EXIF and XMP, and writes the RIFF
+/// size anew.
 fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
     let declared = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     let end_of_riff = declared
@@ -283,7 +311,10 @@ fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, UploadError> {
                 "a WebP chunk runs past the end of the file",
             ))?;
         let kind = &header[..4];
-        if kind != b"EXIF" && kind != b"XMP " {
+        if matches!(
+            kind,
+            b"VP8X" | b"VP8 " | b"VP8L" | b"ALPH" | b"ANIM" | b"ANMF" | b"ICCP"
+        ) {
             let start = out.len();
             out.extend_from_slice(&bytes[at..end]);
             if kind == b"VP8X" && size >= 1 {
@@ -374,6 +405,9 @@ pub fn clean_file_name(name: &str, kind: FileType) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let mut cleaned: String = last
         .chars()
+        // Invisible formatting (right-to-left overrides, zero-width characters) can make
+        // "photo\u{202e}gpj.exe" read as "photoexe.jpg".
+        .filter(|c| !is_invisible_format(*c))
         .map(|c| {
             if c.is_control() || matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*') {
                 '_'
@@ -383,14 +417,31 @@ pub fn clean_file_name(name: &str, kind: FileType) -> String {
         })
         .collect();
     cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    while cleaned.len() > 200 {
+    while cleaned.len() > 190 {
         cleaned.pop();
     }
     if cleaned.is_empty() {
-        format!("file.{}", kind.extension())
-    } else {
-        cleaned
+        cleaned = "file".into();
     }
+    // The name ends in the extension of what the file is, so that opening a download runs
+    // no program its name chose (a text file named "invoice.bat").
+    let extension = kind.extension();
+    let fits = cleaned.rsplit_once('.').is_some_and(|(_, ext)| {
+        ext.eq_ignore_ascii_case(extension)
+            || (kind == FileType::Jpeg && ext.eq_ignore_ascii_case("jpeg"))
+    });
+    if !fits {
+        cleaned = format!("{cleaned}.{extension}");
+    }
+    cleaned
+}
+
+/// Characters that change how text shows without showing themselves.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -400,7 +451,9 @@ mod tests {
     fn jpeg_with_gps() -> Vec<u8> {
         let mut jpeg = vec![0xff, 0xd8];
         // APP0 JFIF.
-        jpeg.extend_from_slice(&[0xff, 0xe0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0]);
+        // APP0 JFIF with a 1x1 thumbnail (its pixel spells "THU").
+        jpeg.extend_from_slice(&[0xff, 0xe0, 0x00, 0x13, b'J', b'F', b'I', b'F', 0, 1, 2, 0]);
+        jpeg.extend_from_slice(&[0, 1, 0, 1, 1, 1, b'T', b'H', b'U']);
         // APP1 EXIF holding a GPS marker string.
         let exif = b"Exif\0\0GPSLatitude 51.5007";
         jpeg.extend_from_slice(&[0xff, 0xe1]);
@@ -423,6 +476,8 @@ mod tests {
         assert!(!text.contains("GPS"), "{stored:?}");
         assert!(!text.contains("cam!"));
         assert!(text.contains("JFIF"));
+        assert!(!text.contains("THU"), "the thumbnail stayed");
+        assert_eq!(&stored[2..6], &[0xff, 0xe0, 0x00, 0x10]);
         assert!(stored.ends_with(&[0x12, 0xff, 0x00, 0x34, 0xff, 0xd9]));
         Ok(())
     }
@@ -536,14 +591,18 @@ mod tests {
 
     #[test]
     fn file_names_are_labels_without_paths() {
+        let name = |n: &str, kind| clean_file_name(n, kind);
+        assert_eq!(name("../../etc/notes.txt", FileType::Text), "notes.txt");
+        assert_eq!(name("..\\boot.ini", FileType::Text), "boot.ini.txt");
+        assert_eq!(name("..", FileType::Png), "file.png");
+        assert_eq!(name("a\"b\r\n.png", FileType::Png), "a_b__.png");
+        assert_eq!(name("", FileType::Pdf), "file.pdf");
+        assert_eq!(name("photo.JPEG", FileType::Jpeg), "photo.JPEG");
+        assert_eq!(name("invoice.bat", FileType::Text), "invoice.bat.txt");
         assert_eq!(
-            clean_file_name("../../etc/passwd", FileType::Text),
-            "passwd"
+            name("readme\u{202e}txt.bat", FileType::Text),
+            "readmetxt.bat.txt"
         );
-        assert_eq!(clean_file_name("..\\boot.ini", FileType::Text), "boot.ini");
-        assert_eq!(clean_file_name("..", FileType::Png), "file.png");
-        assert_eq!(clean_file_name("a\"b\r\n.png", FileType::Png), "a_b__.png");
-        assert_eq!(clean_file_name("", FileType::Pdf), "file.pdf");
-        assert!(clean_file_name(&"é".repeat(300), FileType::Text).len() <= 200);
+        assert!(name(&"é".repeat(300), FileType::Text).len() <= 200);
     }
 }

@@ -11,6 +11,7 @@
 
 use hearth_core::UserId;
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The blob store's root folder.
@@ -24,7 +25,10 @@ impl BlobStore {
     /// if missing.
     pub fn open(root: &Path) -> std::io::Result<Self> {
         let root = root.to_path_buf();
-        std::fs::create_dir_all(&root)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)?;
         Ok(Self { root })
     }
 
@@ -42,12 +46,27 @@ impl BlobStore {
         let path = self.path(owner, id);
         blocking(move || {
             let draft = dir.join(format!(".{id}.draft"));
-            std::fs::create_dir_all(&dir)?;
-            let mut file = match std::fs::File::create(&draft) {
+            // Only Hearth's own user reads what people uploaded.
+            let make_dir = || {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+            };
+            let create = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&draft)
+            };
+            make_dir()?;
+            let mut file = match create() {
                 // A sweep removed the folder as it emptied: make it again.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::File::create(&draft)?
+                    make_dir()?;
+                    create()?
                 }
                 other => other?,
             };
@@ -93,10 +112,12 @@ impl BlobStore {
     }
 
     /// Every file older than `grace`, as (owner, id), for a sweep to check against the
-    /// database; drafts that old (left by a crash mid-write) and anything else that is not a
-    /// file of the store are removed on the way, and so are emptied owner folders. Files
-    /// younger than `grace` are left out, so that an upload whose row is still being written
-    /// is not taken for an orphan.
+    /// database. Only the store's own names are looked at (numeric owner folders holding
+    /// numeric files, and `.<id>.draft` files): drafts that old, left by a crash mid-write,
+    /// are removed on the way, and so are emptied owner folders; anything else is left
+    /// alone, so a misconfigured folder loses nothing. Files younger than `grace` are left
+    /// out, so that an upload whose row is still being written is not taken for an orphan.
+    /// A file that cannot be looked at is logged and passed over.
     pub async fn files_older_than(
         &self,
         grace: std::time::Duration,
@@ -105,43 +126,58 @@ impl BlobStore {
         blocking(move || {
             let mut found = Vec::new();
             for owner in std::fs::read_dir(&root)? {
-                let owner = owner?;
-                let owner_id = owner
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<i64>().ok());
-                if !owner.file_type()?.is_dir() {
+                let Ok(owner) = owner else { continue };
+                let Some(owner_id) = numeric(&owner.file_name()) else {
+                    continue;
+                };
+                if !owner.file_type().is_ok_and(|t| t.is_dir()) {
                     continue;
                 }
-                let mut left = 0;
-                for file in std::fs::read_dir(owner.path())? {
-                    let file = file?;
-                    let age = file.metadata()?.modified()?.elapsed().unwrap_or_default();
-                    left += 1;
-                    if age < grace {
+                let Ok(files) = std::fs::read_dir(owner.path()) else {
+                    continue;
+                };
+                for file in files.flatten() {
+                    let name = file.file_name();
+                    let draft = name
+                        .to_str()
+                        .and_then(|n| n.strip_prefix('.')?.strip_suffix(".draft"))
+                        .is_some_and(|id| id.parse::<i64>().is_ok());
+                    let id = numeric(&name);
+                    if id.is_none() && !draft {
                         continue;
                     }
-                    let id = file
-                        .file_name()
-                        .to_str()
-                        .and_then(|n| n.parse::<i64>().ok());
-                    match owner_id.zip(id) {
-                        Some((o, i)) => found.push((UserId(o), i)),
+                    let old = file
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .map(|at| at.elapsed().unwrap_or_default() >= grace)
+                        .unwrap_or(false);
+                    if !old {
+                        continue;
+                    }
+                    match id {
+                        Some(id) => found.push((UserId(owner_id), id)),
                         None => {
-                            std::fs::remove_file(file.path())?;
-                            left -= 1;
+                            if let Err(error) = std::fs::remove_file(file.path()) {
+                                tracing::warn!(%error, "could not remove an upload's draft");
+                            }
                         }
                     }
                 }
-                if left == 0 {
-                    // A new upload may be creating it again this moment: that one recreates it.
-                    let _ = std::fs::remove_dir(owner.path());
-                }
+                // Fails while the folder holds files, which is fine; a new upload that
+                // finds it gone makes it again.
+                let _ = std::fs::remove_dir(owner.path());
             }
             Ok(found)
         })
         .await
     }
+}
+
+/// The number a file or folder of the store is named by.
+fn numeric(name: &std::ffi::OsStr) -> Option<i64> {
+    name.to_str()
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
 }
 
 async fn blocking<T: Send + 'static>(

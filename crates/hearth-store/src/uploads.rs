@@ -158,6 +158,31 @@ impl Conn<'_> {
         Ok(rows.into_iter().map(|(o, id)| (UserId(o), id)).collect())
     }
 
+    /// Deletes those of `ids` that are `owner`'s uploads not attached to a message; returns
+    /// their files.
+    pub async fn delete_unattached_uploads_of(
+        &mut self,
+        owner: UserId,
+        ids: &[UploadId],
+    ) -> Result<Vec<(UserId, i64)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "DELETE FROM uploads WHERE owner_id = $1 AND message_id IS NULL AND id IN ({}) \
+             RETURNING owner_id, id",
+            placeholders(2, ids.len())
+        );
+        let rows: Vec<(i64, i64)> = dispatch!(self, c => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(owner.0);
+            for id in ids {
+                query = query.bind(id.0);
+            }
+            query.fetch_all(&mut **c).await?
+        });
+        Ok(rows.into_iter().map(|(o, id)| (UserId(o), id)).collect())
+    }
+
     /// Which of `ids` have a row.
     pub async fn existing_uploads(&mut self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
         let mut found = Vec::new();

@@ -94,7 +94,8 @@ async fn download(
 }
 
 /// The response that serves a file: its sniffed type, never sniffed again by the browser,
-/// sandboxed, shown inline only if it is a picture, and cached by the browser alone.
+/// sandboxed, shown inline only if it is a picture, never cached, and for this site's pages
+/// alone.
 pub(crate) fn file_response(file: hearth_app::Download) -> Response {
     let attachment = &file.attachment;
     let is_image = hearth_core::uploads::FileType::from_media_type(&attachment.media_type)
@@ -121,9 +122,12 @@ pub(crate) fn file_response(file: hearth_app::Download) -> Response {
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
+    // Not kept by the browser: access can end (a deleted message, a left channel, a
+    // sign-out on a shared computer), and a cached copy would outlive it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
     );
     response
 }

@@ -365,70 +365,152 @@ pub(crate) fn parse_id(text: &str) -> Result<i64, PageError> {
 pub(crate) struct PostForm {
     form_token: String,
     body: String,
-    /// Files chosen in the form (sent as multipart): each with its name.
-    #[serde(skip)]
-    files: Vec<(String, axum::body::Bytes)>,
 }
 
-impl PostForm {
-    /// Reads the composer's form: multipart when it carries files (as the page sends it),
-    /// or plain form fields.
-    async fn read(state: &WebState, request: axum::extract::Request) -> Result<Self, PageError> {
-        use axum::extract::FromRequest;
-        let multipart = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        if !multipart {
-            let Form(form) = Form::<PostForm>::from_request(request, state)
-                .await
-                .map_err(|_| PageError::bad_request("the form could not be read"))?;
-            return Ok(form);
-        }
-        let too_large = || {
-            PageError::from(ApiError::from(hearth_app::AppError::from(
-                hearth_core::DomainError::TooLarge {
-                    limit_bytes: state.app.max_upload_bytes() as u64,
-                },
-            )))
-        };
-        let mut parts = axum::extract::Multipart::from_request(request, state)
-            .await
-            .map_err(|_| PageError::bad_request("the form could not be read"))?;
-        let mut form = PostForm {
-            form_token: String::new(),
-            body: String::new(),
-            files: Vec::new(),
-        };
-        while let Some(field) = parts.next_field().await.map_err(|_| too_large())? {
-            match field.name() {
-                Some("form_token") => form.form_token = field.text().await.unwrap_or_default(),
-                Some("body") => form.body = field.text().await.map_err(|_| too_large())?,
-                Some("files") => {
-                    let name = field.file_name().unwrap_or_default().to_string();
-                    let bytes = field.bytes().await.map_err(|_| too_large())?;
-                    // A file input left empty still sends one nameless, empty part.
-                    if name.is_empty() && bytes.is_empty() {
-                        continue;
-                    }
-                    if form.files.len() == hearth_app::MAX_ATTACHMENTS {
-                        return Err(PageError::bad_request("at most 10 files per message"));
-                    }
-                    form.files.push((name, bytes));
-                }
-                _ => {}
-            }
-        }
-        Ok(form)
-    }
-}
+/// Most bytes of a composer's fields other than files (the text is at most 8,000
+/// characters).
+const FORM_FIELDS_LIMIT: usize = 64 * 1024;
 
 /// The body a composer form may carry: every file it may attach, and the text beside them.
+/// Only signed-in members get to send that much, and each file is read up to its own limit.
 pub(crate) fn composer_body_limit(max_upload_bytes: usize) -> usize {
     max_upload_bytes
         .saturating_mul(hearth_app::MAX_ATTACHMENTS)
-        .saturating_add(64 * 1024)
+        .saturating_add(FORM_FIELDS_LIMIT)
+}
+
+/// How posting from the composer went wrong.
+enum Posting {
+    /// The app refused it: shown on the channel page with what was written, when the writer
+    /// can fix it.
+    Refused(hearth_app::AppError, String),
+    /// The form itself was unusable.
+    Failed(PageError),
+}
+
+impl From<PageError> for Posting {
+    fn from(error: PageError) -> Self {
+        Posting::Failed(error)
+    }
+}
+
+/// A multipart field's bytes, up to `limit`; `None` past it.
+async fn read_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, PageError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| PageError::bad_request("the form could not be read"))?
+    {
+        if out.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// Reads the composer's form and posts it: plain fields, or multipart when it carries files
+/// (as the page sends it). Files are uploaded one by one as they arrive, after the form's
+/// token (which the page sends first), so a request holds at most one file in memory; their
+/// ids go into `uploaded`.
+async fn post_from_form(
+    state: &WebState,
+    visitor: &Visitor,
+    actor: &hearth_app::Actor,
+    channel: ChannelId,
+    request: axum::extract::Request,
+    uploaded: &mut Vec<hearth_core::UploadId>,
+) -> Result<(), Posting> {
+    use axum::extract::FromRequest;
+    let unreadable = || PageError::bad_request("the form could not be read");
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, FORM_FIELDS_LIMIT)
+            .await
+            .map_err(|_| unreadable())?;
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let Form(form) = Form::<PostForm>::from_request(request, state)
+            .await
+            .map_err(|_| unreadable())?;
+        visitor.check_form(&form.form_token)?;
+        return match state
+            .app
+            .post_message(actor, channel, &form.body, None, &[])
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(Posting::Refused(error, form.body)),
+        };
+    }
+    let mut parts = axum::extract::Multipart::from_request(request, state)
+        .await
+        .map_err(|_| unreadable())?;
+    let mut token_checked = false;
+    let mut body = String::new();
+    let max_file = state.app.max_upload_bytes();
+    while let Some(mut field) = parts.next_field().await.map_err(|_| unreadable())? {
+        match field.name() {
+            Some("form_token") => {
+                let token = read_field(&mut field, 256).await?.ok_or_else(unreadable)?;
+                visitor.check_form(&String::from_utf8_lossy(&token))?;
+                token_checked = true;
+            }
+            Some("body") => {
+                let text = read_field(&mut field, FORM_FIELDS_LIMIT)
+                    .await?
+                    .ok_or_else(unreadable)?;
+                body = String::from_utf8(text).map_err(|_| unreadable())?;
+            }
+            Some("files") => {
+                if !token_checked {
+                    return Err(Posting::Failed(PageError::FormExpired));
+                }
+                let name = field.file_name().unwrap_or_default().to_string();
+                let Some(bytes) = read_field(&mut field, max_file).await? else {
+                    let too_large = hearth_core::DomainError::TooLarge {
+                        limit_bytes: max_file as u64,
+                    };
+                    return Err(Posting::Refused(too_large.into(), body));
+                };
+                // A file input left empty still sends one nameless, empty part.
+                if name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                if uploaded.len() == hearth_app::MAX_ATTACHMENTS {
+                    let too_many = hearth_core::DomainError::invalid(
+                        "attachments",
+                        "may name at most 10 files",
+                    );
+                    return Err(Posting::Refused(too_many.into(), body));
+                }
+                match state.app.upload(actor, channel, &name, &bytes).await {
+                    Ok(attachment) => uploaded.push(attachment.id),
+                    Err(error) => return Err(Posting::Refused(error, body)),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !token_checked {
+        return Err(Posting::Failed(PageError::FormExpired));
+    }
+    match state
+        .app
+        .post_message(actor, channel, &body, None, uploaded)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) => Err(Posting::Refused(error, body)),
+    }
 }
 
 /// `POST /channels/{id}`: posts a message, with the files chosen in the form, then shows
@@ -439,32 +521,19 @@ pub(crate) async fn post(
     Path(id): Path<String>,
     request: axum::extract::Request,
 ) -> Result<Response, PageError> {
-    let form = PostForm::read(&state, request).await?;
-    visitor.check_form(&form.form_token)?;
-    let id = parse_id(&id).map(ChannelId)?;
+    // Signed in before any of the body is read: only members send large forms.
     let me = visitor.require()?;
-    let mut attachments = Vec::with_capacity(form.files.len());
-    let mut outcome = Ok(());
-    for (name, bytes) in &form.files {
-        match state.app.upload(&me.actor, id, name, bytes).await {
-            Ok(attachment) => attachments.push(attachment.id),
-            Err(error) => {
-                outcome = Err(error);
-                break;
-            }
-        }
+    let id = parse_id(&id).map(ChannelId)?;
+    let mut uploaded = Vec::new();
+    let outcome = post_from_form(&state, &visitor, &me.actor, id, request, &mut uploaded).await;
+    if outcome.is_err() {
+        // Files taken in for a post that was not made go at once, not in a day.
+        state.app.discard_uploads(&me.actor, &uploaded).await;
     }
-    let posted = match outcome {
-        Ok(()) => state
-            .app
-            .post_message(&me.actor, id, &form.body, None, &attachments)
-            .await
-            .map(|_| ()),
-        Err(error) => Err(error),
-    };
-    match posted {
+    match outcome {
         Ok(()) => Ok(see_other(&format!("/channels/{id}"))),
-        Err(error) => {
+        Err(Posting::Failed(error)) => Err(error),
+        Err(Posting::Refused(error, draft)) => {
             let problem = ApiError::from(error);
             if matches!(
                 problem.status(),
@@ -473,7 +542,7 @@ pub(crate) async fn post(
                     | StatusCode::UNSUPPORTED_MEDIA_TYPE
             ) {
                 // Keep what was written, and say what is wrong with it.
-                channel_page(&state, &visitor, id, None, form.body, Some(problem)).await
+                channel_page(&state, &visitor, id, None, draft, Some(problem)).await
             } else {
                 Err(problem.into())
             }

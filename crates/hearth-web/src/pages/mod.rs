@@ -44,6 +44,11 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/communities/{id}/members", get(people::members))
+        .route("/communities/{id}/transfer", post(people::transfer))
+        .route(
+            "/communities/{id}/transfer/{user}",
+            get(people::transfer_page),
+        )
         .route(
             "/communities/{id}/settings",
             get(admin::show).post(admin::general),

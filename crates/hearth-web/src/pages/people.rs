@@ -26,6 +26,8 @@ struct MemberView {
     assignable: Vec<(&'static str, &'static str)>,
     /// Whether the visitor may remove them.
     removable: bool,
+    /// Whether the visitor (the owner) may hand them the community.
+    may_inherit: bool,
 }
 
 #[derive(Template)]
@@ -85,6 +87,7 @@ pub(crate) async fn members(
                         Vec::new()
                     },
                     removable: m.user.id != me.actor.user && may_remove(my_role, m.role),
+                    may_inherit: my_role == Role::Owner && m.user.id != me.actor.user,
                 }
             })
             .collect(),
@@ -160,4 +163,63 @@ pub(crate) async fn open(
     let with = UserId(parse_id(&form.with)?);
     let conversation = state.app.open_direct(&me.actor, vec![with]).await?;
     Ok(see_other(&format!("/channels/{}", conversation.id)))
+}
+
+#[derive(Template)]
+#[template(path = "transfer.html")]
+struct TransferPage {
+    layout: Layout,
+    community_id: CommunityId,
+    community_name: String,
+    heir_id: UserId,
+    heir_name: String,
+}
+
+/// `GET /communities/{id}/transfer/{user}`: the owner confirms handing the community to
+/// another member.
+pub(crate) async fn transfer_page(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = CommunityId(parse_id(&id)?);
+    let heir = UserId(parse_id(&user)?);
+    let me = visitor.require()?;
+    let (community, my_role) = state.app.community(&me.actor, id).await?;
+    if my_role != Some(Role::Owner) || heir == me.actor.user {
+        return Err(PageError::not_found());
+    }
+    // Anyone the owner shares a community with; the transfer itself insists on a member of
+    // this one.
+    let heir_name = state.app.user(&me.actor, heir).await?.display_name;
+    let page = TransferPage {
+        layout: Layout::new(format!("Transfer · {}", community.name), &visitor),
+        community_id: id,
+        community_name: community.name,
+        heir_id: heir,
+        heir_name,
+    };
+    Ok(render(&page, &visitor))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TransferForm {
+    form_token: String,
+    user_id: String,
+}
+
+/// `POST /communities/{id}/transfer`: hands the community to another member; the old owner
+/// stays on as an admin.
+pub(crate) async fn transfer(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<TransferForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = CommunityId(parse_id(&id)?);
+    let heir = UserId(parse_id(&form.user_id)?);
+    let me = visitor.require()?;
+    state.app.transfer_ownership(&me.actor, id, heir).await?;
+    Ok(see_other(&format!("/communities/{id}/members")))
 }

@@ -710,6 +710,28 @@ async fn an_owner_invites_a_second_member_who_joins_by_the_link() {
         .wait_for_text(".people li:nth-child(2) .badge", "Moderator")
         .await;
     owners.screenshots("members").await;
+
+    // The owner hands the community over, after a confirmation, and stays on as an admin.
+    owners.click(".people a[href*='/transfer/']").await;
+    owners
+        .wait_for_text("h1", "Make friend Example the owner of Quiet Room?")
+        .await;
+    owners.assert_accessible("the transfer page").await;
+    owners.screenshots("transfer").await;
+    owners.click("form.actions button[type=submit]").await;
+    owners
+        .wait_for_text(".people li:nth-child(2) .badge", "Owner")
+        .await;
+    assert_eq!(owners.text(".people li:first-child .badge").await, "Admin");
+    assert!(
+        owners
+            .client
+            .find_all(fantoccini::Locator::Css(".people a[href*='/transfer/']"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an admin is offered the transfer"
+    );
     owners.client.clone().close().await.unwrap();
     friends.client.clone().close().await.unwrap();
 }

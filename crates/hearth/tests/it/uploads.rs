@@ -15,7 +15,9 @@ on_both_backends!(
 /// A JPEG whose EXIF block holds a GPS position, with a comment, around a tiny scan.
 pub(crate) fn jpeg_with_gps() -> Vec<u8> {
     let mut jpeg = vec![0xff, 0xd8];
-    jpeg.extend_from_slice(&[0xff, 0xe0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0]);
+    // APP0 JFIF with a 1x1 thumbnail (its pixel spells "THU").
+    jpeg.extend_from_slice(&[0xff, 0xe0, 0x00, 0x13, b'J', b'F', b'I', b'F', 0, 1, 2, 0]);
+    jpeg.extend_from_slice(&[0, 1, 0, 1, 1, 1, b'T', b'H', b'U']);
     let exif = b"Exif\0\0GPSLatitude 51.500729 N GPSLongitude 0.124625 W";
     jpeg.extend_from_slice(&[0xff, 0xe1]);
     jpeg.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
@@ -205,6 +207,12 @@ async fn an_image_is_stripped_of_its_location_and_served_only_to_readers(backend
         assert!(!text.contains("Pixel 9"), "{path:?} holds the comment");
     }
     assert_eq!(uploaded.body["size"], stored.len());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&uploads.join(&alice.id).join(&id)), 0o600);
+        assert_eq!(mode(&uploads.join(&alice.id)), 0o700);
+    }
 
     // Before it is attached, only its uploader can fetch it.
     assert_eq!(download(&alice, &id).await.0, 200);
@@ -251,6 +259,11 @@ async fn an_image_is_stripped_of_its_location_and_served_only_to_readers(backend
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
     assert!(header(&headers, "content-security-policy").contains("sandbox"));
     assert!(header(&headers, "content-disposition").starts_with("inline;"));
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    assert_eq!(
+        header(&headers, "cross-origin-resource-policy"),
+        "same-origin"
+    );
     assert_eq!(download(&carol, &id).await.0, 404);
     assert_eq!(download(&server.anonymous(), &id).await.0, 401);
 
