@@ -750,6 +750,7 @@ impl App {
                         access.channel.community_id,
                     );
                     tx.append_event(message.channel_id, "message.edited", id.0);
+                    tx.conn().reindex_message(id, &body).await?;
                     message.body = Some(body);
                     message.edited_at = Some(edited_at);
                     fill_attachments(&mut tx.conn(), std::slice::from_mut(&mut message)).await?;
@@ -819,6 +820,7 @@ impl App {
                         return Err(DomainError::NotFound("message").into());
                     }
                     let files = tx.conn().delete_uploads_of_message(id).await?;
+                    tx.conn().unindex_message(id).await?;
                     tx.truncate_journal_after_commit();
                     record(
                         tx,
@@ -892,6 +894,8 @@ async fn post_in(
         Some(_) => None,
     };
     let (community, thread_root) = if let Some(community) = inserted {
+        // The insert wrote; what follows could fail, so it goes under the job's savepoint.
+        tx.savepoint().await?;
         (community, None)
     } else {
         tx.savepoint().await?;
@@ -916,6 +920,7 @@ async fn post_in(
         community,
     );
     tx.append_event(channel, MESSAGE_POSTED, id.0);
+    tx.conn().index_message(id, channel, user, &body).await?;
     let mut attached = Vec::new();
     if !attachments.is_empty() {
         // Only run inside a job with the writer's savepoint (see `App::post_message`).

@@ -14,6 +14,7 @@ mod events;
 mod first_run;
 mod instance_key;
 mod retention;
+mod search;
 mod secrets;
 mod sign_in_limits;
 mod uploads;
@@ -27,6 +28,7 @@ pub use events::{EventSubscription, LiveEvent};
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 pub use instance_key::{InstanceKey, MalformedKey};
 pub use retention::SweepReport;
+pub use search::{MAX_OFFSET, SearchIn};
 pub use uploads::{Download, MAX_ATTACHMENTS};
 
 use std::sync::Arc;

@@ -787,6 +787,32 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // The search index's copy of each live message's text, in the clear (the index must read
+    // it): it goes when the message is edited (replaced), deleted, or erased with its author.
+    // SQLite's full-text index over it, like any index, is derived from this table.
+    Table {
+        name: "message_search",
+        description: "The text of live messages, for full-text search (an index of messages).",
+        subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
+        columns: &[
+            key("message_id"),
+            key("channel_id"),
+            personal(
+                "author_id",
+                Identifiers,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            ),
+            message_content(personal(
+                "body",
+                CommunicationsContent,
+                ProvideService,
+                UntilDeleted,
+                DeleteRow,
+            )),
+        ],
+    },
     // Uploaded files go with their uploader and with their message. The bytes themselves are
     // in the blob store (uploads/<owner_id>/<id> under the data directory), removed with the
     // row: the file's content has the same category and sensitivity as its name.

@@ -238,6 +238,33 @@ pub struct Attachment {
     pub size: i64,
 }
 
+/// A message found by search, with the part of its text around the matches.
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    /// The message, as its readers see it.
+    pub message: Message,
+    /// Its text around the matches, in pieces: those with `hit` are words that matched.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A piece of a search snippet.
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SnippetPart {
+    /// The text.
+    pub text: String,
+    /// Whether it matched the query.
+    pub hit: bool,
+}
+
+/// A page of search results, best match first.
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    /// The messages found.
+    pub hits: Vec<SearchHit>,
+    /// Pass as `offset` for the next page; `None` on the last.
+    pub next_offset: Option<i64>,
+}
+
 /// An earlier version of an edited message.
 #[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MessageRevision {
@@ -310,6 +337,9 @@ debug_fields!(Message {
     reply_count
 });
 debug_fields!(MessageRevision { replaced_at });
+debug_fields!(SearchHit { message });
+debug_fields!(SnippetPart { hit });
+debug_fields!(SearchPage { hits, next_offset });
 debug_fields!(Attachment {
     id,
     media_type,

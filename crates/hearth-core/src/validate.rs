@@ -129,6 +129,14 @@ pub fn name(field: &'static str, raw: &str) -> Result<String, DomainError> {
     Ok(text)
 }
 
+/// A search query: trimmed, 1 to `max` characters on one line, no control characters.
+pub fn search_query(raw: &str, max: usize) -> Result<String, DomainError> {
+    let text = raw.trim().to_string();
+    printable("q", &text, Lines::One)?;
+    bounded("q", &text, 1, max)?;
+    Ok(text)
+}
+
 /// A description or topic: trimmed, at most 1,000 characters, may be empty, may run over
 /// several lines.
 pub fn description(field: &'static str, raw: &str) -> Result<String, DomainError> {

@@ -56,6 +56,8 @@ pub(crate) struct PendingPost {
     pub channel: ChannelId,
     pub author: UserId,
     pub sealed: Vec<u8>,
+    /// The text in the clear, for the search index.
+    pub body: String,
     pub at: Timestamp,
     pub audit_action: AuditAction,
     pub event_kind: &'static str,
@@ -65,7 +67,7 @@ pub(crate) struct PendingPost {
 pub(crate) type Inserted = Vec<(i64, Option<i64>)>;
 
 /// On PostgreSQL, the batch's last statement, one round trip: the posts that pass their
-/// membership check, then the audit entries (the batch's and the posts'), then the events (the
+/// membership check (with their text in the search index), then the audit entries (the batch's and the posts'), then the events (the
 /// batch's, then the posts'), numbered from the counter, whose row stays locked until COMMIT.
 /// The lock is taken this late so that connections committing side by side wait on one another
 /// only for the last statement and the commit. With nothing to write it still runs, and fails
@@ -99,6 +101,10 @@ pub(crate) async fn flush_postgres(
              posted.id, posted.community_id \
            FROM posted JOIN unnest($13::bigint[], $18::bigint[], $20::text[]) \
              AS a(id, audit_id, action) ON a.id = posted.id), \
+         searchable AS (INSERT INTO message_search (message_id, channel_id, author_id, body) \
+           SELECT posted.id, posted.channel_id, posted.author_id, t.body \
+           FROM posted JOIN unnest($13::bigint[], $22::text[]) AS t(id, body) \
+             ON t.id = posted.id), \
          tally AS (SELECT $8::bigint + count(*) AS total FROM posted), \
          counter AS (UPDATE event_sequence SET last = last + tally.total FROM tally \
            WHERE id = 1 AND tally.total > 0 RETURNING last, tally.total), \
@@ -164,6 +170,7 @@ pub(crate) async fn flush_postgres(
             .collect::<Vec<_>>(),
     )
     .bind(posts.iter().map(|p| p.event_kind).collect::<Vec<_>>())
+    .bind(posts.iter().map(|p| p.body.as_str()).collect::<Vec<_>>())
     .fetch_all(conn)
     .await?;
     Ok(rows)

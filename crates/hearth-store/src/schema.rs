@@ -9,9 +9,15 @@ impl Conn<'_> {
     pub async fn live_columns(&mut self) -> Result<Vec<(String, String)>, StoreError> {
         let sql = match self.backend() {
             crate::Backend::Sqlite => {
+                // Full-text indexes (virtual tables and the tables they keep their index in) are
+                // indexes of a declared table, like B-tree indexes: not tables of their own.
                 "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
                  WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-                 AND m.name <> '_sqlx_migrations' ORDER BY 1, 2"
+                 AND m.name <> '_sqlx_migrations' \
+                 AND NOT EXISTS (SELECT 1 FROM sqlite_master v \
+                   WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+                   AND (m.name = v.name OR m.name LIKE v.name || '\\_%' ESCAPE '\\')) \
+                 ORDER BY 1, 2"
             }
             crate::Backend::Postgres => {
                 "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns \

@@ -295,6 +295,11 @@ impl Store {
                 let Some(community) = tx.conn().insert_message_if_member(&new).await? else {
                     return Ok(None);
                 };
+                // The insert wrote; indexing could fail, so it goes under a savepoint.
+                tx.savepoint().await?;
+                tx.conn()
+                    .index_message(id, post.channel, post.author, &post.body)
+                    .await?;
                 tx.append_audit(AuditEntry {
                     actor: Some(post.author),
                     action: post.audit_action,

@@ -6,6 +6,7 @@ mod chat;
 mod communities;
 mod document;
 mod paging;
+mod search;
 pub(crate) mod uploads;
 
 use crate::WebState;
@@ -63,5 +64,6 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())
+        .merge(search::router())
         .routes(utoipa_axum::routes!(crate::live::upgrade))
 }

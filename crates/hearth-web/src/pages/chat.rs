@@ -77,6 +77,8 @@ struct ChannelPage {
     layout: Layout,
     /// Where the sidebar's heading leads: the community, or the conversations.
     home_link: String,
+    /// The channel's community, for the sidebar's search box.
+    community_id: Option<hearth_core::CommunityId>,
     home_name: String,
     channel_id: ChannelId,
     /// `#name`, or the other participants of a conversation.
@@ -180,6 +182,7 @@ async fn channel_page(
     let page = ChannelPage {
         layout,
         home_link,
+        community_id: channel.community_id,
         home_name: home,
         channel_id: id,
         channel_name: name,

@@ -8,6 +8,7 @@ mod chat;
 mod communities;
 mod messages;
 mod people;
+mod search;
 mod settings;
 mod setup;
 mod visitor;
@@ -41,6 +42,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(communities::mine).post(communities::create),
         )
         .route("/directory", get(communities::directory))
+        .route("/search", get(search::search))
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/communities/{id}/members", get(people::members))

@@ -364,6 +364,18 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     }
     browser.open(&server, &channel_path).await;
 
+    // Search from the sidebar: the message is found, its matching word marked.
+    browser.fill("#sidebar-q", "garden\u{E007}").await;
+    browser.wait_for_text("h1", "Search in").await;
+    assert_eq!(browser.text(".hits mark").await.to_lowercase(), "garden");
+    browser.assert_accessible("the search page").await;
+    browser.screenshots("search").await;
+    browser.click(".hits a").await;
+    browser
+        .wait_for_path(&format!("/messages/{message}/thread"))
+        .await;
+    browser.open(&server, &channel_path).await;
+
     // Account settings: a new name shows on the next page; a token's secret shows once.
     browser.click("a.me").await;
     browser.wait_for_text("h1", "Account settings").await;

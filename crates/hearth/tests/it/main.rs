@@ -22,5 +22,6 @@ mod planted;
 mod retention;
 mod roles;
 mod schema;
+mod search;
 mod sign_in;
 mod uploads;

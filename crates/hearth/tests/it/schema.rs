@@ -319,6 +319,7 @@ impl Raw {
             "instance_key_check",
             "channel_reads",
             "uploads",
+            "message_search",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
