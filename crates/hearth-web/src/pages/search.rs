@@ -91,17 +91,21 @@ pub(crate) async fn search(
                 let mut names = std::collections::HashMap::new();
                 for hit in found.hits {
                     let channel = hit.message.channel_id;
-                    if !names.contains_key(&channel) {
-                        let name = match state.app.channel(&me.actor, channel).await {
-                            Ok(c) if c.community_id.is_some() => format!("#{}", c.name),
-                            Ok(_) => "Direct conversation".to_string(),
-                            Err(_) => String::new(),
-                        };
-                        names.insert(channel, name);
-                    }
+                    let name = match names.get(&channel) {
+                        Some(name) => String::clone(name),
+                        None => {
+                            let name = match state.app.channel(&me.actor, channel).await {
+                                Ok(c) if c.community_id.is_some() => format!("#{}", c.name),
+                                Ok(_) => "Direct conversation".to_string(),
+                                Err(_) => String::new(),
+                            };
+                            names.insert(channel, name.clone());
+                            name
+                        }
+                    };
                     page.hits.push(HitView {
                         id: hit.message.id,
-                        channel: names.get(&channel).cloned().unwrap_or_default(),
+                        channel: name,
                         at: clock_time(hit.message.created_at),
                         iso: hit.message.created_at.to_rfc3339(),
                         snippet: hit.snippet,
