@@ -633,6 +633,13 @@ async fn seed(
                     insert = insert.bind(id).bind(c).bind(a).bind(body).bind(at);
                 }
                 insert.execute(&mut *conn).await?;
+                // The search index's copy of each text, as the server writes it.
+                let sql = multi_row_insert("message_search (message_id, channel_id, author_id, body)", 4, n);
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, &(id, _, c, a, _)) in rows.iter().enumerate() {
+                    insert = insert.bind(id).bind(c).bind(a).bind(body_text(done + k, chars));
+                }
+                insert.execute(&mut *conn).await?;
                 let sql = multi_row_insert("audit_log (id, at, actor_id, action, object_kind, object_id, community_id)", 7, n);
                 let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for &(id, audit_id, _, a, at) in &rows {
