@@ -750,7 +750,9 @@ impl App {
                         access.channel.community_id,
                     );
                     tx.append_event(message.channel_id, "message.edited", id.0);
-                    tx.conn().reindex_message(id, &body).await?;
+                    tx.conn()
+                        .reindex_message(id, message.channel_id, user, &body)
+                        .await?;
                     message.body = Some(body);
                     message.edited_at = Some(edited_at);
                     fill_attachments(&mut tx.conn(), std::slice::from_mut(&mut message)).await?;
@@ -894,7 +896,8 @@ async fn post_in(
         Some(_) => None,
     };
     let (community, thread_root) = if let Some(community) = inserted {
-        // The insert wrote; what follows could fail, so it goes under the job's savepoint.
+        // The single statement is done; the rest must go under a savepoint. (Should indexing
+        // fail after the insert wrote, the whole batch fails rather than half-writing.)
         tx.savepoint().await?;
         (community, None)
     } else {

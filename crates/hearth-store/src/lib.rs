@@ -30,7 +30,7 @@ pub use conn::{Backend, Conn, Reader};
 pub use error::StoreError;
 pub use posting::{Posted, QuickPost};
 pub use sealing::{PlainSealer, Sealer};
-pub use search::{HIT_END, HIT_START, SearchHit, SearchScope};
+pub use search::{HIT_END, HIT_START, SearchHit, SearchScope, searchable_text};
 pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
 pub use uploads::UploadRow;

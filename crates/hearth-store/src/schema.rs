@@ -16,7 +16,8 @@ impl Conn<'_> {
                  AND m.name <> '_sqlx_migrations' \
                  AND NOT EXISTS (SELECT 1 FROM sqlite_master v \
                    WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%' \
-                   AND (m.name = v.name OR m.name LIKE v.name || '\\_%' ESCAPE '\\')) \
+                   AND m.name IN (v.name, v.name || '_data', v.name || '_idx', \
+                     v.name || '_content', v.name || '_docsize', v.name || '_config')) \
                  ORDER BY 1, 2"
             }
             crate::Backend::Postgres => {

@@ -36,14 +36,31 @@ pub struct SearchHit {
 /// At most this many words of a query are searched for.
 const MAX_TERMS: usize = 16;
 
-/// The query as an FTS5 expression: each word a quoted phrase, all of them required, so that
-/// nothing a person types is read as FTS5 syntax (which would otherwise fail on a stray
-/// quote or asterisk, or search columns by name).
-fn fts5_query(text: &str) -> String {
+/// A message's text as the index keeps it: without the snippet marks, which an author could
+/// otherwise type to fake highlights in other people's results.
+pub fn searchable_text(body: &str) -> std::borrow::Cow<'_, str> {
+    if body.contains([HIT_START, HIT_END]) {
+        body.replace([HIT_START, HIT_END], "").into()
+    } else {
+        body.into()
+    }
+}
+
+/// The words searched for: at most [`MAX_TERMS`], each without quotes, joined by spaces.
+fn query_words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|word| word.replace('"', ""))
         .filter(|word| !word.is_empty())
         .take(MAX_TERMS)
+        .collect()
+}
+
+/// The query as an FTS5 expression: each word a quoted phrase, all of them required, so that
+/// nothing a person types is read as FTS5 syntax (which would otherwise fail on a stray
+/// quote or asterisk, or search columns by name).
+fn fts5_query(text: &str) -> String {
+    query_words(text)
+        .iter()
         .map(|word| format!("\"{word}\""))
         .collect::<Vec<_>>()
         .join(" ")
@@ -69,16 +86,26 @@ impl Conn<'_> {
         dispatch!(self, c => sqlx::query(
             "INSERT INTO message_search (message_id, channel_id, author_id, body) \
              VALUES ($1, $2, $3, $4)")
-            .bind(id.0).bind(channel.0).bind(author.0).bind(body)
+            .bind(id.0).bind(channel.0).bind(author.0).bind(searchable_text(body).as_ref())
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
 
-    /// Replaces an edited message's text in the search index.
-    pub async fn reindex_message(&mut self, id: MessageId, body: &str) -> Result<(), StoreError> {
+    /// Puts an edited message's text in the search index, in place of what was there (if
+    /// anything was).
+    pub async fn reindex_message(
+        &mut self,
+        id: MessageId,
+        channel: ChannelId,
+        author: UserId,
+        body: &str,
+    ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "UPDATE message_search SET body = $2 WHERE message_id = $1")
-            .bind(id.0).bind(body).execute(&mut **c).await?.rows_affected());
+            "INSERT INTO message_search (message_id, channel_id, author_id, body) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (message_id) DO UPDATE SET body = excluded.body")
+            .bind(id.0).bind(channel.0).bind(author.0).bind(searchable_text(body).as_ref())
+            .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
 
@@ -89,8 +116,11 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Messages `searcher` may read whose text holds every word of `query`, best match
-    /// first; `limit` of them after skipping `offset`.
+    /// Messages `searcher` may read whose text holds every word of `query`, best first;
+    /// `limit` of them after skipping `offset`. On PostgreSQL "best" is the most matches in
+    /// the message itself (its own words only); on SQLite, the newest, because FTS5's ranking
+    /// weighs words by how many messages across the whole instance hold them, which would
+    /// let a searcher's own results hint at words in conversations they cannot read.
     pub async fn search_messages(
         &mut self,
         searcher: UserId,
@@ -124,7 +154,7 @@ impl Conn<'_> {
                          FROM message_search_index \
                          JOIN message_search s ON s.message_id = message_search_index.rowid \
                          WHERE message_search_index MATCH $2 AND s.channel_id IN ({READABLE}){scope_filter} \
-                         ORDER BY bm25(message_search_index), s.message_id DESC \
+                         ORDER BY s.message_id DESC \
                          LIMIT $3 OFFSET $6"
                     ),
                     expression,
@@ -135,12 +165,12 @@ impl Conn<'_> {
                     "SELECT s.message_id, ts_headline('simple', s.body, q, \
                        'StartSel=' || $4 || ', StopSel=' || $5 || \
                        ', MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') \
-                     FROM message_search s, websearch_to_tsquery('simple', $2) q \
+                     FROM message_search s, plainto_tsquery('simple', $2) q \
                      WHERE to_tsvector('simple', s.body) @@ q AND s.channel_id IN ({READABLE}){scope_filter} \
                      ORDER BY ts_rank(to_tsvector('simple', s.body), q) DESC, s.message_id DESC \
                      LIMIT $3 OFFSET $6"
                 ),
-                query.to_string(),
+                query_words(query).join(" "),
             ),
         };
         let rows: Vec<(i64, String)> = dispatch!(self, c => {

@@ -295,7 +295,9 @@ impl Store {
                 let Some(community) = tx.conn().insert_message_if_member(&new).await? else {
                     return Ok(None);
                 };
-                // The insert wrote; indexing could fail, so it goes under a savepoint.
+                // The single statement is done; the rest must go under a savepoint. (Should
+                // indexing fail after the insert wrote, the whole batch fails rather than
+                // half-writing.)
                 tx.savepoint().await?;
                 tx.conn()
                     .index_message(id, post.channel, post.author, &post.body)

@@ -107,8 +107,15 @@ impl Watch {
     }
 }
 
-/// The SQLite full-text index (a virtual table) whose own tables share its name as a prefix.
-const FULL_TEXT_INDEX: &str = "message_search_index";
+/// The tables in which SQLite's full-text index (the virtual table `message_search_index`)
+/// keeps its words.
+const FULL_TEXT_INDEX_TABLES: [&str; 5] = [
+    "message_search_index_data",
+    "message_search_index_idx",
+    "message_search_index_content",
+    "message_search_index_docsize",
+    "message_search_index_config",
+];
 
 /// Installs hooks that count every changed row and every rollback on a SQLite connection, so
 /// the writer can tell whether a failed job wrote anything and whether SQLite itself ended
@@ -121,7 +128,7 @@ pub(crate) async fn watch_sqlite(conn: &mut SqliteConnection) -> Result<Arc<Watc
         // The full-text index keeps its words in tables of its own, and writes them when it
         // flushes, which may be during a later job's statement: those writes follow from rows
         // counted already, and would make an unwritten job look as if it had written.
-        if !change.table.starts_with(FULL_TEXT_INDEX) {
+        if !FULL_TEXT_INDEX_TABLES.contains(&change.table) {
             changes.changes.fetch_add(1, Ordering::Relaxed);
         }
     });
@@ -618,7 +625,7 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>, posts: &mut Vec<Queu
             channel: queued.post.channel,
             author: queued.post.author,
             sealed: tx.sealer.seal(queued.post.author, &queued.post.body),
-            body: queued.post.body.clone(),
+            body: crate::search::searchable_text(&queued.post.body).into_owned(),
             at: Timestamp::now(),
             audit_action: queued.post.audit_action,
             event_kind: queued.post.event_kind,

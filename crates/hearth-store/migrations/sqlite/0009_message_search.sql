@@ -28,7 +28,10 @@ CREATE TRIGGER message_search_changed AFTER UPDATE ON message_search BEGIN
         VALUES ('delete', old.message_id, old.body);
     INSERT INTO message_search_index (rowid, body) VALUES (new.message_id, new.body);
 END;
--- Messages written before search existed (their text sealed in the plain format).
+-- Messages written before search existed (their text sealed in the plain format), without
+-- the characters search results use to mark matched words.
 INSERT INTO message_search (message_id, channel_id, author_id, body)
-    SELECT id, channel_id, author_id, CAST(substr(body, 2) AS TEXT) FROM messages
+    SELECT id, channel_id, author_id,
+        replace(replace(CAST(substr(body, 2) AS TEXT), char(57344), ''), char(57345), '')
+    FROM messages
     WHERE deleted_at IS NULL AND body IS NOT NULL AND substr(body, 1, 1) = x'00';

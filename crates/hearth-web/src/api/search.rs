@@ -40,8 +40,8 @@ pub(crate) struct SearchQuery {
 /// of its text in which the matched words are marked. Edited and deleted text is found no
 /// more as soon as the change is made.
 #[utoipa::path(get, path = "/api/v1/search", tag = "chat", params(SearchQuery),
-    responses((status = 200, body = SearchPage), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = SearchPage), (status = 400, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn search(
     State(state): State<WebState>,
     Authed(actor): Authed,

@@ -36,7 +36,8 @@ pub(crate) struct UploadName {
 #[utoipa::path(post, path = "/api/v1/channels/{channel_id}/uploads", tag = "chat",
     params(("channel_id" = i64, Path), UploadName),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = Attachment), (status = 403, body = Problem),
+    responses((status = 201, body = Attachment), (status = 400, body = Problem),
+              (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 413, body = Problem),
               (status = 415, body = Problem)))]
 async fn upload(
