@@ -751,7 +751,7 @@ impl App {
                     );
                     tx.append_event(message.channel_id, "message.edited", id.0);
                     tx.conn()
-                        .reindex_message(id, message.channel_id, user, &body)
+                        .index_message(id, message.channel_id, user, &body)
                         .await?;
                     message.body = Some(body);
                     message.edited_at = Some(edited_at);

@@ -75,25 +75,9 @@ const READABLE: &str = "SELECT c.id FROM channels c \
         OR (m.user_id IS NOT NULL AND (c.kind = 'public' OR cm.user_id IS NOT NULL))";
 
 impl Conn<'_> {
-    /// Adds a message's text to the search index.
+    /// Puts a message's text in the search index: a new message's, or an edited one's in
+    /// place of what was there (if anything was).
     pub async fn index_message(
-        &mut self,
-        id: MessageId,
-        channel: ChannelId,
-        author: UserId,
-        body: &str,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, c => sqlx::query(
-            "INSERT INTO message_search (message_id, channel_id, author_id, body) \
-             VALUES ($1, $2, $3, $4)")
-            .bind(id.0).bind(channel.0).bind(author.0).bind(searchable_text(body).as_ref())
-            .execute(&mut **c).await?.rows_affected());
-        Ok(())
-    }
-
-    /// Puts an edited message's text in the search index, in place of what was there (if
-    /// anything was).
-    pub async fn reindex_message(
         &mut self,
         id: MessageId,
         channel: ChannelId,
