@@ -226,6 +226,8 @@ impl App {
                         email,
                         is_operator: operator,
                         created_at: now,
+                        about: String::new(),
+                        avatar_id: None,
                     })
                 })
             })
@@ -335,8 +337,9 @@ impl App {
                 })
             })
             .await?;
+        let account = self.store.reader().await?.conn().account_of(&user)?;
         Ok(SignedIn {
-            account: user.account(),
+            account,
             session_secret: secret,
             expires_at,
             device_secret,
@@ -605,33 +608,14 @@ impl App {
     /// The caller's own account.
     pub async fn me(&self, actor: &Actor) -> Result<Account, AppError> {
         let mut reader = self.store.reader().await?;
-        let user = reader.conn().user(actor.user).await?;
-        Ok(user.ok_or(DomainError::Unauthenticated)?.account())
+        let mut conn = reader.conn();
+        let user = conn.user(actor.user).await?;
+        Ok(conn.account_of(&user.ok_or(DomainError::Unauthenticated)?)?)
     }
 
     /// Changes the caller's shown name.
     pub async fn rename(&self, actor: &Actor, display_name: &str) -> Result<Account, AppError> {
-        let display_name = validate::name("display_name", display_name)?;
-        let user = actor.user;
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let now = Timestamp::now();
-                    if !tx.conn().set_display_name(user, &display_name, now).await? {
-                        return Err(DomainError::Unauthenticated.into());
-                    }
-                    record(
-                        tx,
-                        Some(user),
-                        AuditAction::ProfileUpdated,
-                        (ObjectKind::User, Some(user.0)),
-                        None,
-                    );
-                    Ok::<_, AppError>(())
-                })
-            })
-            .await?;
-        self.me(actor).await
+        self.update_profile(actor, Some(display_name), None).await
     }
 
     /// Changes the caller's password after checking the current one, and ends their other

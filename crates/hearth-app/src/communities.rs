@@ -3,11 +3,13 @@
 use crate::actor::Actor;
 use crate::audit::record;
 use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
+use crate::profiles::{Answers, joining_answers, write_answers};
 use crate::secrets::random_token;
 use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Channel, ChannelKind, Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::permissions::{Action, allows, may_assign, may_remove};
+use hearth_core::profile::ProfileField;
 use hearth_core::{
     ChannelId, CommunityId, DomainError, InviteId, PageSize, Timestamp, UserId, debug_fields,
     validate,
@@ -79,6 +81,25 @@ fn still_as_read(written: bool) -> Result<(), AppError> {
     } else {
         Err(DomainError::Conflict("the membership has just changed").into())
     }
+}
+
+/// The invitation a code names and its community, if it can still be used: not revoked, not
+/// expired, not used up.
+async fn usable_invite(conn: &mut Conn<'_>, code: &str) -> Result<(Invite, Community), AppError> {
+    let now = Timestamp::now();
+    let invite = conn
+        .invite_by_code(code)
+        .await?
+        .filter(|s| s.revoked_at.is_none())
+        .map(|s| s.invite)
+        .filter(|i| i.expires_at.is_none_or(|at| at > now))
+        .filter(|i| i.max_uses.is_none_or(|max| i.uses < max))
+        .ok_or(DomainError::NotFound("invite"))?;
+    let community = conn
+        .community(invite.community_id)
+        .await?
+        .ok_or(DomainError::NotFound("invite"))?;
+    Ok((invite, community))
 }
 
 /// Adds `user` to a community and to its first public channel (its #general).
@@ -263,8 +284,14 @@ impl App {
             .await
     }
 
-    /// Joins an open community.
-    pub async fn join_community(&self, actor: &Actor, id: CommunityId) -> Result<Role, AppError> {
+    /// Joins an open community, answering its profile fields: every required one must be
+    /// answered (a required checkbox ticked) or the join is refused and nothing is kept.
+    pub async fn join_community(
+        &self,
+        actor: &Actor,
+        id: CommunityId,
+        answers: Answers,
+    ) -> Result<Role, AppError> {
         let user = actor.user;
         self.store
             .write(move |tx| {
@@ -281,40 +308,53 @@ impl App {
                         // Invitation-only communities are not revealed to outsiders.
                         return Err(DomainError::NotFound("community").into());
                     }
+                    let checked = joining_answers(&mut tx.conn(), id, &answers).await?;
                     add_member(tx, id, user, Role::Member).await?;
+                    write_answers(tx, id, user, &checked).await?;
                     Ok(Role::Member)
                 })
             })
             .await
     }
 
-    /// Joins a community with an invitation code.
-    pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<Community, AppError> {
+    /// The community an invitation opens and the profile fields joining it asks, for the
+    /// invitation page; an unusable code is not found.
+    pub async fn invite_preview(
+        &self,
+        code: &str,
+    ) -> Result<(Community, Vec<ProfileField>), AppError> {
+        let code = validate::invite_code(code)?;
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let community = usable_invite(&mut conn, &code).await?.1;
+        let fields = conn.profile_fields(community.id).await?;
+        Ok((community, fields))
+    }
+
+    /// Joins a community with an invitation code, answering its profile fields as
+    /// [`App::join_community`] does.
+    pub async fn accept_invite(
+        &self,
+        actor: &Actor,
+        code: &str,
+        answers: Answers,
+    ) -> Result<Community, AppError> {
         let code = validate::invite_code(code)?;
         let user = actor.user;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let stored = tx.conn().invite_by_code(&code).await?;
                     let now = Timestamp::now();
-                    let invite = stored
-                        .filter(|s| s.revoked_at.is_none())
-                        .map(|s| s.invite)
-                        .filter(|i| i.expires_at.is_none_or(|at| at > now))
-                        .filter(|i| i.max_uses.is_none_or(|max| i.uses < max))
-                        .ok_or(DomainError::NotFound("invite"))?;
-                    let community = tx
-                        .conn()
-                        .community(invite.community_id)
-                        .await?
-                        .ok_or(DomainError::NotFound("invite"))?;
+                    let (invite, community) = usable_invite(&mut tx.conn(), &code).await?;
                     if tx.conn().member_role(community.id, user).await?.is_some() {
                         return Err(DomainError::Conflict("already a member").into());
                     }
                     if !tx.conn().use_invite(invite.id, now).await? {
                         return Err(DomainError::NotFound("invite").into());
                     }
+                    let checked = joining_answers(&mut tx.conn(), community.id, &answers).await?;
                     add_member(tx, community.id, user, Role::Member).await?;
+                    write_answers(tx, community.id, user, &checked).await?;
                     Ok(community)
                 })
             })

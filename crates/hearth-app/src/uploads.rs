@@ -180,7 +180,7 @@ impl App {
     }
 
     /// Sweeps uploads: those never attached within a day go, rows and files, and so do files
-    /// without a row (left by a crash, or by a channel deleted with its uploads). Returns how
+    /// that no upload row or picture names (left by a crash, or by a channel deleted with its uploads). Returns how
     /// many files went.
     pub(crate) async fn sweep_uploads(&self) -> Result<u64, AppError> {
         let before = Timestamp::now().plus_seconds(-UNATTACHED_HOURS * 3600);
@@ -211,14 +211,13 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("could not list uploaded files: {e}")))?;
         let ids: Vec<i64> = on_disk.iter().map(|(_, id)| *id).collect();
+        // A file is known if an upload or someone's picture names it.
         let known: std::collections::HashSet<i64> = {
             let mut reader = self.store.reader().await?;
-            reader
-                .conn()
-                .existing_uploads(&ids)
-                .await?
-                .into_iter()
-                .collect()
+            let mut conn = reader.conn();
+            let mut known = conn.existing_uploads(&ids).await?;
+            known.extend(conn.existing_avatars(&ids).await?);
+            known.into_iter().collect()
         };
         let orphans: Vec<(UserId, i64)> = on_disk
             .into_iter()

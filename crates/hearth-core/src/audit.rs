@@ -56,6 +56,16 @@ pub enum AuditAction {
     MessageDeleted,
     /// A file was uploaded, to be attached to a message.
     UploadCreated,
+    /// An admin defined a custom profile field.
+    ProfileFieldCreated,
+    /// An admin changed a custom profile field.
+    ProfileFieldChanged,
+    /// An admin deleted a custom profile field, and its answers with it.
+    ProfileFieldDeleted,
+    /// A member changed their answers to a community's profile fields.
+    ProfileAnswersChanged,
+    /// A member changed or removed their picture.
+    AvatarChanged,
 }
 
 impl AuditAction {
@@ -88,6 +98,11 @@ impl AuditAction {
             AuditAction::MessageEdited => "message.edited",
             AuditAction::MessageDeleted => "message.deleted",
             AuditAction::UploadCreated => "upload.created",
+            AuditAction::ProfileFieldCreated => "profile_field.created",
+            AuditAction::ProfileFieldChanged => "profile_field.changed",
+            AuditAction::ProfileFieldDeleted => "profile_field.deleted",
+            AuditAction::ProfileAnswersChanged => "account.profile_answers_changed",
+            AuditAction::AvatarChanged => "account.avatar_changed",
         }
     }
 }
@@ -109,6 +124,8 @@ pub enum ObjectKind {
     Invite,
     /// An uploaded file.
     Upload,
+    /// A custom profile field.
+    ProfileField,
 }
 
 impl ObjectKind {
@@ -122,6 +139,7 @@ impl ObjectKind {
             ObjectKind::Token => "token",
             ObjectKind::Invite => "invite",
             ObjectKind::Upload => "upload",
+            ObjectKind::ProfileField => "profile_field",
         }
     }
 }

@@ -5,30 +5,217 @@
 
 use crate::model::ChannelKind;
 
-/// The CCPA category of personal information a column holds (Cal. Civ. Code 1798.140(v)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The CCPA category of personal information a column holds (Cal. Civ. Code 1798.140(v)),
+/// with the kinds of sensitive personal information (1798.140(ae)) as categories of their own,
+/// since a privacy statement must list those apart. Columns name one; so does each custom
+/// profile field a community admin defines.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Category {
     /// Not personal information: keys, flags and counters that identify no one by themselves.
     NotPersonal,
-    /// Names, aliases, account names, email addresses, online identifiers.
+    /// (A) Names, aliases, account names, email addresses, online identifiers.
     Identifiers,
-    /// Records of interaction with the service: sign-ins, tokens, activity.
+    /// (B) The personal information of customer records (1798.80(e)): a physical
+    /// description, address, telephone number and the like.
+    CustomerRecords,
+    /// (C) Characteristics of protected classifications: age, sex, gender, disability and
+    /// the like.
+    ProtectedCharacteristics,
+    /// (D) Commercial information: what a person bought or considered.
+    CommercialInformation,
+    /// (E) Biometric information.
+    Biometric,
+    /// (F) Records of interaction with the service: sign-ins, tokens, activity.
     InternetActivity,
-    /// What a person wrote or shared: the content of their communications.
-    CommunicationsContent,
-    /// Account credentials (sensitive personal information under 1798.140(ae)(1)(B)).
+    /// (G) Geolocation data.
+    Geolocation,
+    /// (H) Audio, electronic, visual or similar information: photos, recordings.
+    SensoryData,
+    /// (I) Professional or employment-related information.
+    ProfessionalInformation,
+    /// (J) Education information.
+    EducationInformation,
+    /// (K) Inferences drawn to build a profile of preferences or characteristics.
+    Inferences,
+    /// Sensitive (ae)(1)(A): social security, driver's licence, state identification or
+    /// passport numbers.
+    GovernmentIdentifiers,
+    /// Sensitive (ae)(1)(B): account log-in credentials.
     AccountCredentials,
+    /// Sensitive (ae)(1)(C): precise geolocation.
+    PreciseGeolocation,
+    /// Sensitive (ae)(1)(D): racial or ethnic origin.
+    RacialOrEthnicOrigin,
+    /// Sensitive (ae)(1)(D): citizenship or immigration status.
+    CitizenshipOrImmigrationStatus,
+    /// Sensitive (ae)(1)(D): religious or philosophical beliefs.
+    ReligiousOrPhilosophicalBeliefs,
+    /// Sensitive (ae)(1)(D): union membership.
+    UnionMembership,
+    /// What a person wrote or shared: the content of their communications; sensitive
+    /// (ae)(1)(E) where the business is not its intended recipient.
+    CommunicationsContent,
+    /// Sensitive (ae)(1)(F): genetic data.
+    GeneticData,
+    /// Sensitive (ae)(1)(G): neural data.
+    NeuralData,
+    /// Sensitive (ae)(2)(B): health.
+    Health,
+    /// Sensitive (ae)(2)(C): sex life or sexual orientation.
+    SexLifeOrSexualOrientation,
+    /// The values of custom profile fields: each field's admin chose its category (and with
+    /// it whether it is sensitive) when defining it, so export, erasure and the privacy
+    /// statement read the category from the field.
+    AsProfileFieldDeclares,
 }
 
 impl Category {
+    /// Every category, in the order a privacy statement lists them.
+    pub const ALL: &'static [Category] = &[
+        Category::NotPersonal,
+        Category::Identifiers,
+        Category::CustomerRecords,
+        Category::ProtectedCharacteristics,
+        Category::CommercialInformation,
+        Category::Biometric,
+        Category::InternetActivity,
+        Category::Geolocation,
+        Category::SensoryData,
+        Category::ProfessionalInformation,
+        Category::EducationInformation,
+        Category::Inferences,
+        Category::GovernmentIdentifiers,
+        Category::AccountCredentials,
+        Category::PreciseGeolocation,
+        Category::RacialOrEthnicOrigin,
+        Category::CitizenshipOrImmigrationStatus,
+        Category::ReligiousOrPhilosophicalBeliefs,
+        Category::UnionMembership,
+        Category::CommunicationsContent,
+        Category::GeneticData,
+        Category::NeuralData,
+        Category::Health,
+        Category::SexLifeOrSexualOrientation,
+        Category::AsProfileFieldDeclares,
+    ];
+
+    /// The categories an admin may give a custom profile field: every kind of personal
+    /// information except credentials, which a profile must never ask for.
+    pub fn for_profile_fields() -> impl Iterator<Item = Category> {
+        Self::ALL.iter().copied().filter(|c| {
+            !matches!(
+                c,
+                Category::NotPersonal
+                    | Category::AccountCredentials
+                    | Category::AsProfileFieldDeclares
+            )
+        })
+    }
+
+    /// The stable code stored in the database and used on the wire.
+    pub fn code(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The category whose [`Category::code`] is `code`.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.code() == code)
+    }
+
     /// The category's name as a privacy statement lists it.
     pub fn label(self) -> &'static str {
+        self.describe().1
+    }
+
+    /// Whether every value of the category is sensitive personal information. The contents
+    /// of communications are sensitive only where the business is not their intended
+    /// recipient, which a column says with its own [`Sensitivity`].
+    pub const fn always_sensitive(self) -> bool {
+        self.describe().2
+    }
+
+    const fn describe(self) -> (&'static str, &'static str, bool) {
         match self {
-            Category::NotPersonal => "Not personal information",
-            Category::Identifiers => "Identifiers",
-            Category::InternetActivity => "Internet or other electronic network activity",
-            Category::CommunicationsContent => "Contents of communications",
-            Category::AccountCredentials => "Account log-in credentials",
+            Category::NotPersonal => ("not_personal", "Not personal information", false),
+            Category::Identifiers => ("identifiers", "Identifiers", false),
+            Category::CustomerRecords => (
+                "customer_records",
+                "Personal information in customer records",
+                false,
+            ),
+            Category::ProtectedCharacteristics => (
+                "protected_characteristics",
+                "Characteristics of protected classifications",
+                false,
+            ),
+            Category::CommercialInformation => {
+                ("commercial_information", "Commercial information", false)
+            }
+            Category::Biometric => ("biometric", "Biometric information", true),
+            Category::InternetActivity => (
+                "internet_activity",
+                "Internet or other electronic network activity",
+                false,
+            ),
+            Category::Geolocation => ("geolocation", "Geolocation data", false),
+            Category::SensoryData => (
+                "sensory_data",
+                "Audio, electronic, visual or similar information",
+                false,
+            ),
+            Category::ProfessionalInformation => (
+                "professional_information",
+                "Professional or employment-related information",
+                false,
+            ),
+            Category::EducationInformation => {
+                ("education_information", "Education information", false)
+            }
+            Category::Inferences => ("inferences", "Inferences drawn to build a profile", false),
+            Category::GovernmentIdentifiers => (
+                "government_identifiers",
+                "Government identifiers (social security, driver's licence, passport numbers)",
+                true,
+            ),
+            Category::AccountCredentials => {
+                ("account_credentials", "Account log-in credentials", true)
+            }
+            Category::PreciseGeolocation => ("precise_geolocation", "Precise geolocation", true),
+            Category::RacialOrEthnicOrigin => {
+                ("racial_or_ethnic_origin", "Racial or ethnic origin", true)
+            }
+            Category::CitizenshipOrImmigrationStatus => (
+                "citizenship_or_immigration_status",
+                "Citizenship or immigration status",
+                true,
+            ),
+            Category::ReligiousOrPhilosophicalBeliefs => (
+                "religious_or_philosophical_beliefs",
+                "Religious or philosophical beliefs",
+                true,
+            ),
+            Category::UnionMembership => ("union_membership", "Union membership", true),
+            Category::CommunicationsContent => (
+                "communications_content",
+                "Contents of communications",
+                false,
+            ),
+            Category::GeneticData => ("genetic_data", "Genetic data", true),
+            Category::NeuralData => ("neural_data", "Neural data", true),
+            Category::Health => ("health", "Health information", true),
+            Category::SexLifeOrSexualOrientation => (
+                "sex_life_or_sexual_orientation",
+                "Sex life or sexual orientation",
+                true,
+            ),
+            Category::AsProfileFieldDeclares => (
+                "as_profile_field_declares",
+                "The category each custom profile field declares",
+                false,
+            ),
         }
     }
 }
@@ -60,6 +247,8 @@ pub enum Retention {
     SessionLifetime,
     /// As long as the community exists.
     WhileCommunityExists,
+    /// While the person belongs to the community: leaving it, or being removed, deletes it.
+    WhileMember,
     /// Kept for a number of months to prove compliance, then deleted.
     LegalRecordMonths(u32),
 }
@@ -132,6 +321,8 @@ pub enum Sensitivity {
     /// (1798.140(ae)(1)(E)): in direct conversations and private channels. In a public
     /// channel, people write to the community, which the business runs.
     InPrivateConversations,
+    /// A custom profile field's value: sensitive when the category its admin chose is.
+    AsProfileFieldDeclares,
 }
 
 impl Sensitivity {
@@ -141,6 +332,8 @@ impl Sensitivity {
             Sensitivity::No => false,
             Sensitivity::Always => true,
             Sensitivity::InPrivateConversations => kind != ChannelKind::Public,
+            // Profile values belong to no channel.
+            Sensitivity::AsProfileFieldDeclares => false,
         }
     }
 
@@ -286,7 +479,7 @@ const fn personal(
         category,
         purpose,
         retention,
-        sensitive: if matches!(category, Category::AccountCredentials) {
+        sensitive: if category.always_sensitive() {
             Sensitivity::Always
         } else {
             Sensitivity::No
@@ -387,6 +580,29 @@ pub const TABLES: &[Table] = &[
             personal(
                 "updated_at",
                 InternetActivity,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            // What the person says about themself, in their own words.
+            sealed(personal(
+                "about",
+                CustomerRecords,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            )),
+            // Their picture: its file is in their folder of the blob store.
+            personal(
+                "avatar_id",
+                SensoryData,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "avatar_type",
+                SensoryData,
                 ProvideService,
                 WhileAccountExists,
                 DeleteRow,
@@ -858,6 +1074,60 @@ pub const TABLES: &[Table] = &[
                 InternetActivity,
                 ProvideService,
                 UntilDeleted,
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
+        name: "profile_fields",
+        description: "The questions a community asks its members (custom profile fields), \
+                      each with the privacy category its admin chose for the answers.",
+        subject: SubjectLink::None,
+        columns: &[
+            key("id"),
+            key("community_id"),
+            key("label"),
+            key("help"),
+            key("kind"),
+            key("choices"),
+            key("required"),
+            key("visibility"),
+            key("category"),
+            key("position"),
+            key("created_at"),
+            key("updated_at"),
+        ],
+    },
+    Table {
+        name: "profile_values",
+        description: "Members' answers to their communities' profile fields, sealed; an \
+                      answer goes when its member leaves the community.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("field_id"),
+            personal(
+                "user_id",
+                Identifiers,
+                ProvideService,
+                WhileMember,
+                DeleteRow,
+            ),
+            key("community_id"),
+            sealed(Column {
+                sensitive: Sensitivity::AsProfileFieldDeclares,
+                ..personal(
+                    "value",
+                    AsProfileFieldDeclares,
+                    ProvideService,
+                    WhileMember,
+                    DeleteRow,
+                )
+            }),
+            personal(
+                "updated_at",
+                InternetActivity,
+                ProvideService,
+                WhileMember,
                 DeleteRow,
             ),
         ],

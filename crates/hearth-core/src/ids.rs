@@ -92,6 +92,10 @@ typed_id!(
     /// An uploaded file.
     UploadId
 );
+typed_id!(
+    /// A custom profile field a community asks its members to fill in.
+    ProfileFieldId
+);
 
 /// Makes time-ordered, unique 63-bit ids without a database round trip: 41 bits of
 /// milliseconds since 2025-01-01, 10 bits of node number and 12 bits of sequence. Ids grow with

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod paging;
 pub mod permissions;
+pub mod profile;
 pub mod redacted_debug;
 pub mod sign_in_throttle;
 pub mod timestamp;
@@ -17,7 +18,8 @@ pub mod validate;
 
 pub use error::DomainError;
 pub use ids::{
-    ChannelId, CommunityId, IdGenerator, InviteId, MessageId, TokenId, UploadId, UserId,
+    ChannelId, CommunityId, IdGenerator, InviteId, MessageId, ProfileFieldId, TokenId, UploadId,
+    UserId,
 };
 pub use paging::PageSize;
 pub use timestamp::Timestamp;

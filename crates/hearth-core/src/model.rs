@@ -136,6 +136,23 @@ pub struct Account {
     pub is_operator: bool,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// What they say about themself; empty when nothing.
+    pub about: String,
+    /// Their picture, served at `/api/v1/users/{id}/avatar`; its id changes with the picture.
+    pub avatar_id: Option<crate::ids::UploadId>,
+}
+
+/// What someone the person shares a community or conversation with sees of them on their
+/// profile.
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    /// Who they are.
+    #[serde(flatten)]
+    pub user: PublicUser,
+    /// What they say about themself; empty when nothing.
+    pub about: String,
+    /// Their picture, served at `/api/v1/users/{id}/avatar`; its id changes with the picture.
+    pub avatar_id: Option<crate::ids::UploadId>,
 }
 
 /// What other people see of an account.
@@ -314,6 +331,7 @@ debug_fields!(Account {
     created_at
 });
 debug_fields!(PublicUser { id });
+debug_fields!(Profile { avatar_id });
 debug_fields!(Community {
     id,
     join_policy,
@@ -385,6 +403,16 @@ mod tests {
                     email: format!("{PLANTED}@example.org"),
                     is_operator: false,
                     created_at: now,
+                    about: PLANTED.into(),
+                    avatar_id: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                Profile {
+                    user: user.clone(),
+                    about: PLANTED.into(),
+                    avatar_id: None,
                 }
             ),
             format!(

@@ -26,6 +26,10 @@ pub enum Action {
     Participate,
     /// Hand the community to another member.
     TransferOwnership,
+    /// Define, change and delete custom profile fields.
+    ManageProfileFields,
+    /// See members' answers to fields shown to admins only.
+    SeeAdminOnlyAnswers,
 }
 
 /// Whether a member holding `role` may perform `action`.
@@ -35,7 +39,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         Action::EditSettings
         | Action::ManageInvites
         | Action::RemoveMember
-        | Action::ManageRoles => Role::Admin,
+        | Action::ManageRoles
+        | Action::ManageProfileFields
+        | Action::SeeAdminOnlyAnswers => Role::Admin,
         Action::ManageChannels => Role::Admin,
         Action::DeleteOthersMessages => Role::Moderator,
         Action::CreatePublicChannel | Action::CreatePrivateChannel | Action::Participate => {

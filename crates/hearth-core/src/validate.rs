@@ -146,6 +146,23 @@ pub fn description(field: &'static str, raw: &str) -> Result<String, DomainError
     Ok(text)
 }
 
+/// One line of free text: trimmed, at most `max` characters, may be empty.
+pub fn one_line(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let text = raw.trim().to_string();
+    printable(field, &text, Lines::One)?;
+    bounded(field, &text, 0, max)?;
+    Ok(text)
+}
+
+/// Free text over several lines: trimmed, line breaks as `\n`, at most `max` characters, may
+/// be empty.
+pub fn several_lines(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let text = unix_line_breaks(raw.trim());
+    printable(field, &text, Lines::Several)?;
+    bounded(field, &text, 0, max)?;
+    Ok(text)
+}
+
 /// A community slug: 2–40 of `a-z 0-9 -`, stored lowercase.
 pub fn slug(raw: &str) -> Result<String, DomainError> {
     let text = raw.trim().to_lowercase();

@@ -33,7 +33,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT id, username, display_name, email, password_hash, is_operator, ",
-            "created_at FROM users ",
+            "created_at, about, avatar_id FROM users ",
             $filter
         )
     };

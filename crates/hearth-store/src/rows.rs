@@ -5,7 +5,9 @@ use crate::StoreError;
 use hearth_core::model::{
     Account, ApiToken, Channel, ChannelKind, Community, Invite, JoinPolicy, PublicUser, Role,
 };
-use hearth_core::{ChannelId, CommunityId, InviteId, Timestamp, TokenId, UserId, debug_fields};
+use hearth_core::{
+    ChannelId, CommunityId, InviteId, Timestamp, TokenId, UploadId, UserId, debug_fields,
+};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} {value:?}"))
@@ -28,11 +30,15 @@ pub struct UserRow {
     pub is_operator: bool,
     /// Created.
     pub created_at: i64,
+    /// What they say about themself, sealed for them.
+    pub about: Option<Vec<u8>>,
+    /// Their picture's file in the blob store, if they have one.
+    pub avatar_id: Option<i64>,
 }
 
 impl UserRow {
-    /// The account as its owner sees it.
-    pub fn account(&self) -> Account {
+    /// The account as its owner sees it, with its about text opened.
+    pub fn account(&self, about: String) -> Account {
         Account {
             id: UserId(self.id),
             username: self.username.clone(),
@@ -40,6 +46,8 @@ impl UserRow {
             email: self.email.clone(),
             is_operator: self.is_operator,
             created_at: Timestamp(self.created_at),
+            about,
+            avatar_id: self.avatar_id.map(UploadId),
         }
     }
 
@@ -221,6 +229,8 @@ mod tests {
                     password_hash: format!("$argon2id$v=19${PLANTED}"),
                     is_operator: false,
                     created_at: 1,
+                    about: Some(PLANTED.as_bytes().to_vec()),
+                    avatar_id: None,
                 }
             ),
             format!(

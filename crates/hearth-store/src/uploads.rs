@@ -185,12 +185,19 @@ impl Conn<'_> {
 
     /// Which of `ids` have a row.
     pub async fn existing_uploads(&mut self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.present_ids("SELECT id FROM uploads WHERE id IN", ids)
+            .await
+    }
+
+    /// Those of `ids` that `select` (a query ending in `IN`, of one id column) finds.
+    pub(crate) async fn present_ids(
+        &mut self,
+        select: &'static str,
+        ids: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
         let mut found = Vec::new();
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                "SELECT id FROM uploads WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
+            let sql = format!("{select} ({})", placeholders(1, chunk.len()));
             let rows: Vec<(i64,)> = dispatch!(self, c => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
                 for id in chunk {

@@ -31,6 +31,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out: a request with neither a body nor a content type gives
+/// `None`; anything else is read as [`ApiJson`] would.
+pub(crate) struct OptionalApiJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let empty = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|length| length.as_bytes() == b"0")
+            && !headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+        if empty {
+            return Ok(OptionalApiJson(None));
+        }
+        ApiJson::from_request(req, state)
+            .await
+            .map(|ApiJson(v)| OptionalApiJson(Some(v)))
+    }
+}
+
 fn json_problem(rejection: JsonRejection) -> ApiError {
     let detail = rejection.body_text();
     match rejection {

@@ -225,12 +225,14 @@ fn catalog_table(session_days: i64) -> String {
                     )
                 }
                 Retention::WhileCommunityExists => "while the community exists".to_string(),
+                Retention::WhileMember => "while the person is a member".to_string(),
                 Retention::LegalRecordMonths(m) => format!("{m} months (legal record)"),
             };
             let sensitive = match c.sensitive {
                 Sensitivity::No => "no",
                 Sensitivity::Always => "yes",
                 Sensitivity::InPrivateConversations => "in direct and private channels",
+                Sensitivity::AsProfileFieldDeclares => "when its field's category is",
             };
             let erasure = match c.erasure {
                 Erasure::DeleteRow => "delete".to_string(),

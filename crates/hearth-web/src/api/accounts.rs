@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use hearth_app::NewAccount;
-use hearth_core::model::{Account, ApiToken, PublicUser};
-use hearth_core::{Timestamp, TokenId, UserId};
+use hearth_core::model::{Account, ApiToken};
+use hearth_core::{Timestamp, TokenId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,7 +26,6 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
-        .routes(routes!(get_user))
 }
 
 /// Registration form.
@@ -202,14 +201,18 @@ async fn me(
     Ok(Json(state.app.me(&actor).await?))
 }
 
-/// A new shown name.
+/// Changes to the caller's profile; a field left out stays as it is.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RenameRequest {
+    /// The name shown to others.
     #[schema(min_length = 1, max_length = 100)]
-    display_name: String,
+    display_name: Option<String>,
+    /// What they say about themself (empty to clear).
+    #[schema(max_length = 1000)]
+    about: Option<String>,
 }
 
-/// Change the caller's shown name.
+/// Change the caller's shown name or about text.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = RenameRequest,
     responses((status = 200, body = Account), (status = 401, body = Problem),
               (status = 422, body = Problem)))]
@@ -218,7 +221,12 @@ async fn rename(
     Authed(actor): Authed,
     ApiJson(body): ApiJson<RenameRequest>,
 ) -> Result<Json<Account>, ApiError> {
-    Ok(Json(state.app.rename(&actor, &body.display_name).await?))
+    Ok(Json(
+        state
+            .app
+            .update_profile(&actor, body.display_name.as_deref(), body.about.as_deref())
+            .await?,
+    ))
 }
 
 /// Password change form.
@@ -314,16 +322,4 @@ async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     state.app.revoke_token(&actor, TokenId(token_id)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Someone the caller shares a community or conversation with.
-#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "accounts",
-    params(("user_id" = i64, Path)),
-    responses((status = 200, body = PublicUser), (status = 404, body = Problem)))]
-async fn get_user(
-    State(state): State<WebState>,
-    Authed(actor): Authed,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<PublicUser>, ApiError> {
-    Ok(Json(state.app.user(&actor, UserId(id)).await?))
 }

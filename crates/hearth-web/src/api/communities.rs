@@ -2,7 +2,8 @@
 
 use crate::WebState;
 use crate::api::paging::{AfterPage, BeforePage};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::api::profiles::{AnswerMap, answers};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authed, OptionalApiJson};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -187,17 +188,33 @@ pub(crate) struct Joined {
     role: Role,
 }
 
-/// Join an open community.
+/// Answers to the community's profile fields, given when joining.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct JoinRequest {
+    /// Answers by field id (see the community's `profile-fields`); every required field must
+    /// be answered, and a required checkbox be `true`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    profile: AnswerMap,
+}
+
+/// Join an open community. The body, which may be left out when the community asks no
+/// required profile fields, answers them.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/join", tag = "communities",
-    params(("community_id" = i64, Path)),
+    params(("community_id" = i64, Path)), request_body = Option<JoinRequest>,
     responses((status = 201, body = Joined), (status = 404, body = Problem),
               (status = 409, body = Problem)))]
 async fn join_community(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
+    OptionalApiJson(body): OptionalApiJson<JoinRequest>,
 ) -> Result<(StatusCode, Json<Joined>), ApiError> {
-    let role = state.app.join_community(&actor, CommunityId(id)).await?;
+    let given = answers(body.map(|b| b.profile).unwrap_or_default())?;
+    let role = state
+        .app
+        .join_community(&actor, CommunityId(id), given)
+        .await?;
     Ok((StatusCode::CREATED, Json(Joined { role })))
 }
 
@@ -378,6 +395,10 @@ async fn revoke_invite(
 pub(crate) struct AcceptInviteRequest {
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     code: String,
+    /// Answers to the community's profile fields, by field id, as when joining.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    profile: AnswerMap,
 }
 
 /// Join a community with an invitation code.
@@ -390,7 +411,8 @@ async fn accept_invite(
     Authed(actor): Authed,
     ApiJson(body): ApiJson<AcceptInviteRequest>,
 ) -> Result<(StatusCode, Json<CommunityView>), ApiError> {
-    let community = state.app.accept_invite(&actor, &body.code).await?;
+    let given = answers(body.profile)?;
+    let community = state.app.accept_invite(&actor, &body.code, given).await?;
     Ok((
         StatusCode::CREATED,
         Json(CommunityView {

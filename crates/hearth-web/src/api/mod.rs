@@ -6,6 +6,7 @@ mod chat;
 mod communities;
 mod document;
 mod paging;
+mod profiles;
 mod search;
 pub(crate) mod uploads;
 
@@ -64,6 +65,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())
+        .merge(profiles::router())
         .merge(search::router())
         .routes(utoipa_axum::routes!(crate::live::upgrade))
 }

@@ -5,6 +5,7 @@ use crate::WebState;
 use crate::extract::OverHttps;
 use crate::pages::accounts::form_error;
 use crate::pages::chat::parse_id;
+use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
 use crate::pages::settings::day_and_time;
 use crate::pages::{Layout, PageError, TokenOnly, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
@@ -333,39 +334,67 @@ pub(crate) async fn remove(
 #[template(path = "invite.html")]
 struct InvitePage {
     layout: Layout,
+    community_name: String,
     code: String,
+    /// The profile fields joining asks.
+    fields: Vec<FieldInput>,
+    error: Option<String>,
 }
 
 /// `GET /invite/{code}`: asks the signed-in visitor to accept. Only a well-formed code is
 /// shown back, and the form posts it as a field to a fixed address: a code crafted with
 /// `../` cannot aim the page's form (and its token) at another action.
 pub(crate) async fn invite_page(
+    State(state): State<WebState>,
     visitor: Visitor,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     visitor.require()?;
     let code = hearth_core::validate::invite_code(&code).map_err(|_| PageError::not_found())?;
+    let (community, fields) = state.app.invite_preview(&code).await?;
     let page = InvitePage {
         layout: Layout::new("Invitation", &visitor),
+        community_name: community.name,
         code,
+        fields: inputs(fields, &[]),
+        error: None,
     };
     Ok(render(&page, &visitor))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct AcceptForm {
-    form_token: String,
-    code: String,
-}
-
-/// `POST /invite`: joins the community the invitation opens.
+/// `POST /invite`: joins the community the invitation opens, answering its profile fields.
 pub(crate) async fn accept(
     State(state): State<WebState>,
     visitor: Visitor,
-    Form(form): Form<AcceptForm>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    visitor.check_form(&form.form_token)?;
+    let (token, answers) = answers_from_form(&form, None);
+    visitor.check_form(&token)?;
     let me = visitor.require()?;
-    let community = state.app.accept_invite(&me.actor, &form.code).await?;
-    Ok(see_other(&format!("/communities/{}", community.id)))
+    let code = form
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    match state
+        .app
+        .accept_invite(&me.actor, &code, answers.clone())
+        .await
+    {
+        Ok(community) => Ok(see_other(&format!("/communities/{}", community.id))),
+        // Refused for its answers: the form again, as it was filled in, saying why.
+        Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. })) => {
+            let error = ApiError::from(error);
+            let (community, fields) = state.app.invite_preview(&code).await?;
+            let page = InvitePage {
+                layout: Layout::new("Invitation", &visitor),
+                community_name: community.name,
+                code,
+                fields: inputs(fields, &answers),
+                error: Some(form_error(&error)),
+            };
+            Ok(render_with_status(error.status(), &page, &visitor))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -398,7 +398,7 @@ impl From<PageError> for Posting {
 }
 
 /// A multipart field's bytes, up to `limit`; `None` past it.
-async fn read_field(
+pub(crate) async fn read_field(
     field: &mut axum::extract::multipart::Field<'_>,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, PageError> {

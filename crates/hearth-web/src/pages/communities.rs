@@ -2,7 +2,8 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
-use crate::pages::{Layout, PageError, TokenOnly, Visitor, render, render_with_status, see_other};
+use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
+use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
@@ -181,6 +182,9 @@ pub(crate) async fn directory(
 struct JoinPage {
     layout: Layout,
     community: CommunityItem,
+    /// The profile fields joining asks.
+    fields: Vec<FieldInput>,
+    error: Option<String>,
 }
 
 /// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
@@ -201,9 +205,12 @@ pub(crate) async fn community(
             return Ok(see_other(&format!("/channels/{}", first.id)));
         }
     }
+    let fields = state.app.profile_fields(&me.actor, id).await?;
     let page = JoinPage {
         layout: Layout::new(community.name.clone(), &visitor),
         community: CommunityItem::of(community, role),
+        fields: inputs(fields, &[]),
+        error: None,
     };
     Ok(render(&page, &visitor))
 }
@@ -213,11 +220,31 @@ pub(crate) async fn join(
     State(state): State<WebState>,
     visitor: Visitor,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnly>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    visitor.check_form(&form.form_token)?;
+    let (token, answers) = answers_from_form(&form, None);
+    visitor.check_form(&token)?;
     let id = CommunityId(id.parse().map_err(|_| PageError::not_found())?);
     let me = visitor.require()?;
-    state.app.join_community(&me.actor, id).await?;
-    Ok(see_other(&format!("/communities/{id}")))
+    match state
+        .app
+        .join_community(&me.actor, id, answers.clone())
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/communities/{id}"))),
+        // Refused for its answers: the form again, as it was filled in, saying why.
+        Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. })) => {
+            let error = ApiError::from(error);
+            let (community, role) = state.app.community(&me.actor, id).await?;
+            let fields = state.app.profile_fields(&me.actor, id).await?;
+            let page = JoinPage {
+                layout: Layout::new(community.name.clone(), &visitor),
+                community: CommunityItem::of(community, role),
+                fields: inputs(fields, &answers),
+                error: Some(form_error(&error)),
+            };
+            Ok(render_with_status(error.status(), &page, &visitor))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

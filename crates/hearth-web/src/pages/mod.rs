@@ -8,6 +8,7 @@ mod chat;
 mod communities;
 mod messages;
 mod people;
+mod profiles;
 mod search;
 mod settings;
 mod setup;
@@ -46,6 +47,23 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/communities/{id}/members", get(people::members))
+        .route("/communities/{id}/members/{user}", get(profiles::member))
+        .route(
+            "/communities/{id}/profile",
+            get(profiles::my_answers).post(profiles::save_answers),
+        )
+        .route(
+            "/communities/{id}/fields",
+            get(profiles::fields).post(profiles::create_field),
+        )
+        .route(
+            "/communities/{id}/fields/{field}",
+            get(profiles::field).post(profiles::update_field),
+        )
+        .route(
+            "/communities/{id}/fields/{field}/delete",
+            post(profiles::delete_field),
+        )
         .route("/communities/{id}/transfer", post(people::transfer))
         .route(
             "/communities/{id}/transfer/{user}",
@@ -105,6 +123,13 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         )
         .route("/settings", get(settings::show))
         .route("/settings/profile", post(settings::profile))
+        .route(
+            "/settings/avatar",
+            post(settings::avatar).layer(axum::extract::DefaultBodyLimit::max(
+                settings::avatar_body_limit(),
+            )),
+        )
+        .route("/settings/avatar/remove", post(settings::remove_avatar))
         .route("/settings/password", post(settings::password))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))

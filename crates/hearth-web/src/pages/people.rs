@@ -103,6 +103,8 @@ struct ProfilePage {
     id: UserId,
     display_name: String,
     username: String,
+    about: String,
+    avatar: Option<String>,
     is_me: bool,
 }
 
@@ -114,12 +116,16 @@ pub(crate) async fn profile(
 ) -> Result<Response, PageError> {
     let id = UserId(parse_id(&id)?);
     let me = visitor.require()?;
-    let user = state.app.user(&me.actor, id).await?;
+    let profile = state.app.profile(&me.actor, id).await?;
     let page = ProfilePage {
-        layout: Layout::new(user.display_name.clone(), &visitor),
+        layout: Layout::new(profile.user.display_name.clone(), &visitor),
         id,
-        display_name: user.display_name,
-        username: user.username,
+        display_name: profile.user.display_name,
+        username: profile.user.username,
+        about: profile.about,
+        avatar: profile
+            .avatar_id
+            .map(|v| format!("/api/v1/users/{id}/avatar?v={v}")),
         is_me: id == me.actor.user,
     };
     Ok(render(&page, &visitor))

@@ -2,7 +2,7 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
-use crate::pages::chat::clock_time;
+use crate::pages::chat::{clock_time, read_field};
 use crate::pages::{Layout, PageError, TokenOnly, Visitor, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
@@ -32,6 +32,9 @@ pub(crate) fn day_and_time(at: Timestamp) -> String {
 struct SettingsPage {
     layout: Layout,
     display_name: String,
+    about: String,
+    avatar: Option<String>,
+    avatar_limit: String,
     username: String,
     email: String,
     tokens: Vec<TokenView>,
@@ -72,6 +75,14 @@ async fn settings_page(
     let page = SettingsPage {
         layout: Layout::new("Account settings", visitor),
         display_name: account.display_name,
+        about: account.about,
+        avatar: account
+            .avatar_id
+            .map(|v| format!("/api/v1/users/{}/avatar?v={v}", account.id)),
+        avatar_limit: format!(
+            "{} MiB",
+            hearth_app::MAX_AVATAR_BYTES.min(state.app.max_upload_bytes()) / (1024 * 1024)
+        ),
         username: account.username,
         email: account.email,
         tokens: tokens
@@ -107,8 +118,14 @@ pub(crate) async fn show(
     Query(query): Query<SettingsQuery>,
 ) -> Result<Response, PageError> {
     let outcome = Outcome {
-        notice: (query.changed.as_deref() == Some("password"))
-            .then_some("Your password is changed; you are signed out everywhere else."),
+        notice: match query.changed.as_deref() {
+            Some("password") => {
+                Some("Your password is changed; you are signed out everywhere else.")
+            }
+            Some("profile") => Some("Your profile is saved."),
+            Some("avatar") => Some("Your picture is changed."),
+            _ => None,
+        },
         ..Outcome::default()
     };
     settings_page(&state, &visitor, outcome).await
@@ -118,6 +135,8 @@ pub(crate) async fn show(
 pub(crate) struct ProfileForm {
     form_token: String,
     display_name: String,
+    #[serde(default)]
+    about: String,
 }
 
 /// `POST /settings/profile`.
@@ -128,8 +147,12 @@ pub(crate) async fn profile(
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
-    match state.app.rename(&me.actor, &form.display_name).await {
-        Ok(_) => Ok(see_other("/settings")),
+    match state
+        .app
+        .update_profile(&me.actor, Some(&form.display_name), Some(&form.about))
+        .await
+    {
+        Ok(_) => Ok(see_other("/settings?changed=profile")),
         Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }
@@ -204,4 +227,63 @@ pub(crate) async fn revoke_token(
     let id = TokenId(crate::pages::chat::parse_id(&id)?);
     state.app.revoke_token(&me.actor, id).await?;
     Ok(see_other("/settings"))
+}
+
+/// Room for the form's other fields around the picture.
+const AVATAR_FORM_SLACK: usize = 16 * 1024;
+
+/// The largest body the picture form may send.
+pub(crate) fn avatar_body_limit() -> usize {
+    hearth_app::MAX_AVATAR_BYTES + AVATAR_FORM_SLACK
+}
+
+/// `POST /settings/avatar` (multipart): replaces the visitor's picture. The form's token must
+/// come before the file, as the page sends it.
+pub(crate) async fn avatar(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    mut parts: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let unreadable = || PageError::bad_request("the form could not be read");
+    let me = visitor.require()?;
+    let mut token_checked = false;
+    let mut outcome = None;
+    while let Some(mut field) = parts.next_field().await.map_err(|_| unreadable())? {
+        match field.name() {
+            Some("form_token") => {
+                let token = read_field(&mut field, 256).await?.ok_or_else(unreadable)?;
+                visitor.check_form(&String::from_utf8_lossy(&token))?;
+                token_checked = true;
+            }
+            Some("avatar") if token_checked => {
+                let limit = hearth_app::MAX_AVATAR_BYTES.min(state.app.max_upload_bytes());
+                outcome = Some(match read_field(&mut field, limit).await? {
+                    Some(bytes) => state.app.set_avatar(&me.actor, &bytes).await.map(|_| ()),
+                    None => Err(hearth_core::DomainError::TooLarge {
+                        limit_bytes: limit as u64,
+                    }
+                    .into()),
+                });
+            }
+            Some("avatar") => return Err(PageError::FormExpired),
+            _ => {}
+        }
+    }
+    match outcome {
+        Some(Ok(())) => Ok(see_other("/settings?changed=avatar")),
+        Some(Err(error)) => settings_page(&state, &visitor, Outcome::failed(error)).await,
+        None => Err(unreadable()),
+    }
+}
+
+/// `POST /settings/avatar/remove`.
+pub(crate) async fn remove_avatar(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    state.app.remove_avatar(&me.actor).await?;
+    Ok(see_other("/settings?changed=avatar"))
 }

@@ -320,6 +320,8 @@ impl Raw {
             "channel_reads",
             "uploads",
             "message_search",
+            "profile_fields",
+            "profile_values",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
