@@ -747,3 +747,173 @@ async fn an_owner_invites_a_second_member_who_joins_by_the_link() {
     owners.client.clone().close().await.unwrap();
     friends.client.clone().close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_consent_blocks_a_join_until_ticked_and_profiles_show_it() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let owner = server.member("owner").await;
+    let friend = server.member("friend").await;
+    let community = owner.create_community("youth-club").await;
+    let (owners, friends) = tokio::join!(Browser::start(), Browser::start());
+
+    // The owner asks for a consent and for pronouns, on the profile fields page.
+    owners.sign_in(&server, "owner").await;
+    owners
+        .open(&server, &format!("/communities/{community}/fields"))
+        .await;
+    owners
+        .wait_for_text("h1", "Profile fields of youth-club")
+        .await;
+    owners.assert_accessible("the profile fields page").await;
+    owners
+        .find("#kind")
+        .await
+        .select_by_value("checkbox")
+        .await
+        .unwrap();
+    owners
+        .fill("#label", "I am 13 to 16 and my parent agrees I may join")
+        .await;
+    owners.click("input[name=required]").await;
+    owners.click("input[name=visibility][value=admins]").await;
+    owners
+        .find("#category")
+        .await
+        .select_by_value("protected_characteristics")
+        .await
+        .unwrap();
+    owners
+        .click("form[action$='/fields'] button[type=submit]")
+        .await;
+    owners
+        .wait_for_text("#fields-heading ~ ul", "I am 13 to 16")
+        .await;
+    owners
+        .find("#kind")
+        .await
+        .select_by_value("choice")
+        .await
+        .unwrap();
+    owners.fill("#label", "Pronouns").await;
+    owners.fill("#choices", "she\nhe\nthey").await;
+    owners
+        .click("form[action$='/fields'] button[type=submit]")
+        .await;
+    owners
+        .wait_for_text("#fields-heading ~ ul", "Pronouns")
+        .await;
+    owners.screenshots("profile-fields").await;
+
+    // The friend cannot join without ticking the box: the browser stops the form, and so
+    // does the server when the browser's check is taken away.
+    friends.sign_in(&server, "friend").await;
+    friends
+        .open(&server, &format!("/communities/{community}"))
+        .await;
+    friends.wait_for_text("main", "I am 13 to 16").await;
+    friends
+        .assert_accessible("the join page with questions")
+        .await;
+    friends.screenshots("join-with-questions").await;
+    friends.click("main form button[type=submit]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(friends.path().await, format!("/communities/{community}"));
+    friends
+        .client
+        .execute(
+            "document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    friends.click("main form button[type=submit]").await;
+    friends.wait_for_text(".error", "must be ticked").await;
+    friend
+        .get(&format!("/api/v1/communities/{community}/members"))
+        .await
+        .expect_problem(404, "not-found");
+
+    // Ticked, it joins, and the consent is on record.
+    friends.click("input[type=checkbox][name^=field_]").await;
+    friends
+        .find("select[name^=field_]")
+        .await
+        .select_by_value("they")
+        .await
+        .unwrap();
+    friends.click("main form button[type=submit]").await;
+    friends.wait_for_text("#channel-heading", "#general").await;
+    let answers = owner
+        .get(&format!(
+            "/api/v1/communities/{community}/members/{}/profile",
+            friend.id
+        ))
+        .await
+        .expect_status(200);
+    assert_eq!(answers.body[0]["value"], "true");
+    assert_eq!(answers.body[1]["value"], "they");
+
+    // The friend adds a picture and a few words about themself.
+    let picture = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(picture.path(), crate::uploads::png_with_location(96, 96)).unwrap();
+    friends.open(&server, "/settings").await;
+    friends.fill("#about", "Climbs on Saturdays.").await;
+    friends
+        .click("form[action='/settings/profile'] button")
+        .await;
+    friends
+        .wait_for_text(".notice", "Your profile is saved")
+        .await;
+    friends
+        .find("#avatar")
+        .await
+        .send_keys(&picture.path().display().to_string())
+        .await
+        .unwrap();
+    friends
+        .click("form[action='/settings/avatar'] button")
+        .await;
+    friends
+        .wait_for_text(".notice", "Your picture is changed")
+        .await;
+    friends
+        .assert_accessible("account settings with a picture")
+        .await;
+    friends.screenshots("settings-with-picture").await;
+    friends
+        .open(&server, &format!("/communities/{community}/profile"))
+        .await;
+    friends
+        .wait_for_text("h1", "Your profile in youth-club")
+        .await;
+    friends
+        .assert_accessible("one's answers in a community")
+        .await;
+    friends.screenshots("community-profile").await;
+
+    // The owner sees it all on the friend's page in the community.
+    owners
+        .open(
+            &server,
+            &format!("/communities/{community}/members/{}", friend.id),
+        )
+        .await;
+    owners.wait_for_text("main", "Climbs on Saturdays.").await;
+    let text = owners.text("main").await;
+    assert!(text.contains("Pronouns") && text.contains("they"), "{text}");
+    assert!(text.contains("admins only"), "{text}");
+    let shown = owners
+        .client
+        .execute(
+            "const img = document.querySelector('img.avatar');
+             return img !== null && img.complete && img.naturalWidth === 96;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(true), "the picture is not shown");
+    owners.assert_accessible("a member's profile").await;
+    owners.screenshots("member-profile").await;
+    owners.client.clone().close().await.unwrap();
+    friends.client.clone().close().await.unwrap();
+}

@@ -19,6 +19,7 @@ mod nodes;
 mod ops;
 mod pages;
 mod planted;
+mod profiles;
 mod retention;
 mod roles;
 mod schema;

@@ -15,6 +15,7 @@ on_both_backends!(
     an_invitation_page_cannot_aim_its_form_at_another_action,
     a_visit_another_site_sends_changes_nothing,
     invitation_links_use_the_configured_public_address,
+    profile_pages_escape_what_people_wrote_and_hide_admins_only_answers,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -456,5 +457,88 @@ async fn invitation_links_use_the_configured_public_address(backend: Backend) {
     assert!(
         html.contains(&format!("https://chat.example.org/invite/{code}")),
         "{html}"
+    );
+}
+
+async fn profile_pages_escape_what_people_wrote_and_hide_admins_only_answers(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.member("owner").await;
+    let bob = server.member("bob").await;
+    let carol = server.member("carol").await;
+    let community = owner.create_community("escapes").await;
+    let field = |label: &str, visibility: &str| {
+        json!({ "label": label, "kind": "text", "visibility": visibility,
+                "category": "identifiers" })
+    };
+    let shown = owner
+        .post(
+            &format!("/api/v1/communities/{community}/profile-fields"),
+            field("<b>Town</b>", "members"),
+        )
+        .await
+        .expect_status(201)
+        .str("id");
+    let hidden = owner
+        .post(
+            &format!("/api/v1/communities/{community}/profile-fields"),
+            field("Phone", "admins"),
+        )
+        .await
+        .expect_status(201)
+        .str("id");
+    bob.post(
+        &format!("/api/v1/communities/{community}/join"),
+        json!({ "profile": { shown: "<img src=x onerror=alert(1)>", hidden: "555-0100" } }),
+    )
+    .await
+    .expect_status(201);
+    carol.join(&community).await;
+    bob.patch(
+        "/api/v1/me",
+        json!({ "about": "<script>alert(1)</script>" }),
+    )
+    .await
+    .expect_status(200);
+
+    let page = format!("/communities/{community}/members/{}", bob.id);
+    let (status, html) = page_as(&server, &carol, &page).await;
+    assert_eq!(status, 200, "{html}");
+    for raw in ["<script>alert", "<img src=x", "<b>Town"] {
+        assert!(!html.contains(raw), "{raw} reached the page unescaped");
+    }
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    assert!(html.contains("&#60;b&#62;Town&#60;/b&#62;"), "{html}");
+    assert!(
+        !html.contains("555-0100"),
+        "an admins-only answer reached a member"
+    );
+    let (_, html) = page_as(&server, &owner, &page).await;
+    assert!(html.contains("555-0100"), "the owner does not see it");
+    let (_, html) = page_as(&server, &bob, &format!("/users/{}", bob.id)).await;
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    // Someone outside the community reaches neither page.
+    let outsider = server.member("outsider").await;
+    assert_eq!(page_as(&server, &outsider, &page).await.0, 404);
+    assert_eq!(
+        page_as(
+            &server,
+            &outsider,
+            &format!("/communities/{community}/fields")
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        page_as(&server, &carol, &format!("/communities/{community}/fields"))
+            .await
+            .0,
+        403
     );
 }
