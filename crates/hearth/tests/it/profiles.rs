@@ -3,7 +3,7 @@
 //! picture loses its location and reaches only those who share a community with its person.
 
 use crate::harness::{Auth, Backend, Client, Member, Resp, TestServer, on_both_backends};
-use crate::uploads::jpeg_with_gps;
+use crate::uploads::{jpeg_with_gps, send_bytes};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -321,23 +321,14 @@ async fn an_invitation_asks_the_same_fields(backend: Backend) {
 
 /// Sends `bytes` as the caller's picture.
 async fn put_avatar(client: &Client, bytes: Vec<u8>) -> Resp {
-    let mut request = client
-        .http
-        .put(format!("{}/api/v1/me/avatar", client.base))
-        .header("content-type", "application/octet-stream")
-        .body(bytes);
-    if let Auth::Bearer(token) = &client.auth {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.unwrap();
-    Resp {
-        status,
-        headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    }
+    let url = format!("{}/api/v1/me/avatar", client.base);
+    send_bytes(
+        client,
+        client.http.put(url),
+        "application/octet-stream",
+        bytes,
+    )
+    .await
 }
 
 /// Fetches someone's picture: status, content type and bytes.

@@ -106,11 +106,18 @@ pub(crate) async fn upload(
         &[("name", name)],
     )
     .unwrap();
-    let mut request = client
-        .http
-        .post(url)
-        .header("content-type", claimed)
-        .body(bytes);
+    send_bytes(client, client.http.post(url), claimed, bytes).await
+}
+
+/// Sends `request` with `bytes` as its body, claiming `claimed` as their type, with the
+/// client's credentials.
+pub(crate) async fn send_bytes(
+    client: &Client,
+    request: reqwest::RequestBuilder,
+    claimed: &str,
+    bytes: Vec<u8>,
+) -> Resp {
+    let mut request = request.header("content-type", claimed).body(bytes);
     request = match &client.auth {
         Auth::None => request,
         Auth::Bearer(token) => request.bearer_auth(token),
