@@ -424,10 +424,10 @@ async fn post_from_form(
     state: &WebState,
     visitor: &Visitor,
     actor: &hearth_app::Actor,
-    channel: ChannelId,
+    (channel, reply_to): (ChannelId, Option<MessageId>),
     request: axum::extract::Request,
     uploaded: &mut Vec<hearth_core::UploadId>,
-) -> Result<(), Posting> {
+) -> Result<Message, Posting> {
     use axum::extract::FromRequest;
     let unreadable = || PageError::bad_request("the form could not be read");
     let multipart = request
@@ -447,10 +447,10 @@ async fn post_from_form(
         visitor.check_form(&form.form_token)?;
         return match state
             .app
-            .post_message(actor, channel, &form.body, None, &[])
+            .post_message(actor, channel, &form.body, reply_to, &[])
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(message) => Ok(message),
             Err(error) => Err(Posting::Refused(error, form.body)),
         };
     }
@@ -508,10 +508,10 @@ async fn post_from_form(
     }
     match state
         .app
-        .post_message(actor, channel, &body, None, uploaded)
+        .post_message(actor, channel, &body, reply_to, uploaded)
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(message) => Ok(message),
         Err(error) => Err(Posting::Refused(error, body)),
     }
 }
@@ -527,14 +527,32 @@ pub(crate) async fn post(
     // Signed in before any of the body is read: only members send large forms.
     let me = visitor.require()?;
     let id = parse_id(&id).map(ChannelId)?;
+    match post_or_explain(&state, &visitor, &me.actor, (id, None), request).await? {
+        Ok(_) => Ok(see_other(&format!("/channels/{id}"))),
+        // Keep what was written, and say what is wrong with it.
+        Err((draft, problem)) => {
+            channel_page(&state, &visitor, id, None, draft, Some(problem)).await
+        }
+    }
+}
+
+/// Posts what a composer form holds. A refusal the writer can fix (the text, a file too
+/// large or of a refused type) comes back with the draft, to show on the page; any other is
+/// an error page. Files taken in for a post that was not made go at once, not in a day.
+pub(crate) async fn post_or_explain(
+    state: &WebState,
+    visitor: &Visitor,
+    actor: &hearth_app::Actor,
+    target: (ChannelId, Option<MessageId>),
+    request: axum::extract::Request,
+) -> Result<Result<Message, (String, ApiError)>, PageError> {
     let mut uploaded = Vec::new();
-    let outcome = post_from_form(&state, &visitor, &me.actor, id, request, &mut uploaded).await;
+    let outcome = post_from_form(state, visitor, actor, target, request, &mut uploaded).await;
     if outcome.is_err() {
-        // Files taken in for a post that was not made go at once, not in a day.
-        state.app.discard_uploads(&me.actor, &uploaded).await;
+        state.app.discard_uploads(actor, &uploaded).await;
     }
     match outcome {
-        Ok(()) => Ok(see_other(&format!("/channels/{id}"))),
+        Ok(message) => Ok(Ok(message)),
         Err(Posting::Failed(error)) => Err(error),
         Err(Posting::Refused(error, draft)) => {
             let problem = ApiError::from(error);
@@ -544,8 +562,7 @@ pub(crate) async fn post(
                     | StatusCode::PAYLOAD_TOO_LARGE
                     | StatusCode::UNSUPPORTED_MEDIA_TYPE
             ) {
-                // Keep what was written, and say what is wrong with it.
-                channel_page(&state, &visitor, id, None, draft, Some(problem)).await
+                Ok(Err((draft, problem)))
             } else {
                 Err(problem.into())
             }

@@ -2,7 +2,7 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
-use crate::pages::chat::{MessageView, message_views, parse_id};
+use crate::pages::chat::{MessageView, message_views, parse_id, post_or_explain};
 use crate::pages::{Layout, PageError, TokenOnly, Visitor, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
@@ -208,36 +208,21 @@ async fn show_thread(
     Ok(render_with_status(status, &page, visitor))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ReplyForm {
-    form_token: String,
-    body: String,
-}
-
-/// `POST /messages/{id}/thread`: replies in the thread.
+/// `POST /messages/{id}/thread`: replies in the thread, with the files chosen in the form.
 pub(crate) async fn reply(
     State(state): State<WebState>,
     visitor: Visitor,
     Path(id): Path<String>,
-    Form(form): Form<ReplyForm>,
+    request: axum::extract::Request,
 ) -> Result<Response, PageError> {
-    visitor.check_form(&form.form_token)?;
-    let id = parse_id(&id).map(MessageId)?;
+    // Signed in before any of the body is read: only members send large forms.
     let me = visitor.require()?;
+    let id = parse_id(&id).map(MessageId)?;
     let root = state.app.message(&me.actor, id).await?;
-    match state
-        .app
-        .post_message(&me.actor, root.channel_id, &form.body, Some(id), &[])
-        .await
-    {
+    let target = (root.channel_id, Some(id));
+    match post_or_explain(&state, &visitor, &me.actor, target, request).await? {
         Ok(reply) => Ok(see_other(&back_to(&reply))),
-        Err(error) => {
-            let problem = ApiError::from(error);
-            if problem.status() != StatusCode::UNPROCESSABLE_ENTITY {
-                return Err(problem.into());
-            }
-            show_thread(&state, &visitor, id, form.body, Some(problem)).await
-        }
+        Err((draft, problem)) => show_thread(&state, &visitor, id, draft, Some(problem)).await,
     }
 }
 

@@ -119,7 +119,9 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         )
         .route(
             "/messages/{id}/thread",
-            get(messages::thread_page).post(messages::reply),
+            get(messages::thread_page).post(messages::reply).layer(
+                axum::extract::DefaultBodyLimit::max(chat::composer_body_limit(max_upload_bytes)),
+            ),
         )
         .route("/settings", get(settings::show))
         .route("/settings/profile", post(settings::profile))

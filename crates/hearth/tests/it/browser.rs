@@ -485,11 +485,23 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         .click(".message:last-child a[href$='/thread']")
         .await;
     assert_eq!(browser.text("#thread-heading").await, "Thread");
+    // The reply carries a picture too.
+    browser
+        .find("#files")
+        .await
+        .send_keys(&picture.display().to_string())
+        .await
+        .unwrap();
     browser.fill("#body", "a reply in the thread").await;
-    browser.click(".composer button").await;
+    browser.click(".composer button[type=submit]").await;
     browser
         .wait_for_text(".replies", "a reply in the thread")
         .await;
+    let in_reply = browser.find(".replies .attachments img").await;
+    assert_eq!(
+        in_reply.attr("alt").await.unwrap().as_deref(),
+        Some("harbour.png")
+    );
     browser.screenshots("thread").await;
     // Edit, then delete, without a script.
     browser.open(&server, &format!("/channels/{general}")).await;
