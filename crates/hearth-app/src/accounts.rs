@@ -10,6 +10,7 @@ use crate::{App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, ApiToken, PublicUser};
 use hearth_core::sign_in_throttle::{KNOWN_DEVICE_DAYS, Meter, ThrottlePolicy};
+use hearth_core::validate::MAX_DIRECT_PARTICIPANTS;
 use hearth_core::validate::MAX_LIVE_TOKENS;
 use hearth_core::{DomainError, PageSize, Timestamp, TokenId, UserId, validate};
 use hearth_store::NewUser;
@@ -603,6 +604,45 @@ impl App {
         }
         let user = conn.user(id).await?.ok_or(DomainError::NotFound("user"))?;
         Ok(user.public())
+    }
+
+    /// The people the caller names by username, each of whom they share a community or
+    /// conversation with; a name that is no such person's is refused, in the same words
+    /// whether or not an account holds it.
+    pub async fn people_named(
+        &self,
+        actor: &Actor,
+        usernames: &[String],
+    ) -> Result<Vec<UserId>, AppError> {
+        if usernames.len() > MAX_DIRECT_PARTICIPANTS {
+            return Err(DomainError::invalid(
+                "usernames",
+                format!("a direct conversation holds at most {MAX_DIRECT_PARTICIPANTS} people"),
+            )
+            .into());
+        }
+        let mut found = Vec::with_capacity(usernames.len());
+        for name in usernames {
+            let unknown = || {
+                DomainError::invalid(
+                    "usernames",
+                    "name only people you share a community or conversation with",
+                )
+            };
+            let name = validate::username(name.trim_start_matches('@')).map_err(|_| unknown())?;
+            let row = {
+                let mut reader = self.store.reader().await?;
+                reader.conn().user_by_login(&name).await?
+            };
+            // Found only by username (never by email), and only if the caller may see them.
+            let id = row
+                .filter(|r| r.username == name)
+                .map(|r| UserId(r.id))
+                .ok_or_else(unknown)?;
+            self.user(actor, id).await.map_err(|_| unknown())?;
+            found.push(id);
+        }
+        Ok(found)
     }
 
     /// The caller's own account.

@@ -1,12 +1,15 @@
 //! People: a community's members, a member's profile, and one's direct conversations.
 
 use crate::WebState;
+use crate::pages::accounts::form_error;
 use crate::pages::chat::{ChannelLink, direct_links, parse_id};
 use crate::pages::communities::role_name;
-use crate::pages::{Layout, PageError, Visitor, render, see_other};
+use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
+use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use hearth_core::model::Role;
 use hearth_core::permissions::{Action, allows, may_assign, may_remove};
@@ -136,29 +139,48 @@ pub(crate) async fn profile(
 struct DirectPage {
     layout: Layout,
     conversations: Vec<ChannelLink>,
+    /// What was typed in "New conversation", kept when it is refused.
+    usernames: String,
+    error: Option<String>,
 }
 
-/// `GET /direct`: one's direct conversations.
-pub(crate) async fn direct(
-    State(state): State<WebState>,
-    visitor: Visitor,
+async fn direct_page(
+    state: &WebState,
+    visitor: &Visitor,
+    usernames: String,
+    error: Option<ApiError>,
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
     let conversations = direct_links(&state.app, &me.actor, ChannelId(0)).await?;
     let page = DirectPage {
-        layout: Layout::new("Direct messages", &visitor),
+        layout: Layout::new("Direct messages", visitor),
         conversations,
+        usernames,
+        error: error.as_ref().map(form_error),
     };
-    Ok(render(&page, &visitor))
+    let status = error.map_or(StatusCode::OK, |e| e.status());
+    Ok(render_with_status(status, &page, visitor))
+}
+
+/// `GET /direct`: one's direct conversations, and a form to start one with several people.
+pub(crate) async fn direct(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    direct_page(&state, &visitor, String::new(), None).await
 }
 
 #[derive(Deserialize)]
 pub(crate) struct OpenForm {
     form_token: String,
-    with: String,
+    /// One person's id (a profile's "Send a direct message").
+    with: Option<String>,
+    /// Usernames, separated by spaces or commas ("New conversation").
+    usernames: Option<String>,
 }
 
-/// `POST /direct`: opens (or finds) the conversation with one person.
+/// `POST /direct`: opens (or finds) the conversation with one person, or with the people
+/// named.
 pub(crate) async fn open(
     State(state): State<WebState>,
     visitor: Visitor,
@@ -166,9 +188,35 @@ pub(crate) async fn open(
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
-    let with = UserId(parse_id(&form.with)?);
-    let conversation = state.app.open_direct(&me.actor, vec![with]).await?;
-    Ok(see_other(&format!("/channels/{}", conversation.id)))
+    let opened = match (&form.with, &form.usernames) {
+        (Some(with), _) => {
+            let with = UserId(parse_id(with)?);
+            state.app.open_direct(&me.actor, vec![with]).await
+        }
+        (None, Some(typed)) => {
+            let names: Vec<String> = typed
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect();
+            match state.app.people_named(&me.actor, &names).await {
+                Ok(people) => state.app.open_direct(&me.actor, people).await,
+                Err(error) => Err(error),
+            }
+        }
+        (None, None) => return Err(PageError::bad_request("name someone to talk to")),
+    };
+    match opened {
+        Ok(conversation) => Ok(see_other(&format!("/channels/{}", conversation.id))),
+        Err(error) => {
+            let problem = ApiError::from(error);
+            if problem.status() != StatusCode::UNPROCESSABLE_ENTITY {
+                return Err(problem.into());
+            }
+            let typed = form.usernames.unwrap_or_default();
+            direct_page(&state, &visitor, typed, Some(problem)).await
+        }
+    }
 }
 
 #[derive(Template)]

@@ -358,10 +358,12 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
         ("the edit page", format!("/messages/{message}/edit")),
         ("the delete page", format!("/messages/{message}/delete")),
         ("the directory", "/directory".to_string()),
+        ("direct messages", "/direct".to_string()),
     ] {
         browser.open(&server, &path).await;
         browser.assert_accessible(page).await;
     }
+    browser.screenshots("direct").await;
     browser.open(&server, &channel_path).await;
 
     // Search from the sidebar: the message is found, its matching word marked.

@@ -16,6 +16,7 @@ on_both_backends!(
     a_visit_another_site_sends_changes_nothing,
     invitation_links_use_the_configured_public_address,
     profile_pages_escape_what_people_wrote_and_hide_admins_only_answers,
+    a_conversation_with_several_people_starts_from_their_usernames,
 );
 
 /// A browser-like client that keeps no cookies of its own and never follows redirects.
@@ -541,4 +542,57 @@ async fn profile_pages_escape_what_people_wrote_and_hide_admins_only_answers(bac
             .0,
         403
     );
+}
+
+async fn a_conversation_with_several_people_starts_from_their_usernames(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ana = server.member("ana").await;
+    let ben = server.member("ben").await;
+    let cy = server.member("cyd").await;
+    let _stranger = server.member("stranger").await;
+    let community = ana.create_community("trio").await;
+    ben.join(&community).await;
+    cy.join(&community).await;
+    let Auth::Cookie(session) = ana.session.auth.clone() else {
+        unreachable!()
+    };
+    let (_, html) = page_as(&server, &ana, "/direct").await;
+    let token = form_token_in(&html);
+    let start = |usernames: &str| {
+        plain_client()
+            .post(format!("{}/direct", server.base))
+            .header("cookie", session.clone())
+            .form(&[("form_token", token.as_str()), ("usernames", usernames)])
+            .send()
+    };
+    // Someone ana shares no community with, and a name no one holds, get the same answer.
+    let mut refusals = Vec::new();
+    for names in ["ben, stranger", "ben nobody-here"] {
+        let refused = start(names).await.unwrap();
+        assert_eq!(refused.status(), 422, "{names}");
+        let html = refused.text().await.unwrap();
+        let error = html
+            .split("class=\"error\" role=\"alert\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(html.contains(&format!("value=\"{names}\"")), "{html}");
+        refusals.push(error);
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    assert!(!refusals[0].is_empty());
+
+    let opened = start("@ben, cyd").await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let to = opened.headers()["location"].to_str().unwrap().to_string();
+    let channel = to.trim_start_matches("/channels/").to_string();
+    // All three are in it, and naming them again (in another order) finds it again.
+    let members = cy
+        .get(&format!("/api/v1/channels/{channel}/members"))
+        .await
+        .expect_status(200);
+    assert_eq!(members.body.as_array().unwrap().len(), 3);
+    let again = start("cyd ben").await.unwrap();
+    assert_eq!(again.headers()["location"].to_str().unwrap(), to);
 }
