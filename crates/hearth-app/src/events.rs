@@ -24,7 +24,8 @@ pub(crate) const MEMBER_JOINED: &str = "member.joined";
 /// A person left a channel, or was removed from its community.
 pub(crate) const MEMBER_LEFT: &str = "member.left";
 
-/// How often the tailer looks for new events.
+/// How often the tailer looks for new events written by other nodes; those written on this
+/// one wake it as they commit.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Events read per query.
 const TAIL_BATCH: i64 = 1000;
@@ -264,10 +265,12 @@ impl App {
         let store = self.store.clone();
         let sender = self.events.sender.clone();
         let position = self.events.position.clone();
+        let committed = self.store.events_committed();
         tokio::spawn(async move {
             let mut cursor = FeedCursor::at(cursor);
             loop {
-                tokio::time::sleep(POLL_INTERVAL).await;
+                // Woken by a commit here, or by the clock for other nodes' commits.
+                let _ = tokio::time::timeout(POLL_INTERVAL, committed.notified()).await;
                 let batch = match store.reader().await {
                     Ok(mut reader) => reader.conn().events_after(cursor.last, TAIL_BATCH).await,
                     Err(error) => Err(error),

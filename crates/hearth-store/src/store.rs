@@ -76,6 +76,8 @@ pub struct Store {
     sealer: Arc<dyn Sealer>,
     /// The node's id generator, shared with the writer.
     ids: SharedIds,
+    /// Told when a batch holding events commits on this node.
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -148,6 +150,7 @@ impl Store {
         let reconnect = Reconnect::Sqlite(base.clone());
         let watch = watch_sqlite(&mut write).await?;
         let ids = node_ids(options.node_id);
+        let events_committed = Arc::new(tokio::sync::Notify::new());
         let tx = Tx::new(
             OwnedConn::Sqlite(write),
             reconnect,
@@ -155,6 +158,7 @@ impl Store {
             ids.clone(),
             Some(watch),
             Some(checkpoints.clone()),
+            events_committed.clone(),
         );
         Ok(Self {
             backend: Backend::Sqlite,
@@ -163,6 +167,7 @@ impl Store {
             checkpoints: Some(checkpoints),
             sealer,
             ids,
+            events_committed,
         })
     }
 
@@ -188,6 +193,7 @@ impl Store {
             ("idle_in_transaction_session_timeout", "60s"),
         ]);
         let ids = node_ids(options.node_id);
+        let events_committed = Arc::new(tokio::sync::Notify::new());
         let mut txs = Vec::new();
         for _ in 0..options.writer_connections.max(1) {
             txs.push(Tx::new(
@@ -197,6 +203,7 @@ impl Store {
                 ids.clone(),
                 None,
                 None,
+                events_committed.clone(),
             ));
         }
         let readers = PgPoolOptions::new()
@@ -212,7 +219,14 @@ impl Store {
             checkpoints: None,
             sealer,
             ids,
+            events_committed,
         })
+    }
+
+    /// Told each time a batch holding events commits on this node (a wake-up hint: events
+    /// written by other nodes are found by polling).
+    pub fn events_committed(&self) -> Arc<tokio::sync::Notify> {
+        self.events_committed.clone()
     }
 
     /// A new, time-ordered id, unique across the node (the writer draws from the same

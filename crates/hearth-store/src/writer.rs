@@ -62,6 +62,11 @@ pub struct Tx {
     watch: Option<Arc<Watch>>,
     /// On SQLite: the task that checkpoints the write-ahead log.
     checkpoints: Option<Checkpoints>,
+    /// Told after a batch that wrote events commits: the node's events tailer wakes at once
+    /// instead of at its next poll.
+    events_committed: Arc<tokio::sync::Notify>,
+    /// Whether the batch being written holds events.
+    wrote_events: bool,
     /// Whether a job in this batch asked for the journal to be truncated after the commit.
     truncate_after_commit: bool,
     /// On PostgreSQL: the batch's posts, written by its final statement (see posting.rs).
@@ -147,9 +152,12 @@ impl Tx {
         ids: SharedIds,
         watch: Option<Arc<Watch>>,
         checkpoints: Option<Checkpoints>,
+        events_committed: Arc<tokio::sync::Notify>,
     ) -> Self {
         Self {
             checkpoints,
+            events_committed,
+            wrote_events: false,
             truncate_after_commit: false,
             posts: Vec::new(),
             inserted: Vec::new(),
@@ -181,6 +189,7 @@ impl Tx {
 
     /// Appends a change to the events feed, in this transaction.
     pub fn append_event(&mut self, channel: ChannelId, kind: &'static str, object_id: i64) {
+        self.wrote_events = true;
         self.events.push(PendingEvent {
             channel,
             kind,
@@ -617,6 +626,8 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>, posts: &mut Vec<Queu
         None => None,
     };
     let size = batch.len() + posts.len();
+    // Every post is an event.
+    tx.wrote_events = !posts.is_empty();
     tx.posts = posts
         .iter()
         .map(|queued| PendingPost {
@@ -676,6 +687,10 @@ async fn commit_batch(tx: &mut Tx, batch: &mut Vec<Queued>, posts: &mut Vec<Queu
             }
         }
     };
+    if fate.is_ok() && tx.wrote_events {
+        // A permit is kept if the tailer is not waiting yet, so no commit goes unnoticed.
+        tx.events_committed.notify_one();
+    }
     if fate.is_ok()
         && let Some(checkpoints) = &tx.checkpoints
     {
