@@ -488,6 +488,9 @@ impl App {
                     }
                     let (left_it, left) = tx.conn().delete_member(community, user).await?;
                     still_as_read(left_it)?;
+                    // Their profile answers went with the membership: their old pages must
+                    // not linger in SQLite's log.
+                    tx.truncate_journal_after_commit();
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, user.0);
                     }
@@ -527,6 +530,9 @@ impl App {
                     }
                     let (removed, left) = tx.conn().delete_member(community, member).await?;
                     still_as_read(removed)?;
+                    // Their profile answers went with the membership: their old pages must
+                    // not linger in SQLite's log.
+                    tx.truncate_journal_after_commit();
                     for channel in left {
                         tx.append_event(channel, MEMBER_LEFT, member.0);
                     }

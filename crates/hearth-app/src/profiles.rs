@@ -9,7 +9,7 @@ use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::{Account, Attachment, Profile};
 use hearth_core::permissions::{Action, allows};
 use hearth_core::profile::{
-    self, Coverage, FieldDefinition, MAX_FIELDS, ProfileAnswer, ProfileField,
+    self, Coverage, FieldDefinition, MAX_FIELDS, ProfileAnswer, ProfileField, Redefinition,
 };
 use hearth_core::uploads::{self as files, FileType};
 use hearth_core::{
@@ -29,7 +29,8 @@ const AVATAR_TYPES: &[FileType] = &[FileType::Jpeg, FileType::Png, FileType::Web
 /// Answers, as a form or a JSON body names them: field id and raw value.
 pub type Answers = Vec<(ProfileFieldId, String)>;
 
-/// Writes checked answers for a member, within the caller's transaction.
+/// Writes checked answers for a member, within the caller's transaction, and audits them
+/// (at join, this is the record of what was agreed to, and when).
 pub(crate) async fn write_answers(
     tx: &mut Tx,
     community: CommunityId,
@@ -42,16 +43,27 @@ pub(crate) async fn write_answers(
             .set_profile_answer(community, user, *field, value.as_deref(), now)
             .await?;
     }
+    if checked.iter().any(|(_, value)| value.is_some()) {
+        record(
+            tx,
+            Some(user),
+            AuditAction::ProfileAnswersChanged,
+            (ObjectKind::User, Some(user.0)),
+            Some(community),
+        );
+    }
     Ok(())
 }
 
 /// Checks answers given at join against the community's fields, inside the join's
-/// transaction: a field defined a moment ago is asked too.
+/// transaction, holding the community's row so that no change to the fields commits between
+/// this read and the join.
 pub(crate) async fn joining_answers(
     conn: &mut Conn<'_>,
     community: CommunityId,
     given: &Answers,
 ) -> Result<Vec<(ProfileFieldId, Option<String>)>, AppError> {
+    conn.lock_community_fields(community, false).await?;
     let fields = conn.profile_fields(community).await?;
     Ok(profile::answers(&fields, given, Coverage::Joining)?)
 }
@@ -112,6 +124,7 @@ impl App {
                         Action::ManageProfileFields,
                         "only admins define profile fields",
                     )?;
+                    tx.conn().lock_community_fields(community, true).await?;
                     let existing = tx.conn().profile_fields(community).await?;
                     if existing.len() >= MAX_FIELDS {
                         return Err(DomainError::Conflict(
@@ -162,6 +175,7 @@ impl App {
                         Action::ManageProfileFields,
                         "only admins change profile fields",
                     )?;
+                    tx.conn().lock_community_fields(community, true).await?;
                     let current = tx
                         .conn()
                         .profile_fields(community)
@@ -175,6 +189,7 @@ impl App {
                         )
                         .into());
                     }
+                    let effect = profile::redefinition(&current, &definition);
                     let changed = ProfileField::new(field, community, definition, current.position);
                     if !tx
                         .conn()
@@ -182,6 +197,29 @@ impl App {
                         .await?
                     {
                         return Err(DomainError::NotFound("profile field").into());
+                    }
+                    match effect {
+                        Redefinition::KeepsAnswers => {}
+                        Redefinition::VoidsAnswers => {
+                            tx.conn().delete_answers_to(field).await?;
+                            tx.truncate_journal_after_commit();
+                        }
+                        Redefinition::DropsChoices(dropped) => {
+                            for (member, answer) in tx.conn().answers_to(field).await? {
+                                if dropped.contains(&answer) {
+                                    tx.conn()
+                                        .set_profile_answer(
+                                            community,
+                                            member,
+                                            field,
+                                            None,
+                                            Timestamp::now(),
+                                        )
+                                        .await?;
+                                }
+                            }
+                            tx.truncate_journal_after_commit();
+                        }
                     }
                     record(
                         tx,
@@ -213,9 +251,12 @@ impl App {
                         Action::ManageProfileFields,
                         "only admins delete profile fields",
                     )?;
+                    tx.conn().lock_community_fields(community, true).await?;
                     if !tx.conn().delete_profile_field(community, field).await? {
                         return Err(DomainError::NotFound("profile field").into());
                     }
+                    // The answers' old pages must not linger in SQLite's log.
+                    tx.truncate_journal_after_commit();
                     record(
                         tx,
                         Some(user),
@@ -263,18 +304,28 @@ impl App {
                     let fields = tx.conn().profile_fields(community).await?;
                     let checked = profile::answers(&fields, &given, Coverage::Changing)?;
                     write_answers(tx, community, user, &checked).await?;
-                    record(
-                        tx,
-                        Some(user),
-                        AuditAction::ProfileAnswersChanged,
-                        (ObjectKind::User, Some(user.0)),
-                        Some(community),
-                    );
+                    // Replaced and cleared answers must not linger in SQLite's log.
+                    tx.truncate_journal_after_commit();
                     Ok::<_, AppError>(())
                 })
             })
             .await?;
         self.profile_answers(actor, community, actor.user).await
+    }
+
+    /// Whether the caller has left a required field of a community they belong to
+    /// unanswered: one added, or made required, after they joined.
+    pub async fn owes_answers(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<bool, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader
+            .conn()
+            .unanswered_required(community, actor.user)
+            .await?
+            > 0)
     }
 
     /// Someone's profile: who they are, what they say about themself and whether they have a
@@ -316,6 +367,8 @@ impl App {
                     }
                     if let Some(about) = &about {
                         present &= tx.conn().set_about(user, about, now).await?;
+                        // The text it replaced must not linger in SQLite's log.
+                        tx.truncate_journal_after_commit();
                     }
                     if !present {
                         return Err(DomainError::Unauthenticated.into());
@@ -334,17 +387,29 @@ impl App {
         self.me(actor).await
     }
 
+    /// The largest picture accepted, in bytes.
+    pub fn max_avatar_bytes(&self) -> usize {
+        MAX_AVATAR_BYTES.min(self.config.uploads.max_bytes)
+    }
+
     /// Replaces the caller's picture with an image (JPEG, PNG, WebP or GIF, sniffed from its
-    /// bytes), its location and camera metadata cut, kept in their folder of the blob store.
+    /// bytes, and of a type the instance accepts as uploads), its location and camera
+    /// metadata cut, kept in their folder of the blob store.
     pub async fn set_avatar(&self, actor: &Actor, bytes: &[u8]) -> Result<Account, AppError> {
-        let limit = MAX_AVATAR_BYTES.min(self.config.uploads.max_bytes);
+        let limit = self.max_avatar_bytes();
         if bytes.len() > limit {
             return Err(DomainError::TooLarge {
                 limit_bytes: limit as u64,
             }
             .into());
         }
-        let (kind, stored) = files::accept(bytes, AVATAR_TYPES)
+        // Pictures are images this instance accepts as uploads at all.
+        let types: Vec<FileType> = AVATAR_TYPES
+            .iter()
+            .copied()
+            .filter(|t| self.config.uploads.types.contains(t))
+            .collect();
+        let (kind, stored) = files::accept(bytes, &types)
             .map_err(|e| AppError::from(DomainError::UnsupportedType(e.to_string())))?;
         let avatar = Avatar {
             id: self.store.next_id(),

@@ -207,6 +207,14 @@ pub fn definition(
             "must be a category of personal information; profiles never ask for credentials",
         ));
     }
+    // Sensitive personal information is for the admins who collect it, never on display to
+    // the whole community.
+    if category.always_sensitive() && visibility == FieldVisibility::Members {
+        return Err(DomainError::invalid(
+            "visibility",
+            "answers of a sensitive category are seen by the member and the admins only",
+        ));
+    }
     let choices = match kind {
         FieldKind::Choice => checked_choices(choices)?,
         _ if choices.iter().any(|c| !c.trim().is_empty()) => {
@@ -229,13 +237,23 @@ pub fn definition(
 }
 
 fn checked_choices(raw: &[String]) -> Result<Vec<String>, DomainError> {
-    let mut choices: Vec<String> = Vec::new();
-    for choice in raw.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+    let given: Vec<&str> = raw
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    // Counted before anything else is done with them: a form may send thousands.
+    if !(2..=MAX_CHOICES).contains(&given.len()) {
+        return Err(DomainError::invalid(
+            "choices",
+            format!("a single-choice field offers 2 to {MAX_CHOICES} choices"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut choices = Vec::with_capacity(given.len());
+    for choice in given {
         let choice = validate::name("choices", choice)?;
-        if choices
-            .iter()
-            .any(|c| c.to_lowercase() == choice.to_lowercase())
-        {
+        if !seen.insert(choice.to_lowercase()) {
             return Err(DomainError::invalid(
                 "choices",
                 "must differ from each other",
@@ -243,13 +261,42 @@ fn checked_choices(raw: &[String]) -> Result<Vec<String>, DomainError> {
         }
         choices.push(choice);
     }
-    if !(2..=MAX_CHOICES).contains(&choices.len()) {
-        return Err(DomainError::invalid(
-            "choices",
-            format!("a single-choice field offers 2 to {MAX_CHOICES} choices"),
-        ));
-    }
     Ok(choices)
+}
+
+/// What redefining `old` as `new` does to the answers given so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redefinition {
+    /// They stay: the question still means what it meant when they were given.
+    KeepsAnswers,
+    /// They all go, and members are asked again: the answers would now be shown to more
+    /// people than they were given for, or kept as another kind of personal information, or,
+    /// for a checkbox, stand for agreeing to words the member never saw.
+    VoidsAnswers,
+    /// Those that are one of these choices, no longer offered, go.
+    DropsChoices(Vec<String>),
+}
+
+/// What redefining `old` as `new` does to its answers.
+pub fn redefinition(old: &ProfileField, new: &FieldDefinition) -> Redefinition {
+    let widened =
+        old.visibility == FieldVisibility::Admins && new.visibility == FieldVisibility::Members;
+    let reworded_consent =
+        old.kind == FieldKind::Checkbox && (old.label != new.label || old.help != new.help);
+    if widened || old.category != new.category || reworded_consent {
+        return Redefinition::VoidsAnswers;
+    }
+    let dropped: Vec<String> = old
+        .choices
+        .iter()
+        .filter(|c| !new.choices.contains(c))
+        .cloned()
+        .collect();
+    if dropped.is_empty() {
+        Redefinition::KeepsAnswers
+    } else {
+        Redefinition::DropsChoices(dropped)
+    }
 }
 
 /// Checks one answer to `field`; `None` is no answer (an empty text, an unticked box).
@@ -398,6 +445,9 @@ mod tests {
         );
         assert!(choice(&["only"]).is_err());
         assert!(choice(&["Same", "same"]).is_err());
+        let many: Vec<String> = (0..=MAX_CHOICES).map(|n| n.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(choice(&many).is_err());
         let text_with_choices = definition(
             "Name",
             "",
@@ -420,15 +470,19 @@ mod tests {
             );
             assert!(refused.is_err());
         }
-        let health = definition(
-            "Allergies",
-            "",
-            FieldKind::LongText,
-            &[],
-            false,
-            FieldVisibility::Admins,
-            Category::Health,
-        )?;
+        let health = |visibility| {
+            definition(
+                "Allergies",
+                "",
+                FieldKind::LongText,
+                &[],
+                false,
+                visibility,
+                Category::Health,
+            )
+        };
+        assert!(health(FieldVisibility::Members).is_err());
+        let health = health(FieldVisibility::Admins)?;
         let field = ProfileField::new(ProfileFieldId(2), CommunityId(1), health, 0);
         assert!(field.sensitive);
         Ok(())
@@ -495,6 +549,63 @@ mod tests {
                 Coverage::Changing
             )
             .is_err()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_redefinition_that_changes_what_answers_meant_voids_them() -> Result<(), DomainError> {
+        let consent = field(FieldKind::Checkbox, true, &[]);
+        let same = |f: &ProfileField| FieldDefinition {
+            label: f.label.clone(),
+            help: f.help.clone(),
+            kind: f.kind,
+            choices: f.choices.clone(),
+            required: f.required,
+            visibility: f.visibility,
+            category: f.category,
+        };
+        assert_eq!(
+            redefinition(&consent, &same(&consent)),
+            Redefinition::KeepsAnswers
+        );
+        let reworded = FieldDefinition {
+            label: "I agree to something else".into(),
+            ..same(&consent)
+        };
+        assert_eq!(
+            redefinition(&consent, &reworded),
+            Redefinition::VoidsAnswers
+        );
+        let mut hidden = field(FieldKind::Text, false, &[]);
+        hidden.visibility = FieldVisibility::Admins;
+        let shown = FieldDefinition {
+            visibility: FieldVisibility::Members,
+            label: "Renamed".into(),
+            ..same(&hidden)
+        };
+        assert_eq!(redefinition(&hidden, &shown), Redefinition::VoidsAnswers);
+        let narrowed = FieldDefinition {
+            label: "Renamed".into(),
+            ..same(&hidden)
+        };
+        assert_eq!(redefinition(&hidden, &narrowed), Redefinition::KeepsAnswers);
+        let recategorised = FieldDefinition {
+            category: Category::Inferences,
+            ..same(&hidden)
+        };
+        assert_eq!(
+            redefinition(&hidden, &recategorised),
+            Redefinition::VoidsAnswers
+        );
+        let colours = field(FieldKind::Choice, false, &["red", "blue", "green"]);
+        let fewer = FieldDefinition {
+            choices: vec!["red".into(), "green".into(), "teal".into()],
+            ..same(&colours)
+        };
+        assert_eq!(
+            redefinition(&colours, &fewer),
+            Redefinition::DropsChoices(vec!["blue".into()])
         );
         Ok(())
     }

@@ -205,6 +205,61 @@ impl Conn<'_> {
         Ok(deleted == 1)
     }
 
+    /// Holds the community's row until the transaction ends: shared by a join (which reads
+    /// the fields it must ask), exclusive by a change to the fields, so that on PostgreSQL
+    /// no join reads the fields while another transaction changes them. SQLite's single
+    /// writer already runs them one after the other.
+    pub async fn lock_community_fields(
+        &mut self,
+        community: CommunityId,
+        exclusive: bool,
+    ) -> Result<(), StoreError> {
+        if let crate::conn::DbConn::Postgres(c) = &mut self.db {
+            let sql = if exclusive {
+                "SELECT id FROM communities WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT id FROM communities WHERE id = $1 FOR SHARE"
+            };
+            sqlx::query(sql).bind(community.0).execute(&mut **c).await?;
+        }
+        Ok(())
+    }
+
+    /// How many of a community's required fields `user` has not answered.
+    pub async fn unanswered_required(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM profile_fields f WHERE f.community_id = $1 AND f.required \
+             AND NOT EXISTS (SELECT 1 FROM profile_values v \
+                             WHERE v.field_id = f.id AND v.user_id = $2)")
+            .bind(community.0).bind(user.0).fetch_one(&mut **c).await?);
+        Ok(count)
+    }
+
+    /// Every answer to a field, opened, with whose it is.
+    pub async fn answers_to(
+        &mut self,
+        field: ProfileFieldId,
+    ) -> Result<Vec<(UserId, String)>, StoreError> {
+        let rows: Vec<(i64, Vec<u8>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT user_id, value FROM profile_values WHERE field_id = $1")
+            .bind(field.0).fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(|(user, sealed)| Ok((UserId(user), self.sealer.open(UserId(user), &sealed)?)))
+            .collect()
+    }
+
+    /// Deletes every answer to a field; returns how many went.
+    pub async fn delete_answers_to(&mut self, field: ProfileFieldId) -> Result<u64, StoreError> {
+        Ok(
+            dispatch!(self, c => sqlx::query("DELETE FROM profile_values WHERE field_id = $1")
+            .bind(field.0).execute(&mut **c).await?.rows_affected()),
+        )
+    }
+
     /// A member's answers in a community, opened, by field id.
     pub async fn profile_answers(
         &mut self,

@@ -21,7 +21,8 @@ CREATE TABLE profile_fields (
     category     TEXT NOT NULL,
     position     BIGINT NOT NULL,
     created_at   BIGINT NOT NULL,
-    updated_at   BIGINT NOT NULL
+    updated_at   BIGINT NOT NULL,
+    UNIQUE (id, community_id)
 );
 CREATE INDEX profile_fields_by_community ON profile_fields(community_id, position);
 
@@ -29,12 +30,15 @@ CREATE INDEX profile_fields_by_community ON profile_fields(community_id, positio
 -- belongs to: leaving the community, or being removed from it, deletes it (the foreign key to
 -- community_members), and so does deleting the field or the account.
 CREATE TABLE profile_values (
-    field_id     BIGINT NOT NULL REFERENCES profile_fields(id) ON DELETE CASCADE,
+    field_id     BIGINT NOT NULL,
     user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     community_id BIGINT NOT NULL,
     value        BYTEA NOT NULL,
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (field_id, user_id),
+    -- An answer belongs to a field of its own community, and to a membership in it.
+    FOREIGN KEY (field_id, community_id)
+        REFERENCES profile_fields(id, community_id) ON DELETE CASCADE,
     FOREIGN KEY (community_id, user_id)
         REFERENCES community_members(community_id, user_id) ON DELETE CASCADE
 );

@@ -2,7 +2,7 @@
 //! profile fields and its members' answers.
 
 use crate::WebState;
-use crate::api::uploads::{file_response, read_upload};
+use crate::api::uploads::{file_response, read_body};
 use crate::extract::{ApiJson, ApiPath, Authed};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
@@ -104,7 +104,7 @@ async fn set_avatar(
     Authed(actor): Authed,
     body: Body,
 ) -> Result<Json<Account>, ApiError> {
-    let bytes = read_upload(&state, body).await?;
+    let bytes = read_body(body, state.app.max_avatar_bytes()).await?;
     Ok(Json(state.app.set_avatar(&actor, &bytes).await?))
 }
 

@@ -58,7 +58,11 @@ async fn upload(
 
 /// Reads an upload's body, refusing it as soon as it passes the configured limit.
 pub(crate) async fn read_upload(state: &WebState, body: Body) -> Result<Vec<u8>, ApiError> {
-    let limit = state.app.max_upload_bytes();
+    read_body(body, state.app.max_upload_bytes()).await
+}
+
+/// Reads a raw body, refusing it as soon as it passes `limit` bytes.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let bytes = axum::body::to_bytes(body, limit.saturating_add(1))
         .await
         .map_err(|_| {

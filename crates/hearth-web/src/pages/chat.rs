@@ -91,6 +91,9 @@ struct ChannelPage {
     older: Option<MessageId>,
     draft: String,
     error: Option<String>,
+    /// Whether the community asks something the reader has not answered (a field added, or
+    /// made required, after they joined).
+    owes_answers: bool,
 }
 
 #[derive(Deserialize)]
@@ -132,9 +135,11 @@ async fn channel_page(
     let all = PageSize::requested(Some(PageSize::MAX))?;
     // A community channel sits beside its community's channels; a direct conversation
     // beside one's other conversations.
+    let mut owes_answers = false;
     let (home, home_link, siblings, name, title) = match channel.community_id {
         Some(community_id) => {
             let (community, _role) = app.community(&me.actor, community_id).await?;
+            owes_answers = app.owes_answers(&me.actor, community_id).await?;
             let siblings = app.channels(&me.actor, community_id, None, all).await?;
             let links = siblings.iter().map(|c| link(c, id)).collect();
             let title = format!("#{} · {}", channel.name, community.name);
@@ -193,6 +198,7 @@ async fn channel_page(
         older: history.next_before,
         draft,
         error: error.as_ref().map(form_error),
+        owes_answers,
     };
     let status = error.map_or(StatusCode::OK, |e| e.status());
     Ok(render_with_status(status, &page, visitor))

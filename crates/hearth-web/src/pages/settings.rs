@@ -79,10 +79,7 @@ async fn settings_page(
         avatar: account
             .avatar_id
             .map(|v| format!("/api/v1/users/{}/avatar?v={v}", account.id)),
-        avatar_limit: format!(
-            "{} MiB",
-            hearth_app::MAX_AVATAR_BYTES.min(state.app.max_upload_bytes()) / (1024 * 1024)
-        ),
+        avatar_limit: format!("{} MiB", state.app.max_avatar_bytes() / (1024 * 1024)),
         username: account.username,
         email: account.email,
         tokens: tokens
@@ -256,7 +253,7 @@ pub(crate) async fn avatar(
                 token_checked = true;
             }
             Some("avatar") if token_checked => {
-                let limit = hearth_app::MAX_AVATAR_BYTES.min(state.app.max_upload_bytes());
+                let limit = state.app.max_avatar_bytes();
                 outcome = Some(match read_field(&mut field, limit).await? {
                     Some(bytes) => state.app.set_avatar(&me.actor, &bytes).await.map(|_| ()),
                     None => Err(hearth_core::DomainError::TooLarge {

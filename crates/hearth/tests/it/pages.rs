@@ -523,6 +523,41 @@ async fn profile_pages_escape_what_people_wrote_and_hide_admins_only_answers(bac
         html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
         "{html}"
     );
+    // A required field added after carol joined: her channel pages ask her to answer it.
+    let general = owner.general_channel(&community).await;
+    let owed = "asks its members something you have not answered yet";
+    assert!(
+        !page_as(&server, &carol, &format!("/channels/{general}"))
+            .await
+            .1
+            .contains(owed)
+    );
+    let rules = owner
+        .post(
+            &format!("/api/v1/communities/{community}/profile-fields"),
+            json!({ "label": "I accept the rules", "kind": "checkbox", "required": true,
+                    "category": "inferences" }),
+        )
+        .await
+        .expect_status(201)
+        .str("id");
+    let (_, html) = page_as(&server, &carol, &format!("/channels/{general}")).await;
+    assert!(html.contains(owed), "{html}");
+    assert!(html.contains(&format!("/communities/{community}/profile")));
+    carol
+        .put(
+            &format!("/api/v1/communities/{community}/profile"),
+            json!({ "profile": { rules: true } }),
+        )
+        .await
+        .expect_status(200);
+    assert!(
+        !page_as(&server, &carol, &format!("/channels/{general}"))
+            .await
+            .1
+            .contains(owed)
+    );
+
     // Someone outside the community reaches neither page.
     let outsider = server.member("outsider").await;
     assert_eq!(page_as(&server, &outsider, &page).await.0, 404);

@@ -220,6 +220,45 @@ async fn custom_fields_are_asked_at_join_and_shown_by_visibility(backend: Backen
         [("Your pronouns".into(), "he".into())]
     );
 
+    // Removing a choice deletes the answers that chose it.
+    alice
+        .put(
+            &field_url,
+            json!({ "label": "Your pronouns", "kind": "choice",
+                    "choices": ["she", "they", "ask me"],
+                    "category": "protected_characteristics" }),
+        )
+        .await
+        .expect_status(200);
+    assert!(answers_seen(&carol, &community, &bob.id).await.is_empty());
+    // A sensitive category's answers are never shown to all members.
+    let allergies_url = format!("/api/v1/communities/{community}/profile-fields/{allergies}");
+    alice
+        .put(
+            &allergies_url,
+            json!({ "label": "Allergies", "kind": "long_text", "visibility": "members",
+                    "category": "health" }),
+        )
+        .await
+        .expect_problem(422, "validation");
+    // Other words on the consent void every tick given for the old ones: members owe an
+    // answer again.
+    let consent_url = format!("/api/v1/communities/{community}/profile-fields/{consent}");
+    alice
+        .put(
+            &consent_url,
+            json!({ "label": "I am 13 to 16, my parent agrees, and I accept the rules",
+                    "kind": "checkbox", "required": true, "visibility": "admins",
+                    "category": "protected_characteristics" }),
+        )
+        .await
+        .expect_status(200);
+    let seen = answers_seen(&alice, &community, &bob.id).await;
+    assert_eq!(labels(&seen), ["Allergies"]);
+    bob.put(&mine, json!({ "profile": { consent.clone(): true } }))
+        .await
+        .expect_status(200);
+
     // Leaving ends the answers: back in, bob has only what he gives again.
     bob.post(&format!("/api/v1/communities/{community}/leave"), json!({}))
         .await
@@ -229,7 +268,7 @@ async fn custom_fields_are_asked_at_join_and_shown_by_visibility(backend: Backen
         .expect_status(201);
     assert_eq!(
         labels(&answers_seen(&alice, &community, &bob.id).await),
-        ["I am 13 to 16 and my parent agrees I may join"]
+        ["I am 13 to 16, my parent agrees, and I accept the rules"]
     );
 
     // Deleting a field deletes every answer to it.
