@@ -97,7 +97,7 @@ pub(crate) async fn access(
 impl Access {
     /// Reading needs membership of the community for public channels, and of the channel
     /// itself otherwise.
-    fn may_read(&self) -> bool {
+    pub(crate) fn may_read(&self) -> bool {
         self.member || self.channel.kind == ChannelKind::Public
     }
 }
@@ -283,17 +283,6 @@ impl App {
             counts.push((*channel, count));
         }
         Ok(counts)
-    }
-
-    /// One channel the caller may see, and whether they have joined it.
-    pub async fn channel_joined(
-        &self,
-        actor: &Actor,
-        id: ChannelId,
-    ) -> Result<(Channel, bool), AppError> {
-        let mut reader = self.store.reader().await?;
-        let access = access(&mut reader.conn(), actor.user, id).await?;
-        Ok((access.channel, access.member))
     }
 
     /// One channel the caller may see.

@@ -6,6 +6,7 @@
 mod accounts;
 mod actor;
 mod audit;
+mod channel_view;
 mod chat;
 mod communities;
 mod credential_cache;
@@ -22,6 +23,7 @@ mod uploads;
 
 pub use accounts::{NewAccount, Registration, SignedIn};
 pub use actor::{Actor, Credential};
+pub use channel_view::ChannelView;
 pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;

@@ -313,21 +313,6 @@ impl App {
         self.profile_answers(actor, community, actor.user).await
     }
 
-    /// Whether the caller has left a required field of a community they belong to
-    /// unanswered: one added, or made required, after they joined.
-    pub async fn owes_answers(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-    ) -> Result<bool, AppError> {
-        let mut reader = self.store.reader().await?;
-        Ok(reader
-            .conn()
-            .unanswered_required(community, actor.user)
-            .await?
-            > 0)
-    }
-
     /// Someone's profile: who they are, what they say about themself and whether they have a
     /// picture, for those who may see them at all (see [`App::user`]).
     pub async fn profile(&self, actor: &Actor, id: UserId) -> Result<Profile, AppError> {

@@ -58,6 +58,15 @@ macro_rules! select_channel {
     };
 }
 
+/// A channel of a sidebar, with the reader's place in it.
+#[derive(sqlx::FromRow)]
+struct SidebarRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    joined: bool,
+    marker: Option<i64>,
+}
+
 /// What became of an edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edit {
@@ -191,6 +200,37 @@ impl Conn<'_> {
             .bind(after.map_or(0, |a| a.0)).bind(limit)
             .fetch_all(&mut **c).await?);
         rows.into_iter().map(Channel::try_from).collect()
+    }
+
+    /// The sidebar of a community's channel page: the channels `user` may see (public ones,
+    /// those they belong to, and with `all_private` every private one), each with whether they
+    /// have joined it and how far they have read it, in one query.
+    pub async fn sidebar_channels(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        all_private: bool,
+        limit: i64,
+    ) -> Result<Vec<(Channel, bool, Option<MessageId>)>, StoreError> {
+        let rows: Vec<SidebarRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT * FROM (SELECT id, community_id, kind, name, topic, created_at, \
+             EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = channels.id \
+                     AND m.user_id = $2) AS joined, \
+             (SELECT r.last_read_id FROM channel_reads r WHERE r.user_id = $2 \
+              AND r.channel_id = channels.id) AS marker \
+             FROM channels WHERE community_id = $1) AS visible \
+             WHERE kind = 'public' OR $3 OR joined ORDER BY id LIMIT $4")
+            .bind(community.0).bind(user.0).bind(all_private).bind(limit)
+            .fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    Channel::try_from(r.channel)?,
+                    r.joined,
+                    r.marker.map(MessageId),
+                ))
+            })
+            .collect()
     }
 
     /// A community's first public channel, the #general made with it, which new members join.
@@ -533,6 +573,46 @@ impl Conn<'_> {
             .bind(user.0).bind(channel.0).bind(last_read.0).bind(now.0)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
+    }
+
+    /// The display names of `authors`, each with their role in `community` (if any) and
+    /// whether they belong to `channel`: what a channel's page needs to name each message's
+    /// author and to know who may delete it, in one query.
+    pub async fn authors_in(
+        &mut self,
+        community: Option<CommunityId>,
+        channel: ChannelId,
+        authors: &[UserId],
+    ) -> Result<Vec<(UserId, String, Option<Role>, bool)>, StoreError> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (3..3 + authors.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT u.id, u.display_name, cm.role, \
+             EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = $2 \
+                     AND m.user_id = u.id) AS in_channel \
+             FROM users u LEFT JOIN community_members cm \
+             ON cm.community_id = $1 AND cm.user_id = u.id \
+             WHERE u.id IN ({list})"
+        );
+        let rows: Vec<(i64, String, Option<String>, bool)> = dispatch!(self, c => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(community.map_or(0, |c| c.0)).bind(channel.0);
+            for author in authors {
+                query = query.bind(author.0);
+            }
+            query.fetch_all(&mut **c).await?
+        });
+        rows.into_iter()
+            .map(|(id, name, role, in_channel)| {
+                let role = role.as_deref().map(parse_role).transpose()?;
+                Ok((UserId(id), name, role, in_channel))
+            })
+            .collect()
     }
 
     /// `user`'s read marker in `channel`, if any.

@@ -14,6 +14,14 @@ struct RoleCommunityRow {
     role: String,
 }
 
+/// A community with the number of required answers someone owes it.
+#[derive(sqlx::FromRow)]
+struct OwingRow {
+    #[sqlx(flatten)]
+    community: CommunityRow,
+    owed: i64,
+}
+
 impl Conn<'_> {
     /// Inserts a community.
     pub async fn insert_community(&mut self, community: &Community) -> Result<(), StoreError> {
@@ -34,6 +42,23 @@ impl Conn<'_> {
              FROM communities WHERE id = $1")
             .bind(id.0).fetch_optional(&mut **c).await?);
         row.map(Community::try_from).transpose()
+    }
+
+    /// A community, with how many of its required profile fields `user` has not answered.
+    pub async fn community_owing(
+        &mut self,
+        id: CommunityId,
+        user: UserId,
+    ) -> Result<Option<(Community, i64)>, StoreError> {
+        let row: Option<OwingRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at, \
+             (SELECT COUNT(*) FROM profile_fields f WHERE f.community_id = communities.id \
+              AND f.required AND NOT EXISTS (SELECT 1 FROM profile_values v \
+                                             WHERE v.field_id = f.id AND v.user_id = $2)) \
+             AS owed FROM communities WHERE id = $1")
+            .bind(id.0).bind(user.0).fetch_optional(&mut **c).await?);
+        row.map(|r| Ok((Community::try_from(r.community)?, r.owed)))
+            .transpose()
     }
 
     /// Whether a slug is taken.

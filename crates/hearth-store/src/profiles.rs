@@ -225,20 +225,6 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// How many of a community's required fields `user` has not answered.
-    pub async fn unanswered_required(
-        &mut self,
-        community: CommunityId,
-        user: UserId,
-    ) -> Result<i64, StoreError> {
-        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
-            "SELECT COUNT(*) FROM profile_fields f WHERE f.community_id = $1 AND f.required \
-             AND NOT EXISTS (SELECT 1 FROM profile_values v \
-                             WHERE v.field_id = f.id AND v.user_id = $2)")
-            .bind(community.0).bind(user.0).fetch_one(&mut **c).await?);
-        Ok(count)
-    }
-
     /// Every answer to a field, opened, with whose it is.
     pub async fn answers_to(
         &mut self,

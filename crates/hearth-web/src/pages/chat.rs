@@ -131,29 +131,37 @@ async fn channel_page(
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
     let app = &state.app;
-    let (channel, joined) = app.channel_joined(&me.actor, id).await?;
-    let all = PageSize::requested(Some(PageSize::MAX))?;
+    // Showing the newest messages is reading them, unless another site sent the reader here
+    // (a GET must not let another site change anything).
+    let reading = !visitor.from_elsewhere;
+    let view = app
+        .channel_view(&me.actor, id, before, PageSize::DEFAULT, reading)
+        .await?;
+    let channel = &view.channel;
     // A community channel sits beside its community's channels; a direct conversation
     // beside one's other conversations.
-    let mut owes_answers = false;
-    let (home, home_link, siblings, name, title) = match channel.community_id {
-        Some(community_id) => {
-            let (community, _role) = app.community(&me.actor, community_id).await?;
-            owes_answers = app.owes_answers(&me.actor, community_id).await?;
-            let siblings = app.channels(&me.actor, community_id, None, all).await?;
-            let links = siblings.iter().map(|c| link(c, id)).collect();
-            let title = format!("#{} · {}", channel.name, community.name);
-            let home_link = format!("/communities/{}", community.id);
+    let (home, home_link, siblings, name, title) = match &view.community {
+        Some(community) => {
+            let links = view
+                .siblings
+                .iter()
+                .map(|(c, unread)| {
+                    let mut link = link(c, id);
+                    link.unread = unread_badge(*unread);
+                    link
+                })
+                .collect();
             (
-                community.name,
-                home_link,
+                community.name.clone(),
+                format!("/communities/{}", community.id),
                 links,
                 format!("#{}", channel.name),
-                title,
+                format!("#{} · {}", channel.name, community.name),
             )
         }
         None => {
-            let conversations = direct_links(app, &me.actor, id).await?;
+            let mut conversations = direct_links(app, &me.actor, id).await?;
+            show_unread(app, &me.actor, &mut conversations).await?;
             let name = conversations
                 .iter()
                 .find(|c| c.current)
@@ -169,18 +177,13 @@ async fn channel_page(
             )
         }
     };
-    let history = app
-        .history(&me.actor, id, before, PageSize::DEFAULT)
-        .await?;
-    // Showing the newest messages is reading them, unless another site sent the reader here
-    // (a GET must not let another site change anything).
-    let reading = joined && before.is_none() && !visitor.from_elsewhere;
-    if let (true, Some(newest)) = (reading, history.messages.first()) {
-        app.mark_read(&me.actor, id, newest.id).await?;
-    }
-    let mut siblings = siblings;
-    show_unread(app, &me.actor, &mut siblings).await?;
-    let mut messages = message_views(app, &me.actor, id, &history.messages).await?;
+    let mut messages: Vec<MessageView> = view
+        .history
+        .messages
+        .iter()
+        .zip(view.actions.iter().copied())
+        .map(|(m, a)| message_view(m, &view.authors, a))
+        .collect();
     messages.reverse();
     let mut layout = Layout::new(title, visitor);
     layout.js = Some(crate::assets::js_url());
@@ -191,14 +194,14 @@ async fn channel_page(
         home_name: home,
         channel_id: id,
         channel_name: name,
-        joined,
+        joined: view.joined,
         topic: channel.topic.clone(),
         channels: siblings,
         messages,
-        older: history.next_before,
+        older: view.history.next_before,
         draft,
         error: error.as_ref().map(form_error),
-        owes_answers,
+        owes_answers: view.owes_answers,
     };
     let status = error.map_or(StatusCode::OK, |e| e.status());
     Ok(render_with_status(status, &page, visitor))
@@ -213,16 +216,22 @@ async fn show_unread(
     let ids: Vec<ChannelId> = links.iter().map(|l| l.id).collect();
     let counts = app.unread_counts(actor, &ids).await?;
     for (link, (_, count)) in links.iter_mut().zip(counts) {
-        link.unread = match count {
-            0 => String::new(),
-            n if n >= hearth_app::MAX_UNREAD_COUNTED => "99+".to_string(),
-            n => n.to_string(),
+        link.unread = if link.current {
+            String::new()
+        } else {
+            unread_badge(count)
         };
-        if link.current {
-            link.unread.clear();
-        }
     }
     Ok(())
+}
+
+/// How a sidebar link shows an unread count.
+fn unread_badge(count: i64) -> String {
+    match count {
+        0 => String::new(),
+        n if n >= hearth_app::MAX_UNREAD_COUNTED => "99+".to_string(),
+        n => n.to_string(),
+    }
 }
 
 #[derive(Deserialize)]

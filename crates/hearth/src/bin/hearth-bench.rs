@@ -54,6 +54,11 @@ struct Args {
     /// in all.
     #[arg(long)]
     websockets: Option<usize>,
+    /// Measure reads instead of posting: render a channel's page (its newest 50 messages,
+    /// signed in) this many times with `--clients` concurrent clients, and read the same 50
+    /// messages as JSON as many times, and compare.
+    #[arg(long)]
+    page_reads: Option<usize>,
 }
 
 // The database URL may hold a password, and a server URL credentials: neither is printed.
@@ -65,11 +70,14 @@ hearth_core::debug_fields!(Args {
     seed_messages,
     data_dir,
     hearth,
-    websockets
+    websockets,
+    page_reads
 });
 
 #[path = "hearth-bench/live.rs"]
 mod live;
+#[path = "hearth-bench/pages.rs"]
+mod pages;
 
 struct Server {
     child: Option<Child>,
@@ -780,6 +788,55 @@ async fn main() -> anyhow::Result<()> {
              per idle connection",
             mib(report.rss_before_kib),
             mib(report.rss_idle_kib)
+        );
+        server.stop()?;
+        return Ok(());
+    }
+    if let Some(reads) = args.page_reads {
+        let (tokens, channel) = set_up(&server.base, 1).await?;
+        let http = reqwest::Client::new();
+        for i in 0..60 {
+            call(
+                &http,
+                reqwest::Method::POST,
+                format!("{}/api/v1/channels/{channel}/messages", server.base),
+                Some(&tokens[0]),
+                json!({ "body": format!("message {i}: {}", "page bench ".repeat(args.body_chars / 11)) }),
+            )
+            .await?;
+        }
+        let name = format!("bench{}x0", std::process::id());
+        let signed_in = http
+            .post(format!("{}/api/v1/sessions", server.base))
+            .json(&json!({ "login": name, "password": format!("{name} long password") }))
+            .send()
+            .await?;
+        let cookie = signed_in
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .context("no session cookie")?
+            .to_string();
+        let (api, page) = pages::run(
+            &server.base,
+            (&tokens[0], &cookie),
+            &channel,
+            args.clients,
+            reads,
+        )
+        .await?;
+        for (what, reads) in [("JSON history (50)", &api), ("channel page (50)", &page)] {
+            println!(
+                "{what:<18} {:>8.0} reads/s   p50 {:.2} ms   p99 {:.2} ms",
+                reads.rate,
+                percentile(&reads.latencies, 0.50),
+                percentile(&reads.latencies, 0.99)
+            );
+        }
+        println!(
+            "ratio: the channel page renders at {:.1}% of the JSON history's rate",
+            100.0 * page.rate / api.rate
         );
         server.stop()?;
         return Ok(());
