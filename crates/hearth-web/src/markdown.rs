@@ -52,6 +52,13 @@ const MAX_DEPTH: usize = 4;
 
 /// Renders one line's inline markup.
 fn inline(html: &mut String, line: &str) {
+    // Most lines are plain words: with no marker and no address in them, escaping is all
+    // there is to do.
+    let plain = !line.contains(['*', '_', '`', '[']) && !line.contains("://");
+    if plain {
+        escape_into(html, line);
+        return;
+    }
     let chars: Vec<char> = line.chars().collect();
     Inline::new(&chars).render(html, 0);
 }
@@ -62,9 +69,9 @@ fn inline(html: &mut String, line: &str) {
 /// valid depends only on where it stands), so that is remembered too.
 struct Inline<'a> {
     chars: &'a [char],
-    next_backtick: Vec<usize>,
-    next_bracket: Vec<usize>,
-    next_paren: Vec<usize>,
+    next_backtick: NextOf,
+    next_bracket: NextOf,
+    next_paren: NextOf,
     /// The earliest opener position from which `**`, `*` and `_` found no closer.
     no_strong_from: usize,
     no_star_from: usize,
@@ -74,22 +81,36 @@ struct Inline<'a> {
     scanned: usize,
 }
 
-/// For each position, the index of the next `wanted` at or after it (`len` if none).
-fn next_of(chars: &[char], wanted: char) -> Vec<usize> {
-    let mut next = vec![chars.len(); chars.len() + 1];
-    for i in (0..chars.len()).rev() {
-        next[i] = if chars[i] == wanted { i } else { next[i + 1] };
+/// Where one character occurs in a text, to find the next one after any position in
+/// logarithmic time. Most messages hold few backticks, brackets or parentheses, so this keeps
+/// their positions only, not one entry per character.
+struct NextOf {
+    positions: Vec<usize>,
+    len: usize,
+}
+
+impl NextOf {
+    fn new(chars: &[char], wanted: char) -> Self {
+        Self {
+            positions: (0..chars.len()).filter(|&i| chars[i] == wanted).collect(),
+            len: chars.len(),
+        }
     }
-    next
+
+    /// The index of the next `wanted` at or after `i` (the text's length if none).
+    fn at(&self, i: usize) -> usize {
+        let k = self.positions.partition_point(|&p| p < i);
+        self.positions.get(k).copied().unwrap_or(self.len)
+    }
 }
 
 impl<'a> Inline<'a> {
     fn new(chars: &'a [char]) -> Self {
         Self {
             chars,
-            next_backtick: next_of(chars, '`'),
-            next_bracket: next_of(chars, ']'),
-            next_paren: next_of(chars, ')'),
+            next_backtick: NextOf::new(chars, '`'),
+            next_bracket: NextOf::new(chars, ']'),
+            next_paren: NextOf::new(chars, ')'),
             no_strong_from: usize::MAX,
             no_star_from: usize::MAX,
             no_under_from: usize::MAX,
@@ -146,7 +167,7 @@ impl<'a> Inline<'a> {
         if self.chars[i] != '`' {
             return None;
         }
-        let close = self.next_backtick[i + 1];
+        let close = self.next_backtick.at(i + 1);
         if close >= end || close == i + 1 {
             return None;
         }
@@ -229,11 +250,11 @@ impl<'a> Inline<'a> {
         if self.chars[i] != '[' {
             return None;
         }
-        let text_end = self.next_bracket[i + 1];
+        let text_end = self.next_bracket.at(i + 1);
         if text_end + 1 >= end || self.chars[text_end + 1] != '(' {
             return None;
         }
-        let address_end = self.next_paren[text_end + 2];
+        let address_end = self.next_paren.at(text_end + 2);
         if address_end >= end {
             return None;
         }
@@ -295,6 +316,10 @@ fn anchor(html: &mut String, address: &str, text: &str) {
 /// Appends `text` with HTML's special characters escaped (quotes too: it may land in an
 /// attribute).
 fn escape_into(html: &mut String, text: &str) {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        html.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => html.push_str("&amp;"),

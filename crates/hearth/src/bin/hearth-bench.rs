@@ -794,6 +794,23 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(reads) = args.page_reads {
         let (tokens, channel) = set_up(&server.base, 1).await?;
+        if args.seed_messages > 0 {
+            server.stop()?;
+            let took = seed(
+                &server.database_url,
+                &channel,
+                args.seed_messages,
+                args.body_chars,
+            )
+            .await?;
+            println!(
+                "seeded {} messages in {:.1} s",
+                args.seed_messages,
+                took.as_secs_f64()
+            );
+            server.spawn()?;
+            wait_until_up(&server.base).await?;
+        }
         let http = reqwest::Client::new();
         for i in 0..60 {
             call(
