@@ -83,8 +83,16 @@ pub async fn serve(
     config: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let store = app.store().clone();
     let service = router(app, config).into_make_service_with_connect_info::<SocketAddr>();
+    // Small writes go out at once: a websocket's frames come one by one, and waiting for the
+    // peer's acknowledgement of the last (Nagle's algorithm) would hold each next one back.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// What one run measured.
 pub(crate) struct LiveReport {
@@ -60,15 +61,21 @@ pub(crate) async fn run(
         request
             .headers_mut()
             .insert("authorization", format!("Bearer {listener}").parse()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .with_context(|| format!("opening websocket {i}"))?;
+        // Thousands of sockets share this machine with the server: each keeps small buffers
+        // (frames are a few hundred bytes), so that the clients cost little beside it.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(4 * 1024);
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+                .await
+                .with_context(|| format!("opening websocket {i}"))?;
         // The hello frame: the subscription is in place.
         socket.next().await.context("no hello")??;
         let received = received.clone();
         let mut stopped = stopped.clone();
         readers.push(tokio::spawn(async move {
-            let mut receipts: Vec<(String, Instant)> = Vec::new();
+            let mut receipts: Vec<(i64, Instant)> = Vec::new();
             loop {
                 let frame = tokio::select! {
                     frame = socket.next() => frame,
@@ -81,8 +88,8 @@ pub(crate) async fn run(
                     continue;
                 };
                 let at = Instant::now();
-                if let Some(id) = posted_id(&text) {
-                    receipts.push((id.to_string(), at));
+                if let Some(id) = posted_id(&text).and_then(|id| id.parse().ok()) {
+                    receipts.push((id, at));
                     received.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -96,7 +103,7 @@ pub(crate) async fn run(
     let http = reqwest::Client::new();
     let url = format!("{base}/api/v1/channels/{channel}/messages");
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
-    let mut acknowledged: Vec<(String, Instant)> = Vec::with_capacity(messages);
+    let mut acknowledged: Vec<(i64, Instant)> = Vec::with_capacity(messages);
     let start = Instant::now();
     for i in 0..messages {
         tokio::time::sleep_until((start + interval * i as u32).into()).await;
@@ -113,7 +120,10 @@ pub(crate) async fn run(
             response.status()
         );
         let posted: Value = response.json().await?;
-        let id = posted["id"].as_str().context("no message id")?.to_string();
+        let id: i64 = posted["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .context("no message id")?;
         acknowledged.push((id, at));
     }
     // Wait for the last deliveries (up to 10 s).
@@ -124,15 +134,12 @@ pub(crate) async fn run(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = stop.send(true);
-    let acked: HashMap<&str, Instant> = acknowledged
-        .iter()
-        .map(|(id, at)| (id.as_str(), *at))
-        .collect();
+    let acked: HashMap<i64, Instant> = acknowledged.iter().copied().collect();
     let mut latencies = Vec::with_capacity(clients * messages);
     let mut delivered = 0;
     for reader in readers {
         for (id, at) in reader.await.unwrap_or_default() {
-            if let Some(acked_at) = acked.get(id.as_str()) {
+            if let Some(acked_at) = acked.get(&id) {
                 delivered += 1;
                 // A client may hear of a message before the poster has its answer: 0 then.
                 latencies.push(at.saturating_duration_since(*acked_at));
