@@ -52,6 +52,16 @@ impl CredentialCache {
         }
     }
 
+    /// Forgets a person's sessions but `keep` ("sign out everywhere else").
+    pub(crate) fn forget_sessions_of(&self, user: UserId, keep: Option<&[u8]>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (actor, _)| match &actor.credential {
+                Credential::Session(hash) => actor.user != user || keep == Some(hash.as_slice()),
+                _ => true,
+            });
+        }
+    }
+
     /// Forgets every credential of a person (password change).
     pub(crate) fn forget_user(&self, user: UserId) {
         if let Ok(mut entries) = self.entries.lock() {

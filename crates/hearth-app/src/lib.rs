@@ -18,6 +18,7 @@ mod profiles;
 mod retention;
 mod search;
 mod secrets;
+mod sessions;
 mod sign_in_limits;
 mod uploads;
 

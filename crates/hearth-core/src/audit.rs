@@ -66,6 +66,8 @@ pub enum AuditAction {
     ProfileAnswersChanged,
     /// A member changed or removed their picture.
     AvatarChanged,
+    /// Someone signed one of their other sessions out, or all of them.
+    SessionsEnded,
 }
 
 impl AuditAction {
@@ -103,6 +105,7 @@ impl AuditAction {
             AuditAction::ProfileFieldDeleted => "profile_field.deleted",
             AuditAction::ProfileAnswersChanged => "account.profile_answers_changed",
             AuditAction::AvatarChanged => "account.avatar_changed",
+            AuditAction::SessionsEnded => "session.others_ended",
         }
     }
 }

@@ -325,6 +325,21 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// One of a person's signed-in sessions, as they see it in their settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    /// Names the session for signing it out; not its secret, nor enough to use it.
+    pub id: String,
+    /// When it was signed in.
+    pub created_at: Timestamp,
+    /// When it was last used (to the nearest few minutes).
+    pub last_seen_at: Timestamp,
+    /// When it ends by itself.
+    pub expires_at: Timestamp,
+    /// Whether it is the session making this request.
+    pub current: bool,
+}
+
 debug_fields!(Account {
     id,
     is_operator,

@@ -284,6 +284,30 @@ impl Conn<'_> {
             .bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// A user's unexpired sessions, most recently used first: the hash of each one's
+    /// secret, when it was created, last used and ends.
+    pub async fn sessions_of(
+        &mut self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<(Vec<u8>, Timestamp, Timestamp, Timestamp)>, StoreError> {
+        let rows: Vec<(Vec<u8>, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC")
+            .bind(user.0).bind(now.0).fetch_all(&mut **c).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(hash, created, seen, expires)| {
+                (
+                    hash,
+                    Timestamp(created),
+                    Timestamp(seen),
+                    Timestamp(expires),
+                )
+            })
+            .collect())
+    }
+
     /// Ends every session of a user but the one given.
     pub async fn delete_other_sessions(
         &mut self,

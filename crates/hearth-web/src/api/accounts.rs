@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use hearth_app::NewAccount;
-use hearth_core::model::{Account, ApiToken};
+use hearth_core::model::{Account, ApiToken, SessionInfo};
 use hearth_core::{Timestamp, TokenId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,6 +26,8 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(list_sessions, end_other_sessions))
+        .routes(routes!(end_session))
 }
 
 /// Registration form.
@@ -265,6 +267,48 @@ async fn change_password(
             body.revoke_tokens,
         )
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's signed-in sessions, most recently used first; `current` marks the one
+/// making the request.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "accounts",
+    responses((status = 200, body = Vec<SessionInfo>)))]
+async fn list_sessions(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    Ok(Json(state.app.sessions(&actor).await?))
+}
+
+/// How many sessions were signed out.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionsEnded {
+    ended: u64,
+}
+
+/// Sign out everywhere else: every session but the one making the request (every session,
+/// when the request comes with an API token).
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "accounts",
+    responses((status = 200, body = SessionsEnded)))]
+async fn end_other_sessions(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<SessionsEnded>, ApiError> {
+    let ended = state.app.end_other_sessions(&actor).await?;
+    Ok(Json(SessionsEnded { ended }))
+}
+
+/// Sign out one of the caller's sessions.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{session_id}", tag = "accounts",
+    params(("session_id" = String, Path, description = "an `id` from the list")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn end_session(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.end_session(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

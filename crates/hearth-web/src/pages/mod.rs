@@ -132,6 +132,11 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             )),
         )
         .route("/settings/avatar/remove", post(settings::remove_avatar))
+        .route(
+            "/settings/sessions/end-others",
+            post(settings::end_other_sessions),
+        )
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/password", post(settings::password))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))

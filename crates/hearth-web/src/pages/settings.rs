@@ -27,6 +27,14 @@ pub(crate) fn day_and_time(at: Timestamp) -> String {
     format!("{date} {} UTC", clock_time(at))
 }
 
+/// A signed-in session as the page lists it.
+struct SessionView {
+    id: String,
+    created: String,
+    last_used: String,
+    current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
@@ -38,6 +46,7 @@ struct SettingsPage {
     username: String,
     email: String,
     tokens: Vec<TokenView>,
+    sessions: Vec<SessionView>,
     /// A token just created: its secret, shown this once.
     new_token: Option<String>,
     notice: Option<String>,
@@ -72,7 +81,17 @@ async fn settings_page(
         .app
         .tokens(&me.actor, None, PageSize::requested(Some(PageSize::MAX))?)
         .await?;
+    let sessions = state.app.sessions(&me.actor).await?;
     let page = SettingsPage {
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.id,
+                created: day_and_time(s.created_at),
+                last_used: day_and_time(s.last_seen_at),
+                current: s.current,
+            })
+            .collect(),
         layout: Layout::new("Account settings", visitor),
         display_name: account.display_name,
         about: account.about,
@@ -121,6 +140,7 @@ pub(crate) async fn show(
             }
             Some("profile") => Some("Your profile is saved."),
             Some("avatar") => Some("Your picture is changed."),
+            Some("sessions") => Some("Signed out."),
             _ => None,
         },
         ..Outcome::default()
@@ -283,4 +303,29 @@ pub(crate) async fn remove_avatar(
     let me = visitor.require()?;
     state.app.remove_avatar(&me.actor).await?;
     Ok(see_other("/settings?changed=avatar"))
+}
+
+/// `POST /settings/sessions/{id}/end`: signs one of the visitor's other sessions out.
+pub(crate) async fn end_session(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    state.app.end_session(&me.actor, &id).await?;
+    Ok(see_other("/settings?changed=sessions"))
+}
+
+/// `POST /settings/sessions/end-others`: signs out everywhere but this browser.
+pub(crate) async fn end_other_sessions(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    state.app.end_other_sessions(&me.actor).await?;
+    Ok(see_other("/settings?changed=sessions"))
 }

@@ -894,6 +894,26 @@ async fn a_required_consent_blocks_a_join_until_ticked_and_profiles_show_it() {
         .assert_accessible("account settings with a picture")
         .await;
     friends.screenshots("settings-with-picture").await;
+    // The friend's other session (the one the test signed in through the API) is listed, and
+    // "Sign out everywhere else" ends it but not this browser's.
+    friends
+        .wait_for_text("#sessions-heading ~ ul", "Another session")
+        .await;
+    friends
+        .click("form[action='/settings/sessions/end-others'] button")
+        .await;
+    friends.wait_for_text(".notice", "Signed out.").await;
+    friend
+        .session
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    assert!(
+        !friends
+            .text("#sessions-heading ~ ul")
+            .await
+            .contains("Another session")
+    );
     friends
         .open(&server, &format!("/communities/{community}/profile"))
         .await;

@@ -18,6 +18,7 @@ on_both_backends!(
     a_neighbour_cannot_keep_the_owner_out_of_a_known_network,
     many_networks_of_one_neighbourhood_share_its_budget,
     failures_are_audited_in_aggregate_and_unknown_logins_are_metered_alike,
+    sessions_are_listed_and_signed_out_one_by_one_or_everywhere_else,
 );
 
 /// A server that believes `X-Forwarded-For` from loopback, so a test can speak from any
@@ -442,4 +443,77 @@ async fn failures_are_audited_in_aggregate_and_unknown_logins_are_metered_alike(
         unlinked, 3,
         "the unknown login's network, neighbourhood and account-wide meters"
     );
+}
+
+async fn sessions_are_listed_and_signed_out_one_by_one_or_everywhere_else(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.member("alice").await;
+    let password = crate::harness::password_of("alice");
+    let laptop = server.anonymous().sign_in("alice", &password).await;
+    let phone = server.anonymous().sign_in("alice", &password).await;
+    let listed = laptop.get("/api/v1/me/sessions").await.expect_status(200);
+    let sessions = listed.body.as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    let mine = |list: &[serde_json::Value]| {
+        list.iter()
+            .find(|s| s["current"] == true)
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let laptop_id = mine(&sessions);
+    let phone_id = mine(
+        phone
+            .get("/api/v1/me/sessions")
+            .await
+            .expect_status(200)
+            .body
+            .as_array()
+            .unwrap(),
+    );
+    assert_ne!(laptop_id, phone_id);
+    // Ids name sessions without being secrets: nothing in the list signs anyone in.
+    for s in &sessions {
+        assert_eq!(s["id"].as_str().unwrap().len(), 16);
+    }
+
+    // The laptop signs the phone out.
+    laptop
+        .delete(&format!("/api/v1/me/sessions/{phone_id}"))
+        .await
+        .expect_status(204);
+    phone
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    laptop
+        .delete(&format!("/api/v1/me/sessions/{phone_id}"))
+        .await
+        .expect_problem(404, "not-found");
+    // Someone else's session cannot be named.
+    let bob = server.member("bob").await;
+    bob.delete(&format!("/api/v1/me/sessions/{laptop_id}"))
+        .await
+        .expect_problem(404, "not-found");
+    laptop.get("/api/v1/me").await.expect_status(200);
+
+    // Everywhere else: the member's first session goes, the laptop stays.
+    let ended = laptop
+        .delete("/api/v1/me/sessions")
+        .await
+        .expect_status(200);
+    assert_eq!(ended.body["ended"], 1);
+    alice
+        .session
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    laptop.get("/api/v1/me").await.expect_status(200);
+    // With an API token, every session ends; the token itself is not a session.
+    alice.delete("/api/v1/me/sessions").await.expect_status(200);
+    laptop
+        .get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
+    alice.get("/api/v1/me").await.expect_status(200);
 }
