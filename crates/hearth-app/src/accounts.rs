@@ -115,6 +115,9 @@ pub struct Registration {
     pub username: String,
 }
 
+/// How stale a session's "last used" may grow before a use is written down.
+const SESSION_SEEN_EVERY_MS: i64 = 5 * 60 * 1000;
+
 impl App {
     /// Registers an account (when registration is open). Registrations share the
     /// per-address attempt limit with sign-ins: each costs a password hash.
@@ -527,18 +530,31 @@ impl App {
         result
     }
 
-    /// Resolves a session secret to its caller.
+    /// Resolves a session secret to its caller, noting its use every few minutes.
     pub async fn authenticate_session(&self, secret: &str) -> Result<Actor, AppError> {
         let hash = token_hash(secret);
         if let Some(actor) = self.credentials.get(SecretKind::Session, &hash) {
             return Ok(actor);
         }
-        let mut reader = self.store.reader().await?;
-        let user = reader
-            .conn()
-            .session_user(&hash, Timestamp::now())
-            .await?
-            .ok_or(DomainError::Unauthenticated)?;
+        let now = Timestamp::now();
+        let (user, last_seen) = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .session_user(&hash, now)
+                .await?
+                .ok_or(DomainError::Unauthenticated)?
+        };
+        // Noted every few minutes at most, for the sessions list: a write per request would
+        // cost a commit per request.
+        if now.0 - last_seen.0 > SESSION_SEEN_EVERY_MS {
+            let touched = hash.clone();
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move { tx.conn().touch_session(&touched, now).await })
+                })
+                .await?;
+        }
         let actor = Actor {
             user,
             credential: Credential::Session(hash.clone()),
@@ -579,7 +595,12 @@ impl App {
         let mut reader = self.store.reader().await?;
         let valid = match &actor.credential {
             Credential::Session(hash) => {
-                reader.conn().session_user(hash, Timestamp::now()).await? == Some(actor.user)
+                reader
+                    .conn()
+                    .session_user(hash, Timestamp::now())
+                    .await?
+                    .map(|(user, _)| user)
+                    == Some(actor.user)
             }
             Credential::Token(id) => reader.conn().token_active(*id).await?,
             Credential::Console => true,
@@ -606,9 +627,10 @@ impl App {
         Ok(user.public())
     }
 
-    /// The people the caller names by username, each of whom they share a community or
-    /// conversation with; a name that is no such person's is refused, in the same words
-    /// whether or not an account holds it.
+    /// The people the caller names by username, each of whom they share a community with
+    /// (whom a direct conversation may be opened with); a name that is no such person's is
+    /// refused, in the same words and after the same one query whether or not an account
+    /// holds it.
     pub async fn people_named(
         &self,
         actor: &Actor,
@@ -621,25 +643,17 @@ impl App {
             )
             .into());
         }
+        let unknown =
+            || DomainError::invalid("usernames", "name only people you share a community with");
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
         let mut found = Vec::with_capacity(usernames.len());
         for name in usernames {
-            let unknown = || {
-                DomainError::invalid(
-                    "usernames",
-                    "name only people you share a community or conversation with",
-                )
-            };
             let name = validate::username(name.trim_start_matches('@')).map_err(|_| unknown())?;
-            let row = {
-                let mut reader = self.store.reader().await?;
-                reader.conn().user_by_login(&name).await?
-            };
-            // Found only by username (never by email), and only if the caller may see them.
-            let id = row
-                .filter(|r| r.username == name)
-                .map(|r| UserId(r.id))
+            let id = conn
+                .fellow_member_named(actor.user, &name)
+                .await?
                 .ok_or_else(unknown)?;
-            self.user(actor, id).await.map_err(|_| unknown())?;
             found.push(id);
         }
         Ok(found)

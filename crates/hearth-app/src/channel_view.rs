@@ -29,7 +29,8 @@ pub struct ChannelView {
     pub history: HistoryPage,
     /// What the reader may do to each message of the page, in the same order.
     pub actions: Vec<MessageActions>,
-    /// The name to show for each author the reader may know; others are former members.
+    /// The name to show for each author: theirs, or "Former member" for someone the reader
+    /// shares nothing with any more.
     pub authors: HashMap<UserId, String>,
 }
 
@@ -134,9 +135,13 @@ impl App {
         };
         drop(reader);
         for (author, name) in unsure {
-            if self.user(actor, author).await.is_ok() {
-                authors.insert(author, name);
-            }
+            // Someone who shares nothing with the reader any more is not named.
+            let shown = if self.user(actor, author).await.is_ok() {
+                name
+            } else {
+                "Former member".to_string()
+            };
+            authors.insert(author, shown);
         }
         if reading
             && access.member

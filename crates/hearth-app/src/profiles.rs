@@ -301,6 +301,8 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     role_in(&mut tx.conn(), community, user).await?;
+                    // No redefinition commits between reading the fields and writing to them.
+                    tx.conn().lock_community_fields(community, false).await?;
                     let fields = tx.conn().profile_fields(community).await?;
                     let checked = profile::answers(&fields, &given, Coverage::Changing)?;
                     write_answers(tx, community, user, &checked).await?;

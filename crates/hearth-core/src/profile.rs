@@ -269,9 +269,10 @@ fn checked_choices(raw: &[String]) -> Result<Vec<String>, DomainError> {
 pub enum Redefinition {
     /// They stay: the question still means what it meant when they were given.
     KeepsAnswers,
-    /// They all go, and members are asked again: the answers would now be shown to more
-    /// people than they were given for, or kept as another kind of personal information, or,
-    /// for a checkbox, stand for agreeing to words the member never saw.
+    /// They all go, and members are asked again: the answers would now answer another
+    /// question, be shown to more people than they were given for, or be kept as another
+    /// kind of personal information; or, for a checkbox, stand for agreeing to words the
+    /// member never saw.
     VoidsAnswers,
     /// Those that are one of these choices, no longer offered, go.
     DropsChoices(Vec<String>),
@@ -281,9 +282,11 @@ pub enum Redefinition {
 pub fn redefinition(old: &ProfileField, new: &FieldDefinition) -> Redefinition {
     let widened =
         old.visibility == FieldVisibility::Admins && new.visibility == FieldVisibility::Members;
-    let reworded_consent =
-        old.kind == FieldKind::Checkbox && (old.label != new.label || old.help != new.help);
-    if widened || old.category != new.category || reworded_consent {
+    // Another question makes the answers answers to something else; for a checkbox (a
+    // consent), so do other words under it.
+    let reworded =
+        old.label != new.label || (old.kind == FieldKind::Checkbox && old.help != new.help);
+    if widened || old.category != new.category || reworded {
         return Redefinition::VoidsAnswers;
     }
     let dropped: Vec<String> = old
@@ -581,15 +584,22 @@ mod tests {
         hidden.visibility = FieldVisibility::Admins;
         let shown = FieldDefinition {
             visibility: FieldVisibility::Members,
-            label: "Renamed".into(),
             ..same(&hidden)
         };
         assert_eq!(redefinition(&hidden, &shown), Redefinition::VoidsAnswers);
-        let narrowed = FieldDefinition {
+        let renamed = FieldDefinition {
             label: "Renamed".into(),
             ..same(&hidden)
         };
-        assert_eq!(redefinition(&hidden, &narrowed), Redefinition::KeepsAnswers);
+        assert_eq!(redefinition(&hidden, &renamed), Redefinition::VoidsAnswers);
+        let explained = FieldDefinition {
+            help: "Only if you like".into(),
+            ..same(&hidden)
+        };
+        assert_eq!(
+            redefinition(&hidden, &explained),
+            Redefinition::KeepsAnswers
+        );
         let recategorised = FieldDefinition {
             category: Category::Inferences,
             ..same(&hidden)

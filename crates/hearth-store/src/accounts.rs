@@ -253,16 +253,28 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// The user of an unexpired session.
+    /// The user of an unexpired session, and when it was last noted in use.
     pub async fn session_user(
         &mut self,
         token_hash: &[u8],
         now: Timestamp,
-    ) -> Result<Option<UserId>, StoreError> {
-        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+    ) -> Result<Option<(UserId, Timestamp)>, StoreError> {
+        let row: Option<(i64, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT user_id, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash).bind(now.0).fetch_optional(&mut **c).await?);
-        Ok(row.map(|(id,)| UserId(id)))
+        Ok(row.map(|(id, seen)| (UserId(id), Timestamp(seen))))
+    }
+
+    /// Notes that a session was used.
+    pub async fn touch_session(
+        &mut self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token_hash).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
     }
 
     /// Ends one session; returns whether it existed.

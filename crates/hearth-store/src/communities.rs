@@ -221,6 +221,22 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
+    /// The account with this username, if it shares a community with `with`: found or not in
+    /// one query, so that whether a stranger holds a name takes no longer to learn than
+    /// whether anyone does.
+    pub async fn fellow_member_named(
+        &mut self,
+        with: UserId,
+        username: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT u.id FROM users u WHERE u.username = $2 AND EXISTS \
+             (SELECT 1 FROM community_members a JOIN community_members b \
+              ON a.community_id = b.community_id WHERE a.user_id = $1 AND b.user_id = u.id)")
+            .bind(with.0).bind(username).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(id,)| UserId(id)))
+    }
+
     /// A page of members, ordered by user id, after the given one.
     pub async fn members(
         &mut self,

@@ -197,7 +197,7 @@ async fn custom_fields_are_asked_at_join_and_shown_by_visibility(backend: Backen
         .await
         .expect_problem(422, "validation");
 
-    // A field's wording changes; its kind does not.
+    // A field's kind never changes; new choices and a line of help keep the answers.
     let field_url = format!("/api/v1/communities/{community}/profile-fields/{pronouns}");
     alice
         .put(
@@ -206,27 +206,38 @@ async fn custom_fields_are_asked_at_join_and_shown_by_visibility(backend: Backen
         )
         .await
         .expect_problem(409, "conflict");
+    let pronouns_as = |label: &str, choices: &[&str]| {
+        json!({ "label": label, "kind": "choice", "choices": choices,
+                "help": "Only if you like", "category": "protected_characteristics" })
+    };
     alice
         .put(
             &field_url,
-            json!({ "label": "Your pronouns", "kind": "choice",
-                    "choices": ["she", "he", "they", "ask me"],
-                    "category": "protected_characteristics" }),
+            pronouns_as("Pronouns", &["she", "he", "they", "ask me"]),
         )
         .await
         .expect_status(200);
     assert_eq!(
         answers_seen(&carol, &community, &bob.id).await,
-        [("Your pronouns".into(), "he".into())]
+        [("Pronouns".into(), "he".into())]
     );
-
     // Removing a choice deletes the answers that chose it.
     alice
         .put(
             &field_url,
-            json!({ "label": "Your pronouns", "kind": "choice",
-                    "choices": ["she", "they", "ask me"],
-                    "category": "protected_characteristics" }),
+            pronouns_as("Pronouns", &["she", "they", "ask me"]),
+        )
+        .await
+        .expect_status(200);
+    assert!(answers_seen(&carol, &community, &bob.id).await.is_empty());
+    // Another question deletes every answer: they answered the old one.
+    bob.put(&mine, json!({ "profile": { pronouns.clone(): "they" } }))
+        .await
+        .expect_status(200);
+    alice
+        .put(
+            &field_url,
+            pronouns_as("Political party", &["she", "they", "ask me"]),
         )
         .await
         .expect_status(200);

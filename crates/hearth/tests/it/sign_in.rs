@@ -516,4 +516,25 @@ async fn sessions_are_listed_and_signed_out_one_by_one_or_everywhere_else(backen
         .await
         .expect_problem(401, "unauthenticated");
     alice.get("/api/v1/me").await.expect_status(200);
+
+    // "Last used" follows use, noted every few minutes: a session signed in an hour ago and
+    // used now shows now.
+    let tablet = server.anonymous().sign_in("alice", &password).await;
+    let hour_ago = hearth_core::Timestamp::now().plus_seconds(-3600).0;
+    let sql = format!(
+        "UPDATE sessions SET created_at = {hour_ago}, last_seen_at = {hour_ago} \
+         WHERE user_id = {}",
+        alice.id
+    );
+    server
+        .app()
+        .store()
+        .write(move |tx| Box::pin(async move { tx.conn().execute_unchecked(sql).await }))
+        .await
+        .unwrap();
+    let listed = tablet.get("/api/v1/me/sessions").await.expect_status(200);
+    let session = &listed.body[0];
+    let seen = session["last_seen_at"].as_str().unwrap().to_string();
+    let created = session["created_at"].as_str().unwrap().to_string();
+    assert!(seen > created, "last used {seen}, signed in {created}");
 }
