@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod first_run;
 mod instance_key;
+mod jobs;
 mod profiles;
 mod retention;
 mod search;
@@ -29,8 +30,10 @@ pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use error::AppError;
 pub use events::{EventSubscription, LiveEvent};
+pub use hearth_store::JobRow;
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 pub use instance_key::{InstanceKey, MalformedKey};
+pub use jobs::{DEFAULT_ATTEMPTS, Enqueue, JobHandler, JobOutcome, JobRun, LEASE};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
@@ -115,6 +118,7 @@ pub struct App {
     setup_code: Arc<first_run::SetupCode>,
     blobs: hearth_store::BlobStore,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
+    jobs: Arc<jobs::JobRegistry>,
 }
 
 impl App {
@@ -170,6 +174,7 @@ impl App {
             setup_code: Arc::default(),
             blobs,
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
+            jobs: Arc::default(),
         }
     }
 

@@ -33,6 +33,8 @@ pub struct SweepReport {
     /// Uploaded files never attached to a message within a day, and files left without a
     /// row.
     pub uploads: u64,
+    /// Finished jobs older than their catalogued days.
+    pub jobs: u64,
 }
 
 /// When a sweep of one table stops.
@@ -106,6 +108,12 @@ impl App {
             })
             .await?;
         report.uploads = self.sweep_uploads().await?;
+        let jobs_before = expired_before("jobs", now)?;
+        report.jobs = self
+            .sweep(Until::ShortBatch, move |tx| {
+                Box::pin(async move { tx.conn().delete_finished_jobs(jobs_before, BATCH).await })
+            })
+            .await?;
         Ok(report)
     }
 
@@ -137,35 +145,60 @@ impl App {
             }
         }
     }
+}
 
-    /// Sweeps every `period`, the first time a minute after start-up, until the store closes.
-    /// A sweep that fails is logged and simply runs again next period: each one deletes all
-    /// that is due, so none is lost.
-    pub fn spawn_retention_sweeper(&self, period: Duration) -> JoinHandle<()> {
-        let app = self.clone();
-        tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + FIRST_SWEEP_AFTER.min(period);
-            let mut ticks = tokio::time::interval_at(first, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match app.sweep_retention().await {
-                    Ok(report) if report != SweepReport::default() => {
-                        tracing::info!(
-                            events = report.events,
-                            audit_entries = report.audit_entries,
-                            sessions = report.sessions,
-                            sign_in_meters = report.sign_in_meters,
-                            idempotency_keys = report.idempotency_keys,
-                            "retention sweep deleted expired rows"
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(AppError::Store(StoreError::Unavailable)) => return,
-                    Err(error) => tracing::warn!(%error, "retention sweep failed"),
-                }
+/// The kind of the scheduled retention sweep.
+pub const RETENTION_SWEEP: &str = "retention.sweep";
+
+/// How often the retention sweep runs.
+pub const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// The retention sweep as a job: scheduled hourly, run by one node at a time.
+pub(crate) struct RetentionSweep;
+
+impl crate::JobHandler for RetentionSweep {
+    fn kind(&self) -> &'static str {
+        RETENTION_SWEEP
+    }
+
+    fn run<'a>(
+        &'a self,
+        app: &'a App,
+        _job: &'a hearth_store::JobRow,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let report = app.sweep_retention().await.map_err(|e| e.to_string())?;
+            if report != SweepReport::default() {
+                tracing::info!(
+                    events = report.events,
+                    audit_entries = report.audit_entries,
+                    sessions = report.sessions,
+                    sign_in_meters = report.sign_in_meters,
+                    idempotency_keys = report.idempotency_keys,
+                    uploads = report.uploads,
+                    jobs = report.jobs,
+                    "retention sweep deleted expired rows"
+                );
             }
+            Ok(())
         })
+    }
+}
+
+impl App {
+    /// Starts this node's background work: registers the built-in jobs, makes sure the
+    /// schedules exist (once for the whole instance: their dedupe keys), and runs due jobs
+    /// until the store closes.
+    pub async fn start_background_work(&self, node: u16) -> Result<JoinHandle<()>, AppError> {
+        self.register_job_handler(std::sync::Arc::new(RetentionSweep));
+        self.enqueue(crate::Enqueue {
+            dedupe_key: Some(format!("schedule:{RETENTION_SWEEP}")),
+            run_at: Timestamp::now().plus_seconds(FIRST_SWEEP_AFTER.as_secs() as i64),
+            every: Some(RETENTION_SWEEP_EVERY),
+            ..crate::Enqueue::new(RETENTION_SWEEP, "{}")
+        })
+        .await?;
+        Ok(self.spawn_job_runner(node))
     }
 }
 

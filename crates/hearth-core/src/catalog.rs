@@ -1132,6 +1132,50 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    Table {
+        name: "jobs",
+        description: "Durable background work (mail, retention sweeps): what to do, for whom, \
+                      when, and how it went; finished jobs are deleted after 30 days.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("id"),
+            key("kind"),
+            // What the job works on; for mail, the address and the message.
+            personal(
+                "payload",
+                Identifiers,
+                ProvideService,
+                Days(JOB_RECORD_DAYS),
+                DeleteRow,
+            ),
+            personal(
+                "user_id",
+                Identifiers,
+                ProvideService,
+                Days(JOB_RECORD_DAYS),
+                DeleteRow,
+            ),
+            key("dedupe_key"),
+            key("state"),
+            key("run_at"),
+            key("every_ms"),
+            key("attempts"),
+            key("max_attempts"),
+            key("lease_owner"),
+            key("lease_until"),
+            // Handlers describe failures without personal data, but an error from a mail
+            // server may quote an address: kept and erased like the payload.
+            personal(
+                "last_error",
+                InternetActivity,
+                ProvideService,
+                Days(JOB_RECORD_DAYS),
+                DeleteRow,
+            ),
+            key("created_at"),
+            key("updated_at"),
+        ],
+    },
     // An entry names people twice: who acted, and, for joins, removals, role changes and
     // failed sign-ins, whom it was done to. Erasing either de-identifies the entry rather than
     // deleting it: it stays a record of what the other person (an admin, say) did, and of
@@ -1294,6 +1338,9 @@ const SIGN_IN_METER: Retention = Retention::Days(crate::sign_in_throttle::KNOWN_
 /// Days the events feed is kept: far longer than any node or client needs to catch up (after
 /// that they reload through the API), short enough that it is no history of anyone's activity.
 const EVENTS_DAYS: u32 = 7;
+
+/// Days a finished job's row is kept, to show operators what ran and how it went.
+pub const JOB_RECORD_DAYS: u32 = 30;
 
 /// The declared table of this name.
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod model;
 pub mod paging;
 pub mod permissions;

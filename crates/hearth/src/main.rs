@@ -49,6 +49,28 @@ enum Command {
     },
     /// Print the data catalog: every stored column and what privacy law says of it.
     Catalog,
+    /// Background jobs: list them, retry a failed one, cancel one.
+    Jobs {
+        #[command(subcommand)]
+        task: JobsTask,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsTask {
+    /// The newest jobs, with their state, attempts and last error.
+    List {
+        /// Only jobs in this state: queued, running, done, failed or cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        /// How many to show.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue a failed or cancelled job to run again now.
+    Retry { id: i64 },
+    /// Cancel a job that has not finished.
+    Cancel { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -150,9 +172,74 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
+            Command::Jobs { task } => {
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let result = jobs_task(&app, task).await;
+                store.close().await;
+                result
+            }
             Command::Config { .. } | Command::Catalog => Ok(()),
         }
     })
+}
+
+/// Carries out `hearth jobs ...`.
+async fn jobs_task(app: &hearth_app::App, task: JobsTask) -> anyhow::Result<()> {
+    use hearth_core::jobs::JobState;
+    match task {
+        JobsTask::List { state, limit } => {
+            let state = state
+                .map(|s| {
+                    JobState::parse(&s).with_context(|| {
+                        format!("no job state {s:?}: queued, running, done, failed or cancelled")
+                    })
+                })
+                .transpose()?;
+            anyhow::ensure!((1..=10_000).contains(&limit), "--limit must be 1 to 10000");
+            let jobs = app
+                .jobs(state, limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if jobs.is_empty() {
+                println!("no jobs");
+            }
+            for job in jobs {
+                let due = hearth_core::Timestamp(job.run_at).to_rfc3339();
+                let every = job
+                    .every_ms
+                    .map(|ms| format!(" every {}s", ms / 1000))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {:<9} {:<20} attempts {}/{}  due {due}{every}{}",
+                    job.id,
+                    job.state,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    job.last_error
+                        .map(|e| format!("\n    last error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        JobsTask::Retry { id } => {
+            app.retry_job(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("job {id}: {e}"))?;
+            println!("job {id} queued to run again");
+            Ok(())
+        }
+        JobsTask::Cancel { id } => {
+            app.cancel_job(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("job {id}: {e}"))?;
+            println!("job {id} cancelled");
+            Ok(())
+        }
+    }
 }
 
 /// The node number of one-off console commands; servers use 0–1022.

@@ -9,9 +9,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// How often a server deletes what the data catalog says is kept no longer.
-const RETENTION_SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// A server running in this process.
 pub struct RunningServer {
     /// The address it listens on.
@@ -139,7 +136,10 @@ pub async fn start_with_shutdown(
             }
         });
     }
-    let sweeper = app.spawn_retention_sweeper(RETENTION_SWEEP_PERIOD);
+    let sweeper = app
+        .start_background_work(config.node_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting background jobs: {e}"))?;
     let serving = hearth_web::serve(listener, app.clone(), web, shutdown);
     let task = tokio::spawn(async move {
         let result = serving.await;

@@ -13,6 +13,7 @@ mod crash;
 mod durability;
 mod errors;
 mod idempotency;
+mod jobs;
 mod journey;
 mod live;
 mod nodes;

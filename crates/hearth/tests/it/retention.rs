@@ -36,6 +36,8 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
     // (the stale one) expire a moment ago.
     let eight_days_ago = Timestamp::now().plus_seconds(-8 * 24 * 3600).millis();
     let just_now = Timestamp::now().plus_seconds(-1).millis();
+    let month_ago = Timestamp::now().plus_seconds(-31 * 24 * 3600).millis();
+    let far_off = Timestamp::now().plus_seconds(365 * 24 * 3600).millis();
     let store = server.app().store();
     let age = [
         format!("UPDATE events SET at = {eight_days_ago} WHERE object_id = {old}"),
@@ -48,6 +50,15 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
         // device cookie).
         format!("UPDATE sign_in_throttles SET updated_at = {eight_days_ago}, trusted_until = 0"),
         format!("UPDATE post_idempotency SET created_at = {eight_days_ago}"),
+        // Jobs: one finished 31 days ago goes; one finished today, and one queued long ago
+        // (not finished), stay.
+        format!(
+            "INSERT INTO jobs (id, kind, payload, state, run_at, attempts, max_attempts, \
+             created_at, updated_at) VALUES \
+             (91, 'old.done', '{{}}', 'done', 0, 1, 5, 0, {month_ago}), \
+             (92, 'new.done', '{{}}', 'done', 0, 1, 5, 0, {just_now}), \
+             (93, 'old.queued', '{{}}', 'queued', {far_off}, 0, 5, 0, {month_ago})"
+        ),
     ];
     for sql in age {
         store
@@ -67,7 +78,20 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             sign_in_meters: 5,
             idempotency_keys: 1,
             uploads: 0,
+            jobs: 1,
         }
+    );
+    let jobs: Vec<i64> = server
+        .app()
+        .jobs(None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert!(
+        !jobs.contains(&91) && jobs.contains(&92) && jobs.contains(&93),
+        "{jobs:?}"
     );
     let remaining: Vec<i64> = {
         let mut reader = store.reader().await.unwrap();
