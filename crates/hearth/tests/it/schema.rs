@@ -322,6 +322,7 @@ impl Raw {
             "message_search",
             "profile_fields",
             "profile_values",
+            "jobs",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
