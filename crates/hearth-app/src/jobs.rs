@@ -9,6 +9,7 @@
 //! periodic job is queued again for its next period instead, keeping its last error.
 
 use crate::{App, AppError};
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use hearth_core::jobs::{JobState, next_run, retry_delay_secs};
 use hearth_core::{Timestamp, UserId};
@@ -218,7 +219,12 @@ impl App {
         now: Timestamp,
     ) -> Result<JobOutcome, AppError> {
         let result = match self.jobs.handler(&job.kind) {
-            Some(handler) => handler.run(self, job).await,
+            // A handler that panics fails its attempt like one that returns an error; the
+            // runner, and the node's other jobs, carry on.
+            Some(handler) => std::panic::AssertUnwindSafe(handler.run(self, job))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err("the job's handler panicked".to_string())),
             None => Err(format!("no handler for jobs of kind {}", job.kind)),
         };
         let (state, run_at, error, outcome) = match (result, job.every_ms) {

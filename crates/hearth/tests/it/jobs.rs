@@ -66,6 +66,19 @@ impl JobHandler for Recorder {
     }
 }
 
+/// A kind of job whose handler panics.
+struct Panics;
+
+impl JobHandler for Panics {
+    fn kind(&self) -> &'static str {
+        "test.panics"
+    }
+
+    fn run<'a>(&'a self, _app: &'a App, _job: &'a JobRow) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { panic!("a bug in a handler") })
+    }
+}
+
 const T0: Timestamp = Timestamp(1_900_000_000_000);
 
 /// The test server's app, with the built-in schedules (the retention sweep) cancelled: the
@@ -188,6 +201,20 @@ async fn a_failing_job_backs_off_then_stops_failed_with_its_error(backend: Backe
     let runs = app.run_due_jobs("a", Timestamp::now()).await.unwrap();
     assert_eq!(runs[0].outcome, JobOutcome::Done);
     assert_eq!(mail.runs().len(), 4);
+    // A handler that panics fails its attempt; the runner carries on.
+    app.register_job_handler(Arc::new(Panics));
+    app.enqueue(Enqueue {
+        max_attempts: 1,
+        ..Enqueue::new("test.panics", "{}")
+    })
+    .await
+    .unwrap();
+    let runs = app.run_due_jobs("a", Timestamp::now()).await.unwrap();
+    assert_eq!(
+        runs[0].outcome,
+        JobOutcome::Failed("the job's handler panicked".into())
+    );
+
     // Finished jobs cannot be retried or cancelled; unknown ones are not found.
     assert!(app.retry_job(id).await.is_err());
     assert!(app.cancel_job(id).await.is_err());
