@@ -33,6 +33,12 @@ const MAX_COLLISIONS: usize = 20;
 /// Attempts a job gets unless it asks for another number.
 pub const DEFAULT_ATTEMPTS: i64 = 5;
 
+/// The later of a pass's clock and the real one: a pass that has run a while counts leases
+/// and retries from now, and a test's clock set ahead is kept.
+fn later(now: Timestamp) -> Timestamp {
+    Timestamp(now.0.max(Timestamp::now().0))
+}
+
 /// One kind of job and how to run it.
 pub trait JobHandler: Send + Sync {
     /// The kind it runs; stored with each job.
@@ -67,7 +73,7 @@ impl JobRegistry {
 }
 
 /// A job to enqueue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Enqueue {
     /// Which handler runs it.
     pub kind: &'static str,
@@ -84,6 +90,14 @@ pub struct Enqueue {
     /// Attempts allowed.
     pub max_attempts: i64,
 }
+
+// A payload may name people: debug output leaves it out.
+hearth_core::debug_fields!(Enqueue {
+    kind,
+    run_at,
+    every,
+    max_attempts
+});
 
 impl Enqueue {
     /// A job of `kind` with `payload`, due now, allowed [`DEFAULT_ATTEMPTS`].
@@ -170,17 +184,26 @@ impl App {
         let mut runs = Vec::new();
         let mut collisions = 0;
         // Looked for with a read first: an idle node costs the writer nothing.
-        if !self.store.reader().await?.conn().job_due(now).await? {
+        if !self
+            .store
+            .reader()
+            .await?
+            .conn()
+            .job_due(&kinds, now)
+            .await?
+        {
             return Ok(runs);
         }
         while runs.len() < PER_PASS {
             let claimed = {
                 let kinds = kinds.clone();
                 let owner = owner.to_string();
-                let lease_until = now.plus_seconds(LEASE.as_secs() as i64);
+                // The lease counts from when the job is claimed, not from when the pass began.
+                let lease_until = later(now).plus_seconds(LEASE.as_secs() as i64);
                 self.store
                     .write(move |tx| {
                         Box::pin(async move {
+                            tx.conn().settle_abandoned_jobs(now).await?;
                             Ok::<_, AppError>(
                                 tx.conn()
                                     .claim_job(&kinds, &owner, now, lease_until)
@@ -195,7 +218,13 @@ impl App {
                 // changes nothing): look again, a few times, while jobs are still due.
                 collisions += 1;
                 if collisions <= MAX_COLLISIONS
-                    && self.store.reader().await?.conn().job_due(now).await?
+                    && self
+                        .store
+                        .reader()
+                        .await?
+                        .conn()
+                        .job_due(&kinds, now)
+                        .await?
                 {
                     continue;
                 }
@@ -221,12 +250,19 @@ impl App {
         let result = match self.jobs.handler(&job.kind) {
             // A handler that panics fails its attempt like one that returns an error; the
             // runner, and the node's other jobs, carry on.
-            Some(handler) => std::panic::AssertUnwindSafe(handler.run(self, job))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| Err("the job's handler panicked".to_string())),
+            Some(handler) => {
+                let work = std::panic::AssertUnwindSafe(handler.run(self, job))
+                    .catch_unwind()
+                    .map(|r| r.unwrap_or_else(|_| Err("the job's handler panicked".to_string())));
+                match self.while_leased(job.id, owner, work).await? {
+                    Some(result) => result,
+                    None => return Ok(JobOutcome::LostLease),
+                }
+            }
             None => Err(format!("no handler for jobs of kind {}", job.kind)),
         };
+        // Retries and next periods count from the attempt's end.
+        let now = later(now);
         let (state, run_at, error, outcome) = match (result, job.every_ms) {
             (Ok(()), Some(every)) => {
                 let next = next_run(Timestamp(job.run_at), every, now);
@@ -234,7 +270,7 @@ impl App {
             }
             (Ok(()), None) => (JobState::Done, None, None, JobOutcome::Done),
             (Err(error), every) if job.attempts >= job.max_attempts => {
-                tracing::warn!(job = job.id, kind = %job.kind, %error, "a job failed its last attempt");
+                tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, "a job failed its last attempt");
                 match every {
                     // A schedule carries on; its error stays on show until a run succeeds.
                     Some(every) => {
@@ -256,7 +292,7 @@ impl App {
             }
             (Err(error), _) => {
                 let at = now.plus_seconds(retry_delay_secs(job.attempts));
-                tracing::info!(job = job.id, kind = %job.kind, %error, "a job failed; it runs again later");
+                tracing::info!(job = job.id, kind = %job.kind, attempts = job.attempts, "a job failed; it runs again later");
                 (
                     JobState::Queued,
                     Some(at),
@@ -295,6 +331,41 @@ impl App {
         } else {
             JobOutcome::LostLease
         })
+    }
+
+    /// Runs `work` while renewing `owner`'s lease on job `id` every third of [`LEASE`], so
+    /// that a long job is not taken over while it runs. `None` when a renewal finds the lease
+    /// gone (another node took the job, or an operator cancelled it): the work is dropped.
+    async fn while_leased<T>(
+        &self,
+        id: i64,
+        owner: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<Option<T>, AppError> {
+        let every = LEASE / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Ok(Some(done)),
+                _ = renew.tick() => {
+                    let owner = owner.to_string();
+                    let until = Timestamp::now().plus_seconds(LEASE.as_secs() as i64);
+                    let kept = self
+                        .store
+                        .write(move |tx| {
+                            Box::pin(async move {
+                                Ok::<_, AppError>(tx.conn().renew_job_lease(id, &owner, until).await?)
+                            })
+                        })
+                        .await?;
+                    if !kept {
+                        tracing::warn!(job = id, "a job's lease was lost while it ran; it stops here");
+                        return Ok(None);
+                    }
+                }
+            }
+        }
     }
 
     /// Runs due jobs until the store closes: a pass every second, each as this node.
@@ -360,7 +431,10 @@ impl App {
         } else if self.store.reader().await?.conn().job(id).await?.is_none() {
             Err(hearth_core::DomainError::NotFound("job").into())
         } else {
-            Err(hearth_core::DomainError::Conflict("the job has already finished").into())
+            Err(hearth_core::DomainError::Conflict(
+                "the job has finished, or is a built-in schedule, which cannot be cancelled",
+            )
+            .into())
         }
     }
 }

@@ -186,11 +186,15 @@ impl crate::JobHandler for RetentionSweep {
 }
 
 impl App {
-    /// Starts this node's background work: registers the built-in jobs, makes sure the
-    /// schedules exist (once for the whole instance: their dedupe keys), and runs due jobs
-    /// until the store closes.
-    pub async fn start_background_work(&self, node: u16) -> Result<JoinHandle<()>, AppError> {
-        self.register_job_handler(std::sync::Arc::new(RetentionSweep));
+    /// Starts this node's background work: makes sure the schedules exist (once for the
+    /// whole instance: their dedupe keys) and, with `run`, registers the built-in jobs and
+    /// runs due jobs until the store closes. A node that does not run jobs knows no kind, so
+    /// it never claims one.
+    pub async fn start_background_work(
+        &self,
+        node: u16,
+        run: bool,
+    ) -> Result<Option<JoinHandle<()>>, AppError> {
         self.enqueue(crate::Enqueue {
             dedupe_key: Some(format!("schedule:{RETENTION_SWEEP}")),
             run_at: Timestamp::now().plus_seconds(FIRST_SWEEP_AFTER.as_secs() as i64),
@@ -198,7 +202,11 @@ impl App {
             ..crate::Enqueue::new(RETENTION_SWEEP, "{}")
         })
         .await?;
-        Ok(self.spawn_job_runner(node))
+        if !run {
+            return Ok(None);
+        }
+        self.register_job_handler(std::sync::Arc::new(RetentionSweep));
+        Ok(Some(self.spawn_job_runner(node)))
     }
 }
 

@@ -1155,7 +1155,14 @@ pub const TABLES: &[Table] = &[
                 Days(JOB_RECORD_DAYS),
                 DeleteRow,
             ),
-            key("dedupe_key"),
+            // Callers may build keys from what they are about (an address to verify, say).
+            personal(
+                "dedupe_key",
+                Identifiers,
+                ProvideService,
+                Days(JOB_RECORD_DAYS),
+                DeleteRow,
+            ),
             key("state"),
             key("run_at"),
             key("every_ms"),

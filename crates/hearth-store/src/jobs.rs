@@ -6,7 +6,7 @@ use hearth_core::jobs::JobState;
 use hearth_core::{Timestamp, UserId};
 
 /// A job as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobRow {
     /// Its id.
     pub id: i64,
@@ -49,7 +49,7 @@ impl JobRow {
 }
 
 /// A job to enqueue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewJob<'a> {
     /// Its id.
     pub id: i64,
@@ -68,6 +68,24 @@ pub struct NewJob<'a> {
     /// Attempts allowed.
     pub max_attempts: i64,
 }
+
+// Payloads and errors may name people: debug output shows neither.
+hearth_core::debug_fields!(JobRow {
+    id,
+    kind,
+    state,
+    run_at,
+    every_ms,
+    attempts,
+    max_attempts
+});
+hearth_core::debug_fields!(NewJob<'_> {
+    id,
+    kind,
+    run_at,
+    every_ms,
+    max_attempts
+});
 
 const COLUMNS: &str = "id, kind, payload, user_id, dedupe_key, state, run_at, every_ms, \
                        attempts, max_attempts, lease_owner, lease_until, last_error, \
@@ -131,12 +149,56 @@ impl Conn<'_> {
         }))
     }
 
-    /// Whether a job is due at `now` (a read, so that idle nodes do not write to look).
-    pub async fn job_due(&mut self, now: Timestamp) -> Result<bool, StoreError> {
-        let sql = format!("SELECT id FROM jobs WHERE {CLAIMABLE} LIMIT 1");
-        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now.0).fetch_optional(&mut **c).await?);
+    /// Whether a job of one of `kinds` is due at `now` (a read, so that idle nodes do not
+    /// write to look).
+    pub async fn job_due(&mut self, kinds: &[&str], now: Timestamp) -> Result<bool, StoreError> {
+        if kinds.is_empty() {
+            return Ok(false);
+        }
+        let sql = format!(
+            "SELECT id FROM jobs WHERE {CLAIMABLE} AND kind IN ({}) LIMIT 1",
+            (2..2 + kinds.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row: Option<(i64,)> = dispatch!(self, c => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now.0);
+            for kind in kinds {
+                query = query.bind(*kind);
+            }
+            query.fetch_optional(&mut **c).await?
+        });
         Ok(row.is_some())
+    }
+
+    /// Settles the jobs whose node stopped (or whose lease ran out) during their last
+    /// attempt: a one-off job fails with that said, a periodic one comes round again with its
+    /// attempts afresh. Without this, a job that crashes its node would be taken up again
+    /// for ever. Returns how many.
+    pub async fn settle_abandoned_jobs(&mut self, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE jobs SET state = CASE WHEN every_ms IS NULL THEN 'failed' ELSE 'queued' END, \
+             attempts = CASE WHEN every_ms IS NULL THEN attempts ELSE 0 END, \
+             last_error = 'its node stopped, or its lease ran out, during its last attempt', \
+             lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts")
+            .bind(now.0).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// Extends the lease `owner` holds on a running job to `until`. False when it no longer
+    /// holds it (taken over, or cancelled): its handler should stop.
+    pub async fn renew_job_lease(
+        &mut self,
+        id: i64,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = dispatch!(self, c => sqlx::query(
+            "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 \
+             AND state = 'running'")
+            .bind(id).bind(owner).bind(until.0).execute(&mut **c).await?.rows_affected());
+        Ok(changed == 1)
     }
 
     /// Settles a job `owner` holds: to `state`, due again at `run_at` (a retry or the next
@@ -186,22 +248,29 @@ impl Conn<'_> {
         )
     }
 
-    /// Queues a failed or cancelled job to run again now, with its attempts afresh. False when
-    /// it is not failed or cancelled.
+    /// Queues a failed or cancelled job to run again now (a job cancelled mid-run: once the
+    /// lease of that run has ended, so that the two never overlap), with its attempts afresh.
+    /// False when it is not failed or cancelled.
     pub async fn requeue_job(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
         let changed = dispatch!(self, c => sqlx::query(
-            "UPDATE jobs SET state = 'queued', run_at = $2, attempts = 0, updated_at = $2 \
+            "UPDATE jobs SET state = 'queued', attempts = 0, updated_at = $2, \
+             run_at = CASE WHEN lease_until IS NOT NULL AND lease_until > $2 \
+                           THEN lease_until ELSE $2 END, \
+             lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND state IN ('failed', 'cancelled')")
             .bind(id).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(changed == 1)
     }
 
-    /// Cancels a job that has not finished. A running one finishes its attempt, but its end
-    /// is not recorded over the cancellation. False when it had already finished.
+    /// Cancels a job that has not finished. A running one finishes its attempt (its lease is
+    /// kept, so a retry waits for it), but its end is not recorded over the cancellation.
+    /// Built-in schedules (dedupe keys `schedule:...`) cannot be cancelled: nothing would
+    /// bring them back. False when it had already finished, or is such a schedule.
     pub async fn cancel_job(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
         let changed = dispatch!(self, c => sqlx::query(
-            "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, \
-             updated_at = $2 WHERE id = $1 AND state IN ('queued', 'running', 'failed')")
+            "UPDATE jobs SET state = 'cancelled', updated_at = $2 \
+             WHERE id = $1 AND state IN ('queued', 'running', 'failed') \
+             AND (dedupe_key IS NULL OR dedupe_key NOT LIKE 'schedule:%')")
             .bind(id).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(changed == 1)
     }

@@ -55,6 +55,9 @@ pub struct Config {
     pub writer_connections: usize,
     /// This node's number (0–1023) when several nodes share one PostgreSQL database.
     pub node_id: u16,
+    /// Whether this node runs background jobs (retention, and later mail). Every node may;
+    /// they share the work without running one job twice.
+    pub run_jobs: bool,
     /// Live events buffered per node for slow websocket clients; one that falls further
     /// behind is told to resync.
     pub live_event_buffer: usize,
@@ -96,6 +99,7 @@ impl Default for Config {
             max_commit_batch: 256,
             writer_connections: 1,
             node_id: 0,
+            run_jobs: true,
             live_event_buffer: 4096,
             metrics_token: String::new(),
             metrics_listen: None,
@@ -130,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("open_registration", &self.open_registration)
             .field("node_id", &self.node_id)
+            .field("run_jobs", &self.run_jobs)
             .field("metrics_token_set", &!self.metrics_token.trim().is_empty())
             .field("metrics_listen", &self.metrics_listen)
             .field("public_url", &self.public_url)
@@ -262,6 +267,11 @@ writer_connections = {writer_connections}
 # This node's number (0-1023) when several nodes share one PostgreSQL database.
 node_id = {node_id}
 
+# Whether this node runs background jobs (the hourly retention sweep, and later mail). Nodes
+# that run them share the work; no job runs twice at once. Turn it off on nodes that should
+# only answer requests.
+run_jobs = {run_jobs}
+
 # Live events buffered per node for slow websocket clients; a client that falls further behind
 # gets a "resync" frame and reloads from the API.
 live_event_buffer = {live_event_buffer}
@@ -306,6 +316,7 @@ upload_types = {upload_types:?}
             max_batch = d.max_commit_batch,
             writer_connections = d.writer_connections,
             node_id = d.node_id,
+            run_jobs = d.run_jobs,
             live_event_buffer = d.live_event_buffer,
             max_upload_bytes = d.max_upload_bytes,
             upload_types = d.upload_types,

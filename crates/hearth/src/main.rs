@@ -60,7 +60,8 @@ enum Command {
 enum JobsTask {
     /// The newest jobs, with their state, attempts and last error.
     List {
-        /// Only jobs in this state: queued, running, done, failed or cancelled.
+        /// Only jobs in this state: queued, running, done, failed or cancelled; or "failing",
+        /// the jobs whose last attempt failed (failed ones, and schedules that carry on).
         #[arg(long)]
         state: Option<String>,
         /// How many to show.
@@ -190,10 +191,16 @@ async fn jobs_task(app: &hearth_app::App, task: JobsTask) -> anyhow::Result<()> 
     use hearth_core::jobs::JobState;
     match task {
         JobsTask::List { state, limit } => {
+            // "failing": failed for good, or a schedule whose last run failed.
+            let failing = state.as_deref() == Some("failing");
             let state = state
+                .filter(|_| !failing)
                 .map(|s| {
                     JobState::parse(&s).with_context(|| {
-                        format!("no job state {s:?}: queued, running, done, failed or cancelled")
+                        format!(
+                            "no job state {s:?}: queued, running, done, failed, cancelled or \
+                             failing"
+                        )
                     })
                 })
                 .transpose()?;
@@ -202,6 +209,10 @@ async fn jobs_task(app: &hearth_app::App, task: JobsTask) -> anyhow::Result<()> 
                 .jobs(state, limit)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let jobs: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| !failing || j.last_error.is_some())
+                .collect();
             if jobs.is_empty() {
                 println!("no jobs");
             }
@@ -219,7 +230,15 @@ async fn jobs_task(app: &hearth_app::App, task: JobsTask) -> anyhow::Result<()> 
                     job.attempts,
                     job.max_attempts,
                     job.last_error
-                        .map(|e| format!("\n    last error: {e}"))
+                        // The error may come from another server (a mail server, say): no
+                        // control characters reach the operator's terminal.
+                        .map(|e| {
+                            let shown: String = e
+                                .chars()
+                                .map(|c| if c.is_control() { ' ' } else { c })
+                                .collect();
+                            format!("\n    last error: {shown}")
+                        })
                         .unwrap_or_default()
                 );
             }

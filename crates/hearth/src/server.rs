@@ -137,13 +137,15 @@ pub async fn start_with_shutdown(
         });
     }
     let sweeper = app
-        .start_background_work(config.node_id)
+        .start_background_work(config.node_id, config.run_jobs)
         .await
         .map_err(|e| anyhow::anyhow!("starting background jobs: {e}"))?;
     let serving = hearth_web::serve(listener, app.clone(), web, shutdown);
     let task = tokio::spawn(async move {
         let result = serving.await;
-        sweeper.abort();
+        if let Some(runner) = sweeper {
+            runner.abort();
+        }
         result
     });
     tracing::info!(%addr, ?metrics_addr, database = config.database_kind(), "Hearth is listening");

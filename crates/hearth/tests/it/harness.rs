@@ -92,6 +92,9 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             database_url: fresh_database(backend, dir.path()).await,
             read_connections: 4,
+            // Tests run jobs themselves, on a clock of their own: a runner on the real clock
+            // beside them would take their jobs.
+            run_jobs: false,
             ..Config::default()
         };
         tweak(&mut config);

@@ -85,8 +85,10 @@ const T0: Timestamp = Timestamp(1_900_000_000_000);
 /// tests' clocks run years ahead, when those would be due too.
 async fn quiet(server: &TestServer) -> &App {
     let app = server.app();
+    // Built-in schedules cannot be cancelled, but the test servers do not run jobs
+    // (`run_jobs` is off), so they know none of the built-in kinds and never claim them.
     for job in app.jobs(None, 100).await.unwrap() {
-        app.cancel_job(job.id).await.unwrap();
+        let _ = app.cancel_job(job.id).await;
     }
     app
 }
@@ -290,6 +292,45 @@ async fn a_job_whose_node_died_runs_again_after_its_lease(backend: Backend) {
     let job = app.jobs(None, 10).await.unwrap();
     let job = job.iter().find(|j| j.id == id).unwrap();
     assert_eq!((job.state.as_str(), job.attempts), ("done", 2));
+
+    // A job that brings its node down on its last attempt is not taken up for ever: once
+    // that lease ends, it fails, saying why.
+    let doomed = app
+        .enqueue(Enqueue {
+            run_at: at(0),
+            max_attempts: 1,
+            ..Enqueue::new("test.work", "{}")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    app.store()
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.conn()
+                    .claim_job(&["test.work"], "dead-node", at(0), lease_until)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    let later = at(hearth_app::LEASE.as_secs() as i64 + 1);
+    assert!(app.run_due_jobs("b", later).await.unwrap().is_empty());
+    let failed = app
+        .jobs(Some(hearth_core::jobs::JobState::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, doomed);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("its node stopped")),
+        "{:?}",
+        failed[0].last_error
+    );
+    assert_eq!(work.runs(), [id]);
 }
 
 async fn two_runners_never_run_one_job_together(backend: Backend) {
@@ -350,7 +391,9 @@ async fn two_runners_never_run_one_job_together(backend: Backend) {
 }
 
 async fn the_retention_sweep_is_scheduled_once_per_instance(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    // A node that runs jobs (its own runner, on the real clock, finds the sweep due only a
+    // minute after start: the test runs it first, itself).
+    let server = TestServer::start_with(backend, |config| config.run_jobs = true).await;
     let mut restarted = server;
     restarted.restart().await;
     let jobs = restarted.app().jobs(None, 100).await.unwrap();
@@ -369,6 +412,8 @@ async fn the_retention_sweep_is_scheduled_once_per_instance(backend: Backend) {
     let after = restarted.app().jobs(None, 100).await.unwrap();
     let sweep = after.iter().find(|j| j.kind == "retention.sweep").unwrap();
     assert_eq!(sweep.run_at, due.0 + 3_600_000);
+    // Nothing would bring it back: it cannot be cancelled.
+    assert!(restarted.app().cancel_job(sweep.id).await.is_err());
 }
 
 /// The environment that points the `hearth` command at the test server's database and key.
