@@ -817,6 +817,23 @@ async fn a_required_consent_blocks_a_join_until_ticked_and_profiles_show_it() {
         .wait_for_text("#fields-heading ~ ul", "Pronouns")
         .await;
     owners.screenshots("profile-fields").await;
+    // A field's own page, where it is changed or deleted.
+    owners.click("#fields-heading ~ ul li:last-child a").await;
+    owners.wait_for_text("h1", "Pronouns").await;
+    owners.assert_accessible("a profile field's page").await;
+    owners.screenshots("profile-field").await;
+    // Its long category names do not push the form past a phone's width.
+    owners
+        .client
+        .set_window_size(PHONE.0, PHONE.1)
+        .await
+        .unwrap();
+    assert_eq!(owners.sideways_overflow().await, 0);
+    owners
+        .client
+        .set_window_size(DESKTOP.0, DESKTOP.1)
+        .await
+        .unwrap();
 
     // The friend cannot join without ticking the box: the browser stops the form, and so
     // does the server when the browser's check is taken away.
