@@ -404,16 +404,12 @@ impl App {
                 })
             })
             .await?;
-        if requeued {
-            Ok(())
-        } else if self.store.reader().await?.conn().job(id).await?.is_none() {
-            Err(hearth_core::DomainError::NotFound("job").into())
-        } else {
-            Err(
-                hearth_core::DomainError::Conflict("only a failed or cancelled job can be retried")
-                    .into(),
-            )
-        }
+        self.changed_job(
+            id,
+            requeued,
+            "only a failed or cancelled job can be retried",
+        )
+        .await
     }
 
     /// Cancels a job that has not finished (for operators).
@@ -426,15 +422,28 @@ impl App {
                 })
             })
             .await?;
-        if cancelled {
+        self.changed_job(
+            id,
+            cancelled,
+            "the job has finished, or is a built-in schedule, which cannot be cancelled",
+        )
+        .await
+    }
+
+    /// The answer to an operator's change to job `id`: done if `changed`, else not found or
+    /// refused with `refusal`.
+    async fn changed_job(
+        &self,
+        id: i64,
+        changed: bool,
+        refusal: &'static str,
+    ) -> Result<(), AppError> {
+        if changed {
             Ok(())
         } else if self.store.reader().await?.conn().job(id).await?.is_none() {
             Err(hearth_core::DomainError::NotFound("job").into())
         } else {
-            Err(hearth_core::DomainError::Conflict(
-                "the job has finished, or is a built-in schedule, which cannot be cancelled",
-            )
-            .into())
+            Err(hearth_core::DomainError::Conflict(refusal).into())
         }
     }
 }

@@ -55,6 +55,20 @@ pub(crate) async fn write_answers(
     Ok(())
 }
 
+/// Checks that `user` may manage the community's profile fields (refusing with `refusal`),
+/// and holds the community's row so that no join reads the fields while they change.
+async fn hold_fields(
+    tx: &mut Tx,
+    community: CommunityId,
+    user: UserId,
+    refusal: &'static str,
+) -> Result<(), AppError> {
+    let role = role_in(&mut tx.conn(), community, user).await?;
+    require(role, Action::ManageProfileFields, refusal)?;
+    tx.conn().lock_community_fields(community, true).await?;
+    Ok(())
+}
+
 /// Checks answers given at join against the community's fields, inside the join's
 /// transaction, holding the community's row so that no change to the fields commits between
 /// this read and the join.
@@ -118,13 +132,7 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let role = role_in(&mut tx.conn(), community, user).await?;
-                    require(
-                        role,
-                        Action::ManageProfileFields,
-                        "only admins define profile fields",
-                    )?;
-                    tx.conn().lock_community_fields(community, true).await?;
+                    hold_fields(tx, community, user, "only admins define profile fields").await?;
                     let existing = tx.conn().profile_fields(community).await?;
                     if existing.len() >= MAX_FIELDS {
                         return Err(DomainError::Conflict(
@@ -169,13 +177,7 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let role = role_in(&mut tx.conn(), community, user).await?;
-                    require(
-                        role,
-                        Action::ManageProfileFields,
-                        "only admins change profile fields",
-                    )?;
-                    tx.conn().lock_community_fields(community, true).await?;
+                    hold_fields(tx, community, user, "only admins change profile fields").await?;
                     let current = tx
                         .conn()
                         .profile_fields(community)
@@ -245,13 +247,7 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let role = role_in(&mut tx.conn(), community, user).await?;
-                    require(
-                        role,
-                        Action::ManageProfileFields,
-                        "only admins delete profile fields",
-                    )?;
-                    tx.conn().lock_community_fields(community, true).await?;
+                    hold_fields(tx, community, user, "only admins delete profile fields").await?;
                     if !tx.conn().delete_profile_field(community, field).await? {
                         return Err(DomainError::NotFound("profile field").into());
                     }

@@ -1,7 +1,7 @@
 //! Channels, direct conversations and messages. Message bodies pass through the sealer.
 
 use crate::StoreError;
-use crate::conn::{Backend, Conn, dispatch};
+use crate::conn::{Backend, Conn, dispatch, placeholders};
 use crate::rows::{ChannelRow, parse_role};
 use hearth_core::model::{Channel, Message, MessageRevision, PublicUser, Role};
 use hearth_core::{ChannelId, CommunityId, MessageId, Timestamp, UserId, debug_fields};
@@ -587,10 +587,7 @@ impl Conn<'_> {
         if authors.is_empty() {
             return Ok(Vec::new());
         }
-        let list = (3..3 + authors.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = placeholders(3, authors.len());
         let sql = format!(
             "SELECT u.id, u.display_name, cm.role, \
              EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = $2 \

@@ -49,6 +49,15 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// `$from, $from+1, ...` for `count` parameters: the list of an `IN (...)` built for a
+/// slice of values.
+pub(crate) fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) enum PooledConn {
     Sqlite(PoolConnection<Sqlite>),
     Postgres(PoolConnection<Postgres>),

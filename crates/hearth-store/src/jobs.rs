@@ -1,7 +1,7 @@
 //! The `jobs` table: enqueue (once per dedupe key), claim under a lease, and settle.
 
 use crate::StoreError;
-use crate::conn::{Conn, dispatch};
+use crate::conn::{Conn, dispatch, placeholders};
 use hearth_core::jobs::JobState;
 use hearth_core::{Timestamp, UserId};
 
@@ -128,10 +128,7 @@ impl Conn<'_> {
         if kinds.is_empty() {
             return Ok(None);
         }
-        let kinds_list = (4..4 + kinds.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let kinds_list = placeholders(4, kinds.len());
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3, \
              attempts = attempts + 1, updated_at = $1 \
@@ -157,10 +154,7 @@ impl Conn<'_> {
         }
         let sql = format!(
             "SELECT id FROM jobs WHERE {CLAIMABLE} AND kind IN ({}) LIMIT 1",
-            (2..2 + kinds.len())
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            placeholders(2, kinds.len())
         );
         let row: Option<(i64,)> = dispatch!(self, c => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now.0);

@@ -1,7 +1,7 @@
 //! What the database knows of uploaded files; their bytes are in the blob store.
 
 use crate::StoreError;
-use crate::conn::{Conn, dispatch};
+use crate::conn::{Conn, dispatch, placeholders};
 use hearth_core::model::Attachment;
 use hearth_core::{ChannelId, MessageId, Timestamp, UploadId, UserId};
 
@@ -45,14 +45,6 @@ impl UploadRow {
 
 /// Most ids one `IN (...)` list carries; well under both engines' limits on parameters.
 const IDS_PER_QUERY: usize = 500;
-
-/// `$from, $from+1, ...` for `count` parameters.
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 const COLUMNS: &str =
     "id, owner_id, channel_id, message_id, file_name, media_type, size, created_at";
