@@ -1,9 +1,11 @@
 //! Accounts: registration, the operator, sign-in and out, passwords and API tokens.
 
+use crate::account_links::{hourly, mail_confirmation};
 use crate::actor::{Actor, Credential};
 use crate::audit::record;
 use crate::credential_cache::SecretKind;
 use crate::instance_key::KeyedPurpose;
+use crate::mail::{Letter, queue_mail};
 use crate::secrets::{hash_password, random_token, token_hash, verify_password};
 use crate::sign_in_limits::{Hasher, address_bytes, neighbourhood_of, network_of};
 use crate::{App, AppError};
@@ -146,7 +148,7 @@ impl App {
 
     /// A fair place in the password-hashing queue for `hasher` (none needed without one: the
     /// command line).
-    fn hashing_ticket(
+    pub(crate) fn hashing_ticket(
         &self,
         hasher: Option<Hasher>,
     ) -> Result<Option<crate::sign_in_limits::HashingTicket<'_>>, AppError> {
@@ -192,7 +194,9 @@ impl App {
         let display_name = validate::name("display_name", &input.display_name)?;
         validate::password("password", &input.password)?;
         let password_hash = hash_password(input.password).await?;
-        self.store
+        let key = std::sync::Arc::clone(&self.key);
+        let made = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     if kind == Kind::FirstOperator && tx.conn().operator_exists().await? {
@@ -201,8 +205,16 @@ impl App {
                     if tx.conn().username_taken(&username).await? {
                         return Err(DomainError::Conflict("username is taken").into());
                     }
-                    if tx.conn().email_taken(&email).await? {
-                        return Err(DomainError::Conflict(EMAIL_TAKEN).into());
+                    if let Some(owner) = tx.conn().user_by_login(&email).await? {
+                        // The address's owner hears of it (once an hour at most); whoever
+                        // registered hears nothing they could tell apart from success.
+                        let owner_id = UserId(owner.id);
+                        let letter = Letter::RegisteredAgain {
+                            username: owner.username.clone(),
+                        };
+                        let once = Some(hourly("registered-again", owner_id));
+                        queue_mail(tx, &owner.email, Some(owner_id), letter, once).await?;
+                        return Ok(None);
                     }
                     let id = UserId(tx.next_id());
                     let now = Timestamp::now();
@@ -223,7 +235,8 @@ impl App {
                         AuditAction::AccountRegistered
                     };
                     record(tx, Some(id), action, (ObjectKind::User, Some(id.0)), None);
-                    Ok(Account {
+                    mail_confirmation(tx, &key, (id, &username), &email, false).await?;
+                    Ok::<_, AppError>(Some(Account {
                         id,
                         username,
                         display_name,
@@ -232,10 +245,12 @@ impl App {
                         created_at: now,
                         about: String::new(),
                         avatar_id: None,
-                    })
+                        email_verified: false,
+                    }))
                 })
             })
-            .await
+            .await?;
+        made.ok_or_else(|| DomainError::Conflict(EMAIL_TAKEN).into())
     }
 
     /// Signs in with a username or email and a password; starts a session.
@@ -294,6 +309,12 @@ impl App {
             self.note_failed_sign_in(known, audit).await?;
             return Err(DomainError::BadCredentials.into());
         };
+        if self.config.unconfirmed == crate::UnconfirmedAccounts::NoSignIn
+            && user.email_verified_at.is_none()
+            && !user.is_operator
+        {
+            return Err(self.refuse_unconfirmed(UserId(user.id)).await);
+        }
         let secret = random_token(32)?;
         let hash = token_hash(&secret);
         // A device keeps its secret; a new one gets one.
@@ -349,6 +370,29 @@ impl App {
             device_secret,
             device_expires_at: device_trusted_until,
         })
+    }
+
+    /// The refusal of a sign-in by an account whose address is unconfirmed, where this
+    /// instance asks that first: the right password proved it is the owner, so a new link
+    /// goes out (unless one went within the last minute).
+    async fn refuse_unconfirmed(&self, user: UserId) -> AppError {
+        let actor = Actor {
+            user,
+            credential: Credential::Console,
+            read_only: true,
+        };
+        let why = match self.resend_confirmation(&actor).await {
+            Ok(()) => {
+                "confirm your email address before signing in: we have just mailed you a new \
+                 link"
+            }
+            Err(AppError::Domain(DomainError::RateLimited { .. })) => {
+                "confirm your email address before signing in: we mailed you a link a moment \
+                 ago"
+            }
+            Err(error) => return error,
+        };
+        DomainError::EmailUnconfirmed(why).into()
     }
 
     /// The keys of the meters one sign-in attempt is counted on.
@@ -537,7 +581,7 @@ impl App {
             return Ok(actor);
         }
         let now = Timestamp::now();
-        let (user, last_seen) = {
+        let (user, last_seen, confirmed) = {
             let mut reader = self.store.reader().await?;
             reader
                 .conn()
@@ -558,10 +602,17 @@ impl App {
         let actor = Actor {
             user,
             credential: Credential::Session(hash.clone()),
+            read_only: self.held_to_reading(confirmed),
         };
         self.credentials
             .put(SecretKind::Session, hash, actor.clone());
         Ok(actor)
+    }
+
+    /// Whether an account whose address is (`confirmed`) or is not confirmed is held to
+    /// reading by this instance's rule.
+    fn held_to_reading(&self, confirmed: bool) -> bool {
+        !confirmed && self.config.unconfirmed == crate::UnconfirmedAccounts::ReadOnly
     }
 
     /// Resolves an API token secret to its caller.
@@ -574,7 +625,7 @@ impl App {
             let mut reader = self.store.reader().await?;
             reader.conn().token_user(&hash).await?
         };
-        let (token, user, last_used) = found.ok_or(DomainError::Unauthenticated)?;
+        let (token, user, last_used, confirmed) = found.ok_or(DomainError::Unauthenticated)?;
         let now = Timestamp::now();
         // Note use at most hourly: a write per request would cost a commit per request.
         if last_used.is_none_or(|at| now.0 - at.0 > 3_600_000) {
@@ -585,6 +636,7 @@ impl App {
         let actor = Actor {
             user,
             credential: Credential::Token(token),
+            read_only: self.held_to_reading(confirmed),
         };
         self.credentials.put(SecretKind::Token, hash, actor.clone());
         Ok(actor)
@@ -599,7 +651,7 @@ impl App {
                     .conn()
                     .session_user(hash, Timestamp::now())
                     .await?
-                    .map(|(user, _)| user)
+                    .map(|(user, _, _)| user)
                     == Some(actor.user)
             }
             Credential::Token(id) => reader.conn().token_active(*id).await?,
@@ -688,14 +740,11 @@ impl App {
             .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
         let _ticket = self.hashing_ticket(Some(Hasher::Account(actor.user)))?;
         validate::password("new_password", &new)?;
-        let stored = {
+        let row = {
             let mut reader = self.store.reader().await?;
-            reader
-                .conn()
-                .user(actor.user)
-                .await?
-                .map(|u| u.password_hash)
+            reader.conn().user(actor.user).await?
         };
+        let stored = row.as_ref().map(|u| u.password_hash.clone());
         if !verify_password(current, stored).await {
             return Err(
                 DomainError::invalid("current_password", "is not your current password").into(),
@@ -730,6 +779,13 @@ impl App {
                         (ObjectKind::User, Some(user.0)),
                         None,
                     );
+                    if let Some(row) = row {
+                        let letter = Letter::PasswordChanged {
+                            username: row.username.clone(),
+                            by_reset: false,
+                        };
+                        queue_mail(tx, &row.email, Some(user), letter, None).await?;
+                    }
                     Ok(())
                 })
             })

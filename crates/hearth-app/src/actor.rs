@@ -20,6 +20,9 @@ pub struct Actor {
     pub user: UserId,
     /// How it signed in.
     pub credential: Credential,
+    /// Held to reading and looking after their own account until they confirm their email
+    /// address (see [`crate::UnconfirmedAccounts::ReadOnly`]).
+    pub read_only: bool,
 }
 
 // Hand-written so that a stray `{:?}` never prints the hash of a session secret.

@@ -80,6 +80,7 @@ mod tests {
         let actor = Actor {
             user: UserId(7),
             credential: Credential::Session(vec![1, 2, 3]),
+            read_only: false,
         };
         cache.put(SecretKind::Session, vec![1, 2, 3], actor.clone());
         assert_eq!(cache.get(SecretKind::Session, &[1, 2, 3]), Some(actor));

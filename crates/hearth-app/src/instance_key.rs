@@ -39,6 +39,10 @@ pub(crate) enum KeyedPurpose {
     SignInDevice,
     /// A post's channel, thread and text, to recognise a retried post.
     PostRequest,
+    /// A mailed account link's id, giving the secret the link carries.
+    AccountLink,
+    /// A mail job's id, giving the mail's Message-ID.
+    MessageId,
 }
 
 impl KeyedPurpose {
@@ -51,6 +55,8 @@ impl KeyedPurpose {
             Self::SignInNeighbourhood => b"hearth sign-in neighbourhood",
             Self::SignInDevice => b"hearth sign-in device",
             Self::PostRequest => b"hearth post request",
+            Self::AccountLink => b"hearth account link",
+            Self::MessageId => b"hearth message id",
         }
     }
 }

@@ -376,6 +376,28 @@ impl App {
             crate::secrets::random_token(6).unwrap_or_default()
         );
         tokio::spawn(async move {
+            // Node numbers are unique among running nodes, so leases of this number's other
+            // runs were held by a run that died: its jobs need not wait for them to run out.
+            let prefix = format!("node-{node}-");
+            let mine = owner.clone();
+            let ended = app
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let now = Timestamp::now();
+                        Ok::<_, AppError>(
+                            tx.conn()
+                                .end_leases_of_earlier_runs(&prefix, &mine, now)
+                                .await?,
+                        )
+                    })
+                })
+                .await;
+            match ended {
+                Ok(0) => {}
+                Ok(jobs) => tracing::info!(jobs, "took back jobs this node held when it stopped"),
+                Err(error) => tracing::warn!(%error, "cannot take back this node's earlier jobs"),
+            }
             loop {
                 match app.run_due_jobs(&owner, Timestamp::now()).await {
                     Ok(runs) if runs.len() == PER_PASS => continue,

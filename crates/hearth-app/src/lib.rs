@@ -3,6 +3,7 @@
 //! rules with storage.
 #![forbid(unsafe_code)]
 
+mod account_links;
 mod accounts;
 mod actor;
 mod audit;
@@ -15,6 +16,7 @@ mod events;
 mod first_run;
 mod instance_key;
 mod jobs;
+mod mail;
 mod profiles;
 mod retention;
 mod search;
@@ -23,6 +25,7 @@ mod sessions;
 mod sign_in_limits;
 mod uploads;
 
+pub use account_links::Confirmed;
 pub use accounts::{NewAccount, Registration, SignedIn};
 pub use actor::{Actor, Credential};
 pub use channel_view::ChannelView;
@@ -34,6 +37,7 @@ pub use hearth_store::JobRow;
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 pub use instance_key::{InstanceKey, MalformedKey};
 pub use jobs::{DEFAULT_ATTEMPTS, Enqueue, JobHandler, JobOutcome, JobRun, LEASE};
+pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
@@ -57,6 +61,23 @@ pub struct AppConfig {
     pub live_event_buffer: usize,
     /// Where uploaded files are kept, and which are accepted.
     pub uploads: UploadSettings,
+    /// How mail is sent.
+    pub mail: MailSettings,
+    /// What an account may do before its email address is confirmed.
+    pub unconfirmed: UnconfirmedAccounts,
+}
+
+/// What an account may do before its owner confirms their email address by the mailed link.
+/// Operators are never held back: they may have to set up mail first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnconfirmedAccounts {
+    /// Everything a confirmed account may.
+    Full,
+    /// Sign in, read, and look after their own account (settings, password, sessions, the
+    /// address itself), but not post, join, create or upload.
+    ReadOnly,
+    /// Not even sign in: a sign-in attempt with the right password mails a new link instead.
+    NoSignIn,
 }
 
 /// Where uploaded files are kept, and which are accepted.
@@ -97,6 +118,8 @@ impl Default for AppConfig {
             open_registration: true,
             live_event_buffer: 4096,
             uploads: UploadSettings::default(),
+            mail: MailSettings::default(),
+            unconfirmed: UnconfirmedAccounts::ReadOnly,
         }
     }
 }
@@ -147,7 +170,9 @@ impl App {
                 config.uploads.dir.display()
             ))
         })?;
-        Ok(Self::new(store, config, key, blobs))
+        let app = Self::new(store, config, key, blobs);
+        app.start_mail()?;
+        Ok(app)
     }
 
     fn new(
@@ -239,6 +264,7 @@ mod tests {
                 Actor {
                     user: UserId(1),
                     credential: Credential::Session(PLANTED.as_bytes().to_vec()),
+                    read_only: false,
                 }
             ),
         ];

@@ -35,6 +35,10 @@ pub struct SweepReport {
     pub uploads: u64,
     /// Finished jobs older than their catalogued days.
     pub jobs: u64,
+    /// Mailed account links that expired unused.
+    pub account_links: u64,
+    /// Messages in the outbox older than a week.
+    pub outbox: u64,
 }
 
 /// When a sweep of one table stops.
@@ -114,6 +118,12 @@ impl App {
                 Box::pin(async move { tx.conn().delete_finished_jobs(jobs_before, BATCH).await })
             })
             .await?;
+        report.account_links = self
+            .sweep(Until::ShortBatch, move |tx| {
+                Box::pin(async move { tx.conn().delete_expired_account_links(now, BATCH).await })
+            })
+            .await?;
+        report.outbox = self.sweep_outbox(now).await?;
         Ok(report)
     }
 
@@ -177,6 +187,8 @@ impl crate::JobHandler for RetentionSweep {
                     idempotency_keys = report.idempotency_keys,
                     uploads = report.uploads,
                     jobs = report.jobs,
+                    account_links = report.account_links,
+                    outbox = report.outbox,
                     "retention sweep deleted expired rows"
                 );
             }

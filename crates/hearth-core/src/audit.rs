@@ -68,6 +68,16 @@ pub enum AuditAction {
     AvatarChanged,
     /// Someone signed one of their other sessions out, or all of them.
     SessionsEnded,
+    /// A person confirmed their address by the mailed link.
+    EmailConfirmed,
+    /// A person asked to change their address (a link went to the new one).
+    EmailChangeRequested,
+    /// A person's address changed, confirmed at the new address (the old one was told).
+    EmailChanged,
+    /// A password reset link was asked for (by anyone: the actor is unknown).
+    PasswordResetRequested,
+    /// A password was reset by a mailed link; every session and token ended.
+    PasswordReset,
 }
 
 impl AuditAction {
@@ -106,6 +116,11 @@ impl AuditAction {
             AuditAction::ProfileAnswersChanged => "account.profile_answers_changed",
             AuditAction::AvatarChanged => "account.avatar_changed",
             AuditAction::SessionsEnded => "session.others_ended",
+            AuditAction::EmailConfirmed => "account.email_confirmed",
+            AuditAction::EmailChangeRequested => "account.email_change_requested",
+            AuditAction::EmailChanged => "account.email_changed",
+            AuditAction::PasswordResetRequested => "account.password_reset_requested",
+            AuditAction::PasswordReset => "account.password_reset",
         }
     }
 }

@@ -607,6 +607,49 @@ pub const TABLES: &[Table] = &[
                 WhileAccountExists,
                 DeleteRow,
             ),
+            // When they proved, by a mailed link, that the address is theirs.
+            personal(
+                "email_verified_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
+        name: "account_links",
+        description: "Mailed links that confirm an email address or reset a forgotten \
+                      password; only a hash of each link's secret is kept, and a link is \
+                      deleted when used or once it has expired.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("id"),
+            personal("user_id", Identifiers, Security, ACCOUNT_LINK, DeleteRow),
+            key("purpose"),
+            // The address the link was sent to: for a change of address, the new one.
+            personal("email", Identifiers, Security, ACCOUNT_LINK, DeleteRow),
+            personal(
+                "token_hash",
+                AccountCredentials,
+                Security,
+                ACCOUNT_LINK,
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                Security,
+                ACCOUNT_LINK,
+                DeleteRow,
+            ),
+            personal(
+                "expires_at",
+                InternetActivity,
+                Security,
+                ACCOUNT_LINK,
+                DeleteRow,
+            ),
         ],
     },
     Table {
@@ -1345,6 +1388,13 @@ const SIGN_IN_METER: Retention = Retention::Days(crate::sign_in_throttle::KNOWN_
 /// Days the events feed is kept: far longer than any node or client needs to catch up (after
 /// that they reload through the API), short enough that it is no history of anyone's activity.
 const EVENTS_DAYS: u32 = 7;
+
+/// How long a mailed account link is kept at most: the longest a link lives (an address
+/// confirmation; a password reset lives an hour). Used or expired links are deleted sooner.
+const ACCOUNT_LINK: Retention = Retention::Days(ACCOUNT_LINK_DAYS);
+
+/// Days an address confirmation link works.
+pub const ACCOUNT_LINK_DAYS: u32 = 3;
 
 /// Days a finished job's row is kept, to show operators what ran and how it went.
 pub const JOB_RECORD_DAYS: u32 = 30;

@@ -38,6 +38,13 @@ pub enum DomainError {
     /// recognises.
     #[error("{0}")]
     UnsupportedType(String),
+    /// A mailed link that is unknown, expired or already used: one answer for all three, so
+    /// that a guess learns nothing.
+    #[error("the link has expired or has already been used")]
+    LinkExpired,
+    /// The account's email address is not confirmed, and this instance asks that first.
+    #[error("{0}")]
+    EmailUnconfirmed(&'static str),
     /// Too many attempts; try again after the given number of seconds.
     #[error("too many attempts, retry after {retry_after_secs}s")]
     RateLimited {

@@ -140,6 +140,8 @@ pub struct Account {
     pub about: String,
     /// Their picture, served at `/api/v1/users/{id}/avatar`; its id changes with the picture.
     pub avatar_id: Option<crate::ids::UploadId>,
+    /// Whether they have confirmed, by a mailed link, that `email` is theirs.
+    pub email_verified: bool,
 }
 
 /// What someone the person shares a community or conversation with sees of them on their
@@ -420,6 +422,7 @@ mod tests {
                     created_at: now,
                     about: PLANTED.into(),
                     avatar_id: None,
+                    email_verified: false,
                 }
             ),
             format!(

@@ -33,7 +33,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT id, username, display_name, email, password_hash, is_operator, ",
-            "created_at, about, avatar_id FROM users ",
+            "created_at, about, avatar_id, email_verified_at FROM users ",
             $filter
         )
     };
@@ -258,11 +258,14 @@ impl Conn<'_> {
         &mut self,
         token_hash: &[u8],
         now: Timestamp,
-    ) -> Result<Option<(UserId, Timestamp)>, StoreError> {
-        let row: Option<(i64, i64)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT user_id, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+    ) -> Result<Option<(UserId, Timestamp, bool)>, StoreError> {
+        let row: Option<(i64, i64, bool)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT s.user_id, s.last_seen_at, \
+             (u.email_verified_at IS NOT NULL OR u.is_operator) \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2")
             .bind(token_hash).bind(now.0).fetch_optional(&mut **c).await?);
-        Ok(row.map(|(id, seen)| (UserId(id), Timestamp(seen))))
+        Ok(row.map(|(id, seen, trusted)| (UserId(id), Timestamp(seen), trusted)))
     }
 
     /// Notes that a session was used.
@@ -362,12 +365,16 @@ impl Conn<'_> {
     pub async fn token_user(
         &mut self,
         token_hash: &[u8],
-    ) -> Result<Option<(TokenId, UserId, Option<Timestamp>)>, StoreError> {
-        let row: Option<(i64, i64, Option<i64>)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT id, user_id, last_used_at FROM api_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL")
+    ) -> Result<Option<(TokenId, UserId, Option<Timestamp>, bool)>, StoreError> {
+        let row: Option<(i64, i64, Option<i64>, bool)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT t.id, t.user_id, t.last_used_at, \
+             (u.email_verified_at IS NOT NULL OR u.is_operator) \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL")
             .bind(token_hash).fetch_optional(&mut **c).await?);
-        Ok(row.map(|(id, user, used)| (TokenId(id), UserId(user), used.map(Timestamp))))
+        Ok(row.map(|(id, user, used, trusted)| {
+            (TokenId(id), UserId(user), used.map(Timestamp), trusted)
+        }))
     }
 
     /// Whether a token still works.

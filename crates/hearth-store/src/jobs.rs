@@ -180,6 +180,22 @@ impl Conn<'_> {
             .bind(now.0).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// Ends the leases held by earlier runs of a node (lease owners starting with `prefix`,
+    /// other than `owner`, the node's run now), which died with their node: their jobs are
+    /// taken over at once, as if the leases had run out, instead of minutes later.
+    pub async fn end_leases_of_earlier_runs(
+        &mut self,
+        prefix: &str,
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let pattern = format!("{}%", prefix.replace(['%', '_', '\\'], ""));
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE jobs SET lease_until = $3 \
+             WHERE state = 'running' AND lease_owner LIKE $1 AND lease_owner <> $2")
+            .bind(pattern).bind(owner).bind(now.0 - 1).execute(&mut **c).await?.rows_affected()))
+    }
+
     /// Extends the lease `owner` holds on a running job to `until`. False when it no longer
     /// holds it (taken over, or cancelled): its handler should stop.
     pub async fn renew_job_lease(

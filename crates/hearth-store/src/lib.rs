@@ -3,6 +3,7 @@
 //! each backend has its own migration folder. Writes go through the group-commit [`writer`].
 #![forbid(unsafe_code)]
 
+mod account_links;
 mod accounts;
 mod audit;
 mod blobs;
@@ -24,6 +25,7 @@ mod store;
 mod uploads;
 pub mod writer;
 
+pub use account_links::{AccountLink, NewAccountLink};
 pub use accounts::NewUser;
 pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
 pub use blobs::BlobStore;

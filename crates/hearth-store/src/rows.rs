@@ -34,6 +34,8 @@ pub struct UserRow {
     pub about: Option<Vec<u8>>,
     /// Their picture's file in the blob store, if they have one.
     pub avatar_id: Option<i64>,
+    /// When they confirmed `email` by a mailed link; `None` while unconfirmed.
+    pub email_verified_at: Option<i64>,
 }
 
 impl UserRow {
@@ -48,6 +50,7 @@ impl UserRow {
             created_at: Timestamp(self.created_at),
             about,
             avatar_id: self.avatar_id.map(UploadId),
+            email_verified: self.email_verified_at.is_some(),
         }
     }
 
@@ -231,6 +234,7 @@ mod tests {
                     created_at: 1,
                     about: Some(PLANTED.as_bytes().to_vec()),
                     avatar_id: None,
+                    email_verified_at: None,
                 }
             ),
             format!(

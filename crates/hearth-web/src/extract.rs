@@ -171,7 +171,7 @@ fn is_websocket(parts: &Parts) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-fn is_safe_method(method: &Method) -> bool {
+pub(crate) fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 

@@ -11,6 +11,7 @@ mod ops;
 mod pages;
 mod problem;
 mod telemetry;
+mod unconfirmed;
 
 pub use ops::MetricsToken;
 pub use telemetry::install_metrics;
@@ -68,6 +69,10 @@ pub fn router(app: App, config: WebConfig) -> Router {
             }),
         )
         .merge(ops::router(metrics_here))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            unconfirmed::hold_unconfirmed,
+        ))
         .route_layer(axum::middleware::from_fn(telemetry::track_request))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)

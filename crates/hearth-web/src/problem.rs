@@ -58,6 +58,11 @@ impl ApiError {
         self.status
     }
 
+    /// The stable name of the kind of problem (`link-expired`, say).
+    pub(crate) fn kind(&self) -> &'static str {
+        self.slug
+    }
+
     /// The short summary, for a person.
     pub(crate) fn title(&self) -> &'static str {
         self.title
@@ -130,6 +135,18 @@ impl From<DomainError> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-type",
                 "File type not accepted",
+            )
+            .detail(why),
+            DomainError::LinkExpired => Self::new(
+                StatusCode::BAD_REQUEST,
+                "link-expired",
+                "Link expired or already used",
+            )
+            .detail("the link has expired or has already been used: ask for a new one"),
+            DomainError::EmailUnconfirmed(why) => Self::new(
+                StatusCode::FORBIDDEN,
+                "email-unconfirmed",
+                "Email address not confirmed",
             )
             .detail(why),
             DomainError::RateLimited { retry_after_secs } => {

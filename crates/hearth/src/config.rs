@@ -17,6 +17,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsMode {
+    /// Plain, upgraded with STARTTLS, which must succeed (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+/// What an account may do before its email address is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnconfirmedAccountsMode {
+    /// Everything.
+    Full,
+    /// Read, and look after their own account; not post, join, create or upload.
+    ReadOnly,
+    /// Not sign in at all.
+    NoSignIn,
+}
+
 /// Every setting Hearth reads.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -55,7 +79,7 @@ pub struct Config {
     pub writer_connections: usize,
     /// This node's number (0–1023) when several nodes share one PostgreSQL database.
     pub node_id: u16,
-    /// Whether this node runs background jobs (retention, and later mail). Every node may;
+    /// Whether this node runs background jobs (retention, mail). Every node may;
     /// they share the work without running one job twice.
     pub run_jobs: bool,
     /// Live events buffered per node for slow websocket clients; one that falls further
@@ -79,6 +103,25 @@ pub struct Config {
     /// Types of file accepted, as sniffed from their bytes: any of image/png, image/jpeg,
     /// image/gif, image/webp, application/pdf and text/plain.
     pub upload_types: Vec<String>,
+    /// What an account may do before its owner confirms their email address.
+    pub unconfirmed_accounts: UnconfirmedAccountsMode,
+    /// The sender of Hearth's mail: `Name <address>` or an address.
+    pub mail_from: String,
+    /// The SMTP server to send mail through; empty: mail is written to `outbox_dir`.
+    pub smtp_host: String,
+    /// Its port.
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: SmtpTlsMode,
+    /// User to authenticate as; empty: none.
+    pub smtp_user: String,
+    /// The SMTP password; best given as `HEARTH_SMTP_PASSWORD` or in `smtp_password_file`,
+    /// never in a file others may read.
+    pub smtp_password: String,
+    /// A file holding the SMTP password (its first line).
+    pub smtp_password_file: Option<PathBuf>,
+    /// Where mail goes when no SMTP server is configured; empty: `outbox` in `data_dir`.
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -117,6 +160,15 @@ impl Default for Config {
             ]
             .map(String::from)
             .to_vec(),
+            unconfirmed_accounts: UnconfirmedAccountsMode::ReadOnly,
+            mail_from: "Hearth <hearth@localhost>".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTlsMode::Starttls,
+            smtp_user: String::new(),
+            smtp_password: String::new(),
+            smtp_password_file: None,
+            outbox_dir: None,
         }
     }
 }
@@ -140,6 +192,13 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("master_key_file", &self.master_key_path())
             .field("uploads_dir", &self.uploads_path())
+            .field("unconfirmed_accounts", &self.unconfirmed_accounts)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_password_set", &!self.smtp_password.is_empty())
+            .field("smtp_password_file", &self.smtp_password_file)
+            .field("outbox_dir", &self.outbox_path())
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +234,51 @@ impl Config {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Where mail goes when no SMTP server is configured.
+    pub fn outbox_path(&self) -> PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("outbox"))
+    }
+
+    /// How mail is sent: the SMTP password is read from its file here, if one is named.
+    pub fn mail_settings(&self) -> Result<hearth_app::MailSettings, String> {
+        let public_url = if self.public_url.trim().is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim().trim_end_matches('/').to_string()
+        };
+        let transport = if self.smtp_host.trim().is_empty() {
+            hearth_app::MailTransport::Outbox(self.outbox_path())
+        } else {
+            let password = match &self.smtp_password_file {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("smtp_password_file {}: {e}", path.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => self.smtp_password.clone(),
+            };
+            hearth_app::MailTransport::Smtp(hearth_app::SmtpSettings {
+                host: self.smtp_host.trim().to_string(),
+                port: self.smtp_port,
+                tls: match self.smtp_tls {
+                    SmtpTlsMode::Starttls => hearth_app::SmtpTls::StartTls,
+                    SmtpTlsMode::Tls => hearth_app::SmtpTls::Tls,
+                    SmtpTlsMode::None => hearth_app::SmtpTls::None,
+                },
+                user: self.smtp_user.clone(),
+                password,
+            })
+        };
+        Ok(hearth_app::MailSettings {
+            from: self.mail_from.clone(),
+            transport,
+            public_url,
+        })
     }
 
     /// Where uploaded files are kept.
@@ -267,7 +371,7 @@ writer_connections = {writer_connections}
 # This node's number (0-1023) when several nodes share one PostgreSQL database.
 node_id = {node_id}
 
-# Whether this node runs background jobs (the hourly retention sweep, and later mail). Nodes
+# Whether this node runs background jobs (the hourly retention sweep, mail). Nodes
 # that run them share the work; no job runs twice at once. Turn it off on nodes that should
 # only answer requests.
 run_jobs = {run_jobs}
@@ -303,6 +407,31 @@ max_upload_bytes = {max_upload_bytes}
 # Types of file accepted. The type is sniffed from the file's bytes, never taken from the
 # uploader; HTML and other markup is never accepted.
 upload_types = {upload_types:?}
+
+# What an account may do before its owner confirms their email address with the link Hearth
+# mails them: "full" (everything), "read_only" (read, and look after their own account, but
+# not post, join, create or upload) or "no_sign_in". Operators are never held back.
+unconfirmed_accounts = "read_only"
+
+# The sender of Hearth's mail (address confirmations, password resets, notices).
+mail_from = "{mail_from}"
+
+# The SMTP server mail goes through. Empty: every message is written as a .eml file into
+# outbox_dir instead, so that an instance without a mail server still works (its operator
+# reads the messages there). Mail is queued in the jobs table and retried for about four
+# hours, so a mail server's outage loses nothing.
+smtp_host = ""
+smtp_port = {smtp_port}
+# "starttls" (port 587), "tls" (port 465) or "none" (only for a relay on this machine).
+smtp_tls = "starttls"
+# User to authenticate as; empty: no authentication.
+smtp_user = ""
+# The password: set HEARTH_SMTP_PASSWORD, or name a file holding it. It is never logged.
+# smtp_password_file = "/etc/hearth/smtp-password"
+
+# Where mail is written when smtp_host is empty. Unset: "outbox" in data_dir. Messages are
+# deleted after a week.
+# outbox_dir = "/var/lib/hearth/outbox"
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
@@ -320,6 +449,8 @@ upload_types = {upload_types:?}
             live_event_buffer = d.live_event_buffer,
             max_upload_bytes = d.max_upload_bytes,
             upload_types = d.upload_types,
+            mail_from = d.mail_from,
+            smtp_port = d.smtp_port,
         )
     }
 }

@@ -54,6 +54,18 @@ enum Command {
         #[command(subcommand)]
         task: JobsTask,
     },
+    /// Mail: send a test message.
+    Mail {
+        #[command(subcommand)]
+        task: MailTask,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailTask {
+    /// Queue a test message to ADDRESS; a running server's job runner sends it (through SMTP,
+    /// or into the outbox), and `hearth jobs list` shows how that went.
+    Test { address: String },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +192,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let result = jobs_task(&app, task).await;
                 store.close().await;
                 result
+            }
+            Command::Mail {
+                task: MailTask::Test { address },
+            } => {
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let result = app.send_test_mail(&address).await;
+                store.close().await;
+                result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("a test message to {address} is queued; `hearth jobs list` shows when it is sent");
+                Ok(())
             }
             Command::Config { .. } | Command::Catalog => Ok(()),
         }

@@ -1,7 +1,7 @@
 //! Start-up and shutdown of a Hearth server.
 
-use crate::config::Config;
-use hearth_app::{App, AppConfig, Store, StoreOptions};
+use crate::config::{Config, UnconfirmedAccountsMode};
+use hearth_app::{App, AppConfig, Store, StoreOptions, UnconfirmedAccounts};
 use hearth_web::WebConfig;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -66,6 +66,12 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
                 dir: config.uploads_path(),
                 max_bytes: config.max_upload_bytes.max(1),
                 types: config.upload_file_types().map_err(anyhow::Error::msg)?,
+            },
+            mail: config.mail_settings().map_err(anyhow::Error::msg)?,
+            unconfirmed: match config.unconfirmed_accounts {
+                UnconfirmedAccountsMode::Full => UnconfirmedAccounts::Full,
+                UnconfirmedAccountsMode::ReadOnly => UnconfirmedAccounts::ReadOnly,
+                UnconfirmedAccountsMode::NoSignIn => UnconfirmedAccounts::NoSignIn,
             },
         },
         key,

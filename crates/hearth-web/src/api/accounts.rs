@@ -86,8 +86,9 @@ async fn register(
         StatusCode::ACCEPTED,
         Json(RegistrationView {
             username: registration.username,
-            detail: "Registration received. Sign in with your username and password; \
-                     if the email address already had an account here, none was created.",
+            detail: "Registration received: we mailed a link to confirm the address. Sign \
+                     in with your username and password; if the email address already had an \
+                     account here, none was created and its owner was told.",
         }),
     ))
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Routes and their OpenAPI documentation are declared together.
 
 mod accounts;
+mod mail_links;
 pub(crate) use accounts::{device_cookie, session_cookie};
 mod chat;
 mod communities;
@@ -62,6 +63,7 @@ pub(crate) fn routes() -> (axum::Router<WebState>, utoipa::openapi::OpenApi) {
 fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
+        .merge(mail_links::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod chat;
 mod communities;
+mod mail_links;
 mod messages;
 mod people;
 mod profiles;
@@ -37,6 +38,18 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(accounts::register_page).post(accounts::register),
         )
         .route("/sign-out", post(accounts::sign_out))
+        .route(
+            "/verify-email",
+            get(mail_links::confirm_page).post(mail_links::confirm),
+        )
+        .route(
+            "/forgot-password",
+            get(mail_links::forgot_page).post(mail_links::forgot),
+        )
+        .route(
+            "/reset-password",
+            get(mail_links::reset_page).post(mail_links::reset),
+        )
         .route("/setup", get(setup::setup_page).post(setup::set_up))
         .route(
             "/communities",
@@ -138,6 +151,11 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         )
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/password", post(settings::password))
+        .route("/settings/email", post(settings::email))
+        .route(
+            "/settings/email/confirmation",
+            post(settings::resend_confirmation),
+        )
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route(
@@ -163,6 +181,8 @@ pub(crate) struct Layout {
     pub me: Option<(String, String)>,
     /// The token this page's forms carry.
     pub form_token: String,
+    /// The signed-in person is held to reading until they confirm their address.
+    pub unconfirmed: bool,
 }
 
 impl Layout {
@@ -176,6 +196,10 @@ impl Layout {
                 .as_ref()
                 .map(|s| (s.account.display_name.clone(), s.account.username.clone())),
             form_token: visitor.form_token.clone(),
+            unconfirmed: visitor
+                .signed_in
+                .as_ref()
+                .is_some_and(|s| s.actor.read_only),
         }
     }
 }

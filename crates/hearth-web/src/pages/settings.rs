@@ -45,6 +45,8 @@ struct SettingsPage {
     avatar_limit: String,
     username: String,
     email: String,
+    email_confirmed: bool,
+    pending_email: Option<String>,
     tokens: Vec<TokenView>,
     sessions: Vec<SessionView>,
     /// A token just created: its secret, shown this once.
@@ -82,6 +84,7 @@ async fn settings_page(
         .tokens(&me.actor, None, PageSize::requested(Some(PageSize::MAX))?)
         .await?;
     let sessions = state.app.sessions(&me.actor).await?;
+    let pending_email = state.app.pending_email(&me.actor).await?;
     let page = SettingsPage {
         sessions: sessions
             .into_iter()
@@ -101,6 +104,8 @@ async fn settings_page(
         avatar_limit: format!("{} MiB", state.app.max_avatar_bytes() / (1024 * 1024)),
         username: account.username,
         email: account.email,
+        email_confirmed: account.email_verified,
+        pending_email,
         tokens: tokens
             .into_iter()
             .map(|t| TokenView {
@@ -141,6 +146,10 @@ pub(crate) async fn show(
             Some("profile") => Some("Your profile is saved."),
             Some("avatar") => Some("Your picture is changed."),
             Some("sessions") => Some("Signed out."),
+            Some("email") => Some(
+                "We mailed a link to the new address: your account moves there once it is used.",
+            ),
+            Some("confirmation") => Some("We mailed you a new confirmation link."),
             _ => None,
         },
         ..Outcome::default()
@@ -204,6 +213,45 @@ pub(crate) async fn password(
     {
         // Reloading the page that follows must not send the change again.
         Ok(()) => Ok(see_other("/settings?changed=password")),
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EmailForm {
+    form_token: String,
+    email: String,
+    password: String,
+}
+
+/// `POST /settings/email`: mails a link to the new address.
+pub(crate) async fn email(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    match state
+        .app
+        .request_email_change(&me.actor, &form.email, form.password)
+        .await
+    {
+        Ok(()) => Ok(see_other("/settings?changed=email")),
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
+    }
+}
+
+/// `POST /settings/email/confirmation`: mails the confirmation link again.
+pub(crate) async fn resend_confirmation(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    match state.app.resend_confirmation(&me.actor).await {
+        Ok(()) => Ok(see_other("/settings?changed=confirmation")),
         Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }

@@ -184,13 +184,24 @@ async fn stored_ids(client: &Client, channel: &str) -> HashSet<String> {
 }
 
 /// A `hearth serve` process.
-struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
     async fn start(data_dir: &Path, database_url: &str, logs: &Path, run: u32) -> Self {
+        Self::start_with(data_dir, database_url, logs, run, &[]).await
+    }
+
+    /// A server with more `HEARTH_*` settings.
+    pub(crate) async fn start_with(
+        data_dir: &Path,
+        database_url: &str,
+        logs: &Path,
+        run: u32,
+        settings: &[(&str, String)],
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -203,11 +214,14 @@ impl Server {
                 command.env_remove(key);
             }
         }
+        command.envs(settings.iter().map(|(k, v)| (*k, v.as_str())));
         let child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("HEARTH_DATA_DIR", data_dir)
             .env("HEARTH_DATABASE_URL", database_url)
             .env("HEARTH_LOG_LEVEL", "warn")
+            // Members post without confirming their addresses first.
+            .env("HEARTH_UNCONFIRMED_ACCOUNTS", "full")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -232,7 +246,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown, no flush, no goodbye.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -240,7 +254,7 @@ impl Server {
     }
 
     /// SIGTERM: a graceful shutdown.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill").arg(child.id().to_string()).status();
             let _ = child.wait();

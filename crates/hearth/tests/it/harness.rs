@@ -95,6 +95,8 @@ impl TestServer {
             // Tests run jobs themselves, on a clock of their own: a runner on the real clock
             // beside them would take their jobs.
             run_jobs: false,
+            // Most tests have members post at once; the tests of confirmation hold them.
+            unconfirmed_accounts: hearth::config::UnconfirmedAccountsMode::Full,
             ..Config::default()
         };
         tweak(&mut config);

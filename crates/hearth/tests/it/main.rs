@@ -16,6 +16,7 @@ mod idempotency;
 mod jobs;
 mod journey;
 mod live;
+mod mail;
 mod nodes;
 mod ops;
 mod pages;

@@ -310,6 +310,8 @@ async fn planted_personal_data_never_reaches_the_audit_log_the_logs_or_the_netwo
         .env("HEARTH_DATABASE_URL", &url)
         .env("HEARTH_LOG_FORMAT", "json")
         .env("HEARTH_LOG_LEVEL", "debug")
+        // Members post without confirming their addresses first.
+        .env("HEARTH_UNCONFIRMED_ACCOUNTS", "full")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -50,6 +50,8 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
         // device cookie).
         format!("UPDATE sign_in_throttles SET updated_at = {eight_days_ago}, trusted_until = 0"),
         format!("UPDATE post_idempotency SET created_at = {eight_days_ago}"),
+        // Alice's address confirmation link expired a moment ago.
+        format!("UPDATE account_links SET expires_at = {just_now}"),
         // Jobs: one finished 31 days ago goes; one finished today, and one queued long ago
         // (not finished), stay.
         format!(
@@ -68,6 +70,16 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             .unwrap();
     }
 
+    // The outbox keeps messages a week.
+    let outbox = server.config.outbox_path();
+    std::fs::create_dir_all(&outbox).unwrap();
+    for (name, days) in [("old.eml", 8), ("new.eml", 6)] {
+        let file = std::fs::File::create(outbox.join(name)).unwrap();
+        let age = std::time::Duration::from_secs(days * 24 * 3600);
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+    }
+
     let swept = server.app().sweep_retention().await.unwrap();
     assert_eq!(
         swept,
@@ -79,8 +91,11 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             idempotency_keys: 1,
             uploads: 0,
             jobs: 1,
+            account_links: 1,
+            outbox: 1,
         }
     );
+    assert!(!outbox.join("old.eml").exists() && outbox.join("new.eml").exists());
     let jobs: Vec<i64> = server
         .app()
         .jobs(None, 100)

@@ -323,6 +323,7 @@ impl Raw {
             "profile_fields",
             "profile_values",
             "jobs",
+            "account_links",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

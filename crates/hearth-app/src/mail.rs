@@ -1,0 +1,609 @@
+//! Mail: every message is a job (kind `mail.send`), so that a restart loses none, and goes out
+//! through SMTP or, with no SMTP server configured, into a folder of `.eml` files (the outbox)
+//! that a local instance's operator can open.
+//!
+//! A message's Message-ID comes from its job's id: a job that runs again after its node died
+//! between sending and recording the send carries the same Message-ID, so that mail systems
+//! and people can tell the repeat, and the outbox writes the same file again.
+
+use crate::instance_key::KeyedPurpose;
+use crate::{App, AppError, JobHandler};
+use askama::Template;
+use futures_util::future::BoxFuture;
+use hearth_core::{Timestamp, UserId};
+use hearth_store::{JobRow, NewJob, Tx};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The job kind that sends one message.
+pub const MAIL_JOB: &str = "mail.send";
+
+/// Attempts a message gets: retries back off from 30 s to an hour, so these span about 4 h,
+/// long enough to outlast a mail server's restart or a short outage.
+const MAIL_ATTEMPTS: i64 = 10;
+
+/// How long one SMTP conversation may take before the attempt fails.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How Hearth sends mail.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// The sender, as `Name <address>` or a bare address.
+    pub from: String,
+    /// Where messages go.
+    pub transport: MailTransport,
+    /// The address people reach Hearth by, for the links in messages (no trailing slash).
+    pub public_url: String,
+}
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum MailTransport {
+    /// Written as `.eml` files into this folder.
+    Outbox(PathBuf),
+    /// Handed to an SMTP server.
+    Smtp(SmtpSettings),
+}
+
+/// An SMTP server to send through.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// Host name (checked against its certificate when TLS is used).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: SmtpTls,
+    /// User name to authenticate as; empty: no authentication.
+    pub user: String,
+    /// Password for `user`; never logged.
+    pub password: String,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// Plain, then upgraded with STARTTLS, which must succeed (usually port 587).
+    StartTls,
+    /// No encryption: only for a relay on the same machine or a trusted network.
+    None,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let transport = match &self.transport {
+            MailTransport::Outbox(dir) => format!("outbox {}", dir.display()),
+            MailTransport::Smtp(smtp) => {
+                format!("smtp {}:{} ({:?})", smtp.host, smtp.port, smtp.tls)
+            }
+        };
+        f.debug_struct("MailSettings")
+            .field("transport", &transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "Hearth <hearth@localhost>".into(),
+            transport: MailTransport::Outbox(PathBuf::from("./data/outbox")),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// What a message says: each kind is written out by [`Letter::compose`].
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "letter", rename_all = "snake_case")]
+pub(crate) enum Letter {
+    /// Confirm that the address is yours (after registering, or for a new address).
+    ConfirmAddress {
+        /// The account link whose secret the confirmation link carries.
+        link: i64,
+        /// The account's handle.
+        username: String,
+        /// Whether the address replaces another.
+        new_address: bool,
+    },
+    /// Your account's address was changed (to the old address).
+    AddressChanged {
+        /// The account's handle.
+        username: String,
+        /// The new address, mostly hidden.
+        new_address_hint: String,
+    },
+    /// Someone tried to register with your address (to its owner).
+    RegisteredAgain {
+        /// The account's handle.
+        username: String,
+    },
+    /// Someone tried to move another account to your address (to its owner).
+    AddressInUse,
+    /// Reset your password.
+    ResetPassword {
+        /// The account link whose secret the reset link carries.
+        link: i64,
+        /// The account's handle.
+        username: String,
+    },
+    /// A test from the operator (`hearth mail test`).
+    Test,
+    /// Your password was changed.
+    PasswordChanged {
+        /// The account's handle.
+        username: String,
+        /// By a mailed reset link, rather than with the old password.
+        by_reset: bool,
+    },
+}
+
+/// A job's payload: to whom, and what.
+#[derive(Serialize, Deserialize)]
+struct MailJob {
+    to: String,
+    #[serde(flatten)]
+    letter: Letter,
+}
+
+/// A message written out, before its layout.
+struct Composed {
+    subject: String,
+    greeting: String,
+    paragraphs: Vec<String>,
+    action: Option<(String, String)>,
+    closing: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/letter.txt")]
+struct PlainLetter<'a> {
+    mail: &'a Composed,
+}
+
+#[derive(Template)]
+#[template(path = "mail/letter.html")]
+struct HtmlLetter<'a> {
+    mail: &'a Composed,
+}
+
+impl Letter {
+    /// The words of the message; `link` turns an account link's id into its URL.
+    fn compose(&self, link: impl Fn(&str, i64) -> String) -> Composed {
+        let ignore = "If you did not ask for this, you can ignore this message.".to_string();
+        match self {
+            Letter::ConfirmAddress {
+                link: id,
+                username,
+                new_address,
+            } => Composed {
+                subject: "Confirm your email address".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![if *new_address {
+                    "You asked to use this address for your Hearth account. Confirm it with \
+                     the button below; until then your account keeps its old address."
+                        .into()
+                } else {
+                    "Welcome to Hearth. Confirm that this address is yours with the button \
+                     below."
+                        .into()
+                }],
+                action: Some(("Confirm this address".into(), link("/verify-email", *id))),
+                closing: vec![
+                    format!(
+                        "The link works once, for {} days.",
+                        hearth_core::catalog::ACCOUNT_LINK_DAYS
+                    ),
+                    ignore,
+                ],
+            },
+            Letter::AddressChanged {
+                username,
+                new_address_hint,
+            } => Composed {
+                subject: "Your email address was changed".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![format!(
+                    "Your Hearth account's email address was changed to {new_address_hint}. \
+                     Mail about the account now goes there."
+                )],
+                action: None,
+                closing: vec![
+                    "If you did not change it, someone else may be signed in to your account: \
+                     tell this Hearth's operator at once."
+                        .into(),
+                ],
+            },
+            Letter::RegisteredAgain { username } => Composed {
+                subject: "Someone tried to register with your address".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "Someone tried to create a Hearth account with this address, which your \
+                     account already uses. No account was created."
+                        .into(),
+                    "If it was you, sign in instead; if you forgot your password, reset it.".into(),
+                ],
+                action: Some(("Reset your password".into(), link("/forgot-password", 0))),
+                closing: vec![ignore],
+            },
+            Letter::AddressInUse => Composed {
+                subject: "This address already has a Hearth account".into(),
+                greeting: "Hello,".into(),
+                paragraphs: vec![
+                    "Someone asked to move another Hearth account to this address, which an \
+                     account here already uses, so nothing was changed."
+                        .into(),
+                ],
+                action: None,
+                closing: vec![ignore],
+            },
+            Letter::Test => Composed {
+                subject: "A test message from Hearth".into(),
+                greeting: "Hello,".into(),
+                paragraphs: vec![
+                    "This Hearth instance's operator sent this message to check that mail \
+                     arrives."
+                        .into(),
+                ],
+                action: None,
+                closing: vec![ignore],
+            },
+            Letter::ResetPassword { link: id, username } => Composed {
+                subject: "Reset your password".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "Someone, hopefully you, asked to reset your Hearth password. Choose a new \
+                     one with the button below. Resetting it signs you out everywhere."
+                        .into(),
+                ],
+                action: Some(("Choose a new password".into(), link("/reset-password", *id))),
+                closing: vec![
+                    "The link works once, for an hour.".into(),
+                    "If you did not ask for this, ignore this message: your password stays as \
+                     it is."
+                        .into(),
+                ],
+            },
+            Letter::PasswordChanged { username, by_reset } => Composed {
+                subject: "Your password was changed".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![if *by_reset {
+                    "Your Hearth password was just reset with a link mailed to this address, \
+                     and every session was signed out."
+                        .into()
+                } else {
+                    "Your Hearth password was just changed, and your other sessions were \
+                     signed out."
+                        .into()
+                }],
+                action: None,
+                closing: vec![
+                    "If you did not do this, reset your password at once and tell this \
+                     Hearth's operator."
+                        .into(),
+                ],
+            },
+        }
+    }
+}
+
+/// The address with most of its local part hidden (`a•••@example.org`), for telling the old
+/// address where mail now goes without spelling out the new one.
+pub(crate) fn address_hint(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// Queues `letter` to `to` inside `tx`, so that it is sent if and only if the transaction
+/// commits. `user` is whose data the message carries: erasing them deletes it unsent.
+pub(crate) async fn queue_mail(
+    tx: &mut Tx,
+    to: &str,
+    user: Option<UserId>,
+    letter: Letter,
+    dedupe_key: Option<String>,
+) -> Result<(), AppError> {
+    let payload = serde_json::to_string(&MailJob {
+        to: to.to_string(),
+        letter,
+    })
+    .map_err(|e| AppError::Internal(format!("cannot write a mail job: {e}")))?;
+    let id = tx.next_id();
+    let now = Timestamp::now();
+    tx.conn()
+        .enqueue_job(
+            &NewJob {
+                id,
+                kind: MAIL_JOB,
+                payload: &payload,
+                user,
+                dedupe_key: dedupe_key.as_deref(),
+                run_at: now,
+                every_ms: None,
+                max_attempts: MAIL_ATTEMPTS,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sends one queued message.
+pub(crate) struct MailSender {
+    settings: MailSettings,
+    from: Mailbox,
+    domain: String,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl MailSender {
+    /// Checks the settings and prepares the transport (an SMTP connection is opened per
+    /// batch of mail, and kept a little while for the next).
+    pub(crate) fn new(settings: MailSettings) -> Result<Self, AppError> {
+        let from: Mailbox = settings.from.parse().map_err(|_| {
+            AppError::Internal(format!(
+                "mail_from {:?} is not a mail address (write `Name <address>` or `address`)",
+                settings.from
+            ))
+        })?;
+        let domain = from.email.domain().to_string();
+        let smtp = match &settings.transport {
+            MailTransport::Outbox(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    AppError::Internal(format!("cannot make the outbox {}: {e}", dir.display()))
+                })?;
+                None
+            }
+            MailTransport::Smtp(smtp) => Some(smtp_transport(smtp)?),
+        };
+        Ok(Self {
+            settings,
+            from,
+            domain,
+            smtp,
+        })
+    }
+
+    /// The message a mail job sends, ready to go.
+    fn message(&self, key: &crate::InstanceKey, job: &JobRow) -> Result<Message, String> {
+        let mail: MailJob = serde_json::from_str(&job.payload)
+            .map_err(|e| format!("the mail job's payload cannot be read: {e}"))?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|_| "the recipient's address is not a mail address".to_string())?;
+        let base = &self.settings.public_url;
+        let composed = mail.letter.compose(|path, id| {
+            if id == 0 {
+                format!("{base}{path}")
+            } else {
+                format!("{base}{path}?token={}", link_secret(key, id))
+            }
+        });
+        let text = PlainLetter { mail: &composed }
+            .render()
+            .map_err(|e| format!("the plain-text template failed: {e}"))?;
+        let html = HtmlLetter { mail: &composed }
+            .render()
+            .map_err(|e| format!("the HTML template failed: {e}"))?;
+        Message::builder()
+            .message_id(Some(message_id(key, job.id, &self.domain)))
+            .from(self.from.clone())
+            .to(to)
+            .subject(composed.subject)
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| format!("the message cannot be built: {e}"))
+    }
+
+    async fn send(&self, message: Message, id: &str) -> Result<(), String> {
+        match (&self.smtp, &self.settings.transport) {
+            (Some(smtp), _) => smtp
+                .send(message)
+                .await
+                .map(drop)
+                // lettre's errors name the server and the SMTP reply, never the message.
+                .map_err(|e| format!("the SMTP server did not take the message: {e}")),
+            (None, MailTransport::Outbox(dir)) => write_to_outbox(dir, id, &message.formatted())
+                .await
+                .map_err(|e| format!("the message cannot be written to the outbox: {e}")),
+            (None, MailTransport::Smtp(_)) => Err("SMTP is configured but not ready".into()),
+        }
+    }
+}
+
+fn smtp_transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, AppError> {
+    let refused = |e: lettre::transport::smtp::Error| {
+        AppError::Internal(format!(
+            "the SMTP settings for {} are refused: {e}",
+            smtp.host
+        ))
+    };
+    let builder = match smtp.tls {
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(refused)?,
+        SmtpTls::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host).map_err(refused)?
+        }
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+    };
+    let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
+    if !smtp.user.is_empty() {
+        builder = builder.credentials(Credentials::new(smtp.user.clone(), smtp.password.clone()));
+    }
+    Ok(builder.build())
+}
+
+/// The secret a mailed account link carries: derived from the link's id with the instance
+/// key, so that no copy of it is stored anywhere (the database keeps only its hash, and the
+/// mail job only the link's id).
+pub(crate) fn link_secret(key: &crate::InstanceKey, link: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(key.keyed_hash(KeyedPurpose::AccountLink, &[&link.to_be_bytes()]))
+}
+
+/// The Message-ID of mail job `job`: the same on every attempt.
+fn message_id(key: &crate::InstanceKey, job: i64, domain: &str) -> String {
+    let tag: String = key
+        .keyed_hash(KeyedPurpose::MessageId, &[&job.to_be_bytes()])
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("<{tag}@{domain}>")
+}
+
+/// Writes a message into the outbox as `<Message-ID>.eml`, whole or not at all: written
+/// aside, synced, then renamed into place (a repeat replaces the same file).
+async fn write_to_outbox(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let name: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@'))
+        .collect();
+    let stamp = Timestamp::now().0;
+    let path = dir.join(format!("{name}.eml"));
+    let partial = dir.join(format!(".{name}.{stamp}.partial"));
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&partial)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&partial, &path)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+impl JobHandler for MailSender {
+    fn kind(&self) -> &'static str {
+        MAIL_JOB
+    }
+
+    fn run<'a>(&'a self, app: &'a App, job: &'a JobRow) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let message = self.message(&app.key, job)?;
+            let id = message_id(&app.key, job.id, &self.domain);
+            self.send(message, &id).await
+        })
+    }
+}
+
+/// Days a message stays in the outbox: its links have long expired by then, and the outbox
+/// is no archive of who was mailed what.
+pub const OUTBOX_DAYS: i64 = 7;
+
+impl App {
+    /// Deletes outbox messages older than [`OUTBOX_DAYS`]; returns how many went.
+    pub(crate) async fn sweep_outbox(&self, now: Timestamp) -> Result<u64, AppError> {
+        let MailTransport::Outbox(dir) = &self.config.mail.transport else {
+            return Ok(0);
+        };
+        let dir = dir.clone();
+        let before = std::time::UNIX_EPOCH
+            + Duration::from_millis(now.plus_seconds(-OUTBOX_DAYS * 24 * 3600).0.max(0) as u64);
+        tokio::task::spawn_blocking(move || {
+            let mut deleted = 0;
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return Ok(0);
+            };
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|at| at < before);
+                let ours = entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| name.ends_with(".eml") || name.ends_with(".partial"));
+                if old && ours && std::fs::remove_file(entry.path()).is_ok() {
+                    deleted += 1;
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("the outbox sweep stopped: {e}")))?
+    }
+
+    /// Starts sending mail through the jobs table with `settings`.
+    pub(crate) fn start_mail(&self) -> Result<(), AppError> {
+        let sender = MailSender::new(self.config.mail.clone())?;
+        self.register_job_handler(Arc::new(sender));
+        Ok(())
+    }
+
+    /// Queues a message outside any other write (for the command line's test mail).
+    pub async fn send_test_mail(&self, to: &str) -> Result<(), AppError> {
+        let to = hearth_core::validate::email(to)?;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move { queue_mail(tx, &to, None, Letter::Test, None).await })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_letter_renders_in_both_formats_and_escapes_html() {
+        let letters = [
+            Letter::ConfirmAddress {
+                link: 7,
+                username: "<b>ann</b>".into(),
+                new_address: false,
+            },
+            Letter::AddressChanged {
+                username: "ann".into(),
+                new_address_hint: address_hint("ann@example.org"),
+            },
+            Letter::RegisteredAgain {
+                username: "ann".into(),
+            },
+            Letter::AddressInUse,
+            Letter::Test,
+            Letter::ResetPassword {
+                link: 9,
+                username: "ann".into(),
+            },
+            Letter::PasswordChanged {
+                username: "ann".into(),
+                by_reset: true,
+            },
+        ];
+        for letter in letters {
+            let composed = letter.compose(|path, id| format!("https://h.example{path}?{id}"));
+            let text = PlainLetter { mail: &composed }.render().unwrap_or_default();
+            let html = HtmlLetter { mail: &composed }.render().unwrap_or_default();
+            assert!(text.contains(&composed.greeting), "{text}");
+            assert!(!html.contains("<b>ann</b>"), "{html}");
+            if let Some((_, url)) = &composed.action {
+                assert!(text.contains(url.as_str()) && html.contains(url.as_str()));
+            }
+        }
+        assert_eq!(address_hint("bob@example.org"), "b•••@example.org");
+    }
+
+    #[test]
+    fn a_message_id_is_the_same_for_one_job_and_differs_between_jobs() {
+        let key = crate::InstanceKey::from_hex(&"11".repeat(32)).unwrap_or_else(|e| panic!("{e}"));
+        let one = message_id(&key, 1, "example.org");
+        assert_eq!(one, message_id(&key, 1, "example.org"));
+        assert_ne!(one, message_id(&key, 2, "example.org"));
+        assert!(one.starts_with('<') && one.ends_with("@example.org>"));
+    }
+}
