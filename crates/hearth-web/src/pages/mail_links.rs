@@ -122,8 +122,14 @@ pub(crate) async fn confirm(
             (problem.status(), step, false, Some(form_error(&problem)))
         }
     };
+    let mut layout = Layout::new("Confirm your email address", &visitor);
+    // The visitor was looked up before the link was used: if it confirmed their own
+    // address, the banner asking for that is already out of date.
+    if let Some(me) = visitor.signed_in.as_ref().filter(|_| step == Step::Done) {
+        layout.unconfirmed &= !state.app.me(&me.actor).await?.email_verified;
+    }
     let page = ConfirmPage {
-        layout: Layout::new("Confirm your email address", &visitor),
+        layout,
         token: form.token,
         step,
         moved,

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod account_pages;
 mod bounds;
 mod browser;
 mod catalog;
