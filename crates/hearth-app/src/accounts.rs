@@ -63,6 +63,15 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
+/// The refusal of a second factor that is not right.
+fn wrong_code() -> AppError {
+    DomainError::invalid(
+        "code",
+        "is neither the current code from your authenticator nor an unused recovery code",
+    )
+    .into()
+}
+
 /// The conflict a taken email raises inside registration (never shown to the caller).
 const EMAIL_TAKEN: &str = "email is already registered";
 
@@ -263,12 +272,16 @@ impl App {
     /// it never signed in from (see [`ThrottlePolicy`]); a device that signed in before
     /// (`device`, its secret from the device cookie) is metered on its own instead, so guesses
     /// from elsewhere never keep the owner out of a device or network they use.
+    ///
+    /// An account with two-factor sign-in also needs `code` (from its authenticator, or a
+    /// recovery code); without one, the answer is [`AppError::SecondFactorRequired`].
     pub async fn sign_in(
         &self,
         login: &str,
         password: String,
         address: Option<IpAddr>,
         device: Option<&str>,
+        code: Option<&str>,
     ) -> Result<SignedIn, AppError> {
         self.check_address(address)?;
         let login = validate::login(login)?;
@@ -315,10 +328,70 @@ impl App {
         {
             return Err(self.refuse_unconfirmed(UserId(user.id)).await);
         }
+        if self.second_factor_on(UserId(user.id)).await? {
+            let Some(code) = code else {
+                // Counted as an attempt until the code comes: a stolen password alone opens
+                // nothing, and guessing codes through it is metered like guessing passwords.
+                return Err(AppError::SecondFactorRequired(
+                    self.second_factor_challenge(UserId(user.id)),
+                ));
+            };
+            if !self.accept_second_factor(UserId(user.id), code).await? {
+                self.note_failed_sign_in(Some(UserId(user.id)), true)
+                    .await?;
+                return Err(wrong_code());
+            }
+        }
+        self.start_session(user, meters, admitted.map(|a| a.metered), device)
+            .await
+    }
+
+    /// Finishes a sign-in whose password was checked (`challenge`, from
+    /// [`AppError::SecondFactorRequired`]) with a code from the authenticator or a recovery
+    /// code. Each try is metered like a password guess.
+    pub async fn sign_in_with_code(
+        &self,
+        challenge: &crate::SecondFactorChallenge,
+        code: &str,
+        address: Option<IpAddr>,
+        device: Option<&str>,
+    ) -> Result<SignedIn, AppError> {
+        self.check_address(address)?;
+        let user = self
+            .challenged_user(challenge)
+            .ok_or(DomainError::BadCredentials)?;
+        let row = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().user(user).await?
+        }
+        .ok_or(DomainError::BadCredentials)?;
+        let meters = self.sign_in_meters(Some(user), &row.username, address, device);
+        let Some(admitted) = self.admit_sign_in(&meters).await? else {
+            self.note_failed_sign_in(Some(user), false).await?;
+            return Err(DomainError::BadCredentials.into());
+        };
+        if !self.accept_second_factor(user, code).await? {
+            self.note_failed_sign_in(Some(user), admitted.worth_auditing)
+                .await?;
+            return Err(wrong_code());
+        }
+        self.start_session(row, meters, Some(admitted.metered), device)
+            .await
+    }
+
+    /// Starts a session for `user`, whose credentials were checked, and renews the trust its
+    /// device and network earned.
+    async fn start_session(
+        &self,
+        user: hearth_store::rows::UserRow,
+        meters: SignInMeters,
+        metered: Option<Metered>,
+        device: Option<&str>,
+    ) -> Result<SignedIn, AppError> {
         let secret = random_token(32)?;
         let hash = token_hash(&secret);
         // A device keeps its secret; a new one gets one.
-        let device_secret = match (admitted.map(|a| a.metered), device) {
+        let device_secret = match (metered, device) {
             (Some(Metered::KnownDevice), Some(device)) => device.to_string(),
             _ => random_token(32)?,
         };
@@ -329,7 +402,6 @@ impl App {
         let expires_at = now.plus_seconds(self.config.session_ttl_secs);
         let device_trusted_until = now.plus_seconds(i64::from(KNOWN_DEVICE_DAYS) * 24 * 3600);
         let id = UserId(user.id);
-        let metered = admitted.map(|a| a.metered);
         self.store
             .write(move |tx| {
                 Box::pin(async move {

@@ -20,6 +20,11 @@ pub enum AppError {
          file (master_key_file); copy it from the first node"
     )]
     WrongInstanceKey,
+    /// The password was right, and the account also asks for a code from its authenticator
+    /// (or a recovery code): send it with this challenge, which stands for the checked
+    /// password for a few minutes (`App::sign_in_with_code`).
+    #[error("a code from the authenticator is needed to sign in")]
+    SecondFactorRequired(crate::SecondFactorChallenge),
     /// Hashing or another internal step failed.
     #[error("internal error: {0}")]
     Internal(String),

@@ -23,6 +23,7 @@ mod search;
 mod secrets;
 mod sessions;
 mod sign_in_limits;
+mod two_factor;
 mod uploads;
 
 pub use account_links::Confirmed;
@@ -41,6 +42,7 @@ pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
+pub use two_factor::{RECOVERY_CODES, SecondFactorChallenge, TwoFactorSetup, TwoFactorStatus};
 pub use uploads::{Download, MAX_ATTACHMENTS};
 
 use std::sync::Arc;

@@ -136,6 +136,13 @@ pub(crate) enum Letter {
     },
     /// A test from the operator (`hearth mail test`).
     Test,
+    /// Two-factor sign-in was turned on or off.
+    TwoFactorChanged {
+        /// The account's handle.
+        username: String,
+        /// Whether it is on now.
+        on: bool,
+    },
     /// Your password was changed.
     PasswordChanged {
         /// The account's handle.
@@ -243,6 +250,29 @@ impl Letter {
                 ],
                 action: None,
                 closing: vec![ignore],
+            },
+            Letter::TwoFactorChanged { username, on } => Composed {
+                subject: if *on {
+                    "Two-factor sign-in is on".into()
+                } else {
+                    "Two-factor sign-in is off".into()
+                },
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![if *on {
+                    "Your Hearth account now asks for a code from your authenticator app when \
+                     you sign in. Keep your recovery codes somewhere safe."
+                        .into()
+                } else {
+                    "Your Hearth account no longer asks for a code from an authenticator app \
+                     when you sign in."
+                        .into()
+                }],
+                action: None,
+                closing: vec![
+                    "If you did not do this, reset your password at once and tell this \
+                     Hearth's operator."
+                        .into(),
+                ],
             },
             Letter::Test => Composed {
                 subject: "A test message from Hearth".into(),
@@ -576,6 +606,10 @@ mod tests {
             },
             Letter::AddressInUse,
             Letter::Test,
+            Letter::TwoFactorChanged {
+                username: "ann".into(),
+                on: true,
+            },
             Letter::ResetPassword {
                 link: 9,
                 username: "ann".into(),

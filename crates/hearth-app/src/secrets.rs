@@ -19,6 +19,15 @@ pub(crate) fn random_token(bytes: usize) -> Result<String, AppError> {
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// Whether two secrets are equal, compared in time that does not depend on where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |differ, (x, y)| differ | (x ^ y))
+            == 0
+}
+
 /// The stored form of a session or API token secret.
 pub(crate) fn token_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()

@@ -78,6 +78,14 @@ pub enum AuditAction {
     PasswordResetRequested,
     /// A password was reset by a mailed link; every session and token ended.
     PasswordReset,
+    /// Two-factor sign-in was turned on.
+    TwoFactorEnabled,
+    /// Two-factor sign-in was turned off.
+    TwoFactorDisabled,
+    /// A new set of recovery codes replaced the old.
+    RecoveryCodesRenewed,
+    /// A recovery code was used to sign in or to turn two-factor sign-in off.
+    RecoveryCodeUsed,
 }
 
 impl AuditAction {
@@ -121,6 +129,10 @@ impl AuditAction {
             AuditAction::EmailChanged => "account.email_changed",
             AuditAction::PasswordResetRequested => "account.password_reset_requested",
             AuditAction::PasswordReset => "account.password_reset",
+            AuditAction::TwoFactorEnabled => "account.two_factor_enabled",
+            AuditAction::TwoFactorDisabled => "account.two_factor_disabled",
+            AuditAction::RecoveryCodesRenewed => "account.recovery_codes_renewed",
+            AuditAction::RecoveryCodeUsed => "account.recovery_code_used",
         }
     }
 }

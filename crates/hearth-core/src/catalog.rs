@@ -618,6 +618,94 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "two_factor",
+        description: "A person's second factor for signing in: the TOTP seed their \
+                      authenticator app shares, encrypted under the instance's master key, and \
+                      the last time step whose code was used.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            personal(
+                "user_id",
+                Identifiers,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            // A secret: reported as held, never disclosed.
+            personal(
+                "secret",
+                AccountCredentials,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "nonce",
+                AccountCredentials,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "enabled_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "last_step",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
+        name: "recovery_codes",
+        description: "Single-use codes that stand in for the second factor when the \
+                      authenticator is lost; stored only as keyed hashes.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            personal(
+                "user_id",
+                Identifiers,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "code_hash",
+                AccountCredentials,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "used_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
         name: "account_links",
         description: "Mailed links that confirm an email address or reset a forgotten \
                       password; only a hash of each link's secret is kept, and a link is \
@@ -810,6 +898,8 @@ pub const TABLES: &[Table] = &[
                 Keep(SHARED_TEXT_REASON),
             ),
             key("join_policy"),
+            // Whether its moderators and admins must sign in with a second factor.
+            key("require_two_factor"),
             personal(
                 "owner_id",
                 Identifiers,

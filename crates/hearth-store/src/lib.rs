@@ -22,6 +22,7 @@ pub mod sealing;
 mod search;
 mod settings;
 mod store;
+mod two_factor;
 mod uploads;
 pub mod writer;
 
@@ -39,5 +40,6 @@ pub use sealing::{PlainSealer, Sealer};
 pub use search::{HIT_END, HIT_START, SearchHit, SearchScope, searchable_text};
 pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
+pub use two_factor::TwoFactorRow;
 pub use uploads::UploadRow;
 pub use writer::{JobError, Tx};

@@ -167,6 +167,15 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::Domain(e) => e.into(),
+            AppError::SecondFactorRequired(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "two-factor-required",
+                "Code from the authenticator needed",
+            )
+            .detail(
+                "the password is right; this account also asks for the current code from its \
+                 authenticator app, or a recovery code: send it as `code`",
+            ),
             AppError::Store(StoreError::Unavailable) => {
                 let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

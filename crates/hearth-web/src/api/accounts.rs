@@ -100,6 +100,11 @@ pub(crate) struct SignInRequest {
     #[schema(min_length = 1, max_length = 254)]
     login: String,
     password: String,
+    /// For an account with two-factor sign-in: the current code from its authenticator app,
+    /// or one of its recovery codes. Without it such an account is answered
+    /// `401 two-factor-required`.
+    #[schema(max_length = 64)]
+    code: Option<String>,
 }
 
 /// A started session.
@@ -124,7 +129,13 @@ async fn sign_in(
     let device = crate::extract::cookie(&headers, DEVICE_COOKIE);
     let signed_in = state
         .app
-        .sign_in(&body.login, body.password, address, device.as_deref())
+        .sign_in(
+            &body.login,
+            body.password,
+            address,
+            device.as_deref(),
+            body.code.as_deref(),
+        )
         .await?;
     let mut headers = HeaderMap::new();
     headers.append(header::SET_COOKIE, session_cookie(&signed_in, https)?);

@@ -9,6 +9,7 @@ mod document;
 mod paging;
 mod profiles;
 mod search;
+mod two_factor;
 pub(crate) mod uploads;
 
 use crate::WebState;
@@ -64,6 +65,7 @@ fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
         .merge(mail_links::router())
+        .merge(two_factor::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

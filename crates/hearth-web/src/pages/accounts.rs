@@ -8,7 +8,7 @@ use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_app::NewAccount;
 use serde::Deserialize;
@@ -69,14 +69,26 @@ pub(crate) async fn sign_in(
     let device = cookie(&headers, DEVICE_COOKIE);
     match state
         .app
-        .sign_in(&form.login, form.password, address, device.as_deref())
+        .sign_in(&form.login, form.password, address, device.as_deref(), None)
         .await
     {
-        Ok(signed_in) => {
-            let mut response = see_other("/communities");
-            let cookies = response.headers_mut();
-            cookies.append(header::SET_COOKIE, session_cookie(&signed_in, https)?);
-            cookies.append(header::SET_COOKIE, device_cookie(&signed_in, https)?);
+        Ok(signed_in) => signed_in_response(&signed_in, https),
+        Err(hearth_app::AppError::SecondFactorRequired(challenge)) => {
+            // The checked password waits in a cookie for the code, on this page only.
+            let page = CodePage {
+                layout: Layout::new("Two-factor sign-in", &visitor),
+                error: None,
+            };
+            let mut response = render_with_status(StatusCode::OK, &page, &visitor);
+            let value = format!(
+                "{CHALLENGE_COOKIE}={}; Path=/sign-in; Max-Age=300; HttpOnly; SameSite=Strict{}",
+                challenge.0,
+                if https { "; Secure" } else { "" }
+            );
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&value).map_err(|_| PageError::internal())?,
+            );
             Ok(response)
         }
         Err(error) => {
@@ -84,6 +96,74 @@ pub(crate) async fn sign_in(
             let page = SignInPage {
                 layout: Layout::new("Sign in", &visitor),
                 login: form.login,
+                error: Some(form_error(&problem)),
+            };
+            Ok(render_with_status(problem.status(), &page, &visitor))
+        }
+    }
+}
+
+/// The cookie that holds a checked password's challenge while the code is asked for.
+const CHALLENGE_COOKIE: &str = "hearth_challenge";
+
+#[derive(Template)]
+#[template(path = "sign_in_code.html")]
+struct CodePage {
+    layout: Layout,
+    error: Option<String>,
+}
+
+/// Where a sign-in leads: the person's communities, with the session and device cookies (and
+/// the challenge cookie, if any, cleared).
+fn signed_in_response(
+    signed_in: &hearth_app::SignedIn,
+    https: bool,
+) -> Result<Response, PageError> {
+    let mut response = see_other("/communities");
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, session_cookie(signed_in, https)?);
+    cookies.append(header::SET_COOKIE, device_cookie(signed_in, https)?);
+    cookies.append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "hearth_challenge=; Path=/sign-in; Max-Age=0; HttpOnly; SameSite=Strict",
+        ),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    form_token: String,
+    code: String,
+}
+
+/// `POST /sign-in/code`: the second factor of a sign-in whose password was checked.
+pub(crate) async fn sign_in_code(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    ClientAddress(address): ClientAddress,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let Some(challenge) = cookie(&headers, CHALLENGE_COOKIE) else {
+        // The wait ran out, or the browser never had the password checked.
+        return Ok(see_other("/sign-in"));
+    };
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let challenge = hearth_app::SecondFactorChallenge(challenge);
+    match state
+        .app
+        .sign_in_with_code(&challenge, &form.code, address, device.as_deref())
+        .await
+    {
+        Ok(signed_in) => signed_in_response(&signed_in, https),
+        Err(error) => {
+            let problem = ApiError::from(error);
+            let page = CodePage {
+                layout: Layout::new("Two-factor sign-in", &visitor),
                 error: Some(form_error(&problem)),
             };
             Ok(render_with_status(problem.status(), &page, &visitor))

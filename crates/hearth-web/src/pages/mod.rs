@@ -11,8 +11,9 @@ mod messages;
 mod people;
 mod profiles;
 mod search;
-mod settings;
+pub(crate) mod settings;
 mod setup;
+mod two_factor;
 mod visitor;
 
 use crate::WebState;
@@ -38,6 +39,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(accounts::register_page).post(accounts::register),
         )
         .route("/sign-out", post(accounts::sign_out))
+        .route("/sign-in/code", post(accounts::sign_in_code))
         .route(
             "/verify-email",
             get(mail_links::confirm_page).post(mail_links::confirm),
@@ -152,6 +154,16 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/password", post(settings::password))
         .route("/settings/email", post(settings::email))
+        .route(
+            "/settings/two-factor",
+            get(two_factor::show_setup).post(two_factor::begin),
+        )
+        .route("/settings/two-factor/confirm", post(two_factor::confirm))
+        .route("/settings/two-factor/disable", post(two_factor::disable))
+        .route(
+            "/settings/two-factor/recovery-codes",
+            post(two_factor::renew_codes),
+        )
         .route(
             "/settings/email/confirmation",
             post(settings::resend_confirmation),

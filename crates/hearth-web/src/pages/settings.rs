@@ -47,6 +47,8 @@ struct SettingsPage {
     email: String,
     email_confirmed: bool,
     pending_email: Option<String>,
+    two_factor_on: bool,
+    recovery_codes_left: i64,
     tokens: Vec<TokenView>,
     sessions: Vec<SessionView>,
     /// A token just created: its secret, shown this once.
@@ -72,6 +74,15 @@ impl Outcome {
     }
 }
 
+/// The settings page saying why a form on it was refused.
+pub(crate) async fn with_error(
+    state: &WebState,
+    visitor: &Visitor,
+    error: hearth_app::AppError,
+) -> Result<Response, PageError> {
+    settings_page(state, visitor, Outcome::failed(error)).await
+}
+
 async fn settings_page(
     state: &WebState,
     visitor: &Visitor,
@@ -85,6 +96,7 @@ async fn settings_page(
         .await?;
     let sessions = state.app.sessions(&me.actor).await?;
     let pending_email = state.app.pending_email(&me.actor).await?;
+    let two_factor = state.app.two_factor_status(&me.actor).await?;
     let page = SettingsPage {
         sessions: sessions
             .into_iter()
@@ -105,6 +117,8 @@ async fn settings_page(
         username: account.username,
         email: account.email,
         email_confirmed: account.email_verified,
+        two_factor_on: two_factor.enabled,
+        recovery_codes_left: two_factor.recovery_codes_left,
         pending_email,
         tokens: tokens
             .into_iter()
@@ -150,6 +164,7 @@ pub(crate) async fn show(
                 "We mailed a link to the new address: your account moves there once it is used.",
             ),
             Some("confirmation") => Some("We mailed you a new confirmation link."),
+            Some("two-factor-off") => Some("Two-factor sign-in is off."),
             _ => None,
         },
         ..Outcome::default()

@@ -28,4 +28,5 @@ mod roles;
 mod schema;
 mod search;
 mod sign_in;
+mod two_factor;
 mod uploads;

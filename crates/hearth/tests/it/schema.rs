@@ -324,6 +324,8 @@ impl Raw {
             "profile_values",
             "jobs",
             "account_links",
+            "two_factor",
+            "recovery_codes",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
