@@ -38,10 +38,16 @@ pub struct CommunitySettings {
     pub description: Option<String>,
     /// New join policy.
     pub join_policy: Option<JoinPolicy>,
+    /// Whether moderators and admins must sign in with a second factor (the owner only, who
+    /// must have it on themself to turn this on).
+    pub require_two_factor: Option<bool>,
 }
 
 debug_fields!(NewCommunity { join_policy });
-debug_fields!(CommunitySettings { join_policy });
+debug_fields!(CommunitySettings {
+    join_policy,
+    require_two_factor
+});
 
 /// An invitation to create.
 #[derive(Debug, Clone, Default)]
@@ -59,9 +65,16 @@ pub(crate) async fn role_in(
     community: CommunityId,
     user: UserId,
 ) -> Result<Role, AppError> {
-    conn.member_role(community, user)
+    let (role, held_back) = conn
+        .acting_role(community, user)
         .await?
-        .ok_or_else(|| DomainError::NotFound("community").into())
+        .ok_or(DomainError::NotFound("community"))?;
+    // A community that requires a second factor of its moderators and admins: without one,
+    // they act as members. The owner, who sets the rule, is not held to it.
+    if held_back && role != Role::Owner && role.at_least(Role::Moderator) {
+        return Ok(Role::Member);
+    }
+    Ok(role)
 }
 
 /// Checks that `role` allows `action`.
@@ -152,6 +165,7 @@ impl App {
                         join_policy: input.join_policy,
                         owner_id: owner,
                         created_at: now,
+                        require_two_factor: false,
                     };
                     tx.conn().insert_community(&community).await?;
                     let general = Channel {
@@ -201,6 +215,20 @@ impl App {
             return Err(DomainError::NotFound("community").into());
         }
         Ok((community, role))
+    }
+
+    /// The role the caller acts with in a community they belong to, and whether it is less
+    /// than their role because the community requires a second factor they have not turned on.
+    pub async fn acting_role(
+        &self,
+        actor: &Actor,
+        id: CommunityId,
+    ) -> Result<(Role, bool), AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let acting = role_in(&mut conn, id, actor.user).await?;
+        let actual = conn.member_role(id, actor.user).await?;
+        Ok((acting, actual != Some(acting)))
     }
 
     /// A page of the communities the caller belongs to, by id, after `after`.
@@ -267,6 +295,25 @@ impl App {
                     }
                     if let Some(policy) = settings.join_policy {
                         community.join_policy = policy;
+                    }
+                    if let Some(required) = settings.require_two_factor
+                        && required != community.require_two_factor
+                    {
+                        if role != Role::Owner {
+                            return Err(DomainError::Forbidden(
+                                "only the owner decides whether moderators and admins need \
+                                 two-factor sign-in",
+                            )
+                            .into());
+                        }
+                        let own = tx.conn().two_factor(user).await?;
+                        if required && !own.is_some_and(|t| t.enabled_at.is_some()) {
+                            return Err(DomainError::Conflict(
+                                "turn on two-factor sign-in for yourself first",
+                            )
+                            .into());
+                        }
+                        community.require_two_factor = required;
                     }
                     tx.conn()
                         .update_community(&community, Timestamp::now())

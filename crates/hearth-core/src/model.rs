@@ -185,6 +185,9 @@ pub struct Community {
     pub owner_id: UserId,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Whether its moderators and admins must sign in with a second factor to use their
+    /// powers (without it, they act as members).
+    pub require_two_factor: bool,
 }
 
 /// A person's place in a community.

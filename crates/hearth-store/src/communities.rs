@@ -38,7 +38,8 @@ impl Conn<'_> {
     /// The community with this id.
     pub async fn community(&mut self, id: CommunityId) -> Result<Option<Community>, StoreError> {
         let row: Option<CommunityRow> = dispatch!(self, c => sqlx::query_as(
-            "SELECT id, slug, name, description, join_policy, owner_id, created_at \
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at, \
+             require_two_factor \
              FROM communities WHERE id = $1")
             .bind(id.0).fetch_optional(&mut **c).await?);
         row.map(Community::try_from).transpose()
@@ -52,7 +53,7 @@ impl Conn<'_> {
     ) -> Result<Option<(Community, i64)>, StoreError> {
         let row: Option<OwingRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT id, slug, name, description, join_policy, owner_id, created_at, \
-             (SELECT COUNT(*) FROM profile_fields f WHERE f.community_id = communities.id \
+             require_two_factor, (SELECT COUNT(*) FROM profile_fields f WHERE f.community_id = communities.id \
               AND f.required AND NOT EXISTS (SELECT 1 FROM profile_values v \
                                              WHERE v.field_id = f.id AND v.user_id = $2)) \
              AS owed FROM communities WHERE id = $1")
@@ -77,9 +78,9 @@ impl Conn<'_> {
     ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
             "UPDATE communities SET name = $2, description = $3, join_policy = $4, \
-             updated_at = $5 WHERE id = $1")
+             updated_at = $5, require_two_factor = $6 WHERE id = $1")
             .bind(community.id.0).bind(&community.name).bind(&community.description)
-            .bind(community.join_policy.as_str()).bind(now.0)
+            .bind(community.join_policy.as_str()).bind(now.0).bind(community.require_two_factor)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
@@ -111,7 +112,7 @@ impl Conn<'_> {
     ) -> Result<Vec<(Community, Role)>, StoreError> {
         let rows: Vec<RoleCommunityRow> = dispatch!(self, c => sqlx::query_as(
             "SELECT c.id, c.slug, c.name, c.description, c.join_policy, c.owner_id, \
-             c.created_at, m.role FROM communities c \
+             c.created_at, c.require_two_factor, m.role FROM communities c \
              JOIN community_members m ON m.community_id = c.id \
              WHERE m.user_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3")
             .bind(user.0).bind(after.map_or(0, |a| a.0)).bind(limit)
@@ -128,7 +129,8 @@ impl Conn<'_> {
         limit: i64,
     ) -> Result<Vec<Community>, StoreError> {
         let rows: Vec<CommunityRow> = dispatch!(self, c => sqlx::query_as(
-            "SELECT id, slug, name, description, join_policy, owner_id, created_at \
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at, \
+             require_two_factor \
              FROM communities WHERE join_policy = $1 AND id > $2 ORDER BY id LIMIT $3")
             .bind(JoinPolicy::Open.as_str()).bind(after.map_or(0, |a| a.0)).bind(limit)
             .fetch_all(&mut **c).await?);
@@ -161,6 +163,23 @@ impl Conn<'_> {
             "SELECT role FROM community_members WHERE community_id = $1 AND user_id = $2")
             .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?);
         row.map(|(role,)| parse_role(&role)).transpose()
+    }
+
+    /// A member's role, and whether they are held back from its powers because the community
+    /// requires a second factor that they have not turned on.
+    pub async fn acting_role(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<Option<(Role, bool)>, StoreError> {
+        let row: Option<(String, bool)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT m.role, (c.require_two_factor AND NOT EXISTS (SELECT 1 FROM two_factor t \
+                 WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)) \
+             FROM community_members m JOIN communities c ON c.id = m.community_id \
+             WHERE m.community_id = $1 AND m.user_id = $2")
+            .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?);
+        row.map(|(role, held)| Ok((parse_role(&role)?, held)))
+            .transpose()
     }
 
     /// Changes a member's role.

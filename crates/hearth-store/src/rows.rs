@@ -73,6 +73,7 @@ pub(crate) struct CommunityRow {
     pub join_policy: String,
     pub owner_id: i64,
     pub created_at: i64,
+    pub require_two_factor: bool,
 }
 
 impl TryFrom<CommunityRow> for Community {
@@ -87,6 +88,7 @@ impl TryFrom<CommunityRow> for Community {
             description: r.description,
             owner_id: UserId(r.owner_id),
             created_at: Timestamp(r.created_at),
+            require_two_factor: r.require_two_factor,
         })
     }
 }

@@ -152,13 +152,19 @@ pub(crate) struct UpdateCommunityRequest {
     #[schema(max_length = 1000)]
     description: Option<String>,
     join_policy: Option<JoinPolicy>,
+    /// Whether moderators and admins must sign in with a second factor to use their powers
+    /// (without it they act as members). Only the owner changes it, and only with two-factor
+    /// sign-in on themself.
+    require_two_factor: Option<bool>,
 }
 
 /// Change a community's settings (admins).
 #[utoipa::path(patch, path = "/api/v1/communities/{community_id}", tag = "communities",
     params(("community_id" = i64, Path)), request_body = UpdateCommunityRequest,
     responses((status = 200, body = CommunityView), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem),
+              (status = 409, body = Problem,
+               description = "requiring two-factor sign-in without having it on oneself")))]
 async fn update_community(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -175,6 +181,7 @@ async fn update_community(
                 name: body.name,
                 description: body.description,
                 join_policy: body.join_policy,
+                require_two_factor: body.require_two_factor,
             },
         )
         .await?;

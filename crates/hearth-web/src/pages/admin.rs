@@ -39,6 +39,10 @@ struct SettingsPage {
     may_invite: bool,
     may_edit: bool,
     may_create_channels: bool,
+    is_owner: bool,
+    require_two_factor: bool,
+    /// The visitor's powers here wait for their second factor.
+    held_back: bool,
     error: Option<String>,
 }
 
@@ -62,11 +66,12 @@ async fn settings_page(
     error: Option<ApiError>,
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
-    let (community, role) = community_role(state, visitor, id).await?;
+    let (community, actual) = community_role(state, visitor, id).await?;
+    let (role, held_back) = state.app.acting_role(&me.actor, id).await?;
     let may_edit = allows(role, Action::EditSettings);
     let may_invite = allows(role, Action::ManageInvites);
     let may_create_channels = allows(role, Action::CreatePublicChannel);
-    if !(may_edit || may_invite || may_create_channels) {
+    if !(may_edit || may_invite || may_create_channels || held_back) {
         return Err(PageError::Problem(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -125,6 +130,9 @@ async fn settings_page(
         may_invite,
         may_edit,
         may_create_channels,
+        is_owner: actual == Role::Owner,
+        require_two_factor: community.require_two_factor,
+        held_back,
         error: error.as_ref().map(form_error),
     };
     let status = error.map_or(StatusCode::OK, |e| e.status());
@@ -187,6 +195,35 @@ pub(crate) async fn general(
         } else {
             JoinPolicy::Open
         }),
+        require_two_factor: None,
+    };
+    let result = state.app.update_community(&me.actor, id, settings).await;
+    after(&state, &visitor, (&headers, https), id, result.map(|_| ())).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TwoFactorRuleForm {
+    form_token: String,
+    #[serde(default)]
+    require: Option<String>,
+}
+
+/// `POST /communities/{id}/settings/two-factor`: whether moderators and admins must sign in
+/// with a second factor (the owner's choice).
+pub(crate) async fn two_factor_rule(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<TwoFactorRuleForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = CommunityId(parse_id(&id)?);
+    let me = visitor.require()?;
+    let settings = CommunitySettings {
+        require_two_factor: Some(form.require.is_some()),
+        ..CommunitySettings::default()
     };
     let result = state.app.update_community(&me.actor, id, settings).await;
     after(&state, &visitor, (&headers, https), id, result.map(|_| ())).await

@@ -88,6 +88,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             "/communities/{id}/settings",
             get(admin::show).post(admin::general),
         )
+        .route(
+            "/communities/{id}/settings/two-factor",
+            post(admin::two_factor_rule),
+        )
         .route("/communities/{id}/channels", post(admin::create_channel))
         .route("/communities/{id}/invites", post(admin::create_invite))
         .route(

@@ -245,3 +245,75 @@ async fn a_browser_sets_up_two_factor_sign_in_and_signs_in_with_a_code(backend: 
         "{section}"
     );
 }
+
+on_both_backends!(a_community_may_require_a_second_factor_of_its_moderators_and_admins);
+
+/// Turns two-factor sign-in on for `member`; returns the authenticator's secret.
+async fn turn_on(member: &Client, name: &str) -> String {
+    let setup = member
+        .post(
+            "/api/v1/me/two-factor",
+            json!({ "password": password_of(name) }),
+        )
+        .await
+        .expect_status(201);
+    let secret = setup.str("secret");
+    member
+        .post(
+            "/api/v1/me/two-factor/confirm",
+            json!({ "code": code_at(&secret, 0) }),
+        )
+        .await
+        .expect_status(200);
+    secret
+}
+
+async fn a_community_may_require_a_second_factor_of_its_moderators_and_admins(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.member("ida").await;
+    let admin = server.member("jon").await;
+    let community = owner.create_community("guarded").await;
+    admin.join(&community).await;
+    owner
+        .put(
+            &format!("/api/v1/communities/{community}/members/{}/role", admin.id),
+            json!({ "role": "admin" }),
+        )
+        .await
+        .expect_status(204);
+    let rule = format!("/api/v1/communities/{community}");
+    let invites = format!("/api/v1/communities/{community}/invites");
+    admin.post(&invites, json!({})).await.expect_status(201);
+
+    // Only the owner sets the rule, and only with a second factor of their own.
+    admin
+        .patch(&rule, json!({ "require_two_factor": true }))
+        .await
+        .expect_problem(403, "forbidden");
+    owner
+        .patch(&rule, json!({ "require_two_factor": true }))
+        .await
+        .expect_problem(409, "conflict");
+    turn_on(&owner, "ida").await;
+    let set = owner
+        .patch(&rule, json!({ "require_two_factor": true }))
+        .await
+        .expect_status(200);
+    assert_eq!(set.body["require_two_factor"], true, "{}", set.body);
+
+    // Without a second factor the admin acts as a member: they still talk, but their
+    // admin powers wait.
+    admin
+        .post(&invites, json!({}))
+        .await
+        .expect_problem(403, "forbidden");
+    let general = admin.general_channel(&community).await;
+    admin.say(&general, "still here").await;
+    turn_on(&admin, "jon").await;
+    admin.post(&invites, json!({})).await.expect_status(201);
+    // The owner lifts the rule.
+    owner
+        .patch(&rule, json!({ "require_two_factor": false }))
+        .await
+        .expect_status(200);
+}
