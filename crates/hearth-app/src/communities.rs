@@ -307,7 +307,7 @@ impl App {
                             .into());
                         }
                         let own = tx.conn().two_factor(user).await?;
-                        if required && !own.is_some_and(|t| t.enabled_at.is_some()) {
+                        if required && own.is_none_or(|t| t.enabled_at.is_none()) {
                             return Err(DomainError::Conflict(
                                 "turn on two-factor sign-in for yourself first",
                             )

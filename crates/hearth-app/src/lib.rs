@@ -251,6 +251,7 @@ mod tests {
                     name: Some(PLANTED.into()),
                     description: Some(PLANTED.into()),
                     join_policy: None,
+                    require_two_factor: None,
                 }
             ),
             format!(

@@ -455,6 +455,7 @@ mod tests {
                     join_policy: JoinPolicy::Open,
                     owner_id: UserId(1),
                     created_at: now,
+                    require_two_factor: false,
                 }
             ),
             format!(

@@ -272,6 +272,7 @@ mod tests {
                     join_policy: "open".into(),
                     owner_id: 1,
                     created_at: 1,
+                    require_two_factor: false,
                 }
             ),
             format!(
