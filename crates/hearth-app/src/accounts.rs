@@ -31,6 +31,24 @@ pub struct NewAccount {
     pub password: String,
 }
 
+/// Where a sign-in attempt came from.
+#[derive(Clone, Default)]
+pub struct SignInFrom {
+    /// The client's network address, when known.
+    pub address: Option<IpAddr>,
+    /// The secret of the device cookie, if the browser sent one.
+    pub device: Option<String>,
+    /// The `User-Agent` header, if sent.
+    pub user_agent: Option<String>,
+}
+
+// The device secret is a credential: debug output leaves everything out.
+impl std::fmt::Debug for SignInFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInFrom").finish_non_exhaustive()
+    }
+}
+
 /// A started session: the secret for the cookie, shown once.
 #[derive(Clone)]
 pub struct SignedIn {
@@ -275,14 +293,18 @@ impl App {
     ///
     /// An account with two-factor sign-in also needs `code` (from its authenticator, or a
     /// recovery code); without one, the answer is [`AppError::SecondFactorRequired`].
+    ///
+    /// `from` is where the attempt came from: its address, the device cookie's secret, and
+    /// the user agent (of which the session keeps a summary).
     pub async fn sign_in(
         &self,
         login: &str,
         password: String,
-        address: Option<IpAddr>,
-        device: Option<&str>,
+        from: &SignInFrom,
         code: Option<&str>,
     ) -> Result<SignedIn, AppError> {
+        let address = from.address;
+        let device = from.device.as_deref();
         self.check_address(address)?;
         let login = validate::login(login)?;
         let (user, meters, device_known) = {
@@ -342,7 +364,7 @@ impl App {
                 return Err(wrong_code());
             }
         }
-        self.start_session(user, meters, admitted.map(|a| a.metered), device)
+        self.start_session(user, meters, admitted.map(|a| a.metered), from)
             .await
     }
 
@@ -353,9 +375,10 @@ impl App {
         &self,
         challenge: &crate::SecondFactorChallenge,
         code: &str,
-        address: Option<IpAddr>,
-        device: Option<&str>,
+        from: &SignInFrom,
     ) -> Result<SignedIn, AppError> {
+        let address = from.address;
+        let device = from.device.as_deref();
         self.check_address(address)?;
         let user = self
             .challenged_user(challenge)
@@ -375,7 +398,7 @@ impl App {
                 .await?;
             return Err(wrong_code());
         }
-        self.start_session(row, meters, Some(admitted.metered), device)
+        self.start_session(row, meters, Some(admitted.metered), from)
             .await
     }
 
@@ -386,8 +409,11 @@ impl App {
         user: hearth_store::rows::UserRow,
         meters: SignInMeters,
         metered: Option<Metered>,
-        device: Option<&str>,
+        from: &SignInFrom,
     ) -> Result<SignedIn, AppError> {
+        let device = from.device.as_deref();
+        let device_name = hearth_core::device::describe(from.user_agent.as_deref().unwrap_or(""));
+        let network_name = from.address.map(hearth_core::device::network_label);
         let secret = random_token(32)?;
         let hash = token_hash(&secret);
         // A device keeps its secret; a new one gets one.
@@ -422,7 +448,14 @@ impl App {
                             .await?;
                         tx.conn().uncount_sign_in(account.0, ACCOUNT_WIDE).await?;
                     }
-                    tx.conn().insert_session(&hash, id, now, expires_at).await?;
+                    tx.conn()
+                        .insert_session(
+                            &hash,
+                            id,
+                            (now, expires_at),
+                            (Some(&device_name), network_name.as_deref()),
+                        )
+                        .await?;
                     record(
                         tx,
                         Some(id),

@@ -27,7 +27,7 @@ mod two_factor;
 mod uploads;
 
 pub use account_links::Confirmed;
-pub use accounts::{NewAccount, Registration, SignedIn};
+pub use accounts::{NewAccount, Registration, SignInFrom, SignedIn};
 pub use actor::{Actor, Credential};
 pub use channel_view::ChannelView;
 pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};

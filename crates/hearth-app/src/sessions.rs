@@ -27,12 +27,14 @@ impl App {
         };
         Ok(sessions
             .into_iter()
-            .map(|(hash, created_at, last_seen_at, expires_at)| SessionInfo {
-                id: session_id(&hash),
-                created_at,
-                last_seen_at,
-                expires_at,
-                current: current == Some(hash.as_slice()),
+            .map(|s| SessionInfo {
+                id: session_id(&s.token_hash),
+                created_at: Timestamp(s.created_at),
+                last_seen_at: Timestamp(s.last_seen_at),
+                expires_at: Timestamp(s.expires_at),
+                current: current == Some(s.token_hash.as_slice()),
+                device: s.device.unwrap_or_else(|| "Unknown device".into()),
+                network: s.network,
             })
             .collect())
     }
@@ -48,7 +50,7 @@ impl App {
                     let sessions = tx.conn().sessions_of(user, Timestamp::now()).await?;
                     let hash = sessions
                         .into_iter()
-                        .map(|(hash, ..)| hash)
+                        .map(|s| s.token_hash)
                         .find(|hash| session_id(hash) == id)
                         .ok_or(DomainError::NotFound("session"))?;
                     tx.conn().delete_session(&hash).await?;

@@ -774,6 +774,16 @@ pub const TABLES: &[Table] = &[
                 SessionLifetime,
                 DeleteRow,
             ),
+            // "Firefox on Linux": a summary of the user agent, not the user agent.
+            personal(
+                "device",
+                InternetActivity,
+                Security,
+                SessionLifetime,
+                DeleteRow,
+            ),
+            // The network signed in from, shortened to an IPv4 /24 or an IPv6 /48.
+            personal("network", Identifiers, Security, SessionLifetime, DeleteRow),
         ],
     },
     Table {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod device;
 pub mod error;
 pub mod ids;
 pub mod jobs;

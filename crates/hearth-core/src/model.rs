@@ -343,6 +343,10 @@ pub struct SessionInfo {
     pub expires_at: Timestamp,
     /// Whether it is the session making this request.
     pub current: bool,
+    /// What signed in, from its user agent ("Firefox on Linux").
+    pub device: String,
+    /// The network it signed in from, shortened to an IPv4 /24 or an IPv6 /48.
+    pub network: Option<String>,
 }
 
 debug_fields!(Account {

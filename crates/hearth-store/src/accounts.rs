@@ -28,6 +28,29 @@ pub struct NewUser<'a> {
 
 debug_fields!(NewUser<'_> { id, is_operator, now });
 
+/// A signed-in session as stored.
+#[derive(Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    /// Hash of its secret.
+    pub token_hash: Vec<u8>,
+    /// When it was signed in.
+    pub created_at: i64,
+    /// When it was last used (to the nearest few minutes).
+    pub last_seen_at: i64,
+    /// When it ends by itself.
+    pub expires_at: i64,
+    /// What signed in ("Firefox on Linux").
+    pub device: Option<String>,
+    /// From which network, shortened.
+    pub network: Option<String>,
+}
+
+debug_fields!(SessionRow {
+    created_at,
+    last_seen_at,
+    expires_at
+});
+
 /// `SELECT` of every [`UserRow`] column, followed by the given filter.
 macro_rules! select_user {
     ($filter:literal) => {
@@ -242,13 +265,14 @@ impl Conn<'_> {
         &mut self,
         token_hash: &[u8],
         user: UserId,
-        now: Timestamp,
-        expires_at: Timestamp,
+        (now, expires_at): (Timestamp, Timestamp),
+        (device, network): (Option<&str>, Option<&str>),
     ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $3)")
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, \
+             device, network) VALUES ($1, $2, $3, $4, $3, $5, $6)")
             .bind(token_hash).bind(user.0).bind(now.0).bind(expires_at.0)
+            .bind(device).bind(network)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
@@ -299,28 +323,17 @@ impl Conn<'_> {
             .bind(now.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 
-    /// A user's unexpired sessions, most recently used first: the hash of each one's
-    /// secret, when it was created, last used and ends.
+    /// A user's unexpired sessions, most recently used first.
     pub async fn sessions_of(
         &mut self,
         user: UserId,
         now: Timestamp,
-    ) -> Result<Vec<(Vec<u8>, Timestamp, Timestamp, Timestamp)>, StoreError> {
-        let rows: Vec<(Vec<u8>, i64, i64, i64)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \
-             WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC")
-            .bind(user.0).bind(now.0).fetch_all(&mut **c).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(hash, created, seen, expires)| {
-                (
-                    hash,
-                    Timestamp(created),
-                    Timestamp(seen),
-                    Timestamp(expires),
-                )
-            })
-            .collect())
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as::<_, SessionRow>(
+            "SELECT token_hash, created_at, last_seen_at, expires_at, device, network \
+             FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+             ORDER BY last_seen_at DESC, created_at DESC")
+            .bind(user.0).bind(now.0).fetch_all(&mut **c).await?))
     }
 
     /// Ends every session of a user but the one given.

@@ -27,7 +27,7 @@ mod uploads;
 pub mod writer;
 
 pub use account_links::{AccountLink, NewAccountLink};
-pub use accounts::NewUser;
+pub use accounts::{NewUser, SessionRow};
 pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
 pub use blobs::BlobStore;
 pub use chat::{Edit, NewMessage};

@@ -146,6 +146,21 @@ impl FromRequestParts<WebState> for Authed {
     }
 }
 
+/// Where a sign-in comes from: the client's address, its device cookie and its user agent.
+pub(crate) fn sign_in_from(
+    address: Option<IpAddr>,
+    headers: &axum::http::HeaderMap,
+) -> hearth_app::SignInFrom {
+    hearth_app::SignInFrom {
+        address,
+        device: cookie(headers, DEVICE_COOKIE),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect()),
+    }
+}
+
 /// The session secret from the request's cookies.
 pub(crate) fn session_cookie(parts: &Parts) -> Option<String> {
     cookie(&parts.headers, SESSION_COOKIE)

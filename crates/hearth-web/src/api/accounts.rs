@@ -126,16 +126,10 @@ async fn sign_in(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<SessionView>), ApiError> {
-    let device = crate::extract::cookie(&headers, DEVICE_COOKIE);
+    let from = crate::extract::sign_in_from(address, &headers);
     let signed_in = state
         .app
-        .sign_in(
-            &body.login,
-            body.password,
-            address,
-            device.as_deref(),
-            body.code.as_deref(),
-        )
+        .sign_in(&body.login, body.password, &from, body.code.as_deref())
         .await?;
     let mut headers = HeaderMap::new();
     headers.append(header::SET_COOKIE, session_cookie(&signed_in, https)?);

@@ -2,7 +2,7 @@
 
 use crate::WebState;
 use crate::api::{device_cookie, session_cookie};
-use crate::extract::{ClientAddress, DEVICE_COOKIE, OverHttps, cookie};
+use crate::extract::{ClientAddress, OverHttps, cookie};
 use crate::pages::{Layout, PageError, TokenOnly, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
@@ -66,10 +66,10 @@ pub(crate) async fn sign_in(
     if let Some(previous) = &visitor.signed_in {
         state.app.sign_out(&previous.actor).await?;
     }
-    let device = cookie(&headers, DEVICE_COOKIE);
+    let from = crate::extract::sign_in_from(address, &headers);
     match state
         .app
-        .sign_in(&form.login, form.password, address, device.as_deref(), None)
+        .sign_in(&form.login, form.password, &from, None)
         .await
     {
         Ok(signed_in) => signed_in_response(&signed_in, https),
@@ -152,11 +152,11 @@ pub(crate) async fn sign_in_code(
         // The wait ran out, or the browser never had the password checked.
         return Ok(see_other("/sign-in"));
     };
-    let device = cookie(&headers, DEVICE_COOKIE);
+    let from = crate::extract::sign_in_from(address, &headers);
     let challenge = hearth_app::SecondFactorChallenge(challenge);
     match state
         .app
-        .sign_in_with_code(&challenge, &form.code, address, device.as_deref())
+        .sign_in_with_code(&challenge, &form.code, &from)
         .await
     {
         Ok(signed_in) => signed_in_response(&signed_in, https),

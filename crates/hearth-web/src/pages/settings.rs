@@ -33,6 +33,8 @@ struct SessionView {
     created: String,
     last_used: String,
     current: bool,
+    device: String,
+    network: Option<String>,
 }
 
 #[derive(Template)]
@@ -105,6 +107,8 @@ async fn settings_page(
                 created: day_and_time(s.created_at),
                 last_used: day_and_time(s.last_seen_at),
                 current: s.current,
+                device: s.device,
+                network: s.network,
             })
             .collect(),
         layout: Layout::new("Account settings", visitor),

@@ -913,9 +913,14 @@ async fn a_required_consent_blocks_a_join_until_ticked_and_profiles_show_it() {
     friends.screenshots("settings-with-picture").await;
     // The friend's other session (the one the test signed in through the API) is listed, and
     // "Sign out everywhere else" ends it but not this browser's.
-    friends
-        .wait_for_text("#sessions-heading ~ ul", "Another session")
+    // Each session says what signed in and from where (the API client sends no user agent).
+    let listed = friends
+        .wait_for_text("#sessions-heading ~ ul", "Unknown device")
         .await;
+    assert!(
+        listed.contains("Chrome on Linux\nthis browser") && listed.contains("from 127.0.0.0/24"),
+        "{listed}"
+    );
     friends
         .click("form[action='/settings/sessions/end-others'] button")
         .await;
@@ -929,7 +934,7 @@ async fn a_required_consent_blocks_a_join_until_ticked_and_profiles_show_it() {
         !friends
             .text("#sessions-heading ~ ul")
             .await
-            .contains("Another session")
+            .contains("Unknown device")
     );
     friends
         .open(&server, &format!("/communities/{community}/profile"))

@@ -455,6 +455,15 @@ async fn sessions_are_listed_and_signed_out_one_by_one_or_everywhere_else(backen
     let sessions = listed.body.as_array().unwrap().clone();
     assert_eq!(sessions.len(), 3, "{sessions:?}");
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    // What signed in and the network, shortened; never the address itself.
+    assert!(
+        sessions.iter().all(|s| s["network"] == "127.0.0.0/24"),
+        "{sessions:?}"
+    );
+    assert!(
+        sessions.iter().all(|s| s["device"] == "Unknown device"),
+        "{sessions:?}"
+    );
     let mine = |list: &[serde_json::Value]| {
         list.iter()
             .find(|s| s["current"] == true)
