@@ -402,6 +402,27 @@ impl App {
             .await
     }
 
+    /// Signs in `user`, whom an identity provider vouched for: a session, unless the account
+    /// also asks for its second factor.
+    pub(crate) async fn finish_external_sign_in(
+        &self,
+        user: UserId,
+        from: &SignInFrom,
+    ) -> Result<SignedIn, AppError> {
+        let row = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().user(user).await?
+        }
+        .ok_or(DomainError::BadCredentials)?;
+        if self.second_factor_on(user).await? {
+            return Err(AppError::SecondFactorRequired(
+                self.second_factor_challenge(user),
+            ));
+        }
+        let meters = self.sign_in_meters(Some(user), &row.username, from.address, None);
+        self.start_session(row, meters, None, from).await
+    }
+
     /// Starts a session for `user`, whose credentials were checked, and renews the trust its
     /// device and network earned.
     async fn start_session(

@@ -49,6 +49,8 @@ pub(crate) enum KeyedPurpose {
     RecoveryCode,
     /// A checked password waiting for its second factor.
     SignInChallenge,
+    /// The state of a sign-in with an identity provider, kept in the browser meanwhile.
+    OidcState,
 }
 
 impl KeyedPurpose {
@@ -66,6 +68,7 @@ impl KeyedPurpose {
             Self::TwoFactorSeed => b"hearth two-factor seed",
             Self::RecoveryCode => b"hearth recovery code",
             Self::SignInChallenge => b"hearth sign-in challenge",
+            Self::OidcState => b"hearth oidc state",
         }
     }
 }

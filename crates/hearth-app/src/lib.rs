@@ -17,6 +17,7 @@ mod first_run;
 mod instance_key;
 mod jobs;
 mod mail;
+mod oidc;
 mod profiles;
 mod retention;
 mod search;
@@ -39,6 +40,7 @@ pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, Sto
 pub use instance_key::{InstanceKey, MalformedKey};
 pub use jobs::{DEFAULT_ATTEMPTS, Enqueue, JobHandler, JobOutcome, JobRun, LEASE};
 pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
+pub use oidc::{OidcSettings, OidcStart};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
@@ -67,6 +69,8 @@ pub struct AppConfig {
     pub mail: MailSettings,
     /// What an account may do before its email address is confirmed.
     pub unconfirmed: UnconfirmedAccounts,
+    /// The identity provider people may sign in with, if any.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// What an account may do before its owner confirms their email address by the mailed link.
@@ -122,6 +126,7 @@ impl Default for AppConfig {
             uploads: UploadSettings::default(),
             mail: MailSettings::default(),
             unconfirmed: UnconfirmedAccounts::ReadOnly,
+            oidc: None,
         }
     }
 }
@@ -144,6 +149,7 @@ pub struct App {
     blobs: hearth_store::BlobStore,
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
     jobs: Arc<jobs::JobRegistry>,
+    oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl App {
@@ -172,7 +178,9 @@ impl App {
                 config.uploads.dir.display()
             ))
         })?;
-        let app = Self::new(store, config, key, blobs);
+        let oidc = Self::start_oidc(config.oidc.clone())?;
+        let mut app = Self::new(store, config, key, blobs);
+        app.oidc = oidc;
         app.start_mail()?;
         Ok(app)
     }
@@ -202,6 +210,7 @@ impl App {
             blobs,
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
             jobs: Arc::default(),
+            oidc: None,
         }
     }
 

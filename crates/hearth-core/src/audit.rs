@@ -86,6 +86,8 @@ pub enum AuditAction {
     RecoveryCodesRenewed,
     /// A recovery code was used to sign in or to turn two-factor sign-in off.
     RecoveryCodeUsed,
+    /// An account was linked to an identity provider's identifier for its owner.
+    IdentityLinked,
 }
 
 impl AuditAction {
@@ -133,6 +135,7 @@ impl AuditAction {
             AuditAction::TwoFactorDisabled => "account.two_factor_disabled",
             AuditAction::RecoveryCodesRenewed => "account.recovery_codes_renewed",
             AuditAction::RecoveryCodeUsed => "account.recovery_code_used",
+            AuditAction::IdentityLinked => "account.identity_linked",
         }
     }
 }

@@ -706,6 +706,37 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "external_identities",
+        description: "Accounts linked to an identity provider (OpenID Connect): the \
+                      provider and its identifier for the person; the provider's tokens are \
+                      not kept.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("issuer"),
+            personal(
+                "subject",
+                Identifiers,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "user_id",
+                Identifiers,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "created_at",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
+    Table {
         name: "account_links",
         description: "Mailed links that confirm an email address or reset a forgotten \
                       password; only a hash of each link's secret is kept, and a link is \

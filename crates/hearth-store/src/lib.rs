@@ -13,6 +13,7 @@ mod communities;
 mod conn;
 mod erasure;
 mod error;
+mod external_identities;
 mod jobs;
 mod posting;
 mod profiles;

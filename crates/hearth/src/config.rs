@@ -122,6 +122,14 @@ pub struct Config {
     pub smtp_password_file: Option<PathBuf>,
     /// Where mail goes when no SMTP server is configured; empty: `outbox` in `data_dir`.
     pub outbox_dir: Option<PathBuf>,
+    /// An OpenID Connect provider's issuer URL to offer "Sign in with ..."; empty: none.
+    pub oidc_issuer: String,
+    /// Hearth's client id at the provider.
+    pub oidc_client_id: String,
+    /// Hearth's client secret there: best as `HEARTH_OIDC_CLIENT_SECRET`.
+    pub oidc_client_secret: String,
+    /// What the sign-in button calls the provider.
+    pub oidc_name: String,
 }
 
 impl Default for Config {
@@ -169,6 +177,10 @@ impl Default for Config {
             smtp_password: String::new(),
             smtp_password_file: None,
             outbox_dir: None,
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_client_secret: String::new(),
+            oidc_name: "single sign-on".into(),
         }
     }
 }
@@ -199,6 +211,12 @@ impl std::fmt::Debug for Config {
             .field("smtp_password_set", &!self.smtp_password.is_empty())
             .field("smtp_password_file", &self.smtp_password_file)
             .field("outbox_dir", &self.outbox_path())
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
+            .field(
+                "oidc_client_secret_set",
+                &!self.oidc_client_secret.is_empty(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -243,13 +261,37 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("outbox"))
     }
 
-    /// How mail is sent: the SMTP password is read from its file here, if one is named.
-    pub fn mail_settings(&self) -> Result<hearth_app::MailSettings, String> {
-        let public_url = if self.public_url.trim().is_empty() {
+    /// The address people reach Hearth by, for links made without a request (in mail, and
+    /// the identity provider's way back).
+    pub fn public_base(&self) -> String {
+        if self.public_url.trim().is_empty() {
             format!("http://{}", self.listen)
         } else {
             self.public_url.trim().trim_end_matches('/').to_string()
-        };
+        }
+    }
+
+    /// The identity provider to offer, if one is configured.
+    pub fn oidc_settings(&self) -> Result<Option<hearth_app::OidcSettings>, String> {
+        let issuer = self.oidc_issuer.trim();
+        if issuer.is_empty() {
+            return Ok(None);
+        }
+        if self.oidc_client_id.trim().is_empty() {
+            return Err("oidc_issuer is set but oidc_client_id is empty".into());
+        }
+        Ok(Some(hearth_app::OidcSettings {
+            issuer: issuer.trim_end_matches('/').to_string(),
+            client_id: self.oidc_client_id.trim().to_string(),
+            client_secret: self.oidc_client_secret.clone(),
+            display_name: self.oidc_name.trim().to_string(),
+            redirect_url: format!("{}/sign-in/oidc/callback", self.public_base()),
+        }))
+    }
+
+    /// How mail is sent: the SMTP password is read from its file here, if one is named.
+    pub fn mail_settings(&self) -> Result<hearth_app::MailSettings, String> {
+        let public_url = self.public_base();
         let transport = if self.smtp_host.trim().is_empty() {
             hearth_app::MailTransport::Outbox(self.outbox_path())
         } else {
@@ -432,6 +474,16 @@ smtp_user = ""
 # Where mail is written when smtp_host is empty. Unset: "outbox" in data_dir. Messages are
 # deleted after a week.
 # outbox_dir = "/var/lib/hearth/outbox"
+
+# Sign-in with an identity provider (OpenID Connect, authorization code flow with PKCE).
+# Register Hearth there with the redirect URI <public_url>/sign-in/oidc/callback. The first
+# sign-in links the account with the address the provider confirmed, or makes one.
+oidc_issuer = ""
+oidc_client_id = ""
+# The client secret: set HEARTH_OIDC_CLIENT_SECRET rather than writing it here.
+oidc_client_secret = ""
+# What the sign-in button calls the provider ("Sign in with ...").
+oidc_name = "single sign-on"
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),

@@ -68,6 +68,7 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
                 types: config.upload_file_types().map_err(anyhow::Error::msg)?,
             },
             mail: config.mail_settings().map_err(anyhow::Error::msg)?,
+            oidc: config.oidc_settings().map_err(anyhow::Error::msg)?,
             unconfirmed: match config.unconfirmed_accounts {
                 UnconfirmedAccountsMode::Full => UnconfirmedAccounts::Full,
                 UnconfirmedAccountsMode::ReadOnly => UnconfirmedAccounts::ReadOnly,

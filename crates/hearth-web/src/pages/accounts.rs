@@ -19,6 +19,8 @@ struct SignInPage {
     layout: Layout,
     login: String,
     error: Option<String>,
+    /// The identity provider's name, when one is offered.
+    provider: Option<String>,
 }
 
 #[derive(Template)]
@@ -33,7 +35,7 @@ struct RegisterPage {
 }
 
 /// `GET /sign-in`.
-pub(crate) async fn sign_in_page(visitor: Visitor) -> Response {
+pub(crate) async fn sign_in_page(State(state): State<WebState>, visitor: Visitor) -> Response {
     if visitor.signed_in.is_some() {
         return see_other("/communities");
     }
@@ -41,6 +43,7 @@ pub(crate) async fn sign_in_page(visitor: Visitor) -> Response {
         layout: Layout::new("Sign in", &visitor),
         login: String::new(),
         error: None,
+        provider: state.app.oidc_name().map(str::to_string),
     };
     render(&page, &visitor)
 }
@@ -75,21 +78,7 @@ pub(crate) async fn sign_in(
         Ok(signed_in) => signed_in_response(&signed_in, https),
         Err(hearth_app::AppError::SecondFactorRequired(challenge)) => {
             // The checked password waits in a cookie for the code, on this page only.
-            let page = CodePage {
-                layout: Layout::new("Two-factor sign-in", &visitor),
-                error: None,
-            };
-            let mut response = render_with_status(StatusCode::OK, &page, &visitor);
-            let value = format!(
-                "{CHALLENGE_COOKIE}={}; Path=/sign-in; Max-Age=300; HttpOnly; SameSite=Strict{}",
-                challenge.0,
-                if https { "; Secure" } else { "" }
-            );
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&value).map_err(|_| PageError::internal())?,
-            );
-            Ok(response)
+            code_page_with_challenge(&visitor, &challenge, https)
         }
         Err(error) => {
             let problem = ApiError::from(error);
@@ -97,6 +86,7 @@ pub(crate) async fn sign_in(
                 layout: Layout::new("Sign in", &visitor),
                 login: form.login,
                 error: Some(form_error(&problem)),
+                provider: state.app.oidc_name().map(str::to_string),
             };
             Ok(render_with_status(problem.status(), &page, &visitor))
         }
@@ -169,6 +159,116 @@ pub(crate) async fn sign_in_code(
             Ok(render_with_status(problem.status(), &page, &visitor))
         }
     }
+}
+
+/// The cookie that keeps a sign-in with the identity provider while the browser is there.
+const OIDC_COOKIE: &str = "hearth_oidc";
+
+/// `GET /sign-in/oidc`: off to the identity provider.
+pub(crate) async fn oidc_start(
+    State(state): State<WebState>,
+    OverHttps(https): OverHttps,
+) -> Result<Response, PageError> {
+    let start = state.app.oidc_start().await?;
+    let mut response = see_other(&start.redirect_to);
+    // Lax, not Strict: the provider sends the browser back with a top-level navigation from
+    // its own site, which must carry the cookie.
+    let value = format!(
+        "{OIDC_COOKIE}={}; Path=/sign-in/oidc; Max-Age=600; HttpOnly; SameSite=Lax{}",
+        start.cookie,
+        if https { "; Secure" } else { "" }
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&value).map_err(|_| PageError::internal())?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OidcReturn {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `GET /sign-in/oidc/callback`: the provider's answer; a session, the code page, or the
+/// sign-in page saying why not.
+pub(crate) async fn oidc_callback(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    ClientAddress(address): ClientAddress,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
+    axum::extract::Query(answer): axum::extract::Query<OidcReturn>,
+) -> Result<Response, PageError> {
+    let from = crate::extract::sign_in_from(address, &headers);
+    let result = match (cookie(&headers, OIDC_COOKIE), answer.error) {
+        (_, Some(_)) => Err(hearth_core::DomainError::Forbidden(
+            "the identity provider did not sign you in",
+        )
+        .into()),
+        (None, None) => Err(hearth_core::DomainError::Forbidden(
+            "the sign-in took too long or came from elsewhere: start again",
+        )
+        .into()),
+        (Some(kept), None) => {
+            state
+                .app
+                .oidc_finish(&kept, &answer.state, &answer.code, &from)
+                .await
+        }
+    };
+    let mut response = match result {
+        Ok(signed_in) => signed_in_response(&signed_in, https)?,
+        Err(hearth_app::AppError::SecondFactorRequired(challenge)) => {
+            code_page_with_challenge(&visitor, &challenge, https)?
+        }
+        Err(error) => {
+            let problem = ApiError::from(error);
+            let page = SignInPage {
+                layout: Layout::new("Sign in", &visitor),
+                login: String::new(),
+                error: Some(form_error(&problem)),
+                provider: state.app.oidc_name().map(str::to_string),
+            };
+            render_with_status(problem.status(), &page, &visitor)
+        }
+    };
+    // The state is used up, whatever came of it.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "hearth_oidc=; Path=/sign-in/oidc; Max-Age=0; HttpOnly; SameSite=Lax",
+        ),
+    );
+    Ok(response)
+}
+
+/// The page that asks for the second factor, with the challenge cookie that waits for it.
+fn code_page_with_challenge(
+    visitor: &Visitor,
+    challenge: &hearth_app::SecondFactorChallenge,
+    https: bool,
+) -> Result<Response, PageError> {
+    let page = CodePage {
+        layout: Layout::new("Two-factor sign-in", visitor),
+        error: None,
+    };
+    let mut response = render_with_status(StatusCode::OK, &page, visitor);
+    let value = format!(
+        "{CHALLENGE_COOKIE}={}; Path=/sign-in; Max-Age=300; HttpOnly; SameSite=Strict{}",
+        challenge.0,
+        if https { "; Secure" } else { "" }
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&value).map_err(|_| PageError::internal())?,
+    );
+    Ok(response)
 }
 
 /// `GET /register`.

@@ -40,6 +40,8 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         )
         .route("/sign-out", post(accounts::sign_out))
         .route("/sign-in/code", post(accounts::sign_in_code))
+        .route("/sign-in/oidc", get(accounts::oidc_start))
+        .route("/sign-in/oidc/callback", get(accounts::oidc_callback))
         .route(
             "/verify-email",
             get(mail_links::confirm_page).post(mail_links::confirm),

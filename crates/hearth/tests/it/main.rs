@@ -19,6 +19,7 @@ mod journey;
 mod live;
 mod mail;
 mod nodes;
+mod oidc;
 mod ops;
 mod pages;
 mod planted;

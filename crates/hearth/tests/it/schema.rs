@@ -326,6 +326,7 @@ impl Raw {
             "account_links",
             "two_factor",
             "recovery_codes",
+            "external_identities",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

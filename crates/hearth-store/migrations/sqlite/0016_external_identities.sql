@@ -1,0 +1,11 @@
+-- Accounts linked to an identity provider (OpenID Connect): the provider's issuer and its
+-- subject identifier for the person. Nothing else of the provider's is kept: its tokens are
+-- used once, at sign-in, and dropped.
+CREATE TABLE external_identities (
+    issuer      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX external_identities_by_user ON external_identities(user_id);
