@@ -93,7 +93,18 @@ pub(crate) async fn mail_confirmation(
 ) -> Result<(), AppError> {
     tx.conn().delete_account_links(user, CONFIRM).await?;
     let ttl = i64::from(ACCOUNT_LINK_DAYS) * 24 * 3600;
+    // Kept the same way whether or not another account has the address, so that the change
+    // waits on the settings page either way and tells the asker nothing; only what is mailed
+    // differs.
     let link = new_link(tx, key, (user, CONFIRM), email, ttl).await?;
+    if new_address
+        && let Some(owner) = tx.conn().user_by_login(email).await?
+        && owner.id != user.0
+    {
+        let owner = UserId(owner.id);
+        let once = Some(hourly("address-in-use", owner));
+        return queue_mail(tx, email, Some(owner), Letter::AddressInUse, once).await;
+    }
     let letter = Letter::ConfirmAddress {
         link,
         username: username.to_string(),
@@ -147,6 +158,23 @@ impl App {
                 })
             })
             .await
+    }
+
+    /// Cancels the caller's pending change of address: its link stops working.
+    pub async fn cancel_email_change(&self, actor: &crate::Actor) -> Result<(), AppError> {
+        let user = actor.user;
+        let cancelled = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    Ok::<_, AppError>(tx.conn().delete_pending_address_changes(user).await?)
+                })
+            })
+            .await?;
+        if cancelled == 0 {
+            return Err(DomainError::NotFound("pending change of address").into());
+        }
+        Ok(())
     }
 
     /// The address the caller asked to move to, while its link waits to be used.
@@ -240,17 +268,14 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    match tx.conn().user_by_login(&email).await? {
-                        Some(owner) => {
-                            let owner = UserId(owner.id);
-                            let key = Some(hourly("address-in-use", owner));
-                            queue_mail(tx, &email, Some(owner), Letter::AddressInUse, key).await?;
-                        }
-                        None => {
-                            mail_confirmation(tx, &key, (user, &row.username), &email, true)
-                                .await?;
-                        }
-                    }
+                    mail_confirmation(tx, &key, (user, &row.username), &email, true).await?;
+                    // The address the account has is told at once, so that a change asked for
+                    // by someone else is noticed before anyone can finish it.
+                    let letter = Letter::AddressChangeRequested {
+                        username: row.username.clone(),
+                        new_address_hint: address_hint(&email),
+                    };
+                    queue_mail(tx, &row.email, Some(user), letter, None).await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(
                         tx,
@@ -284,7 +309,10 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     let Some(owner) = owner else {
-                        // Nobody has the address: the same trip through the writer, no link.
+                        // Nobody has the address: a commit all the same (an audit entry that
+                        // names nobody), so that the answer takes as long.
+                        let object = (ObjectKind::User, None);
+                        record(tx, None, AuditAction::PasswordResetRequested, object, None);
                         return Ok(());
                     };
                     let user = UserId(owner.id);
@@ -352,6 +380,9 @@ impl App {
                     tx.conn().delete_other_sessions(user, None).await?;
                     tx.conn().revoke_all_tokens(user, now).await?;
                     tx.conn().delete_account_links(user, RESET).await?;
+                    // A change of address asked for before the reset may have been someone
+                    // else's: it goes with their sessions.
+                    tx.conn().delete_pending_address_changes(user).await?;
                     if row.email_verified_at.is_none() && row.email == link.email {
                         tx.conn().confirm_email(user, &row.email, now).await?;
                     }

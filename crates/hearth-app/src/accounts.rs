@@ -359,8 +359,7 @@ impl App {
                 ));
             };
             if !self.accept_second_factor(UserId(user.id), code).await? {
-                self.note_failed_sign_in(Some(UserId(user.id)), true)
-                    .await?;
+                self.note_wrong_second_factor(UserId(user.id)).await?;
                 return Err(wrong_code());
             }
         }
@@ -394,8 +393,7 @@ impl App {
             return Err(DomainError::BadCredentials.into());
         };
         if !self.accept_second_factor(user, code).await? {
-            self.note_failed_sign_in(Some(user), admitted.worth_auditing)
-                .await?;
+            self.note_wrong_second_factor(user).await?;
             return Err(wrong_code());
         }
         self.start_session(row, meters, Some(admitted.metered), from)
@@ -653,6 +651,32 @@ impl App {
             .await
     }
 
+    /// A wrong second factor after the right password: audited, and the owner is told (once
+    /// an hour at most), since someone else may hold their password.
+    async fn note_wrong_second_factor(&self, user: UserId) -> Result<(), AppError> {
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    record(
+                        tx,
+                        None,
+                        AuditAction::SignInFailed,
+                        (ObjectKind::User, Some(user.0)),
+                        None,
+                    );
+                    if let Some(row) = tx.conn().user(user).await? {
+                        let letter = Letter::WrongSecondFactor {
+                            username: row.username.clone(),
+                        };
+                        let once = Some(hourly("wrong-second-factor", user));
+                        queue_mail(tx, &row.email, Some(user), letter, once).await?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await
+    }
+
     async fn note_failed_sign_in(&self, user: Option<UserId>, audit: bool) -> Result<(), AppError> {
         self.store
             .write(move |tx| {
@@ -891,6 +915,8 @@ impl App {
                     tx.conn()
                         .delete_other_sessions(user, keep.as_deref())
                         .await?;
+                    // A change of address someone else asked for goes with their sessions.
+                    tx.conn().delete_pending_address_changes(user).await?;
                     if revoke_tokens {
                         tx.conn().revoke_all_tokens(user, now).await?;
                     }

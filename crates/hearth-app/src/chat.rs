@@ -72,12 +72,20 @@ pub(crate) async fn access(
     id: ChannelId,
 ) -> Result<Access, AppError> {
     let not_found = || AppError::from(DomainError::NotFound("channel"));
-    let (channel, member, role) = conn
+    let (channel, member, mut role) = conn
         .channel_with_access(id, user)
         .await?
         .ok_or_else(not_found)?;
     if channel.community_id.is_some() && role.is_none() {
         return Err(not_found());
+    }
+    // A moderator or admin of a community that requires a second factor acts as a member
+    // without one (the community's rule, as `role_in` applies it).
+    if let (Some(community), Some(r)) = (channel.community_id, role)
+        && r != Role::Owner
+        && r.at_least(Role::Moderator)
+    {
+        role = Some(crate::communities::role_in(conn, community, user).await?);
     }
     let visible = match channel.kind {
         ChannelKind::Public => true,

@@ -120,6 +120,18 @@ pub(crate) enum Letter {
         /// The new address, mostly hidden.
         new_address_hint: String,
     },
+    /// Someone asked to move your account to another address (to the address it has).
+    AddressChangeRequested {
+        /// The account's handle.
+        username: String,
+        /// The new address, mostly hidden.
+        new_address_hint: String,
+    },
+    /// Someone gave the right password but a wrong second factor.
+    WrongSecondFactor {
+        /// The account's handle.
+        username: String,
+    },
     /// Someone tried to register with your address (to its owner).
     RegisteredAgain {
         /// The account's handle.
@@ -225,6 +237,39 @@ impl Letter {
                 closing: vec![
                     "If you did not change it, someone else may be signed in to your account: \
                      tell this Hearth's operator at once."
+                        .into(),
+                ],
+            },
+            Letter::AddressChangeRequested {
+                username,
+                new_address_hint,
+            } => Composed {
+                subject: "A change of your email address was asked for".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![format!(
+                    "Someone signed in to your Hearth account asked to move it to \
+                     {new_address_hint}. It moves only when the link mailed there is used."
+                )],
+                action: Some(("Review your account".into(), link("/settings", 0))),
+                closing: vec![
+                    "If it was not you, cancel the change in your account settings and change \
+                     your password: that also cancels it."
+                        .into(),
+                ],
+            },
+            Letter::WrongSecondFactor { username } => Composed {
+                subject: "Someone has your password".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "Someone just signed in to your Hearth account with the right password but \
+                     a wrong two-factor code. If it was not you, your password is known to \
+                     someone else."
+                        .into(),
+                ],
+                action: Some(("Change your password".into(), link("/settings", 0))),
+                closing: vec![
+                    "Your second factor kept them out. This message is sent at most once an \
+                     hour."
                         .into(),
                 ],
             },
@@ -391,9 +436,15 @@ impl MailSender {
         let domain = from.email.domain().to_string();
         let smtp = match &settings.transport {
             MailTransport::Outbox(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    AppError::Internal(format!("cannot make the outbox {}: {e}", dir.display()))
-                })?;
+                // The messages hold working links and addresses: for Hearth's user alone.
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| {
+                        AppError::Internal(format!("cannot make the outbox {}: {e}", dir.display()))
+                    })?;
                 None
             }
             MailTransport::Smtp(smtp) => Some(smtp_transport(smtp)?),
@@ -475,8 +526,9 @@ fn smtp_transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Execut
 }
 
 /// The secret a mailed account link carries: derived from the link's id with the instance
-/// key, so that no copy of it is stored anywhere (the database keeps only its hash, and the
-/// mail job only the link's id).
+/// key, so that the database keeps no copy of it (only its hash), and the mail job only the
+/// link's id. The message itself carries it, of course: in the outbox, until the retention
+/// sweep deletes the file after a week (the link has expired long before).
 pub(crate) fn link_secret(key: &crate::InstanceKey, link: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -507,7 +559,12 @@ async fn write_to_outbox(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut file = std::fs::File::create(&partial)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
         std::fs::rename(&partial, &path)
@@ -605,6 +662,13 @@ mod tests {
                 username: "ann".into(),
             },
             Letter::AddressInUse,
+            Letter::WrongSecondFactor {
+                username: "ann".into(),
+            },
+            Letter::AddressChangeRequested {
+                username: "ann".into(),
+                new_address_hint: address_hint("new@example.org"),
+            },
             Letter::Test,
             Letter::TwoFactorChanged {
                 username: "ann".into(),

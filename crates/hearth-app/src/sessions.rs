@@ -87,6 +87,9 @@ impl App {
                         .conn()
                         .delete_other_sessions(user, keep.as_deref())
                         .await?;
+                    // A change of address asked for from a session that was just ended may
+                    // have been someone else's.
+                    tx.conn().delete_pending_address_changes(user).await?;
                     if ended > 0 {
                         record(
                             tx,

@@ -22,6 +22,9 @@ const SEED_BYTES: usize = 20;
 /// Recovery codes in a set.
 pub const RECOVERY_CODES: usize = 10;
 
+/// How long a setup waits for its confirming code before it must start again.
+const SETUP_SECS: i64 = 15 * 60;
+
 /// How long a checked password waits for its second factor.
 const CHALLENGE_SECS: i64 = 300;
 
@@ -252,6 +255,11 @@ impl App {
             (row, username.unwrap_or_default())
         };
         let Some(row) = row else { return Ok(None) };
+        // A setup left waiting is started again, rather than its seed shown or confirmed
+        // much later.
+        if row.enabled_at.is_none() && Timestamp::now().0 - row.created_at > SETUP_SECS * 1000 {
+            return Ok(None);
+        }
         let seed = self.key.mask(
             KeyedPurpose::TwoFactorSeed,
             &[&user.0.to_be_bytes(), &row.nonce],
@@ -283,6 +291,11 @@ impl App {
         let hashes = self.recovery_hashes(actor.user, &codes);
         let user = actor.user;
         let username = totp.account_name().to_string();
+        let keep = match &actor.credential {
+            crate::Credential::Session(hash) => Some(hash.clone()),
+            _ => None,
+        };
+        let kept = keep.clone();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -295,6 +308,12 @@ impl App {
                         return Err(DomainError::invalid("code", "is not the current code").into());
                     }
                     tx.conn().replace_recovery_codes(user, &hashes, now).await?;
+                    // From now on a session needs the second factor: those that signed in
+                    // without it end, and with them any change of address they asked for.
+                    tx.conn()
+                        .delete_other_sessions(user, keep.as_deref())
+                        .await?;
+                    tx.conn().delete_pending_address_changes(user).await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, Some(user), AuditAction::TwoFactorEnabled, object, None);
                     let email = tx.conn().user(user).await?.map(|u| u.email);
@@ -306,6 +325,7 @@ impl App {
                 })
             })
             .await?;
+        self.credentials.forget_sessions_of(user, kept.as_deref());
         Ok(codes)
     }
 
@@ -384,7 +404,21 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    // The owner of a community that asks it of its moderators and admins keeps
+                    // it, or the rule they set would no longer hold them.
+                    if tx
+                        .conn()
+                        .owns_a_community_requiring_two_factor(user)
+                        .await?
+                    {
+                        return Err(DomainError::Conflict(
+                            "you own a community that requires two-factor sign-in of its \
+                             moderators and admins: lift that rule first",
+                        )
+                        .into());
+                    }
                     tx.conn().delete_two_factor(user).await?;
+                    tx.conn().delete_pending_address_changes(user).await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, Some(user), AuditAction::TwoFactorDisabled, object, None);
                     if let Some(row) = tx.conn().user(user).await? {
@@ -401,15 +435,24 @@ impl App {
     }
 
     /// Replaces the caller's recovery codes with ten new ones (shown once), after checking
-    /// the password: for when the old ones ran low or may have been seen.
+    /// the password and a second factor: for when the old ones ran low or may have been seen.
     pub async fn renew_recovery_codes(
         &self,
         actor: &Actor,
         password: String,
+        code: &str,
     ) -> Result<Vec<String>, AppError> {
         self.check_own_password(actor, password).await?;
         if !self.second_factor_on(actor.user).await? {
             return Err(DomainError::Conflict("two-factor sign-in is not on").into());
+        }
+        if !self.accept_second_factor(actor.user, code).await? {
+            return Err(DomainError::invalid(
+                "code",
+                "is neither the current code from your authenticator nor an unused recovery \
+                 code",
+            )
+            .into());
         }
         let codes = new_recovery_codes()?;
         let hashes = self.recovery_hashes(actor.user, &codes);

@@ -124,6 +124,18 @@ impl Conn<'_> {
             .bind(user.0).bind(purpose).execute(&mut **c).await?.rows_affected()))
     }
 
+    /// Deletes `user`'s links confirming an address other than the one the account has (a
+    /// pending change of address); returns how many went.
+    pub async fn delete_pending_address_changes(
+        &mut self,
+        user: UserId,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "DELETE FROM account_links WHERE user_id = $1 AND purpose = 'verify_email' \
+             AND email <> (SELECT email FROM users WHERE id = $1)")
+            .bind(user.0).execute(&mut **c).await?.rows_affected()))
+    }
+
     /// Deletes up to `limit` links that expired before `now`.
     pub async fn delete_expired_account_links(
         &mut self,

@@ -182,6 +182,18 @@ impl Conn<'_> {
             .transpose()
     }
 
+    /// Whether `user` owns a community that requires a second factor of its moderators and
+    /// admins.
+    pub async fn owns_a_community_requiring_two_factor(
+        &mut self,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id FROM communities WHERE owner_id = $1 AND require_two_factor LIMIT 1")
+            .bind(user.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
     /// Changes a member's role.
     pub async fn set_member_role(
         &mut self,

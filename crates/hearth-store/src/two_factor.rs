@@ -16,6 +16,8 @@ pub struct TwoFactorRow {
     pub enabled_at: Option<i64>,
     /// The last time step whose code was accepted.
     pub last_step: i64,
+    /// When it was made.
+    pub created_at: i64,
 }
 
 hearth_core::debug_fields!(TwoFactorRow {
@@ -27,7 +29,7 @@ impl Conn<'_> {
     /// The person's seed, set up or being set up.
     pub async fn two_factor(&mut self, user: UserId) -> Result<Option<TwoFactorRow>, StoreError> {
         Ok(dispatch!(self, c => sqlx::query_as::<_, TwoFactorRow>(
-            "SELECT secret, nonce, enabled_at, last_step FROM two_factor WHERE user_id = $1")
+            "SELECT secret, nonce, enabled_at, last_step, created_at FROM two_factor WHERE user_id = $1")
             .bind(user.0).fetch_optional(&mut **c).await?))
     }
 

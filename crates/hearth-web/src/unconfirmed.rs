@@ -43,13 +43,21 @@ pub(crate) async fn hold_unconfirmed(
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
+    // The credential the handler will go by: the API takes a bearer token before the session
+    // cookie; pages take only the cookie (whatever else the request carries).
+    let api = parts.uri.path().starts_with("/api/");
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    // A credential that does not work is left to the handler, which answers it as usual.
+        .filter(|_| api)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default()
+        });
+    // A credential that does not work is left to the handler, which refuses it as usual.
     let actor = match (bearer, session_cookie(&parts)) {
         (Some(token), _) => state.app.authenticate_token(token).await.ok(),
         (None, Some(secret)) => state.app.authenticate_session(&secret).await.ok(),
@@ -67,7 +75,7 @@ pub(crate) async fn hold_unconfirmed(
         "confirm your email address with the link we mailed you first; account settings \
          can send it again",
     );
-    if parts.uri.path().starts_with("/api/") {
+    if api {
         problem.into_response()
     } else {
         crate::pages::PageError::from(problem).into_response()

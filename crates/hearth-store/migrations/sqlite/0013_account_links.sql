@@ -3,6 +3,10 @@
 -- link's token is stored; a link is deleted when it is used, so it works once, and the
 -- retention sweep deletes it once it has expired.
 ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+-- Accounts made before Hearth confirmed addresses keep what they could do: holding every one
+-- of them to reading (the default rule) would stop every community at once, moderators
+-- included. They count as confirmed from when they were made.
+UPDATE users SET email_verified_at = created_at;
 
 CREATE TABLE account_links (
     id          BIGINT PRIMARY KEY,

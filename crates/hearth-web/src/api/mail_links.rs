@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 pub(super) fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
         .routes(routes!(change_email))
+        .routes(routes!(cancel_email_change))
         .routes(routes!(resend_confirmation))
         .routes(routes!(confirm_email))
         .routes(routes!(request_reset))
@@ -60,6 +61,19 @@ async fn change_email(
                      link is used.",
         }),
     ))
+}
+
+/// Cancel the caller's pending change of address: the link mailed for it stops working.
+/// (Changing the password, a reset, and signing out everywhere else cancel it too.)
+#[utoipa::path(delete, path = "/api/v1/me/email/pending", tag = "accounts",
+    responses((status = 204), (status = 401, body = Problem),
+              (status = 404, body = Problem, description = "no change is pending")))]
+async fn cancel_email_change(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<StatusCode, ApiError> {
+    state.app.cancel_email_change(&actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Mail the caller a new link confirming their address (or the one they asked to move to);

@@ -110,7 +110,7 @@ async fn confirm(
 
 /// The password and a second factor.
 #[derive(Deserialize, ToSchema)]
-pub(crate) struct DisableRequest {
+pub(crate) struct PasswordAndCodeRequest {
     #[schema(max_length = 1024)]
     password: String,
     /// The authenticator's current code, or an unused recovery code.
@@ -120,13 +120,13 @@ pub(crate) struct DisableRequest {
 
 /// Turn two-factor sign-in off: needs the password and a code.
 #[utoipa::path(post, path = "/api/v1/me/two-factor/disable", tag = "accounts",
-    request_body = DisableRequest,
+    request_body = PasswordAndCodeRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn disable(
     State(state): State<WebState>,
     Authed(actor): Authed,
-    ApiJson(body): ApiJson<DisableRequest>,
+    ApiJson(body): ApiJson<PasswordAndCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
     state
         .app
@@ -135,20 +135,20 @@ async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Replace the recovery codes with ten new ones.
+/// Replace the recovery codes with ten new ones: needs the password and a code.
 #[utoipa::path(post, path = "/api/v1/me/two-factor/recovery-codes", tag = "accounts",
-    request_body = PasswordRequest,
+    request_body = PasswordAndCodeRequest,
     responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem),
               (status = 429, body = Problem)))]
 async fn renew_codes(
     State(state): State<WebState>,
     Authed(actor): Authed,
-    ApiJson(body): ApiJson<PasswordRequest>,
+    ApiJson(body): ApiJson<PasswordAndCodeRequest>,
 ) -> Result<Json<RecoveryCodesView>, ApiError> {
     let recovery_codes = state
         .app
-        .renew_recovery_codes(&actor, body.password)
+        .renew_recovery_codes(&actor, body.password, &body.code)
         .await?;
     Ok(Json(RecoveryCodesView { recovery_codes }))
 }

@@ -161,9 +161,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/password", post(settings::password))
         .route("/settings/email", post(settings::email))
         .route(
-            "/settings/two-factor",
-            get(two_factor::show_setup).post(two_factor::begin),
+            "/settings/email/cancel",
+            post(settings::cancel_email_change),
         )
+        .route("/settings/two-factor", post(two_factor::begin))
         .route("/settings/two-factor/confirm", post(two_factor::confirm))
         .route("/settings/two-factor/disable", post(two_factor::disable))
         .route(

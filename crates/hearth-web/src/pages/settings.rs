@@ -168,6 +168,7 @@ pub(crate) async fn show(
                 "We mailed a link to the new address: your account moves there once it is used.",
             ),
             Some("confirmation") => Some("We mailed you a new confirmation link."),
+            Some("email-kept") => Some("The change of address is cancelled."),
             Some("two-factor-off") => Some("Two-factor sign-in is off."),
             _ => None,
         },
@@ -257,6 +258,20 @@ pub(crate) async fn email(
         .await
     {
         Ok(()) => Ok(see_other("/settings?changed=email")),
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
+    }
+}
+
+/// `POST /settings/email/cancel`: the pending change of address is dropped.
+pub(crate) async fn cancel_email_change(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    match state.app.cancel_email_change(&me.actor).await {
+        Ok(()) => Ok(see_other("/settings?changed=email-kept")),
         Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }

@@ -51,14 +51,20 @@ fn qr_svg(text: &str) -> Result<String, PageError> {
     ))
 }
 
-/// The setup page for the visitor's waiting setup, or the settings if none waits.
+/// The setup page for the visitor's waiting setup (shown only in answer to a form, never
+/// at an address a stolen session could open later), or the settings if none waits.
 async fn setup_page(
     state: &WebState,
     visitor: &Visitor,
+    setup: Option<hearth_app::TwoFactorSetup>,
     error: Option<ApiError>,
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
-    let Some(setup) = state.app.pending_two_factor(&me.actor).await? else {
+    let setup = match setup {
+        Some(setup) => Some(setup),
+        None => state.app.pending_two_factor(&me.actor).await?,
+    };
+    let Some(setup) = setup else {
         return Ok(see_other("/settings#two-factor-heading"));
     };
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
@@ -78,14 +84,6 @@ async fn setup_page(
     Ok(render_with_status(status, &page, visitor))
 }
 
-/// `GET /settings/two-factor`: the QR code of a setup that waits for its code.
-pub(crate) async fn show_setup(
-    State(state): State<WebState>,
-    visitor: Visitor,
-) -> Result<Response, PageError> {
-    setup_page(&state, &visitor, None).await
-}
-
 #[derive(Deserialize)]
 pub(crate) struct PasswordForm {
     form_token: String,
@@ -101,7 +99,7 @@ pub(crate) async fn begin(
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
     match state.app.begin_two_factor(&me.actor, form.password).await {
-        Ok(_) => Ok(see_other("/settings/two-factor")),
+        Ok(setup) => setup_page(&state, &visitor, Some(setup), None).await,
         Err(error) => crate::pages::settings::with_error(&state, &visitor, error).await,
     }
 }
@@ -123,7 +121,7 @@ pub(crate) async fn confirm(
     let me = visitor.require()?;
     match state.app.confirm_two_factor(&me.actor, &form.code).await {
         Ok(codes) => Ok(codes_page(&visitor, codes, true)),
-        Err(error) => setup_page(&state, &visitor, Some(error.into())).await,
+        Err(error) => setup_page(&state, &visitor, None, Some(error.into())).await,
     }
 }
 
@@ -140,13 +138,13 @@ fn codes_page(visitor: &Visitor, codes: Vec<String>, first_time: bool) -> Respon
 pub(crate) async fn renew_codes(
     State(state): State<WebState>,
     visitor: Visitor,
-    Form(form): Form<PasswordForm>,
+    Form(form): Form<DisableForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
     match state
         .app
-        .renew_recovery_codes(&me.actor, form.password)
+        .renew_recovery_codes(&me.actor, form.password, &form.code)
         .await
     {
         Ok(codes) => Ok(codes_page(&visitor, codes, false)),

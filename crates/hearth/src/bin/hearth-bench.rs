@@ -733,6 +733,9 @@ async fn wait_until_up(base: &str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // reqwest's TLS (enabled for Hearth's own identity-provider client) takes the process's
+    // crypto provider: ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
     anyhow::ensure!(
         args.clients >= 1 && args.messages >= 1,

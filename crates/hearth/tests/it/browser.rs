@@ -394,7 +394,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     let secret = browser.text("code.secret").await;
     assert!(secret.starts_with("hth_"), "{secret}");
     browser.screenshots("settings").await;
-    let api = reqwest::Client::new()
+    let api = crate::harness::http()
         .get(format!("{}/api/v1/me", server.base))
         .bearer_auth(&secret)
         .send()
@@ -403,7 +403,7 @@ async fn a_newcomer_registers_creates_a_community_and_talks() {
     assert_eq!(api.status(), 200);
     browser.click("form[action$='/revoke'] button").await;
     browser.wait_for_text(".tokens", "revoked").await;
-    let revoked = reqwest::Client::new()
+    let revoked = crate::harness::http()
         .get(format!("{}/api/v1/me", server.base))
         .bearer_auth(&secret)
         .send()

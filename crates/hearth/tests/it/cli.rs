@@ -81,7 +81,7 @@ fn serve_starts_on_sqlite_under_data_and_the_operator_is_created_from_the_cli() 
         .build()
         .unwrap();
     let signed_in = runtime.block_on(async {
-        let http = reqwest::Client::new();
+        let http = crate::harness::http();
         for _ in 0..100 {
             let health = http
                 .get(format!("http://127.0.0.1:{port}/healthz"))

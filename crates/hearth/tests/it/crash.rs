@@ -41,7 +41,7 @@ async fn every_acknowledged_post_survives_kill_9_mid_load(backend: Backend) {
         for worker in 0..CLIENTS {
             // A connection of its own per client.
             let client = Client {
-                http: reqwest::Client::new(),
+                http: crate::harness::http(),
                 ..alice.clone()
             };
             let (channel, stop) = (channel.clone(), stop.clone());
@@ -132,7 +132,7 @@ async fn post_until_refused(
 /// channel.
 async fn set_up(base: &str) -> (Client, String) {
     let anonymous = Client {
-        http: reqwest::Client::new(),
+        http: crate::harness::http(),
         base: base.to_string(),
         auth: Auth::None,
     };
@@ -230,7 +230,7 @@ impl Server {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
         };
-        let http = reqwest::Client::new();
+        let http = crate::harness::http();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = http.get(format!("{}/readyz", server.base)).send().await;

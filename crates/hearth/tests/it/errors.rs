@@ -24,7 +24,7 @@ async fn malformed_and_incomplete_requests_are_refused_with_problems(backend: Ba
         crate::harness::Auth::Bearer(t) => t.clone(),
         _ => unreachable!(),
     };
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let send = |body: &'static str, content_type: Option<&'static str>| {
         let mut request = http.post(&url).bearer_auth(&token).body(body);
         if let Some(ct) = content_type {
@@ -366,7 +366,7 @@ async fn cookie_writes_from_other_sites_are_refused(backend: Backend) {
     let crate::harness::Auth::Cookie(cookie) = alice.session.auth.clone() else {
         unreachable!()
     };
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let url = format!("{}/api/v1/communities", server.base);
     let body = json!({ "slug": "csrf", "name": "csrf" });
     let cross = http

@@ -16,6 +16,14 @@ pub fn hearth_binary() -> std::process::Command {
     command
 }
 
+/// An HTTP client for the tests. Hearth's HTTP client (for identity providers) speaks TLS
+/// with ring, which must be installed as the process's crypto provider before any client is
+/// made: this does so first.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -145,7 +153,7 @@ impl TestServer {
     /// A client with no credentials.
     pub fn anonymous(&self) -> Client {
         Client {
-            http: reqwest::Client::new(),
+            http: http(),
             base: self.base.clone(),
             auth: Auth::None,
         }
@@ -178,7 +186,7 @@ impl TestServer {
         Member {
             id: account.body["id"].as_str().unwrap_or_default().to_string(),
             client: Client {
-                http: reqwest::Client::new(),
+                http: http(),
                 base: self.base.clone(),
                 auth: Auth::Bearer(token),
             },
@@ -189,7 +197,9 @@ impl TestServer {
     /// The server's `/metrics` text.
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.base);
-        let response = reqwest::get(url)
+        let response = http()
+            .get(url)
+            .send()
             .await
             .unwrap_or_else(|e| panic!("metrics: {e}"));
         response.text().await.unwrap_or_default()

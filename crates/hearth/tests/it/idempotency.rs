@@ -17,7 +17,7 @@ async fn a_post_retried_with_its_idempotency_key_is_made_once(backend: Backend) 
         let url = format!("{}/api/v1/channels/{general}/messages", server.base);
         let token = token.clone();
         async move {
-            let response = reqwest::Client::new()
+            let response = crate::harness::http()
                 .post(url)
                 .bearer_auth(token)
                 .header("idempotency-key", key)

@@ -451,9 +451,10 @@ async fn a_password_is_reset_through_smtp_and_the_form_tells_nobody_who_is_regis
             .iter()
             .any(|m| m.header("Subject") == "Your password was changed")
     );
+    // Three asked for: two for bea's address, one for an address nobody has.
     assert_eq!(
         audited(&server, "account.password_reset_requested").await,
-        2
+        3
     );
     assert_eq!(audited(&server, "account.password_reset").await, 1);
 }
@@ -473,13 +474,6 @@ async fn a_change_of_address_is_confirmed_at_the_new_one_and_the_old_one_is_told
     )
     .await
     .expect_problem(422, "validation");
-    let to_free = cai
-        .put(
-            "/api/v1/me/email",
-            json!({ "email": "cai@new.example.org", "password": password_of("cai") }),
-        )
-        .await
-        .expect_status(202);
     // Another account's address: the same answer, and that account's owner is told.
     let to_taken = cai
         .put(
@@ -488,7 +482,21 @@ async fn a_change_of_address_is_confirmed_at_the_new_one_and_the_old_one_is_told
         )
         .await
         .expect_status(202);
+    let to_free = cai
+        .put(
+            "/api/v1/me/email",
+            json!({ "email": "cai@new.example.org", "password": password_of("cai") }),
+        )
+        .await
+        .expect_status(202);
     assert_eq!(to_free.body, to_taken.body);
+    // The address the account has is told of each request at once.
+    deliver(&server).await;
+    let asked = mails_to(&mails_in(&outbox), "cai@example.org")
+        .into_iter()
+        .filter(|m| m.header("Subject") == "A change of your email address was asked for")
+        .count();
+    assert_eq!(asked, 2);
     deliver(&server).await;
     let mails = mails_in(&outbox);
     let to_dee = mails_to(&mails, "dee@example.org");
@@ -526,9 +534,36 @@ async fn a_change_of_address_is_confirmed_at_the_new_one_and_the_old_one_is_told
     assert!(told.text.contains("c•••@new.example.org"), "{told:?}");
     assert!(!told.text.contains("cai@new.example.org"));
     // The new address signs in.
-    anon.sign_in("cai@new.example.org", &password_of("cai"))
+    let cai = anon
+        .sign_in("cai@new.example.org", &password_of("cai"))
         .await;
     assert_eq!(audited(&server, "account.email_change_requested").await, 2);
+
+    // A pending change can be cancelled, and signing out everywhere else cancels it too (as
+    // do a password change and a reset): a change asked for from a stolen session does not
+    // outlive the owner's clean-up.
+    let elsewhere = json!({ "email": "cai@third.example.org", "password": password_of("cai") });
+    cai.put("/api/v1/me/email", elsewhere.clone())
+        .await
+        .expect_status(202);
+    cai.delete("/api/v1/me/email/pending")
+        .await
+        .expect_status(204);
+    cai.delete("/api/v1/me/email/pending")
+        .await
+        .expect_problem(404, "not-found");
+    cai.put("/api/v1/me/email", elsewhere)
+        .await
+        .expect_status(202);
+    deliver(&server).await;
+    let stale = mails_to(&mails_in(&outbox), "cai@third.example.org")
+        .last()
+        .and_then(|m| m.token_for("/verify-email"))
+        .unwrap();
+    cai.delete("/api/v1/me/sessions").await.expect_status(200);
+    anon.post("/api/v1/email-confirmations", json!({ "token": stale }))
+        .await
+        .expect_problem(400, "link-expired");
     assert_eq!(audited(&server, "account.email_changed").await, 1);
 }
 
@@ -592,7 +627,7 @@ async fn queued_mail_survives_kill_9_and_a_repeat_keeps_its_message_id(backend: 
     ];
     let mut server = Server::start_with(&data_dir, &database_url, dir.path(), 0, &settings).await;
     let anon = Client {
-        http: reqwest::Client::new(),
+        http: crate::harness::http(),
         base: server.base.clone(),
         auth: crate::harness::Auth::None,
     };

@@ -11,7 +11,7 @@ on_both_backends!(
 
 async fn health_readiness_and_metrics_answer(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for (path, expected) in [("/healthz", "ok"), ("/readyz", "ready")] {
         let response = http
             .get(format!("{}{path}", server.base))
@@ -87,7 +87,7 @@ async fn behind_a_trusted_proxy_forwarded_headers_name_the_client(backend: Backe
         c.sign_ins_per_minute_per_address = 2;
     })
     .await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let url = format!("{}/api/v1/sessions", server.base);
     let attempt = |client: &'static str| {
         http.post(&url)
@@ -131,7 +131,7 @@ async fn behind_a_trusted_proxy_forwarded_headers_name_the_client(backend: Backe
 async fn metrics_can_require_a_token_or_an_address_of_their_own(backend: Backend) {
     let server =
         TestServer::start_with(backend, |c| c.metrics_token = "scrape-secret".into()).await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let url = format!("{}/metrics", server.base);
     for presented in [None, Some("Bearer wrong"), Some("scrape-secret")] {
         let mut request = http.get(&url);

@@ -98,7 +98,7 @@ async fn register_and_sign_in(api: &Api, username: &str, email: &str) -> String 
                 "password": Plants::PASSWORD }),
     )
     .await;
-    let signed_in = reqwest::Client::new()
+    let signed_in = crate::harness::http()
         .post(format!("{}/api/v1/sessions", api.base))
         .json(&json!({ "login": username, "password": Plants::PASSWORD }))
         .send()
@@ -125,7 +125,7 @@ async fn register_and_sign_in(api: &Api, username: &str, email: &str) -> String 
 async fn plant_everywhere(base: &str) {
     use reqwest::Method;
     let anon = Api {
-        http: reqwest::Client::new(),
+        http: crate::harness::http(),
         base: base.to_string(),
         token: None,
     };
@@ -135,7 +135,7 @@ async fn plant_everywhere(base: &str) {
     let me = Api {
         token: Some(token),
         ..Api {
-            http: reqwest::Client::new(),
+            http: crate::harness::http(),
             base: base.to_string(),
             token: None,
         }
@@ -143,7 +143,7 @@ async fn plant_everywhere(base: &str) {
     let other = Api {
         token: Some(other_token),
         ..Api {
-            http: reqwest::Client::new(),
+            http: crate::harness::http(),
             base: base.to_string(),
             token: None,
         }
@@ -316,7 +316,7 @@ async fn planted_personal_data_never_reaches_the_audit_log_the_logs_or_the_netwo
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     for _ in 0..100 {
         let health = http.get(format!("{base}/healthz")).send().await;
         if health.is_ok_and(|r| r.status().is_success()) {

@@ -34,7 +34,7 @@ async fn server_behind_proxy(backend: Backend, budget: i64) -> TestServer {
 
 /// One sign-in attempt from `network`: the status and the body.
 async fn attempt(server: &TestServer, network: &str, login: &str, password: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(format!("{}/api/v1/sessions", server.base))
         .header("x-forwarded-for", network)
         .json(&json!({ "login": login, "password": password }))
@@ -54,7 +54,7 @@ async fn attempt_on_device(
     password: &str,
     device: Option<&str>,
 ) -> (u16, Option<String>) {
-    let mut request = reqwest::Client::new()
+    let mut request = crate::harness::http()
         .post(format!("{}/api/v1/sessions", server.base))
         .header("x-forwarded-for", network)
         .json(&json!({ "login": login, "password": password }));
