@@ -383,6 +383,12 @@ impl App {
                     // A change of address asked for before the reset may have been someone
                     // else's: it goes with their sessions.
                     tx.conn().delete_pending_address_changes(user).await?;
+                    // So does any link to an identity provider: a reset is how a taken-over
+                    // account is won back, and a link may be how it was taken.
+                    if tx.conn().unlink_identities(user, None).await? > 0 {
+                        let object = (ObjectKind::User, Some(user.0));
+                        record(tx, Some(user), AuditAction::IdentityUnlinked, object, None);
+                    }
                     if row.email_verified_at.is_none() && row.email == link.email {
                         tx.conn().confirm_email(user, &row.email, now).await?;
                     }

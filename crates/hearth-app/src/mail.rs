@@ -132,6 +132,11 @@ pub(crate) enum Letter {
         /// The account's handle.
         username: String,
     },
+    /// Your account was linked to an identity provider.
+    IdentityLinked {
+        /// The account's handle.
+        username: String,
+    },
     /// Someone tried to register with your address (to its owner).
     RegisteredAgain {
         /// The account's handle.
@@ -270,6 +275,22 @@ impl Letter {
                 closing: vec![
                     "Your second factor kept them out. This message is sent at most once an \
                      hour."
+                        .into(),
+                ],
+            },
+            Letter::IdentityLinked { username } => Composed {
+                subject: "Your account can now be signed in to through single sign-on".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "Someone signed in to Hearth through this instance's identity provider with \
+                     this address, and your account was linked to that identity: signing in \
+                     there now signs in to your account here."
+                        .into(),
+                ],
+                action: Some(("Review your account".into(), link("/settings", 0))),
+                closing: vec![
+                    "If it was not you, unlink it in your account settings and change your \
+                     password at once."
                         .into(),
                 ],
             },
@@ -662,6 +683,9 @@ mod tests {
                 username: "ann".into(),
             },
             Letter::AddressInUse,
+            Letter::IdentityLinked {
+                username: "ann".into(),
+            },
             Letter::WrongSecondFactor {
                 username: "ann".into(),
             },

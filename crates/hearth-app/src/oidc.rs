@@ -214,11 +214,55 @@ impl Oidc {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        secure_url(url)?;
         let response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
-        response.json().await.map_err(|e| e.to_string())
+        serde_json::from_slice(&bounded_body(response).await?).map_err(|e| e.to_string())
+    }
+}
+
+/// Most bytes read from the provider in one answer: its documents are a few kilobytes.
+const MAX_PROVIDER_BYTES: usize = 256 * 1024;
+
+/// The body of a provider's answer, refused beyond [`MAX_PROVIDER_BYTES`].
+async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_PROVIDER_BYTES {
+            return Err("the answer is too large".into());
+        }
+    }
+    Ok(body)
+}
+
+/// Refuses a provider URL that is not HTTPS, but for a provider on this machine (tests, a
+/// provider behind the same host): over plain HTTP anyone on the way could hand Hearth keys
+/// of their own, and read its client secret.
+pub(crate) fn secure_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| format!("{url} is not a URL"))?;
+    let loopback = parsed.host_str().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback) {
+        Ok(())
+    } else {
+        Err(format!("{url} is not an https:// address"))
+    }
+}
+
+impl Oidc {
+    fn token_endpoint_checked(discovery: &Discovery) -> Result<(), AppError> {
+        secure_url(&discovery.token_endpoint)
+            .and_then(|()| secure_url(&discovery.authorization_endpoint))
+            .map_err(|e| unreachable_provider("endpoints", e))
     }
 }
 
@@ -253,13 +297,13 @@ fn verified_payload(token: &str, keys: &[Jwk]) -> Result<Option<Vec<u8>>, AppErr
     for key in candidates {
         let verified = match (head.alg.as_str(), key.kty.as_str()) {
             ("RS256", "RSA") => {
-                let (Some(n), Some(e)) = (&key.n, &key.e) else {
+                // One malformed key among the provider's must not break sign-in with the others.
+                let (Some(Ok(n)), Some(Ok(e))) =
+                    (key.n.as_deref().map(decode), key.e.as_deref().map(decode))
+                else {
                     continue;
                 };
-                let public = ring::signature::RsaPublicKeyComponents {
-                    n: decode(n)?,
-                    e: decode(e)?,
-                };
+                let public = ring::signature::RsaPublicKeyComponents { n, e };
                 public
                     .verify(
                         &ring::signature::RSA_PKCS1_2048_8192_SHA256,
@@ -269,12 +313,18 @@ fn verified_payload(token: &str, keys: &[Jwk]) -> Result<Option<Vec<u8>>, AppErr
                     .is_ok()
             }
             ("ES256", "EC") if key.crv.as_deref() == Some("P-256") => {
-                let (Some(x), Some(y)) = (&key.x, &key.y) else {
+                let (Some(Ok(x)), Some(Ok(y))) =
+                    (key.x.as_deref().map(decode), key.y.as_deref().map(decode))
+                else {
                     continue;
                 };
+                // Each coordinate is exactly 32 bytes: a 33/31 split would name another point.
+                if x.len() != 32 || y.len() != 32 {
+                    continue;
+                }
                 let mut point = vec![4u8];
-                point.extend(decode(x)?);
-                point.extend(decode(y)?);
+                point.extend(x);
+                point.extend(y);
                 ring::signature::UnparsedPublicKey::new(
                     &ring::signature::ECDSA_P256_SHA256_FIXED,
                     point,
@@ -291,12 +341,14 @@ fn verified_payload(token: &str, keys: &[Jwk]) -> Result<Option<Vec<u8>>, AppErr
     Ok(None)
 }
 
-/// A handle for a new account from what the provider says, made to fit Hearth's rules.
-fn handle_from(claims: &Claims, email: &str) -> String {
+/// A handle for a new account from what the provider says, made to fit Hearth's rules: its
+/// `preferred_username`, else its `name`; never the address, which handles would make public.
+fn handle_from(claims: &Claims) -> String {
     let wanted = claims
         .preferred_username
         .clone()
-        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+        .or_else(|| claims.name.as_ref().map(|n| n.replace(' ', ".")))
+        .unwrap_or_default();
     let mut handle: String = wanted
         .to_lowercase()
         .chars()
@@ -318,6 +370,14 @@ impl App {
         self.oidc.as_ref().map(|o| o.settings.display_name.as_str())
     }
 
+    /// The identity provider's origin (`https://id.example.org`), which the sign-in form may
+    /// lead to.
+    pub fn oidc_origin(&self) -> Option<String> {
+        let oidc = self.oidc.as_ref()?;
+        let url = reqwest::Url::parse(&oidc.settings.issuer).ok()?;
+        Some(url.origin().ascii_serialization())
+    }
+
     fn oidc(&self) -> Result<&Oidc, AppError> {
         self.oidc
             .as_deref()
@@ -333,9 +393,14 @@ impl App {
 
     /// Starts a sign-in with the identity provider: where to send the browser, and the
     /// cookie to keep until it comes back.
-    pub async fn oidc_start(&self) -> Result<OidcStart, AppError> {
+    pub async fn oidc_start(
+        &self,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<OidcStart, AppError> {
+        self.check_address(address)?;
         let oidc = self.oidc()?;
         let (discovery, _) = oidc.known(false).await?;
+        Oidc::token_endpoint_checked(&discovery)?;
         let state = random_token(24)?;
         let nonce = random_token(24)?;
         let verifier = random_token(48)?;
@@ -387,6 +452,7 @@ impl App {
             return Err(expired());
         }
         let (discovery, keys) = oidc.known(false).await?;
+        Oidc::token_endpoint_checked(&discovery)?;
         #[derive(Deserialize)]
         struct TokenResponse {
             id_token: String,
@@ -411,10 +477,11 @@ impl App {
             ));
         }
         // The access token, and any refresh token, are dropped here unread.
-        let tokens: TokenResponse = response
-            .json()
+        let tokens: TokenResponse = bounded_body(response)
             .await
-            .map_err(|_| refused("the identity provider's answer could not be read"))?;
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .ok_or_else(|| refused("the identity provider's answer could not be read"))?;
         let payload = match verified_payload(&tokens.id_token, &keys)? {
             Some(payload) => payload,
             // The provider may have rotated its keys since they were fetched.
@@ -430,8 +497,11 @@ impl App {
         let now_secs = Timestamp::now().0 / 1000;
         let genuine = claims.iss.trim_end_matches('/') == discovery.issuer.trim_end_matches('/')
             && claims.aud.contains(&oidc.settings.client_id)
-            && (claims.aud.len() == 1
-                || claims.azp.as_deref() == Some(oidc.settings.client_id.as_str()))
+            && (claims.aud.len() == 1 || claims.azp.is_some())
+            && claims
+                .azp
+                .as_deref()
+                .is_none_or(|azp| azp == oidc.settings.client_id)
             && claims.exp + LEEWAY_SECS > now_secs
             && claims.iat.is_none_or(|iat| iat - LEEWAY_SECS < now_secs)
             && claims
@@ -450,27 +520,41 @@ impl App {
     /// The account the provider's person signs in to: linked, found by a confirmed address
     /// (and linked now), or made.
     async fn oidc_account(&self, issuer: &str, claims: &Claims) -> Result<UserId, AppError> {
-        let verified = match &claims.email_verified {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) => s == "true",
-            _ => false,
-        };
+        // Only a JSON true counts, and only a plain ASCII address: lowercasing other scripts
+        // can turn an address the provider checked into another one it never saw.
+        let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)));
         let email = claims
             .email
             .as_deref()
             .filter(|_| verified)
-            .map(validate::email)
+            .map(|e| {
+                if e.is_ascii() {
+                    validate::email(e)
+                } else {
+                    Err(DomainError::invalid("email", "is not ASCII"))
+                }
+            })
             .transpose()
             .map_err(|_| refused("the identity provider gave an address Hearth cannot use"))?;
-        let username = email.as_deref().map(|e| handle_from(claims, e));
+        let username = handle_from(claims);
         let display_name = claims
             .name
             .clone()
             .and_then(|n| validate::name("display_name", &n).ok())
-            .or_else(|| username.clone())
-            .unwrap_or_default();
-        // An account made here has no password anyone knows: a reset link sets one.
-        let password_hash = hash_password(random_token(32)?).await?;
+            .unwrap_or_else(|| username.clone());
+        let linked = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().linked_user(issuer, &claims.sub).await?
+        };
+        if let Some(user) = linked {
+            return Ok(user);
+        }
+        // An account made here has no password anyone knows (a reset link sets one). Hashed
+        // only when an account may be made, and in turn with password checks.
+        let password_hash = {
+            let _ticket = self.hashing_ticket(None)?;
+            hash_password(random_token(32)?).await?
+        };
         let issuer = issuer.to_string();
         let subject = claims.sub.clone();
         let open = self.config.open_registration;
@@ -499,8 +583,24 @@ impl App {
                             )
                             .into());
                         }
+                        // The operator's account, and one already linked to another identity
+                        // at this provider, are never linked by address alone.
+                        if existing.is_operator
+                            || tx.conn().identity_count(user, &issuer).await? > 0
+                        {
+                            return Err(DomainError::Conflict(
+                                "an account here uses your address: sign in with its password",
+                            )
+                            .into());
+                        }
                         tx.conn()
                             .link_identity((&issuer, &subject), user, now)
+                            .await?;
+                        // The owner hears of every link, and can undo it in their settings.
+                        let letter = crate::mail::Letter::IdentityLinked {
+                            username: existing.username.clone(),
+                        };
+                        crate::mail::queue_mail(tx, &existing.email, Some(user), letter, None)
                             .await?;
                         record(
                             tx,
@@ -514,13 +614,18 @@ impl App {
                     if !open {
                         return Err(refused("registration is closed on this instance"));
                     }
-                    let base = username.unwrap_or_default();
-                    let mut handle = base.clone();
-                    for n in 2..100 {
-                        if !tx.conn().username_taken(&handle).await? {
+                    let mut handle = username.clone();
+                    let mut taken = tx.conn().username_taken(&handle).await?;
+                    for n in 2..10 {
+                        if !taken {
                             break;
                         }
-                        handle = format!("{base}{n}");
+                        handle = format!("{username}{n}");
+                        taken = tx.conn().username_taken(&handle).await?;
+                    }
+                    if taken {
+                        // Crowded: a random tail, which no one can fill in advance.
+                        handle = format!("{username}-{}", &random_token(6)?[..6]).to_lowercase();
                     }
                     let user = UserId(tx.next_id());
                     tx.conn()
@@ -564,7 +669,43 @@ impl App {
     ) -> Result<Option<Arc<Oidc>>, AppError> {
         // reqwest's TLS takes the process's crypto provider: ring, as lettre's does.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(settings) = &settings {
+            secure_url(&settings.issuer)
+                .map_err(|e| AppError::Internal(format!("oidc_issuer: {e}")))?;
+        }
         settings.map(|s| Oidc::new(s).map(Arc::new)).transpose()
+    }
+
+    /// The identity providers the caller's account is linked to, with when.
+    pub async fn linked_identities(
+        &self,
+        actor: &crate::Actor,
+    ) -> Result<Vec<(String, Timestamp)>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().identities_of(actor.user).await?)
+    }
+
+    /// Unlinks the caller's account from the identity provider: signing in there no longer
+    /// signs in here (until an address both sides confirmed links it again, which is mailed).
+    pub async fn unlink_identities(&self, actor: &crate::Actor) -> Result<(), AppError> {
+        let user = actor.user;
+        let unlinked = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let unlinked = tx.conn().unlink_identities(user, None).await?;
+                    if unlinked > 0 {
+                        let object = (ObjectKind::User, Some(user.0));
+                        record(tx, Some(user), AuditAction::IdentityUnlinked, object, None);
+                    }
+                    Ok::<_, AppError>(unlinked)
+                })
+            })
+            .await?;
+        if unlinked == 0 {
+            return Err(DomainError::NotFound("linked identity").into());
+        }
+        Ok(())
     }
 }
 

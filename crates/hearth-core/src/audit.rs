@@ -88,6 +88,8 @@ pub enum AuditAction {
     RecoveryCodeUsed,
     /// An account was linked to an identity provider's identifier for its owner.
     IdentityLinked,
+    /// An account's links to identity providers were removed.
+    IdentityUnlinked,
 }
 
 impl AuditAction {
@@ -136,6 +138,7 @@ impl AuditAction {
             AuditAction::RecoveryCodesRenewed => "account.recovery_codes_renewed",
             AuditAction::RecoveryCodeUsed => "account.recovery_code_used",
             AuditAction::IdentityLinked => "account.identity_linked",
+            AuditAction::IdentityUnlinked => "account.identity_unlinked",
         }
     }
 }

@@ -17,6 +17,42 @@ impl Conn<'_> {
         Ok(row.map(|(id,)| UserId(id)))
     }
 
+    /// How many identities at `issuer` are linked to `user`.
+    pub async fn identity_count(&mut self, user: UserId, issuer: &str) -> Result<i64, StoreError> {
+        let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM external_identities WHERE user_id = $1 AND issuer = $2")
+            .bind(user.0).bind(issuer).fetch_one(&mut **c).await?);
+        Ok(count)
+    }
+
+    /// The identities linked to `user`: issuer and when linked.
+    pub async fn identities_of(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let rows: Vec<(String, i64)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT issuer, created_at FROM external_identities WHERE user_id = $1 \
+             ORDER BY created_at")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        Ok(rows.into_iter().map(|(i, at)| (i, Timestamp(at))).collect())
+    }
+
+    /// Unlinks every identity of `user` (at `issuer`, or anywhere); returns how many went.
+    pub async fn unlink_identities(
+        &mut self,
+        user: UserId,
+        issuer: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        Ok(match issuer {
+            Some(issuer) => dispatch!(self, c => sqlx::query(
+                "DELETE FROM external_identities WHERE user_id = $1 AND issuer = $2")
+                .bind(user.0).bind(issuer).execute(&mut **c).await?.rows_affected()),
+            None => dispatch!(self, c => sqlx::query(
+                "DELETE FROM external_identities WHERE user_id = $1")
+                .bind(user.0).execute(&mut **c).await?.rows_affected()),
+        })
+    }
+
     /// Links `subject` at `issuer` to `user`.
     pub async fn link_identity(
         &mut self,

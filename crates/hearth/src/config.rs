@@ -280,6 +280,12 @@ impl Config {
         if self.oidc_client_id.trim().is_empty() {
             return Err("oidc_issuer is set but oidc_client_id is empty".into());
         }
+        if self.public_url.trim().is_empty() {
+            return Err(
+                "oidc_issuer needs public_url: the address the provider sends browsers back to"
+                    .into(),
+            );
+        }
         Ok(Some(hearth_app::OidcSettings {
             issuer: issuer.trim_end_matches('/').to_string(),
             client_id: self.oidc_client_id.trim().to_string(),

@@ -6,6 +6,7 @@ pub(crate) use accounts::{device_cookie, session_cookie};
 mod chat;
 mod communities;
 mod document;
+mod identities;
 mod paging;
 mod profiles;
 mod search;
@@ -66,6 +67,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(accounts::router())
         .merge(mail_links::router())
         .merge(two_factor::router())
+        .merge(identities::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

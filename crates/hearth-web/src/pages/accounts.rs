@@ -45,7 +45,27 @@ pub(crate) async fn sign_in_page(State(state): State<WebState>, visitor: Visitor
         error: None,
         provider: state.app.oidc_name().map(str::to_string),
     };
-    render(&page, &visitor)
+    with_provider_form(&state, render(&page, &visitor))
+}
+
+/// A sign-in page whose form may lead on to the identity provider: the redirect that answers
+/// "Sign in with ..." goes to the provider's site, which the page's `form-action` must name.
+fn with_provider_form(state: &WebState, mut response: Response) -> Response {
+    if let Some(origin) = state.app.oidc_origin()
+        && let Some(policy) = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+        && let Ok(value) = HeaderValue::from_str(&policy.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origin}"),
+        ))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -88,7 +108,10 @@ pub(crate) async fn sign_in(
                 error: Some(form_error(&problem)),
                 provider: state.app.oidc_name().map(str::to_string),
             };
-            Ok(render_with_status(problem.status(), &page, &visitor))
+            Ok(with_provider_form(
+                &state,
+                render_with_status(problem.status(), &page, &visitor),
+            ))
         }
     }
 }
@@ -164,12 +187,17 @@ pub(crate) async fn sign_in_code(
 /// The cookie that keeps a sign-in with the identity provider while the browser is there.
 const OIDC_COOKIE: &str = "hearth_oidc";
 
-/// `GET /sign-in/oidc`: off to the identity provider.
+/// `POST /sign-in/oidc`: off to the identity provider. A form of this site's, not a link:
+/// another site cannot send a browser through single sign-on into an account here.
 pub(crate) async fn oidc_start(
     State(state): State<WebState>,
+    visitor: Visitor,
+    ClientAddress(address): ClientAddress,
     OverHttps(https): OverHttps,
+    Form(form): Form<TokenOnly>,
 ) -> Result<Response, PageError> {
-    let start = state.app.oidc_start().await?;
+    visitor.check_form(&form.form_token)?;
+    let start = state.app.oidc_start(address).await?;
     let mut response = see_other(&start.redirect_to);
     // Lax, not Strict: the provider sends the browser back with a top-level navigation from
     // its own site, which must carry the cookie.
@@ -235,7 +263,10 @@ pub(crate) async fn oidc_callback(
                 error: Some(form_error(&problem)),
                 provider: state.app.oidc_name().map(str::to_string),
             };
-            render_with_status(problem.status(), &page, &visitor)
+            with_provider_form(
+                &state,
+                render_with_status(problem.status(), &page, &visitor),
+            )
         }
     };
     // The state is used up, whatever came of it.

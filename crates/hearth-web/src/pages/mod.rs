@@ -40,7 +40,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         )
         .route("/sign-out", post(accounts::sign_out))
         .route("/sign-in/code", post(accounts::sign_in_code))
-        .route("/sign-in/oidc", get(accounts::oidc_start))
+        .route("/sign-in/oidc", post(accounts::oidc_start))
         .route("/sign-in/oidc/callback", get(accounts::oidc_callback))
         .route(
             "/verify-email",
@@ -160,6 +160,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/password", post(settings::password))
         .route("/settings/email", post(settings::email))
+        .route(
+            "/settings/identities/unlink",
+            post(settings::unlink_identities),
+        )
         .route(
             "/settings/email/cancel",
             post(settings::cancel_email_change),

@@ -51,6 +51,9 @@ struct SettingsPage {
     pending_email: Option<String>,
     two_factor_on: bool,
     recovery_codes_left: i64,
+    /// Identity providers the account is linked to: issuer, when.
+    linked: Vec<(String, String)>,
+    provider: Option<String>,
     tokens: Vec<TokenView>,
     sessions: Vec<SessionView>,
     /// A token just created: its secret, shown this once.
@@ -99,6 +102,13 @@ async fn settings_page(
     let sessions = state.app.sessions(&me.actor).await?;
     let pending_email = state.app.pending_email(&me.actor).await?;
     let two_factor = state.app.two_factor_status(&me.actor).await?;
+    let linked = state
+        .app
+        .linked_identities(&me.actor)
+        .await?
+        .into_iter()
+        .map(|(issuer, at)| (issuer, day_and_time(at)))
+        .collect();
     let page = SettingsPage {
         sessions: sessions
             .into_iter()
@@ -122,6 +132,8 @@ async fn settings_page(
         email: account.email,
         email_confirmed: account.email_verified,
         two_factor_on: two_factor.enabled,
+        linked,
+        provider: state.app.oidc_name().map(str::to_string),
         recovery_codes_left: two_factor.recovery_codes_left,
         pending_email,
         tokens: tokens
@@ -169,6 +181,7 @@ pub(crate) async fn show(
             ),
             Some("confirmation") => Some("We mailed you a new confirmation link."),
             Some("email-kept") => Some("The change of address is cancelled."),
+            Some("unlinked") => Some("Your account is no longer linked to single sign-on."),
             Some("two-factor-off") => Some("Two-factor sign-in is off."),
             _ => None,
         },
@@ -258,6 +271,21 @@ pub(crate) async fn email(
         .await
     {
         Ok(()) => Ok(see_other("/settings?changed=email")),
+        Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
+    }
+}
+
+/// `POST /settings/identities/unlink`: signing in through the identity provider no longer
+/// signs in to this account.
+pub(crate) async fn unlink_identities(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    match state.app.unlink_identities(&me.actor).await {
+        Ok(()) => Ok(see_other("/settings?changed=unlinked")),
         Err(error) => settings_page(&state, &visitor, Outcome::failed(error)).await,
     }
 }

@@ -224,6 +224,27 @@ async fn registration_mails_a_link_to_the_outbox_that_confirms_the_address_once(
     ann.patch("/api/v1/me", json!({ "display_name": "Ann A." }))
         .await
         .expect_status(200);
+    // A page form goes by the session cookie alone: a bearer token beside it, working or
+    // not, changes nothing.
+    let crate::harness::Auth::Cookie(cookie) = &ann.auth else {
+        unreachable!()
+    };
+    let page = crate::harness::http()
+        .post(format!("{}/communities", server.base))
+        .header("cookie", cookie)
+        .header("authorization", "Bearer not-a-token")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("form_token", "x"), ("name", "Ann's"), ("slug", "anns")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 403);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Email address not confirmed")
+    );
 
     // Nothing is sent until the job runs; then one message is in the outbox.
     let outbox = server.config.outbox_path();
@@ -352,6 +373,15 @@ async fn a_password_is_reset_through_smtp_and_the_form_tells_nobody_who_is_regis
     assert!(reset.header("From").contains("hearth@chat.example.org"));
     assert!(reset.header("Message-ID").ends_with("@chat.example.org>"));
     let token = reset.token_for("/reset-password").unwrap();
+    // The confirmation mailed at registration came through SMTP too, and works.
+    let confirm = to_bea
+        .iter()
+        .find(|m| m.header("Subject") == "Confirm your email address")
+        .and_then(|m| m.token_for("/verify-email"))
+        .unwrap();
+    anon.post("/api/v1/email-confirmations", json!({ "token": confirm }))
+        .await
+        .expect_status(200);
 
     // The page asks for the new password; a too-short one is refused without using the link.
     let page = anon.get(&format!("/reset-password?token={token}")).await;
@@ -377,7 +407,6 @@ async fn a_password_is_reset_through_smtp_and_the_form_tells_nobody_who_is_regis
     .await
     .expect_status(401);
     let bea = anon.sign_in("bea", "bea's brand new password").await;
-    // The link proved the address.
     assert_eq!(bea.get("/api/v1/me").await.body["email_verified"], true);
 
     // Used, unknown and expired links: one answer.

@@ -74,6 +74,13 @@ impl Provider {
 
 /// Signs in at the provider's development login form as `login`, and consents.
 async fn through_provider(browser: &Browser, login: &str) {
+    // The click that led here returns before the provider's page has loaded.
+    for _ in 0..100 {
+        if browser.path().await.starts_with("/interaction/") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser.fill("input[name=login]", login).await;
     browser.fill("input[name=password]", "anything").await;
     browser.click("button[type=submit]").await;
@@ -105,7 +112,7 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
     browser
         .assert_accessible("the sign-in page with a provider")
         .await;
-    browser.click("a[href='/sign-in/oidc']").await;
+    browser.click("form[action='/sign-in/oidc'] button").await;
     through_provider(&browser, "kim").await;
     browser.wait_for_text("h1", "My communities").await;
     assert_eq!(
@@ -131,7 +138,7 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
     // Signing out and in again finds the same account (the provider remembers her too).
     browser.click("form[action='/sign-out'] button").await;
     browser.open(&server, "/sign-in").await;
-    browser.click("a[href='/sign-in/oidc']").await;
+    browser.click("form[action='/sign-in/oidc'] button").await;
     browser.wait_for_text("h1", "My communities").await;
     let mut reader = server.app().store().reader().await.unwrap();
     let count = |sql: &str| sql.to_string();
@@ -170,7 +177,8 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
         .await
         .expect_status(200);
     let browser = Browser::start().await;
-    browser.open(&server, "/sign-in/oidc").await;
+    browser.open(&server, "/sign-in").await;
+    browser.click("form[action='/sign-in/oidc'] button").await;
     through_provider(&browser, "lee").await;
     browser.wait_for_text("h1", "My communities").await;
     assert_eq!(
@@ -178,11 +186,35 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
         "Lee",
         "the account here, not a new one"
     );
+    // The owner is told of the link, and can undo it.
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    assert!(
+        mails_in(&server.config.outbox_path())
+            .iter()
+            .any(|m| m.header("To").contains("lee@idp.example")
+                && m.header("Subject").contains("single sign-on"))
+    );
+    browser.open(&server, "/settings").await;
+    let section = browser.text("#sso-heading + ul").await;
+    assert!(section.contains("Test Provider"), "{section}");
+    browser.screenshots(&shots("settings-single-sign-on")).await;
+    browser
+        .assert_accessible("the settings page with single sign-on")
+        .await;
+    browser
+        .click("form[action='/settings/identities/unlink'] button")
+        .await;
+    browser.wait_for_text(".notice", "no longer linked").await;
     drop(browser);
 
     // An address the provider did not confirm finds and makes nothing.
     let browser = Browser::start().await;
-    browser.open(&server, "/sign-in/oidc").await;
+    browser.open(&server, "/sign-in").await;
+    browser.click("form[action='/sign-in/oidc'] button").await;
     through_provider(&browser, "unverified-uma").await;
     browser
         .wait_for_text("[role=alert]", "did not confirm your email address")
@@ -197,7 +229,8 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
         conn.count_unchecked("SELECT COUNT(*) FROM external_identities".into())
             .await
             .unwrap(),
-        2
+        1,
+        "kim's link stays; lee unlinked hers"
     );
     assert_eq!(
         conn.count_unchecked(
