@@ -385,6 +385,7 @@ impl App {
                     tx.conn().delete_pending_address_changes(user).await?;
                     // So does any link to an identity provider: a reset is how a taken-over
                     // account is won back, and a link may be how it was taken.
+                    tx.conn().refuse_identity_links(user).await?;
                     if tx.conn().unlink_identities(user, None).await? > 0 {
                         let object = (ObjectKind::User, Some(user.0));
                         record(tx, Some(user), AuditAction::IdentityUnlinked, object, None);

@@ -668,6 +668,15 @@ impl App {
                         .member_role(community, new_owner)
                         .await?
                         .ok_or(DomainError::NotFound("member"))?;
+                    // The owner is not held to the community's two-factor rule: one who could
+                    // not meet it would escape it by inheriting the community.
+                    if let Some((_, true)) = tx.conn().acting_role(community, new_owner).await? {
+                        return Err(DomainError::Conflict(
+                            "this community requires two-factor sign-in of its moderators and \
+                             admins: the new owner must turn it on first",
+                        )
+                        .into());
+                    }
                     // The owner row is changed first, on the condition that the caller still
                     // owns it: of two transfers racing on two nodes, one finds it done.
                     if !tx

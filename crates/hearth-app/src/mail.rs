@@ -463,6 +463,11 @@ impl MailSender {
                     .recursive(true)
                     .mode(0o700)
                     .create(dir)
+                    .and_then(|()| {
+                        // An outbox made by an earlier version may be open to others.
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    })
                     .map_err(|e| {
                         AppError::Internal(format!("cannot make the outbox {}: {e}", dir.display()))
                     })?;

@@ -344,9 +344,11 @@ fn verified_payload(token: &str, keys: &[Jwk]) -> Result<Option<Vec<u8>>, AppErr
 /// A handle for a new account from what the provider says, made to fit Hearth's rules: its
 /// `preferred_username`, else its `name`; never the address, which handles would make public.
 fn handle_from(claims: &Claims) -> String {
+    // Many providers put the address in `preferred_username`: not that one.
     let wanted = claims
         .preferred_username
         .clone()
+        .filter(|u| !u.contains('@'))
         .or_else(|| claims.name.as_ref().map(|n| n.replace(' ', ".")))
         .unwrap_or_default();
     let mut handle: String = wanted
@@ -370,11 +372,16 @@ impl App {
         self.oidc.as_ref().map(|o| o.settings.display_name.as_str())
     }
 
-    /// The identity provider's origin (`https://id.example.org`), which the sign-in form may
-    /// lead to.
-    pub fn oidc_origin(&self) -> Option<String> {
+    /// The origin the sign-in form leads to (`https://id.example.org`): the provider's
+    /// authorization endpoint's, from its discovery document (cached), or its issuer's when
+    /// that cannot be fetched.
+    pub async fn oidc_origin(&self) -> Option<String> {
         let oidc = self.oidc.as_ref()?;
-        let url = reqwest::Url::parse(&oidc.settings.issuer).ok()?;
+        let target = match oidc.known(false).await {
+            Ok((discovery, _)) => discovery.authorization_endpoint,
+            Err(_) => oidc.settings.issuer.clone(),
+        };
+        let url = reqwest::Url::parse(&target).ok()?;
         Some(url.origin().ascii_serialization())
     }
 
@@ -513,13 +520,20 @@ impl App {
                 "the identity provider's answer was not meant for this sign-in",
             ));
         }
-        let user = self.oidc_account(&discovery.issuer, &claims).await?;
+        let user = self
+            .oidc_account(&discovery.issuer, &claims, from.address)
+            .await?;
         self.finish_external_sign_in(user, from).await
     }
 
     /// The account the provider's person signs in to: linked, found by a confirmed address
     /// (and linked now), or made.
-    async fn oidc_account(&self, issuer: &str, claims: &Claims) -> Result<UserId, AppError> {
+    async fn oidc_account(
+        &self,
+        issuer: &str,
+        claims: &Claims,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<UserId, AppError> {
         // Only a JSON true counts, and only a plain ASCII address: lowercasing other scripts
         // can turn an address the provider checked into another one it never saw.
         let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)));
@@ -542,18 +556,30 @@ impl App {
             .clone()
             .and_then(|n| validate::name("display_name", &n).ok())
             .unwrap_or_else(|| username.clone());
-        let linked = {
+        let (linked, existing) = {
             let mut reader = self.store.reader().await?;
-            reader.conn().linked_user(issuer, &claims.sub).await?
+            let mut conn = reader.conn();
+            let linked = conn.linked_user(issuer, &claims.sub).await?;
+            let existing = match &email {
+                Some(email) => conn.user_by_login(email).await?.is_some(),
+                None => false,
+            };
+            (linked, existing)
         };
         if let Some(user) = linked {
             return Ok(user);
         }
         // An account made here has no password anyone knows (a reset link sets one). Hashed
-        // only when an account may be made, and in turn with password checks.
-        let password_hash = {
-            let _ticket = self.hashing_ticket(None)?;
+        // only when an account is to be made, and in turn with password checks from the same
+        // network. (The write below decides again, in its transaction.)
+        let password_hash = if email.is_some() && !existing && self.config.open_registration {
+            let hasher = address.map(|a| {
+                crate::sign_in_limits::Hasher::Network(crate::sign_in_limits::network_of(a))
+            });
+            let _ticket = self.hashing_ticket(hasher)?;
             hash_password(random_token(32)?).await?
+        } else {
+            String::new()
         };
         let issuer = issuer.to_string();
         let subject = claims.sub.clone();
@@ -576,7 +602,13 @@ impl App {
                         let user = UserId(existing.id);
                         // Linking to an address nobody proved here would hand the account to
                         // whoever registered it first.
-                        if existing.email_verified_at.is_none() {
+                        // Proven here means confirmed after the account was made: accounts from
+                        // before Hearth confirmed addresses count as confirmed (migration 0013)
+                        // without having proven anything.
+                        if existing
+                            .email_verified_at
+                            .is_none_or(|at| at <= existing.created_at)
+                        {
                             return Err(DomainError::Conflict(
                                 "an account here uses your address but has not confirmed it: \
                                  sign in with its password and confirm the address first",
@@ -587,6 +619,7 @@ impl App {
                         // at this provider, are never linked by address alone.
                         if existing.is_operator
                             || tx.conn().identity_count(user, &issuer).await? > 0
+                            || tx.conn().identity_links_refused(user).await?
                         {
                             return Err(DomainError::Conflict(
                                 "an account here uses your address: sign in with its password",
@@ -613,6 +646,10 @@ impl App {
                     }
                     if !open {
                         return Err(refused("registration is closed on this instance"));
+                    }
+                    if password_hash.is_empty() {
+                        // The address's account went away since it was looked up: try again.
+                        return Err(refused("the sign-in could not finish: start again"));
                     }
                     let mut handle = username.clone();
                     let mut taken = tx.conn().username_taken(&handle).await?;
@@ -694,6 +731,9 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     let unlinked = tx.conn().unlink_identities(user, None).await?;
+                    // Unlinked for good: signing in at the provider with the same address does
+                    // not link the account again.
+                    tx.conn().refuse_identity_links(user).await?;
                     if unlinked > 0 {
                         let object = (ObjectKind::User, Some(user.0));
                         record(tx, Some(user), AuditAction::IdentityUnlinked, object, None);

@@ -615,6 +615,14 @@ pub const TABLES: &[Table] = &[
                 WhileAccountExists,
                 DeleteRow,
             ),
+            // They unlinked single sign-on, or reset their password: linking by address is off.
+            personal(
+                "identity_links_refused",
+                InternetActivity,
+                Security,
+                WhileAccountExists,
+                DeleteRow,
+            ),
         ],
     },
     Table {

@@ -53,6 +53,22 @@ impl Conn<'_> {
         })
     }
 
+    /// Refuses (from now on) linking `user` to an identity provider by address alone.
+    pub async fn refuse_identity_links(&mut self, user: UserId) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE users SET identity_links_refused = TRUE WHERE id = $1")
+            .bind(user.0).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Whether linking `user` by address is refused.
+    pub async fn identity_links_refused(&mut self, user: UserId) -> Result<bool, StoreError> {
+        let row: Option<(bool,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT identity_links_refused FROM users WHERE id = $1")
+            .bind(user.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some_and(|(refused,)| refused))
+    }
+
     /// Links `subject` at `issuer` to `user`.
     pub async fn link_identity(
         &mut self,

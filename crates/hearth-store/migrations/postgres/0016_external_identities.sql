@@ -9,3 +9,7 @@ CREATE TABLE external_identities (
     PRIMARY KEY (issuer, subject)
 );
 CREATE INDEX external_identities_by_user ON external_identities(user_id);
+
+-- Set when the owner unlinks, or resets their password: linking by address alone is refused
+-- from then on, so that whoever holds the provider's identity cannot just sign in again.
+ALTER TABLE users ADD COLUMN identity_links_refused BOOLEAN NOT NULL DEFAULT FALSE;

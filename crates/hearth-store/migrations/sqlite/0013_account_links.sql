@@ -5,7 +5,8 @@
 ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
 -- Accounts made before Hearth confirmed addresses keep what they could do: holding every one
 -- of them to reading (the default rule) would stop every community at once, moderators
--- included. They count as confirmed from when they were made.
+-- included. They count as confirmed from when they were made; linking by address to an
+-- identity provider asks more (a confirmation after the account was made), which they lack.
 UPDATE users SET email_verified_at = created_at;
 
 CREATE TABLE account_links (

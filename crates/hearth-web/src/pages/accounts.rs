@@ -45,13 +45,13 @@ pub(crate) async fn sign_in_page(State(state): State<WebState>, visitor: Visitor
         error: None,
         provider: state.app.oidc_name().map(str::to_string),
     };
-    with_provider_form(&state, render(&page, &visitor))
+    with_provider_form(&state, render(&page, &visitor)).await
 }
 
 /// A sign-in page whose form may lead on to the identity provider: the redirect that answers
 /// "Sign in with ..." goes to the provider's site, which the page's `form-action` must name.
-fn with_provider_form(state: &WebState, mut response: Response) -> Response {
-    if let Some(origin) = state.app.oidc_origin()
+async fn with_provider_form(state: &WebState, mut response: Response) -> Response {
+    if let Some(origin) = state.app.oidc_origin().await
         && let Some(policy) = response
             .headers()
             .get(header::CONTENT_SECURITY_POLICY)
@@ -111,7 +111,8 @@ pub(crate) async fn sign_in(
             Ok(with_provider_form(
                 &state,
                 render_with_status(problem.status(), &page, &visitor),
-            ))
+            )
+            .await)
         }
     }
 }
@@ -267,6 +268,7 @@ pub(crate) async fn oidc_callback(
                 &state,
                 render_with_status(problem.status(), &page, &visitor),
             )
+            .await
         }
     };
     // The state is used up, whatever came of it.

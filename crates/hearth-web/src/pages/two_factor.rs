@@ -19,6 +19,9 @@ struct SetupPage {
     /// The QR code carrying the otpauth:// URL, as SVG markup made here.
     qr_svg: String,
     secret: String,
+    /// Shown only in answer to the password: a refused code shows the form alone, so that a
+    /// stolen session cannot fetch the seed by sending a wrong one.
+    show_secret: bool,
     error: Option<String>,
 }
 
@@ -60,6 +63,7 @@ async fn setup_page(
     error: Option<ApiError>,
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
+    let show_secret = setup.is_some();
     let setup = match setup {
         Some(setup) => Some(setup),
         None => state.app.pending_two_factor(&me.actor).await?,
@@ -70,8 +74,13 @@ async fn setup_page(
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     let page = SetupPage {
         layout: Layout::new("Set up two-factor sign-in", visitor),
-        qr_svg: qr_svg(&setup.otpauth_url)?,
+        qr_svg: if show_secret {
+            qr_svg(&setup.otpauth_url)?
+        } else {
+            String::new()
+        },
         // In groups of four, as authenticator apps show and accept it.
+        show_secret,
         secret: setup
             .secret
             .as_bytes()

@@ -210,6 +210,15 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
         .await;
     browser.wait_for_text(".notice", "no longer linked").await;
     drop(browser);
+    // Unlinked for good: the same identity at the provider does not link it again.
+    let browser = Browser::start().await;
+    browser.open(&server, "/sign-in").await;
+    browser.click("form[action='/sign-in/oidc'] button").await;
+    through_provider(&browser, "lee").await;
+    browser
+        .wait_for_text("[role=alert]", "sign in with its password")
+        .await;
+    drop(browser);
 
     // An address the provider did not confirm finds and makes nothing.
     let browser = Browser::start().await;

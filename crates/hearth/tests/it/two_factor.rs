@@ -309,6 +309,14 @@ async fn a_community_may_require_a_second_factor_of_its_moderators_and_admins(ba
         .expect_problem(403, "forbidden");
     let general = admin.general_channel(&community).await;
     admin.say(&general, "still here").await;
+    // Nor can the community be handed to them, out of the rule's reach.
+    owner
+        .post(
+            &format!("/api/v1/communities/{community}/transfer"),
+            json!({ "user_id": admin.id }),
+        )
+        .await
+        .expect_problem(409, "conflict");
     turn_on(&admin, "jon").await;
     admin.post(&invites, json!({})).await.expect_status(201);
     // The owner lifts the rule.
