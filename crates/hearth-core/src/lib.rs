@@ -13,6 +13,7 @@ pub mod paging;
 pub mod permissions;
 pub mod profile;
 pub mod redacted_debug;
+pub mod requests;
 pub mod sign_in_throttle;
 pub mod timestamp;
 pub mod uploads;
