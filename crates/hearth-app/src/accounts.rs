@@ -273,6 +273,8 @@ impl App {
                         about: String::new(),
                         avatar_id: None,
                         email_verified: false,
+                        sale_opt_out: false,
+                        sensitive_limit: false,
                     }))
                 })
             })

@@ -90,6 +90,18 @@ pub enum AuditAction {
     IdentityLinked,
     /// An account's links to identity providers were removed.
     IdentityUnlinked,
+    /// A person opted out of the sale and sharing of their personal information by a page or
+    /// the API.
+    SaleOptedOut,
+    /// A person's browser sent the Global Privacy Control signal, and it was applied: they are
+    /// opted out of sale and sharing.
+    SaleOptedOutBySignal,
+    /// A person withdrew their opt-out (after confirming it).
+    SaleOptOutWithdrawn,
+    /// A person asked to limit the use of their sensitive personal information.
+    SensitiveLimited,
+    /// A person withdrew that limit.
+    SensitiveLimitWithdrawn,
 }
 
 impl AuditAction {
@@ -139,6 +151,11 @@ impl AuditAction {
             AuditAction::RecoveryCodeUsed => "account.recovery_code_used",
             AuditAction::IdentityLinked => "account.identity_linked",
             AuditAction::IdentityUnlinked => "account.identity_unlinked",
+            AuditAction::SaleOptedOut => "privacy.sale_opted_out",
+            AuditAction::SaleOptedOutBySignal => "privacy.sale_opted_out_by_signal",
+            AuditAction::SaleOptOutWithdrawn => "privacy.sale_opt_out_withdrawn",
+            AuditAction::SensitiveLimited => "privacy.sensitive_limited",
+            AuditAction::SensitiveLimitWithdrawn => "privacy.sensitive_limit_withdrawn",
         }
     }
 }

@@ -615,6 +615,22 @@ pub const TABLES: &[Table] = &[
                 WhileAccountExists,
                 DeleteRow,
             ),
+            // When they opted out of the sale and sharing of their personal information, and
+            // when they asked to limit the use of their sensitive personal information.
+            personal(
+                "sale_opt_out_at",
+                InternetActivity,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "sensitive_limit_at",
+                InternetActivity,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
             // They unlinked single sign-on, or reset their password: linking by address is off.
             personal(
                 "identity_links_refused",

@@ -142,6 +142,10 @@ pub struct Account {
     pub avatar_id: Option<crate::ids::UploadId>,
     /// Whether they have confirmed, by a mailed link, that `email` is theirs.
     pub email_verified: bool,
+    /// Whether they opted out of the sale and sharing of their personal information.
+    pub sale_opt_out: bool,
+    /// Whether they asked to limit the use of their sensitive personal information.
+    pub sensitive_limit: bool,
 }
 
 /// What someone the person shares a community or conversation with sees of them on their
@@ -430,6 +434,8 @@ mod tests {
                     about: PLANTED.into(),
                     avatar_id: None,
                     email_verified: false,
+                    sale_opt_out: false,
+                    sensitive_limit: false,
                 }
             ),
             format!(

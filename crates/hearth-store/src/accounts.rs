@@ -56,7 +56,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT id, username, display_name, email, password_hash, is_operator, ",
-            "created_at, about, avatar_id, email_verified_at FROM users ",
+            "created_at, about, avatar_id, email_verified_at, sale_opt_out_at, sensitive_limit_at FROM users ",
             $filter
         )
     };
@@ -107,6 +107,33 @@ impl Conn<'_> {
         Ok(dispatch!(self, c =>
             sqlx::query_as::<_, UserRow>(select_user!("WHERE username = $1 OR email = $1"))
                 .bind(login).fetch_optional(&mut **c).await?))
+    }
+
+    /// Records a privacy choice of `user`: the opt-out of sale and sharing (`sale`) or the limit
+    /// on sensitive information, made at `at`, or withdrawn (`None`). True when it changed.
+    pub async fn set_privacy_choice(
+        &mut self,
+        user: UserId,
+        sale: bool,
+        at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let sql = match (sale, at.is_some()) {
+            (true, true) => {
+                "UPDATE users SET sale_opt_out_at = $2 WHERE id = $1 AND sale_opt_out_at IS NULL"
+            }
+            (true, false) => {
+                "UPDATE users SET sale_opt_out_at = NULL WHERE id = $1 AND sale_opt_out_at IS NOT NULL AND $2 IS NULL"
+            }
+            (false, true) => {
+                "UPDATE users SET sensitive_limit_at = $2 WHERE id = $1 AND sensitive_limit_at IS NULL"
+            }
+            (false, false) => {
+                "UPDATE users SET sensitive_limit_at = NULL WHERE id = $1 AND sensitive_limit_at IS NOT NULL AND $2 IS NULL"
+            }
+        };
+        let changed = dispatch!(self, c => sqlx::query(sql)
+            .bind(user.0).bind(at.map(|t| t.0)).execute(&mut **c).await?.rows_affected());
+        Ok(changed == 1)
     }
 
     /// Whether any operator account exists.

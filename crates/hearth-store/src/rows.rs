@@ -36,6 +36,10 @@ pub struct UserRow {
     pub avatar_id: Option<i64>,
     /// When they confirmed `email` by a mailed link; `None` while unconfirmed.
     pub email_verified_at: Option<i64>,
+    /// When they opted out of the sale and sharing of their personal information.
+    pub sale_opt_out_at: Option<i64>,
+    /// When they asked to limit the use of their sensitive personal information.
+    pub sensitive_limit_at: Option<i64>,
 }
 
 impl UserRow {
@@ -51,6 +55,8 @@ impl UserRow {
             about,
             avatar_id: self.avatar_id.map(UploadId),
             email_verified: self.email_verified_at.is_some(),
+            sale_opt_out: self.sale_opt_out_at.is_some(),
+            sensitive_limit: self.sensitive_limit_at.is_some(),
         }
     }
 
@@ -237,6 +243,8 @@ mod tests {
                     about: Some(PLANTED.as_bytes().to_vec()),
                     avatar_id: None,
                     email_verified_at: None,
+                    sale_opt_out_at: None,
+                    sensitive_limit_at: None,
                 }
             ),
             format!(

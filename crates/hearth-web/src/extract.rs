@@ -129,7 +129,11 @@ impl FromRequestParts<WebState> for Authed {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .ok_or_else(ApiError::unauthenticated)?;
-            return Ok(Authed(state.app.authenticate_token(token).await?));
+            let actor = state.app.authenticate_token(token).await?;
+            if sends_privacy_signal(&parts.headers) {
+                state.app.honour_privacy_signal(&actor).await?;
+            }
+            return Ok(Authed(actor));
         }
         let secret = session_cookie(parts).ok_or_else(ApiError::unauthenticated)?;
         // Websocket handshakes are GETs that browsers send cross-site with cookies attached:
@@ -142,7 +146,12 @@ impl FromRequestParts<WebState> for Authed {
             )
             .detail("cookie-authenticated writes must come from this site"));
         }
-        Ok(Authed(state.app.authenticate_session(&secret).await?))
+        let actor = state.app.authenticate_session(&secret).await?;
+        // The signal is an opt-out, for the account, wherever it is seen.
+        if sends_privacy_signal(&parts.headers) {
+            state.app.honour_privacy_signal(&actor).await?;
+        }
+        Ok(Authed(actor))
     }
 }
 
@@ -159,6 +168,14 @@ pub(crate) fn sign_in_from(
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(512).collect()),
     }
+}
+
+/// Whether the browser sends the Global Privacy Control signal (`Sec-GPC: 1`).
+pub(crate) fn sends_privacy_signal(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("sec-gpc")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "1")
 }
 
 /// The session secret from the request's cookies.

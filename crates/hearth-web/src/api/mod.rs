@@ -8,6 +8,7 @@ mod communities;
 mod document;
 mod identities;
 mod paging;
+mod privacy;
 mod profiles;
 mod search;
 mod two_factor;
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "accounts", description = "Registration, sessions, passwords and API tokens"),
         (name = "communities", description = "Communities, members and invitations"),
         (name = "chat", description = "Channels, direct conversations and messages"),
+        (name = "privacy", description = "A person's privacy choices"),
     )
 )]
 struct ApiDoc;
@@ -68,6 +70,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(mail_links::router())
         .merge(two_factor::router())
         .merge(identities::router())
+        .merge(privacy::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

@@ -9,6 +9,7 @@ mod communities;
 mod mail_links;
 mod messages;
 mod people;
+mod privacy;
 mod profiles;
 mod search;
 pub(crate) mod settings;
@@ -160,6 +161,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/password", post(settings::password))
         .route("/settings/email", post(settings::email))
+        .route("/privacy", get(privacy::show).post(privacy::choose))
         .route(
             "/settings/identities/unlink",
             post(settings::unlink_identities),
@@ -206,6 +208,10 @@ pub(crate) struct Layout {
     pub form_token: String,
     /// The signed-in person is held to reading until they confirm their address.
     pub unconfirmed: bool,
+    /// The browser sent the Global Privacy Control signal, which was honoured.
+    pub privacy_signal: bool,
+    /// Someone is signed in (for the footer's link to their privacy choices).
+    pub signed_in: bool,
 }
 
 impl Layout {
@@ -223,6 +229,8 @@ impl Layout {
                 .signed_in
                 .as_ref()
                 .is_some_and(|s| s.actor.read_only),
+            privacy_signal: visitor.privacy_signal,
+            signed_in: visitor.signed_in.is_some(),
         }
     }
 }
@@ -386,6 +394,7 @@ impl IntoResponse for PageError {
             form_token: String::new(),
             new_form_cookie: None,
             from_elsewhere: false,
+            privacy_signal: false,
         };
         let page = ErrorPage {
             layout: Layout::new(heading.clone(), &visitor),

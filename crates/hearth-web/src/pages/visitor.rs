@@ -30,6 +30,9 @@ pub(crate) struct Visitor {
     /// Whether the browser says another site sent it here: such a visit may read, but not
     /// change anything, not even a read marker.
     pub from_elsewhere: bool,
+    /// Whether the browser sends the Global Privacy Control signal (honoured, and the page
+    /// says so).
+    pub privacy_signal: bool,
 }
 
 /// A signed-in visitor.
@@ -70,10 +73,16 @@ impl FromRequestParts<WebState> for Visitor {
             return Err(PageError::CrossSite);
         }
         let session = cookie(&parts.headers, SESSION_COOKIE);
+        let privacy_signal = crate::extract::sends_privacy_signal(&parts.headers);
         let mut signed_in = None;
         if let Some(secret) = session.as_deref() {
             // A session that has ended is no session: the page shows the signed-out view.
             if let Ok(actor) = state.app.authenticate_session(secret).await {
+                // The signal is an opt-out for the account, recorded the first time it is seen
+                // (even on a visit another site sent: it only ever protects).
+                if privacy_signal {
+                    state.app.honour_privacy_signal(&actor).await?;
+                }
                 let account = state.app.me(&actor).await?;
                 signed_in = Some((SignedIn { actor, account }, token_for(secret)));
             }
@@ -84,6 +93,7 @@ impl FromRequestParts<WebState> for Visitor {
                 form_token,
                 new_form_cookie: None,
                 from_elsewhere,
+                privacy_signal,
             });
         }
         let (form_token, new_form_cookie) = match cookie(&parts.headers, FORM_COOKIE)
@@ -105,6 +115,7 @@ impl FromRequestParts<WebState> for Visitor {
             form_token,
             new_form_cookie,
             from_elsewhere,
+            privacy_signal,
         })
     }
 }

@@ -167,4 +167,16 @@ async fn a_newcomer_confirms_their_address_and_later_resets_a_forgotten_password
     browser.fill("#password", "fern's new password").await;
     browser.click("form.stack button[type=submit]").await;
     browser.wait_for_text("h1", "My communities").await;
+
+    // "Your privacy choices", from the footer: opting out is one click, undoing it two.
+    browser.click("a[href='/privacy']").await;
+    browser.wait_for_text("h1", "Your privacy choices").await;
+    browser
+        .click("form[action='/privacy'] button.primary")
+        .await;
+    browser
+        .wait_for_text("#sale-heading + p", "opted out")
+        .await;
+    browser.screenshots(&shots("privacy-choices")).await;
+    browser.assert_accessible("the privacy choices page").await;
 }

@@ -23,6 +23,7 @@ mod oidc;
 mod ops;
 mod pages;
 mod planted;
+mod privacy;
 mod profiles;
 mod retention;
 mod roles;

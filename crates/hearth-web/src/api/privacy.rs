@@ -1,0 +1,75 @@
+//! `/api/v1/me/privacy`: the caller's choices about the sale and sharing of their personal
+//! information and the use of their sensitive personal information. A request carrying the
+//! Global Privacy Control signal (`Sec-GPC: 1`) opts the account out anywhere in the API.
+
+use crate::WebState;
+use crate::extract::{ApiJson, Authed};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::State;
+use hearth_app::{Choice, ChoiceBy};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new().routes(routes!(show, change))
+}
+
+/// The caller's privacy choices.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PrivacyView {
+    /// Opted out of the sale and sharing of their personal information.
+    sale_opt_out: bool,
+    /// Asked to limit the use of their sensitive personal information.
+    sensitive_limit: bool,
+}
+
+/// The caller's privacy choices.
+#[utoipa::path(get, path = "/api/v1/me/privacy", tag = "privacy",
+    responses((status = 200, body = PrivacyView), (status = 401, body = Problem)))]
+async fn show(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<PrivacyView>, ApiError> {
+    let account = state.app.me(&actor).await?;
+    Ok(Json(PrivacyView {
+        sale_opt_out: account.sale_opt_out,
+        sensitive_limit: account.sensitive_limit,
+    }))
+}
+
+/// Choices to make or withdraw; one left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PrivacyChange {
+    sale_opt_out: Option<bool>,
+    sensitive_limit: Option<bool>,
+    /// Must be true to withdraw a choice (false for either field): a second, deliberate step.
+    #[serde(default)]
+    confirm: bool,
+}
+
+/// Make or withdraw privacy choices. Making one needs nothing more; withdrawing one needs
+/// `confirm: true`. Each change is audited.
+#[utoipa::path(put, path = "/api/v1/me/privacy", tag = "privacy", request_body = PrivacyChange,
+    responses((status = 200, body = PrivacyView), (status = 401, body = Problem),
+              (status = 422, body = Problem)))]
+async fn change(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<PrivacyChange>,
+) -> Result<Json<PrivacyView>, ApiError> {
+    for (choice, wanted) in [
+        (Choice::SaleOptOut, body.sale_opt_out),
+        (Choice::SensitiveLimit, body.sensitive_limit),
+    ] {
+        if let Some(on) = wanted {
+            state
+                .app
+                .set_privacy_choice(&actor, choice, on, body.confirm, ChoiceBy::Person)
+                .await?;
+        }
+    }
+    show(State(state), Authed(actor)).await
+}

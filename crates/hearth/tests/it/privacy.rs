@@ -1,0 +1,92 @@
+//! Privacy choices: opting out of sale and sharing and limiting sensitive information, by the
+//! API, the page, and the browser's Global Privacy Control signal, which is recorded on the
+//! account the first time it is seen, kept when a later visit lacks it, and logged.
+
+use crate::harness::{Backend, TestServer, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_steps_back);
+
+async fn audited(server: &TestServer, code: &str) -> i64 {
+    let mut reader = server.app().store().reader().await.unwrap();
+    reader
+        .conn()
+        .count_unchecked(format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{code}'"
+        ))
+        .await
+        .unwrap()
+}
+
+async fn the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_steps_back(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let ada = server.member("ada").await;
+    let choices = ada.get("/api/v1/me/privacy").await.expect_status(200);
+    assert_eq!(choices.body["sale_opt_out"], false);
+
+    // A page visit with the signal: the account is opted out, and the page says so.
+    let crate::harness::Auth::Cookie(cookie) = &ada.session.auth else {
+        unreachable!()
+    };
+    let page = crate::harness::http()
+        .get(format!("{}/communities", server.base))
+        .header("cookie", cookie)
+        .header("sec-gpc", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Opt-Out Request Honored")
+    );
+    assert_eq!(
+        audited(&server, "privacy.sale_opted_out_by_signal").await,
+        1
+    );
+    // Every device: the API token sees it too, and a visit without the signal keeps it.
+    let choices = ada.get("/api/v1/me/privacy").await.expect_status(200);
+    assert_eq!(choices.body["sale_opt_out"], true);
+    assert_eq!(ada.get("/api/v1/me").await.body["sale_opt_out"], true);
+    // Seen again, the signal changes nothing and logs nothing new.
+    crate::harness::http()
+        .get(format!("{}/api/v1/me", server.base))
+        .header("cookie", cookie)
+        .header("sec-gpc", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        audited(&server, "privacy.sale_opted_out_by_signal").await,
+        1
+    );
+
+    // Withdrawing takes a second, deliberate step.
+    ada.put("/api/v1/me/privacy", json!({ "sale_opt_out": false }))
+        .await
+        .expect_problem(422, "validation");
+    let back = ada
+        .put(
+            "/api/v1/me/privacy",
+            json!({ "sale_opt_out": false, "confirm": true }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(back.body["sale_opt_out"], false);
+    // Limiting sensitive information takes one.
+    let limited = ada
+        .put("/api/v1/me/privacy", json!({ "sensitive_limit": true }))
+        .await
+        .expect_status(200);
+    assert_eq!(limited.body["sensitive_limit"], true);
+    for (code, times) in [
+        ("privacy.sale_opt_out_withdrawn", 1),
+        ("privacy.sensitive_limited", 1),
+    ] {
+        assert_eq!(audited(&server, code).await, times, "{code}");
+    }
+}
