@@ -42,7 +42,7 @@ pub use instance_key::{InstanceKey, MalformedKey};
 pub use jobs::{DEFAULT_ATTEMPTS, Enqueue, JobHandler, JobOutcome, JobRun, LEASE};
 pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
 pub use oidc::{OidcSettings, OidcStart};
-pub use privacy::{Choice, ChoiceBy};
+pub use privacy::{Choice, ChoiceBy, PrivacyRequest};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
@@ -73,6 +73,10 @@ pub struct AppConfig {
     pub unconfirmed: UnconfirmedAccounts,
     /// The identity provider people may sign in with, if any.
     pub oidc: Option<OidcSettings>,
+    /// The law privacy requests' deadlines follow.
+    pub law: hearth_core::requests::LawProfile,
+    /// Days besides weekends that are not business days, for those deadlines.
+    pub holidays: hearth_core::requests::Holidays,
 }
 
 /// What an account may do before its owner confirms their email address by the mailed link.
@@ -129,6 +133,8 @@ impl Default for AppConfig {
             mail: MailSettings::default(),
             unconfirmed: UnconfirmedAccounts::ReadOnly,
             oidc: None,
+            law: hearth_core::requests::LawProfile::default(),
+            holidays: hearth_core::requests::Holidays::default(),
         }
     }
 }

@@ -7,15 +7,50 @@
 use crate::audit::record;
 use crate::{Actor, App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::requests::{Lifecycle, RequestKind, RequestState, RequestStep};
 use hearth_core::{DomainError, Timestamp};
+use hearth_store::PrivacyRequestRow;
+
+/// Requests a person's record shows at most.
+const RECORD_SHOWN: i64 = 100;
 
 /// How a choice was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChoiceBy {
-    /// A page or the API, by the person.
-    Person,
+    /// On a page, by the person.
+    Page,
+    /// Through the API, by the person.
+    Api,
     /// The browser's Global Privacy Control signal (`Sec-GPC: 1`).
     Signal,
+}
+
+impl ChoiceBy {
+    /// How the request came, as its record says.
+    fn manner(self) -> &'static str {
+        match self {
+            ChoiceBy::Page => "page",
+            ChoiceBy::Api => "api",
+            ChoiceBy::Signal => "signal",
+        }
+    }
+}
+
+/// A privacy request as its person sees it in their record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivacyRequest {
+    /// What it asked.
+    pub kind: RequestKind,
+    /// Where it stands.
+    pub state: RequestState,
+    /// How it came: `page`, `api` or `signal`.
+    pub manner: String,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// When it is (or was) due.
+    pub due: String,
+    /// When it was answered.
+    pub answered_at: Option<Timestamp>,
 }
 
 /// Which choice.
@@ -47,18 +82,49 @@ impl App {
             .into());
         }
         let user = actor.user;
+        let now = Timestamp::now();
+        let kind = match choice {
+            Choice::SaleOptOut => RequestKind::OptOut,
+            Choice::SensitiveLimit => RequestKind::Limit,
+        };
+        // An opt-out or a limit is carried out at once: its record is a request received,
+        // verified (none needed) and completed in the same moment.
+        let law = self.config.law;
+        let due = law.deadlines(kind, now.to_datetime().date(), &self.config.holidays);
+        let done = Lifecycle::received(kind)
+            .after(RequestStep::Complete, law)
+            .map_err(|e| AppError::Internal(format!("a privacy choice cannot complete: {e}")))?;
+        let id = self.store.next_id();
+        let request = PrivacyRequestRow {
+            id,
+            user_id: Some(user.0),
+            kind: kind.code().into(),
+            state: done.state.code().into(),
+            law: law.code().into(),
+            manner: by.manner().into(),
+            received_at: now.0,
+            acknowledge_by: due.acknowledge_by.map(|d| d.to_string()),
+            respond_by: due.respond_by.to_string(),
+            extended_to: due.extended_to.map(|d| d.to_string()),
+            extended: false,
+            denial_reason: None,
+            responded_at: Some(now.0),
+        };
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let at = on.then(Timestamp::now);
+                    let at = on.then_some(now);
                     let sale = choice == Choice::SaleOptOut;
                     let changed = tx.conn().set_privacy_choice(user, sale, at).await?;
+                    if changed && on {
+                        tx.conn().insert_privacy_request(&request, now).await?;
+                    }
                     if changed {
                         let action = match (choice, on, by) {
                             (Choice::SaleOptOut, true, ChoiceBy::Signal) => {
                                 AuditAction::SaleOptedOutBySignal
                             }
-                            (Choice::SaleOptOut, true, ChoiceBy::Person) => {
+                            (Choice::SaleOptOut, true, ChoiceBy::Page | ChoiceBy::Api) => {
                                 AuditAction::SaleOptedOut
                             }
                             (Choice::SaleOptOut, false, _) => AuditAction::SaleOptOutWithdrawn,
@@ -98,5 +164,40 @@ impl App {
         }
         self.set_privacy_choice(actor, Choice::SaleOptOut, true, false, ChoiceBy::Signal)
             .await
+    }
+
+    /// The caller's privacy requests, newest first (the most recent hundred).
+    pub async fn my_privacy_requests(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<PrivacyRequest>, AppError> {
+        let rows = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .privacy_requests_of(actor.user, RECORD_SHOWN)
+                .await?
+        };
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = |what: &str| {
+                    AppError::Internal(format!("privacy request {} has a bad {what}", row.id))
+                };
+                let kind = RequestKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?;
+                let state = RequestState::parse(&row.state).ok_or_else(|| corrupt("state"))?;
+                let due = match (row.extended, &row.extended_to) {
+                    (true, Some(to)) => to.clone(),
+                    _ => row.respond_by.clone(),
+                };
+                Ok(PrivacyRequest {
+                    kind,
+                    state,
+                    manner: row.manner,
+                    received_at: Timestamp(row.received_at),
+                    due,
+                    answered_at: row.responded_at.map(Timestamp),
+                })
+            })
+            .collect()
     }
 }

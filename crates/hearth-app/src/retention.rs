@@ -39,6 +39,8 @@ pub struct SweepReport {
     pub account_links: u64,
     /// Messages in the outbox older than a week.
     pub outbox: u64,
+    /// Records of privacy requests older than their catalogued months.
+    pub privacy_requests: u64,
 }
 
 /// When a sweep of one table stops.
@@ -124,6 +126,16 @@ impl App {
             })
             .await?;
         report.outbox = self.sweep_outbox(now).await?;
+        let requests_before = expired_before("privacy_requests", now)?;
+        report.privacy_requests = self
+            .sweep(Until::ShortBatch, move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .delete_old_privacy_requests(requests_before, BATCH)
+                        .await
+                })
+            })
+            .await?;
         Ok(report)
     }
 
@@ -189,6 +201,7 @@ impl crate::JobHandler for RetentionSweep {
                     jobs = report.jobs,
                     account_links = report.account_links,
                     outbox = report.outbox,
+                    privacy_requests = report.privacy_requests,
                     "retention sweep deleted expired rows"
                 );
             }

@@ -761,6 +761,101 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "privacy_requests",
+        description: "The record of every privacy request: when it came, what it asked, how, \
+                      its deadlines, and how and when it was answered; kept 24 months to prove \
+                      compliance.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("id"),
+            personal(
+                "user_id",
+                Identifiers,
+                LegalCompliance,
+                LegalRecordMonths(24),
+                Deidentify,
+            ),
+            personal(
+                "kind",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "state",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            key("law"),
+            personal(
+                "manner",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "received_at",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "acknowledge_by",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "respond_by",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "extended_to",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "extended",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "denial_reason",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "responded_at",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            personal(
+                "updated_at",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+        ],
+    },
+    Table {
         name: "account_links",
         description: "Mailed links that confirm an email address or reset a forgotten \
                       password; only a hash of each link's secret is kept, and a link is \
@@ -1543,6 +1638,12 @@ const SIGN_IN_METER: Retention = Retention::Days(crate::sign_in_throttle::KNOWN_
 /// Days the events feed is kept: far longer than any node or client needs to catch up (after
 /// that they reload through the API), short enough that it is no history of anyone's activity.
 const EVENTS_DAYS: u32 = 7;
+
+/// How long the record of a privacy request is kept: 24 months (Reg. §7101(a)).
+const REQUEST_RECORD: Retention = Retention::LegalRecordMonths(24);
+
+/// Why a request's record outlives the erasure of its person (Reg. §7101, §7022(e)).
+const REQUEST_REASON: &str = "record of the request kept 24 months (Cal. Code Regs. tit. 11, 7101)";
 
 /// How long a mailed account link is kept at most: the longest a link lives (an address
 /// confirmation; a password reset lives an hour). Used or expired links are deleted sooner.

@@ -518,6 +518,15 @@ impl Holidays {
         Self(days)
     }
 
+    /// The holidays written as `YYYY-MM-DD`; the first that is not such a date is the error.
+    pub fn parse(days: &[String]) -> Result<Self, String> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        days.iter()
+            .map(|day| Date::parse(day.trim(), &format).map_err(|_| day.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::new)
+    }
+
     /// Whether `day` is a business day: a weekday that is not a holiday.
     pub fn is_business_day(&self, day: Date) -> bool {
         !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday)
@@ -667,6 +676,12 @@ mod tests {
             0
         );
         assert!(!us.is_business_day(date!(2026 - 12 - 25)));
+        let parsed = Holidays::parse(&["2026-12-25".to_string()]).unwrap_or_default();
+        assert!(!parsed.is_business_day(date!(2026 - 12 - 25)));
+        assert_eq!(
+            Holidays::parse(&["25/12/2026".to_string()]),
+            Err("25/12/2026".to_string())
+        );
         assert!(us.is_business_day(date!(2026 - 12 - 24)));
     }
 

@@ -130,6 +130,10 @@ pub struct Config {
     pub oidc_client_secret: String,
     /// What the sign-in button calls the provider.
     pub oidc_name: String,
+    /// The law privacy requests' deadlines follow: `ccpa`, `gdpr`, `virginia` or `colorado`.
+    pub privacy_law: String,
+    /// Days besides weekends that are not business days (`YYYY-MM-DD`), for those deadlines.
+    pub business_holidays: Vec<String>,
 }
 
 impl Default for Config {
@@ -181,6 +185,8 @@ impl Default for Config {
             oidc_client_id: String::new(),
             oidc_client_secret: String::new(),
             oidc_name: "single sign-on".into(),
+            privacy_law: "ccpa".into(),
+            business_holidays: Vec::new(),
         }
     }
 }
@@ -269,6 +275,28 @@ impl Config {
         } else {
             self.public_url.trim().trim_end_matches('/').to_string()
         }
+    }
+
+    /// The law privacy requests follow, and the holidays their business days skip.
+    pub fn privacy_law(
+        &self,
+    ) -> Result<
+        (
+            hearth_core::requests::LawProfile,
+            hearth_core::requests::Holidays,
+        ),
+        String,
+    > {
+        let law =
+            hearth_core::requests::LawProfile::parse(self.privacy_law.trim()).ok_or_else(|| {
+                format!(
+                    "privacy_law: {:?} is none of ccpa, gdpr, virginia, colorado",
+                    self.privacy_law
+                )
+            })?;
+        let holidays = hearth_core::requests::Holidays::parse(&self.business_holidays)
+            .map_err(|day| format!("business_holidays: {day:?} is not a YYYY-MM-DD date"))?;
+        Ok((law, holidays))
     }
 
     /// The identity provider to offer, if one is configured.
@@ -490,6 +518,15 @@ oidc_client_id = ""
 oidc_client_secret = ""
 # What the sign-in button calls the provider ("Sign in with ...").
 oidc_name = "single sign-on"
+
+# The law privacy requests' deadlines follow: "ccpa" (confirm within 10 business days, answer
+# within 45 days, one 45-day extension; opt-outs within 15 business days), "gdpr" (one month,
+# extendable by two), "virginia" or "colorado" (45 days plus 45, with an appeal).
+privacy_law = "ccpa"
+
+# Days besides weekends that are not business days, for those deadlines.
+# business_holidays = ["2026-12-25", "2027-01-01"]
+business_holidays = []
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),

@@ -69,6 +69,8 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
             },
             mail: config.mail_settings().map_err(anyhow::Error::msg)?,
             oidc: config.oidc_settings().map_err(anyhow::Error::msg)?,
+            law: config.privacy_law().map_err(anyhow::Error::msg)?.0,
+            holidays: config.privacy_law().map_err(anyhow::Error::msg)?.1,
             unconfirmed: match config.unconfirmed_accounts {
                 UnconfirmedAccountsMode::Full => UnconfirmedAccounts::Full,
                 UnconfirmedAccountsMode::ReadOnly => UnconfirmedAccounts::ReadOnly,

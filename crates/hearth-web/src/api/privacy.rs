@@ -14,7 +14,48 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(super) fn router() -> OpenApiRouter<WebState> {
-    OpenApiRouter::new().routes(routes!(show, change))
+    OpenApiRouter::new()
+        .routes(routes!(show, change))
+        .routes(routes!(requests))
+}
+
+/// A privacy request in the caller's record.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RequestView {
+    /// `know`, `access`, `delete`, `correct`, `opt_out` or `limit`.
+    kind: &'static str,
+    /// `received`, `verified`, `in_progress`, `extended`, `completed` or `denied`.
+    state: &'static str,
+    /// How it came: `page`, `api` or `signal` (the browser's Global Privacy Control).
+    manner: String,
+    received_at: hearth_core::Timestamp,
+    /// The day it is (or was) due, `YYYY-MM-DD`.
+    due: String,
+    answered_at: Option<hearth_core::Timestamp>,
+}
+
+/// The caller's privacy requests, newest first (the last hundred): what was asked, how, when,
+/// when it was due and when it was answered.
+#[utoipa::path(get, path = "/api/v1/me/privacy/requests", tag = "privacy",
+    responses((status = 200, body = [RequestView]), (status = 401, body = Problem)))]
+async fn requests(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<RequestView>>, ApiError> {
+    let requests = state.app.my_privacy_requests(&actor).await?;
+    Ok(Json(
+        requests
+            .into_iter()
+            .map(|r| RequestView {
+                kind: r.kind.code(),
+                state: r.state.code(),
+                manner: r.manner,
+                received_at: r.received_at,
+                due: r.due,
+                answered_at: r.answered_at,
+            })
+            .collect(),
+    ))
 }
 
 /// The caller's privacy choices.
@@ -67,7 +108,7 @@ async fn change(
         if let Some(on) = wanted {
             state
                 .app
-                .set_privacy_choice(&actor, choice, on, body.confirm, ChoiceBy::Person)
+                .set_privacy_choice(&actor, choice, on, body.confirm, ChoiceBy::Api)
                 .await?;
         }
     }

@@ -20,6 +20,8 @@ struct PrivacyPage {
     layout: Layout,
     sale_opt_out: bool,
     sensitive_limit: bool,
+    /// The person's requests: what, how, received, answered.
+    requests: Vec<(String, String, String, String)>,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -37,8 +39,40 @@ async fn page(
 ) -> Result<Response, PageError> {
     let me = visitor.require()?;
     let account = state.app.me(&me.actor).await?;
+    let requests = state
+        .app
+        .my_privacy_requests(&me.actor)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let what = match r.kind {
+                hearth_core::requests::RequestKind::OptOut => "Opt out of sale and sharing",
+                hearth_core::requests::RequestKind::Limit => "Limit sensitive information",
+                hearth_core::requests::RequestKind::Know => "Know what is held",
+                hearth_core::requests::RequestKind::Access => "A copy of my data",
+                hearth_core::requests::RequestKind::Delete => "Delete my data",
+                hearth_core::requests::RequestKind::Correct => "Correct my data",
+            };
+            let how = match r.manner.as_str() {
+                "signal" => "your browser's privacy signal",
+                "api" => "the API",
+                _ => "this page",
+            };
+            let answered = r
+                .answered_at
+                .map(crate::pages::settings::day_and_time)
+                .unwrap_or_else(|| format!("due by {}", r.due));
+            (
+                what.to_string(),
+                how.to_string(),
+                crate::pages::settings::day_and_time(r.received_at),
+                answered,
+            )
+        })
+        .collect();
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     let page = PrivacyPage {
+        requests,
         layout: Layout::new("Your privacy choices", visitor),
         sale_opt_out: account.sale_opt_out,
         sensitive_limit: account.sensitive_limit,
@@ -90,7 +124,7 @@ pub(crate) async fn choose(
             choice,
             on,
             form.confirm.is_some(),
-            ChoiceBy::Person,
+            ChoiceBy::Page,
         )
         .await
     {

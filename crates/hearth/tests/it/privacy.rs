@@ -83,6 +83,23 @@ async fn the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_s
         .await
         .expect_status(200);
     assert_eq!(limited.body["sensitive_limit"], true);
+    // Each choice made is a request on record, answered at once, due within 15 business days.
+    let record = ada
+        .get("/api/v1/me/privacy/requests")
+        .await
+        .expect_status(200);
+    let requests = record.body.as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0]["kind"], "limit");
+    assert_eq!(requests[0]["manner"], "api");
+    assert_eq!(requests[1]["kind"], "opt_out");
+    assert_eq!(requests[1]["manner"], "signal");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["state"] == "completed" && !r["answered_at"].is_null())
+    );
+    assert!(requests[1]["due"].as_str().unwrap().len() == 10);
     for (code, times) in [
         ("privacy.sale_opt_out_withdrawn", 1),
         ("privacy.sensitive_limited", 1),

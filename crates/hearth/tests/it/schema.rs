@@ -327,6 +327,7 @@ impl Raw {
             "two_factor",
             "recovery_codes",
             "external_identities",
+            "privacy_requests",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
