@@ -80,10 +80,11 @@ impl FromRequestParts<WebState> for Visitor {
             if let Ok(actor) = state.app.authenticate_session(secret).await {
                 // The signal is an opt-out for the account, recorded the first time it is seen
                 // (even on a visit another site sent: it only ever protects).
-                if privacy_signal {
+                let mut account = state.app.me(&actor).await?;
+                if privacy_signal && !account.sale_opt_out {
                     state.app.honour_privacy_signal(&actor).await?;
+                    account = state.app.me(&actor).await?;
                 }
-                let account = state.app.me(&actor).await?;
                 signed_in = Some((SignedIn { actor, account }, token_for(secret)));
             }
         }

@@ -126,7 +126,7 @@ async fn a_newcomer_confirms_their_address_and_later_resets_a_forgotten_password
         .await;
 
     // Signed out, "Forgot your password?" mails a link; the answer names nobody.
-    browser.click("form[action='/sign-out'] button").await;
+    browser.sign_out().await;
     browser.open(&server, "/sign-in").await;
     browser.click("a[href='/forgot-password']").await;
     browser.fill("#email", "fern@example.org").await;

@@ -178,6 +178,29 @@ impl Browser {
         self.wait_for_text("h1", "My communities").await;
     }
 
+    /// Signs out with the header's button and waits until the page it leads to is signed
+    /// out: opening another page before then would still carry the session.
+    pub(crate) async fn sign_out(&self) {
+        self.click("form[action='/sign-out'] button").await;
+        for _ in 0..100 {
+            let signed_in = self
+                .client
+                .execute(
+                    "if (document.readyState !== 'complete') return null; \
+                     return !!document.querySelector(\"form[action='/sign-out']\");",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool());
+            if signed_in == Some(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("still signed in after signing out");
+    }
+
     /// Waits until the page's websocket said hello.
     pub(crate) async fn wait_for_live(&self) {
         for _ in 0..100 {
@@ -525,7 +548,7 @@ async fn signing_in_and_posting_work_with_javascript_off() {
         .wait_for_text(".message:last-child", "This message was deleted.")
         .await;
 
-    browser.click("form[action='/sign-out'] button").await;
+    browser.sign_out().await;
     browser.wait_for_path("/").await;
     browser.open(&server, &format!("/channels/{general}")).await;
     browser.wait_for_path("/sign-in").await;

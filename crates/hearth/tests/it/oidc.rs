@@ -136,7 +136,7 @@ async fn people_sign_in_with_an_identity_provider(backend: Backend) {
         .unwrap();
     assert_eq!(kim, 1);
     // Signing out and in again finds the same account (the provider remembers her too).
-    browser.click("form[action='/sign-out'] button").await;
+    browser.sign_out().await;
     browser.open(&server, "/sign-in").await;
     browser.click("form[action='/sign-in/oidc'] button").await;
     browser.wait_for_text("h1", "My communities").await;

@@ -224,7 +224,7 @@ async fn a_browser_sets_up_two_factor_sign_in_and_signs_in_with_a_code(backend: 
     browser.assert_accessible("the recovery codes page").await;
 
     // Signing in now asks for the code on a page of its own.
-    browser.click("form[action='/sign-out'] button").await;
+    browser.sign_out().await;
     browser.open(&server, "/sign-in").await;
     browser.fill("#login", "hal").await;
     browser.fill("#password", &password_of("hal")).await;
