@@ -572,15 +572,22 @@ fn message_id(key: &crate::InstanceKey, job: i64, domain: &str) -> String {
     format!("<{tag}@{domain}>")
 }
 
-/// Writes a message into the outbox as `<Message-ID>.eml`, whole or not at all: written
-/// aside, synced, then renamed into place (a repeat replaces the same file).
-async fn write_to_outbox(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let name: String = id
+/// The outbox file of the message with this Message-ID: `<Message-ID>.eml`, with only the
+/// characters a file name can safely hold.
+fn outbox_name(message_id: &str) -> String {
+    let name: String = message_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@'))
         .collect();
+    format!("{name}.eml")
+}
+
+/// Writes a message into the outbox as `<Message-ID>.eml`, whole or not at all: written
+/// aside, synced, then renamed into place (a repeat replaces the same file).
+async fn write_to_outbox(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let name = outbox_name(id);
     let stamp = Timestamp::now().0;
-    let path = dir.join(format!("{name}.eml"));
+    let path = dir.join(&name);
     let partial = dir.join(format!(".{name}.{stamp}.partial"));
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || {
@@ -648,6 +655,55 @@ impl App {
         })
         .await
         .map_err(|e| AppError::Internal(format!("the outbox sweep stopped: {e}")))?
+    }
+
+    /// Removes from the outbox every message sent by one of the mail jobs `jobs`, or holding
+    /// `address`: what was mailed about a person goes with them at erasure, not a week later.
+    /// Returns how many went.
+    pub(crate) async fn purge_outbox_of(
+        &self,
+        jobs: &[i64],
+        address: &str,
+    ) -> Result<u64, AppError> {
+        let MailTransport::Outbox(dir) = &self.config.mail.transport else {
+            return Ok(0);
+        };
+        let dir = dir.clone();
+        let domain = self
+            .config
+            .mail
+            .from
+            .parse::<Mailbox>()
+            .map(|from| from.email.domain().to_string())
+            .unwrap_or_default();
+        let names: std::collections::HashSet<String> = jobs
+            .iter()
+            .map(|job| outbox_name(&message_id(&self.key, *job, &domain)))
+            .collect();
+        let address = address.to_ascii_lowercase().into_bytes();
+        tokio::task::spawn_blocking(move || {
+            let mut purged = 0;
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return Ok(0);
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let about_them = names.contains(&name)
+                    || (!address.is_empty()
+                        && std::fs::read(entry.path()).is_ok_and(|bytes| {
+                            bytes
+                                .to_ascii_lowercase()
+                                .windows(address.len())
+                                .any(|w| w == address.as_slice())
+                        }));
+                if about_them && std::fs::remove_file(entry.path()).is_ok() {
+                    purged += 1;
+                }
+            }
+            Ok(purged)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("the outbox purge stopped: {e}")))?
     }
 
     /// Starts sending mail through the jobs table with `settings`.

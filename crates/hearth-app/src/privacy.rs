@@ -8,7 +8,7 @@ use crate::audit::record;
 use crate::{Actor, App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::requests::{Lifecycle, RequestKind, RequestState, RequestStep};
-use hearth_core::{DomainError, Timestamp};
+use hearth_core::{DomainError, Timestamp, UserId};
 use hearth_store::PrivacyRequestRow;
 
 /// Requests a person's record shows at most.
@@ -23,6 +23,9 @@ pub enum ChoiceBy {
     Api,
     /// The browser's Global Privacy Control signal (`Sec-GPC: 1`).
     Signal,
+    /// An operator, on the command line, for a request that came another way (a letter, a
+    /// call, a mail to the contact the privacy statement gives).
+    Operator,
 }
 
 impl ChoiceBy {
@@ -32,6 +35,7 @@ impl ChoiceBy {
             ChoiceBy::Page => "page",
             ChoiceBy::Api => "api",
             ChoiceBy::Signal => "signal",
+            ChoiceBy::Operator => "operator",
         }
     }
 }
@@ -63,6 +67,43 @@ pub enum Choice {
 }
 
 impl App {
+    /// The record of a request carried out the moment it was received (and, where the kind
+    /// needs it, verified): an opt-out, a limit, a member's own erasure.
+    pub(crate) fn completed_at_once(
+        &self,
+        kind: RequestKind,
+        user: UserId,
+        by: ChoiceBy,
+        now: Timestamp,
+    ) -> Result<PrivacyRequestRow, AppError> {
+        let law = self.config.law;
+        let due = law.deadlines(kind, now.to_datetime().date(), &self.config.holidays);
+        let mut lifecycle = Lifecycle::received(kind);
+        if kind.needs_verification() {
+            lifecycle = lifecycle
+                .after(RequestStep::Verify, law)
+                .map_err(|e| AppError::Internal(format!("a request cannot be verified: {e}")))?;
+        }
+        let done = lifecycle
+            .after(RequestStep::Complete, law)
+            .map_err(|e| AppError::Internal(format!("a request cannot complete: {e}")))?;
+        Ok(PrivacyRequestRow {
+            id: self.store.next_id(),
+            user_id: Some(user.0),
+            kind: kind.code().into(),
+            state: done.state.code().into(),
+            law: law.code().into(),
+            manner: by.manner().into(),
+            received_at: now.0,
+            acknowledge_by: due.acknowledge_by.map(|d| d.to_string()),
+            respond_by: due.respond_by.to_string(),
+            extended_to: due.extended_to.map(|d| d.to_string()),
+            extended: false,
+            denial_reason: None,
+            responded_at: Some(now.0),
+        })
+    }
+
     /// Makes (`on`) or withdraws a privacy choice for the caller. Making one takes effect at
     /// once and asks nothing; withdrawing asks for `confirmed` (a second, deliberate step).
     /// Returns whether anything changed.
@@ -89,27 +130,7 @@ impl App {
         };
         // An opt-out or a limit is carried out at once: its record is a request received,
         // verified (none needed) and completed in the same moment.
-        let law = self.config.law;
-        let due = law.deadlines(kind, now.to_datetime().date(), &self.config.holidays);
-        let done = Lifecycle::received(kind)
-            .after(RequestStep::Complete, law)
-            .map_err(|e| AppError::Internal(format!("a privacy choice cannot complete: {e}")))?;
-        let id = self.store.next_id();
-        let request = PrivacyRequestRow {
-            id,
-            user_id: Some(user.0),
-            kind: kind.code().into(),
-            state: done.state.code().into(),
-            law: law.code().into(),
-            manner: by.manner().into(),
-            received_at: now.0,
-            acknowledge_by: due.acknowledge_by.map(|d| d.to_string()),
-            respond_by: due.respond_by.to_string(),
-            extended_to: due.extended_to.map(|d| d.to_string()),
-            extended: false,
-            denial_reason: None,
-            responded_at: Some(now.0),
-        };
+        let request = self.completed_at_once(kind, user, by, now)?;
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -124,9 +145,11 @@ impl App {
                             (Choice::SaleOptOut, true, ChoiceBy::Signal) => {
                                 AuditAction::SaleOptedOutBySignal
                             }
-                            (Choice::SaleOptOut, true, ChoiceBy::Page | ChoiceBy::Api) => {
-                                AuditAction::SaleOptedOut
-                            }
+                            (
+                                Choice::SaleOptOut,
+                                true,
+                                ChoiceBy::Page | ChoiceBy::Api | ChoiceBy::Operator,
+                            ) => AuditAction::SaleOptedOut,
                             (Choice::SaleOptOut, false, _) => AuditAction::SaleOptOutWithdrawn,
                             (Choice::SensitiveLimit, true, _) => AuditAction::SensitiveLimited,
                             (Choice::SensitiveLimit, false, _) => {

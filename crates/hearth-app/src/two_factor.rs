@@ -162,7 +162,11 @@ impl App {
     }
 
     /// Checks the caller's password (rate limited like a password change).
-    async fn check_own_password(&self, actor: &Actor, password: String) -> Result<(), AppError> {
+    pub(crate) async fn check_own_password(
+        &self,
+        actor: &Actor,
+        password: String,
+    ) -> Result<(), AppError> {
         self.password_change_limiter
             .check(&actor.user)
             .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;

@@ -102,6 +102,12 @@ pub enum AuditAction {
     SensitiveLimited,
     /// A person withdrew that limit.
     SensitiveLimitWithdrawn,
+    /// A person's account was erased at their own request. The entry names the account by
+    /// its former id only, and no one as actor: the account is gone when it is written.
+    AccountErased,
+    /// An operator erased a person's account (a request that came another way, carried out
+    /// from the command line).
+    AccountErasedByOperator,
 }
 
 impl AuditAction {
@@ -156,6 +162,8 @@ impl AuditAction {
             AuditAction::SaleOptOutWithdrawn => "privacy.sale_opt_out_withdrawn",
             AuditAction::SensitiveLimited => "privacy.sensitive_limited",
             AuditAction::SensitiveLimitWithdrawn => "privacy.sensitive_limit_withdrawn",
+            AuditAction::AccountErased => "privacy.account_erased",
+            AuditAction::AccountErasedByOperator => "privacy.account_erased_by_operator",
         }
     }
 }

@@ -1740,6 +1740,53 @@ fn erasure_step(table: &'static Table, link: PersonLink) -> Option<ErasureStep> 
     })
 }
 
+/// What erasing a person leaves behind, and why: the exceptions an erasure's answer lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAfterErasure {
+    /// The table.
+    pub table: &'static str,
+    /// What its rows are, in words.
+    pub what: &'static str,
+    /// Why rows of it stay.
+    pub reason: &'static str,
+}
+
+/// Why a row kept for others no longer names its person.
+const DEIDENTIFIED_REASON: &str =
+    "kept for the others it concerns, with nothing left that names you (shown as \"Deleted user\")";
+
+/// The exceptions to erasure, derived from the catalog: every table whose rows about a
+/// person stay (de-identified, as tombstones, or kept for a reason of law), with the reason.
+/// A table whose rows the erasure deletes is not listed.
+pub fn kept_after_erasure() -> Vec<KeptAfterErasure> {
+    TABLES
+        .iter()
+        .filter(|table| !table.subject.links().is_empty())
+        .filter(|table| {
+            !table
+                .columns
+                .iter()
+                .any(|c| c.erasure == Erasure::DeleteRow)
+        })
+        .filter_map(|table| {
+            let kept_for_law = table.columns.iter().find_map(|c| match c.erasure {
+                Erasure::Keep(reason) if c.category != Category::NotPersonal => Some(reason),
+                _ => None,
+            });
+            let deidentified = table
+                .columns
+                .iter()
+                .any(|c| matches!(c.erasure, Erasure::Deidentify | Erasure::Tombstone));
+            let reason = kept_for_law.or(deidentified.then_some(DEIDENTIFIED_REASON))?;
+            Some(KeptAfterErasure {
+                table: table.name,
+                what: table.description,
+                reason,
+            })
+        })
+        .collect()
+}
+
 /// Differences between a live schema, given as (table, column) pairs, and the catalog.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SchemaDrift {
@@ -1832,6 +1879,25 @@ pub fn link_drift<'a>(keys: impl IntoIterator<Item = ForeignKey<'a>>) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exceptions_to_erasure_name_the_request_record_and_the_audit_log_with_reasons() {
+        let kept = kept_after_erasure();
+        let reason_of = |table: &str| kept.iter().find(|k| k.table == table).map(|k| k.reason);
+        assert_eq!(reason_of("privacy_requests"), Some(REQUEST_REASON));
+        assert_eq!(reason_of("audit_log"), Some(AUDIT_REASON));
+        assert_eq!(reason_of("messages"), Some(DEIDENTIFIED_REASON));
+        // What erasure deletes is no exception.
+        for gone in [
+            "sessions",
+            "api_tokens",
+            "uploads",
+            "message_search",
+            "users",
+        ] {
+            assert_eq!(reason_of(gone), None, "{gone}");
+        }
+    }
 
     #[test]
     fn tables_and_columns_are_declared_once() {

@@ -62,6 +62,18 @@ impl Conn<'_> {
             .transpose()
     }
 
+    /// The communities `user` owns, by id: their account cannot go while they own any.
+    pub async fn communities_owned_by(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<Community>, StoreError> {
+        let rows: Vec<CommunityRow> = dispatch!(self, c => sqlx::query_as(
+            "SELECT id, slug, name, description, join_policy, owner_id, created_at, \
+             require_two_factor FROM communities WHERE owner_id = $1 ORDER BY id")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        rows.into_iter().map(Community::try_from).collect()
+    }
+
     /// Whether a slug is taken.
     pub async fn slug_taken(&mut self, slug: &str) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = dispatch!(self, c =>

@@ -285,6 +285,13 @@ impl Conn<'_> {
         Ok(changed == 1)
     }
 
+    /// The ids of the jobs of `kind` done for `user`, as long as their rows are kept.
+    pub async fn job_ids_for(&mut self, user: UserId, kind: &str) -> Result<Vec<i64>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE user_id = $1 AND kind = $2 ORDER BY id")
+            .bind(user.0).bind(kind).fetch_all(&mut **c).await?))
+    }
+
     /// Deletes up to `limit` finished jobs (done, failed or cancelled) last changed before
     /// `before`; returns how many.
     pub async fn delete_finished_jobs(

@@ -12,9 +12,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Paths (and their sub-paths) an account held to reading may still write to: its own
-/// account, its sessions, and the confirmation itself.
+/// account, its sessions, its privacy rights (which no rule of the instance may hold back),
+/// and the confirmation itself.
 const ACCOUNT_PATHS: &[&str] = &[
     "/api/v1/me",
+    "/privacy",
     "/api/v1/sessions",
     "/api/v1/email-confirmations",
     "/api/v1/password-reset",

@@ -59,6 +59,25 @@ enum Command {
         #[command(subcommand)]
         task: MailTask,
     },
+    /// Privacy requests that came another way (a letter, a call, a mail), carried out by an
+    /// operator who verified the requester.
+    Privacy {
+        #[command(subcommand)]
+        task: PrivacyTask,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyTask {
+    /// Delete an account and erase everything about its person, as the data catalog says;
+    /// prints the request's reference and what stays, with each reason.
+    Erase {
+        /// The account's username or email address.
+        login: String,
+        /// Confirms the erasure: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +222,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 store.close().await;
                 result.map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("a test message to {address} is queued; `hearth jobs list` shows when it is sent");
+                Ok(())
+            }
+            Command::Privacy {
+                task: PrivacyTask::Erase { login, yes },
+            } => {
+                if !yes {
+                    anyhow::bail!(
+                        "erasing {login} cannot be undone: run again with --yes to carry it out"
+                    );
+                }
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let result = app.erase_account_as_operator(&login).await;
+                store.close().await;
+                let answer = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "erased {login}: request {} completed; what stays, and why:",
+                    answer.request_id
+                );
+                for kept in answer.kept {
+                    println!("  {}: {}", kept.table, kept.reason);
+                }
                 Ok(())
             }
             Command::Config { .. } | Command::Catalog => Ok(()),

@@ -16,7 +16,90 @@ use utoipa_axum::routes;
 pub(super) fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
         .routes(routes!(show, change))
-        .routes(routes!(requests))
+        .routes(routes!(requests, make_request))
+}
+
+/// What a request asks; the choices (opt-out, limit) are made with `PUT /api/v1/me/privacy`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum NewRequestKind {
+    /// Delete the account and everything about the caller, as the privacy statement says.
+    Delete,
+}
+
+/// A request about the caller's own personal information. It acts on everything the caller
+/// holds, so it asks for the password again, and for a second factor when one is on.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct NewRequest {
+    kind: NewRequestKind,
+    /// The caller's password, entered again.
+    password: String,
+    /// With two-factor sign-in on: the current code, or an unused recovery code.
+    code: Option<String>,
+}
+
+/// Something a carried-out request left in place, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeptView {
+    /// The table, as the data catalog names it.
+    table: &'static str,
+    /// What its rows are.
+    what: &'static str,
+    /// Why they stay.
+    reason: &'static str,
+}
+
+/// The answer to a request carried out at once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AnswerView {
+    /// The request's reference.
+    id: String,
+    /// `delete`.
+    kind: &'static str,
+    /// `completed`.
+    state: &'static str,
+    completed_at: hearth_core::Timestamp,
+    /// What stays, as the law allows, with each reason.
+    kept: Vec<KeptView>,
+}
+
+/// Make a privacy request. `delete` erases the account at once: everything the data catalog
+/// holds about the caller goes (their messages stay as tombstones in others' threads, with
+/// no text or author), their files and sessions with it; the answer lists what the law lets
+/// stay. An owner must hand their communities on first (409).
+#[utoipa::path(post, path = "/api/v1/me/privacy/requests", tag = "privacy",
+    request_body = NewRequest,
+    responses((status = 200, body = AnswerView), (status = 401, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem)))]
+async fn make_request(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiJson(body): ApiJson<NewRequest>,
+) -> Result<Json<AnswerView>, ApiError> {
+    match body.kind {
+        NewRequestKind::Delete => {
+            let answer = state
+                .app
+                .erase_own_account(&actor, body.password, body.code.as_deref(), ChoiceBy::Api)
+                .await?;
+            Ok(Json(AnswerView {
+                id: answer.request_id.to_string(),
+                kind: "delete",
+                state: "completed",
+                completed_at: answer.completed_at,
+                kept: answer
+                    .kept
+                    .into_iter()
+                    .map(|k| KeptView {
+                        table: k.table,
+                        what: k.what,
+                        reason: k.reason,
+                    })
+                    .collect(),
+            }))
+        }
+    }
 }
 
 /// A privacy request in the caller's record.

@@ -163,6 +163,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/email", post(settings::email))
         .route("/privacy", get(privacy::show).post(privacy::choose))
         .route(
+            "/privacy/delete",
+            get(privacy::confirm_delete).post(privacy::delete),
+        )
+        .route(
             "/settings/identities/unlink",
             post(settings::unlink_identities),
         )

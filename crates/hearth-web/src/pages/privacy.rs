@@ -132,3 +132,109 @@ pub(crate) async fn choose(
         Err(error) => page(&state, &visitor, None, Some(error.into())).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "privacy_delete.html")]
+struct DeletePage {
+    layout: Layout,
+    /// Communities the person owns, by name and path: each must be handed on first.
+    owned: Vec<(String, String)>,
+    two_factor_on: bool,
+    kept: Vec<hearth_core::catalog::KeptAfterErasure>,
+    error: Option<String>,
+}
+
+async fn delete_page(
+    state: &WebState,
+    visitor: &Visitor,
+    error: Option<ApiError>,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let owned = state
+        .app
+        .communities_owned(&me.actor)
+        .await?
+        .into_iter()
+        .map(|c| (c.name, format!("/communities/{}/settings", c.id)))
+        .collect();
+    let two_factor_on = state.app.two_factor_status(&me.actor).await?.enabled;
+    let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
+    let page = DeletePage {
+        layout: Layout::new("Delete your account", visitor),
+        owned,
+        two_factor_on,
+        kept: hearth_core::catalog::kept_after_erasure(),
+        error: error.as_ref().map(form_error),
+    };
+    Ok(render_with_status(status, &page, visitor))
+}
+
+/// `GET /privacy/delete`: what deleting the account does, and the form that does it.
+pub(crate) async fn confirm_delete(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    delete_page(&state, &visitor, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    form_token: String,
+    password: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "privacy_deleted.html")]
+struct DeletedPage {
+    layout: Layout,
+    reference: String,
+    completed: String,
+    kept: Vec<hearth_core::catalog::KeptAfterErasure>,
+}
+
+/// `POST /privacy/delete`: deletes the account and answers on the spot (the answer cannot be
+/// mailed: the address is gone with the rest), signed out.
+pub(crate) async fn delete(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let answer = match state
+        .app
+        .erase_own_account(
+            &me.actor,
+            form.password,
+            form.code.as_deref(),
+            ChoiceBy::Page,
+        )
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => return delete_page(&state, &visitor, Some(error.into())).await,
+    };
+    let signed_out = Visitor {
+        signed_in: None,
+        form_token: String::new(),
+        new_form_cookie: None,
+        from_elsewhere: false,
+        privacy_signal: visitor.privacy_signal,
+    };
+    let page = DeletedPage {
+        layout: Layout::new("Your account is deleted", &signed_out),
+        reference: answer.request_id.to_string(),
+        completed: crate::pages::settings::day_and_time(answer.completed_at),
+        kept: answer.kept,
+    };
+    let mut response = render_with_status(StatusCode::OK, &page, &signed_out);
+    response.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "hearth_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+        ),
+    );
+    Ok(response)
+}

@@ -417,7 +417,7 @@ async fn the_retention_sweep_is_scheduled_once_per_instance(backend: Backend) {
 }
 
 /// The environment that points the `hearth` command at the test server's database and key.
-fn server_env(server: &TestServer) -> Vec<(String, String)> {
+pub(crate) fn server_env(server: &TestServer) -> Vec<(String, String)> {
     let config = &server.config;
     vec![
         (

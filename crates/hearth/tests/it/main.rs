@@ -12,6 +12,7 @@ mod catalog;
 mod cli;
 mod crash;
 mod durability;
+mod erasure;
 mod errors;
 mod idempotency;
 mod jobs;

@@ -297,7 +297,7 @@ impl Raw {
 
     /// The columns, of every table, with a value that is `id`, or lists it among others
     /// separated by commas.
-    async fn rows_naming(&mut self, id: &str) -> Vec<String> {
+    pub(crate) async fn rows_naming(&mut self, id: &str) -> Vec<String> {
         let mut found = Vec::new();
         for (table, column, bytes) in self.all_columns().await {
             let values = self.raw_values(&table, &column, bytes).await;

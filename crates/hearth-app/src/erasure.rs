@@ -1,0 +1,141 @@
+//! Deleting a person: a request to delete, carried out as the data catalog's erasure plan says,
+//! in one transaction with its record and its audit entry, and then, outside the database,
+//! their uploaded files and avatar, and the mail about them waiting in the outbox.
+//!
+//! What stays is what the catalog declares kept (the request's own record, audit entries by
+//! id, others' threads around tombstones), and the answer lists it with each reason.
+
+use crate::audit::record;
+use crate::mail::MAIL_JOB;
+use crate::privacy::ChoiceBy;
+use crate::{Actor, App, AppError};
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::catalog::{self, KeptAfterErasure};
+use hearth_core::model::Community;
+use hearth_core::requests::RequestKind;
+use hearth_core::{DomainError, Timestamp, UserId};
+
+/// The answer to a carried-out request to delete.
+#[derive(Debug, Clone)]
+pub struct ErasureAnswer {
+    /// The request's reference, kept in its record.
+    pub request_id: i64,
+    /// When the erasure was done.
+    pub completed_at: Timestamp,
+    /// What stays, and why.
+    pub kept: Vec<KeptAfterErasure>,
+}
+
+impl App {
+    /// The communities the caller owns: their account cannot be deleted until each is handed
+    /// on, and the deletion page says so before asking anything.
+    pub async fn communities_owned(&self, actor: &Actor) -> Result<Vec<Community>, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader.conn().communities_owned_by(actor.user).await?)
+    }
+
+    /// Deletes the caller's account at their request, after they enter their password again
+    /// (and a second factor, when they have one on): a deletion cannot be undone, so a session
+    /// left open on a shared computer is not enough.
+    pub async fn erase_own_account(
+        &self,
+        actor: &Actor,
+        password: String,
+        code: Option<&str>,
+        by: ChoiceBy,
+    ) -> Result<ErasureAnswer, AppError> {
+        self.check_own_password(actor, password).await?;
+        if self.second_factor_on(actor.user).await? {
+            let code = code
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "code",
+                        "is needed: enter the current code from your authenticator, or a recovery \
+                     code",
+                    )
+                })?;
+            if !self.accept_second_factor(actor.user, code).await? {
+                return Err(DomainError::invalid(
+                    "code",
+                    "is neither the current code from your authenticator nor an unused \
+                     recovery code",
+                )
+                .into());
+            }
+        }
+        self.erase(actor.user, by).await
+    }
+
+    /// Deletes the account named `login` (username or address) for an operator carrying out
+    /// a request that came another way, once they verified the requester themself.
+    pub async fn erase_account_as_operator(&self, login: &str) -> Result<ErasureAnswer, AppError> {
+        let user = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .user_by_login(&login.trim().to_lowercase())
+                .await?
+                .ok_or(DomainError::NotFound("account"))?
+        };
+        self.erase(UserId(user.id), ChoiceBy::Operator).await
+    }
+
+    async fn erase(&self, user: UserId, by: ChoiceBy) -> Result<ErasureAnswer, AppError> {
+        let now = Timestamp::now();
+        let request = self.completed_at_once(RequestKind::Delete, user, by, now)?;
+        let request_id = request.id;
+        let action = match by {
+            ChoiceBy::Operator => AuditAction::AccountErasedByOperator,
+            ChoiceBy::Page | ChoiceBy::Api | ChoiceBy::Signal => AuditAction::AccountErased,
+        };
+        // Read inside the transaction, so that mail queued up to the erasure is found too.
+        let (address, mail_jobs) = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx.conn().communities_owned_by(user).await?.is_empty() {
+                        return Err(DomainError::Conflict(
+                            "you own a community: hand each one on to another member (its \
+                             settings, Ownership) before deleting your account",
+                        )
+                        .into());
+                    }
+                    let row = tx
+                        .conn()
+                        .user(user)
+                        .await?
+                        .ok_or(DomainError::NotFound("account"))?;
+                    let mail_jobs = tx.conn().job_ids_for(user, MAIL_JOB).await?;
+                    tx.conn().insert_privacy_request(&request, now).await?;
+                    // The entry names the account by its former id: the one record the law
+                    // lets outlive it, to prove the deletion was done. No one is its actor,
+                    // since the account is gone when the entry is written.
+                    let object = (ObjectKind::User, Some(user.0));
+                    record(tx, None, action, object, None);
+                    if !tx.delete_user(user).await? {
+                        return Err(DomainError::NotFound("account").into());
+                    }
+                    Ok::<_, AppError>((row.email, mail_jobs))
+                })
+            })
+            .await?;
+        // This node forgets their sessions and tokens at once; the others within the
+        // credential cache's few seconds (their rows are gone).
+        self.credentials.forget_user(user);
+        // The files follow the rows that made them visible. Should removing them fail, the
+        // retention sweep removes files that no row names.
+        if let Err(error) = self.blobs.remove_owner(user).await {
+            tracing::error!(%error, "an erased person's files could not all be removed yet");
+        }
+        if let Err(error) = self.purge_outbox_of(&mail_jobs, &address).await {
+            tracing::error!(%error, "the outbox could not be purged of an erased person's mail");
+        }
+        Ok(ErasureAnswer {
+            request_id,
+            completed_at: now,
+            kept: catalog::kept_after_erasure(),
+        })
+    }
+}
