@@ -44,27 +44,7 @@ impl App {
         code: Option<&str>,
         by: ChoiceBy,
     ) -> Result<ErasureAnswer, AppError> {
-        self.check_own_password(actor, password).await?;
-        if self.second_factor_on(actor.user).await? {
-            let code = code
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| {
-                    DomainError::invalid(
-                        "code",
-                        "is needed: enter the current code from your authenticator, or a recovery \
-                     code",
-                    )
-                })?;
-            if !self.accept_second_factor(actor.user, code).await? {
-                return Err(DomainError::invalid(
-                    "code",
-                    "is neither the current code from your authenticator nor an unused \
-                     recovery code",
-                )
-                .into());
-            }
-        }
+        self.reauthenticate(actor, password, code).await?;
         self.erase(actor.user, by).await
     }
 
@@ -91,7 +71,7 @@ impl App {
             ChoiceBy::Page | ChoiceBy::Api | ChoiceBy::Signal => AuditAction::AccountErased,
         };
         // Read inside the transaction, so that mail queued up to the erasure is found too.
-        let (address, mail_jobs) = self
+        let (address, mail_jobs, exports) = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
@@ -108,6 +88,7 @@ impl App {
                         .await?
                         .ok_or(DomainError::NotFound("account"))?;
                     let mail_jobs = tx.conn().job_ids_for(user, MAIL_JOB).await?;
+                    let exports = tx.conn().export_ids_of(user).await?;
                     tx.conn().insert_privacy_request(&request, now).await?;
                     // The entry names the account by its former id: the one record the law
                     // lets outlive it, to prove the deletion was done. No one is its actor,
@@ -117,7 +98,7 @@ impl App {
                     if !tx.delete_user(user).await? {
                         return Err(DomainError::NotFound("account").into());
                     }
-                    Ok::<_, AppError>((row.email, mail_jobs))
+                    Ok::<_, AppError>((row.email, mail_jobs, exports))
                 })
             })
             .await?;
@@ -129,6 +110,9 @@ impl App {
         if let Err(error) = self.blobs.remove_owner(user).await {
             tracing::error!(%error, "an erased person's files could not all be removed yet");
         }
+        // Copies of their data, ready or being made (a job making one finds no row to finish
+        // and its file is removed here or by the sweep).
+        self.remove_export_files(&exports).await;
         if let Err(error) = self.purge_outbox_of(&mail_jobs, &address).await {
             tracing::error!(%error, "the outbox could not be purged of an erased person's mail");
         }

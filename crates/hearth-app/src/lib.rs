@@ -14,6 +14,7 @@ mod credential_cache;
 mod erasure;
 mod error;
 mod events;
+mod export;
 mod first_run;
 mod instance_key;
 mod jobs;
@@ -38,6 +39,7 @@ pub use communities::{CommunitySettings, NewCommunity, NewInvite};
 pub use erasure::ErasureAnswer;
 pub use error::AppError;
 pub use events::{EventSubscription, LiveEvent};
+pub use export::{EXPORT_JOB, ExportInfo, ExportRange, ExportState};
 pub use hearth_store::JobRow;
 pub use hearth_store::{AuditRecord, Backend, EventRecord, Store, StoreError, StoreOptions};
 pub use instance_key::{InstanceKey, MalformedKey};
@@ -69,6 +71,8 @@ pub struct AppConfig {
     pub live_event_buffer: usize,
     /// Where uploaded files are kept, and which are accepted.
     pub uploads: UploadSettings,
+    /// Where copies of people's data are prepared and offered.
+    pub exports_dir: std::path::PathBuf,
     /// How mail is sent.
     pub mail: MailSettings,
     /// What an account may do before its email address is confirmed.
@@ -132,6 +136,7 @@ impl Default for AppConfig {
             open_registration: true,
             live_event_buffer: 4096,
             uploads: UploadSettings::default(),
+            exports_dir: std::path::PathBuf::from("./data/exports"),
             mail: MailSettings::default(),
             unconfirmed: UnconfirmedAccounts::ReadOnly,
             oidc: None,
@@ -192,6 +197,7 @@ impl App {
         let mut app = Self::new(store, config, key, blobs);
         app.oidc = oidc;
         app.start_mail()?;
+        app.start_exports();
         Ok(app)
     }
 

@@ -167,6 +167,15 @@ pub(crate) enum Letter {
         /// By a mailed reset link, rather than with the old password.
         by_reset: bool,
     },
+    /// The copy of your data you asked for is ready.
+    ExportReady {
+        /// The account's handle.
+        username: String,
+        /// The copy's id (its page is `/privacy/exports/<id>`).
+        export: i64,
+        /// Days it is offered.
+        days: u32,
+    },
 }
 
 /// A job's payload: to whom, and what.
@@ -366,6 +375,28 @@ impl Letter {
                      it is."
                         .into(),
                 ],
+            },
+            Letter::ExportReady {
+                username,
+                export,
+                days,
+            } => Composed {
+                subject: "Your copy of your data is ready".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "The copy of your personal data you asked for is ready. Sign in to \
+                     download it: it is a ZIP with your data as JSON and CSV, your files, and a \
+                     page that opens in any browser."
+                        .into(),
+                ],
+                action: Some((
+                    "Download your data".into(),
+                    link(&format!("/privacy/exports/{export}"), 0),
+                )),
+                closing: vec![format!(
+                    "It can be downloaded for {days} days, then it is deleted. Your privacy \
+                     page lists it too."
+                )],
             },
             Letter::PasswordChanged { username, by_reset } => Composed {
                 subject: "Your password was changed".into(),
@@ -766,6 +797,11 @@ mod tests {
             Letter::PasswordChanged {
                 username: "ann".into(),
                 by_reset: true,
+            },
+            Letter::ExportReady {
+                username: "ann".into(),
+                export: 7,
+                days: 7,
             },
         ];
         for letter in letters {

@@ -41,6 +41,9 @@ pub struct SweepReport {
     pub outbox: u64,
     /// Records of privacy requests older than their catalogued months.
     pub privacy_requests: u64,
+    /// Copies of people's data whose week of download lapsed (files and rows), and failed
+    /// ones a week old.
+    pub exports: u64,
 }
 
 /// When a sweep of one table stops.
@@ -126,6 +129,7 @@ impl App {
             })
             .await?;
         report.outbox = self.sweep_outbox(now).await?;
+        report.exports = self.sweep_exports(now).await?;
         let requests_before = expired_before("privacy_requests", now)?;
         report.privacy_requests = self
             .sweep(Until::ShortBatch, move |tx| {
@@ -202,6 +206,7 @@ impl crate::JobHandler for RetentionSweep {
                     account_links = report.account_links,
                     outbox = report.outbox,
                     privacy_requests = report.privacy_requests,
+                    exports = report.exports,
                     "retention sweep deleted expired rows"
                 );
             }

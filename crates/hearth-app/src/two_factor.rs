@@ -161,12 +161,41 @@ impl App {
         (genuine && parts.next().is_none() && expires > Timestamp::now().0).then_some(user)
     }
 
-    /// Checks the caller's password (rate limited like a password change).
-    pub(crate) async fn check_own_password(
+    /// Asks the caller to prove it is them again before a step that acts on everything they
+    /// hold (a copy of their data, its deletion): the password, and a second factor when they
+    /// have one on. A session left open on a shared computer is not enough.
+    pub(crate) async fn reauthenticate(
         &self,
         actor: &Actor,
         password: String,
+        code: Option<&str>,
     ) -> Result<(), AppError> {
+        self.check_own_password(actor, password).await?;
+        if self.second_factor_on(actor.user).await? {
+            let code = code
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "code",
+                        "is needed: enter the current code from your authenticator, or a recovery \
+                     code",
+                    )
+                })?;
+            if !self.accept_second_factor(actor.user, code).await? {
+                return Err(DomainError::invalid(
+                    "code",
+                    "is neither the current code from your authenticator nor an unused \
+                     recovery code",
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the caller's password (rate limited like a password change).
+    async fn check_own_password(&self, actor: &Actor, password: String) -> Result<(), AppError> {
         self.password_change_limiter
             .check(&actor.user)
             .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;

@@ -105,6 +105,10 @@ pub enum AuditAction {
     /// A person's account was erased at their own request. The entry names the account by
     /// its former id only, and no one as actor: the account is gone when it is written.
     AccountErased,
+    /// A person asked for a copy of their data.
+    CopyRequested,
+    /// A person's copy of their data was made and offered (no one is its actor: a job did it).
+    CopyProvided,
     /// An operator erased a person's account (a request that came another way, carried out
     /// from the command line).
     AccountErasedByOperator,
@@ -163,6 +167,8 @@ impl AuditAction {
             AuditAction::SensitiveLimited => "privacy.sensitive_limited",
             AuditAction::SensitiveLimitWithdrawn => "privacy.sensitive_limit_withdrawn",
             AuditAction::AccountErased => "privacy.account_erased",
+            AuditAction::CopyRequested => "privacy.copy_requested",
+            AuditAction::CopyProvided => "privacy.copy_provided",
             AuditAction::AccountErasedByOperator => "privacy.account_erased_by_operator",
         }
     }

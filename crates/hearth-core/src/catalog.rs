@@ -855,6 +855,60 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // A copy of a person's data is theirs alone: the row and its file go when it lapses (a
+    // week after it is ready) and when the person does.
+    Table {
+        name: "exports",
+        description: "Copies of a person's data made for their access requests: what each \
+                      covers, where it stands, and until when it can be downloaded (a week); \
+                      the file and the row are deleted then.",
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("id"),
+            personal("user_id", Identifiers, ProvideService, EXPORT, DeleteRow),
+            key("request_id"),
+            key("state"),
+            personal(
+                "range_from",
+                InternetActivity,
+                ProvideService,
+                EXPORT,
+                DeleteRow,
+            ),
+            personal(
+                "range_to",
+                InternetActivity,
+                ProvideService,
+                EXPORT,
+                DeleteRow,
+            ),
+            key("bytes"),
+            key("sha256"),
+            // Failures are told in plain words without personal data.
+            key("error"),
+            personal(
+                "created_at",
+                InternetActivity,
+                ProvideService,
+                EXPORT,
+                DeleteRow,
+            ),
+            personal(
+                "ready_at",
+                InternetActivity,
+                ProvideService,
+                EXPORT,
+                DeleteRow,
+            ),
+            personal(
+                "expires_at",
+                InternetActivity,
+                ProvideService,
+                EXPORT,
+                DeleteRow,
+            ),
+        ],
+    },
     Table {
         name: "account_links",
         description: "Mailed links that confirm an email address or reset a forgotten \
@@ -1648,6 +1702,12 @@ const REQUEST_REASON: &str = "record of the request kept 24 months (Cal. Code Re
 /// How long a mailed account link is kept at most: the longest a link lives (an address
 /// confirmation; a password reset lives an hour). Used or expired links are deleted sooner.
 const ACCOUNT_LINK: Retention = Retention::Days(ACCOUNT_LINK_DAYS);
+
+/// Days a copy of a person's data is offered for download once it is ready.
+pub const EXPORT_DAYS: u32 = 7;
+
+/// How long a copy of a person's data is kept: until its offer lapses.
+const EXPORT: Retention = Retention::Days(EXPORT_DAYS);
 
 /// Days an address confirmation link works.
 pub const ACCOUNT_LINK_DAYS: u32 = 3;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod jobs;
 pub mod model;

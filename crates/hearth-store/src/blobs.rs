@@ -40,6 +40,11 @@ impl BlobStore {
         self.owner_dir(owner).join(id.to_string())
     }
 
+    /// Where a file is, for reading it as a stream (into a person's copy of their data).
+    pub fn file_path(&self, owner: UserId, id: i64) -> PathBuf {
+        self.path(owner, id)
+    }
+
     /// Writes a file whole and durably.
     pub async fn put(&self, owner: UserId, id: i64, bytes: Vec<u8>) -> std::io::Result<()> {
         let dir = self.owner_dir(owner);

@@ -10,7 +10,7 @@ use hearth_core::catalog::{self, ErasureAction, ErasureStep, PersonLink};
 use std::sync::OnceLock;
 
 /// The condition selecting the rows of a table that `link` ties to the person bound as `$1`.
-fn condition(link: PersonLink) -> String {
+pub(crate) fn condition(link: PersonLink) -> String {
     match link {
         PersonLink::Column(column) => format!("{column} = $1"),
         PersonLink::InList(column) => {

@@ -65,6 +65,22 @@ impl Conn<'_> {
         Ok(())
     }
 
+    /// Moves a request to `state`; with `answered`, records when it was answered.
+    pub async fn set_privacy_request_state(
+        &mut self,
+        id: i64,
+        state: &str,
+        answered: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE privacy_requests SET state = $2, \
+             responded_at = COALESCE($3, responded_at), updated_at = $4 WHERE id = $1")
+            .bind(id).bind(state).bind(answered.map(|a| a.0)).bind(now.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
     /// A person's requests, newest first, at most `limit`.
     pub async fn privacy_requests_of(
         &mut self,

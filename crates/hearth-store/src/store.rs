@@ -229,6 +229,12 @@ impl Store {
         self.events_committed.clone()
     }
 
+    /// The sealing seam the store writes personal text through: for reading such text back
+    /// outside the store's own queries (a person's copy of their data).
+    pub fn sealer(&self) -> Arc<dyn Sealer> {
+        self.sealer.clone()
+    }
+
     /// A new, time-ordered id, unique across the node (the writer draws from the same
     /// generator): for what must be named before its row is written, like an uploaded file.
     pub fn next_id(&self) -> i64 {

@@ -98,6 +98,9 @@ pub struct Config {
     /// Where uploaded files are kept; empty: `uploads` in `data_dir`. Every node on one
     /// PostgreSQL database must see the same folder (a shared file system).
     pub uploads_dir: Option<PathBuf>,
+    /// Where copies of people's data are prepared and offered for download; empty: `exports`
+    /// in `data_dir`. Every node on one PostgreSQL database must see the same folder.
+    pub exports_dir: Option<PathBuf>,
     /// Largest file accepted for upload, in bytes.
     pub max_upload_bytes: usize,
     /// Types of file accepted, as sniffed from their bytes: any of image/png, image/jpeg,
@@ -161,6 +164,7 @@ impl Default for Config {
             public_url: String::new(),
             master_key_file: None,
             uploads_dir: None,
+            exports_dir: None,
             max_upload_bytes: 10 * 1024 * 1024,
             upload_types: [
                 "image/png",
@@ -210,6 +214,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("master_key_file", &self.master_key_path())
             .field("uploads_dir", &self.uploads_path())
+            .field("exports_dir", &self.exports_path())
             .field("unconfirmed_accounts", &self.unconfirmed_accounts)
             .field("smtp_host", &self.smtp_host)
             .field("smtp_port", &self.smtp_port)
@@ -364,6 +369,13 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("uploads"))
     }
 
+    /// Where copies of people's data are kept while they are offered.
+    pub fn exports_path(&self) -> PathBuf {
+        self.exports_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("exports"))
+    }
+
     /// The upload types accepted, or the first one that names no type Hearth knows.
     pub fn upload_file_types(&self) -> Result<Vec<hearth_core::uploads::FileType>, String> {
         self.upload_types
@@ -476,6 +488,10 @@ public_url = ""
 # Where uploaded files are kept. Unset: "uploads" in data_dir. Every node on one PostgreSQL
 # database must see the same folder.
 # uploads_dir = "/var/lib/hearth/uploads"
+
+# Where copies of people's data (their access requests) are prepared and offered for a week.
+# Unset: "exports" in data_dir. Every node on one PostgreSQL database must see the same folder.
+# exports_dir = "/var/lib/hearth/exports"
 
 # Largest file accepted for upload, in bytes.
 max_upload_bytes = {max_upload_bytes}

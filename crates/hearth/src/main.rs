@@ -69,6 +69,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PrivacyTask {
+    /// Make a copy of a person's data (a ZIP: JSON with schemas, CSV, files, an offline index
+    /// page and a manifest) and write it to FILE; it is on their privacy page for a week too.
+    Export {
+        /// The account's username or email address.
+        login: String,
+        /// Where to write the ZIP.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Copy everything held, not only the last twelve months of messages, files and
+        /// activity.
+        #[arg(long)]
+        everything: bool,
+    },
     /// Delete an account and erase everything about its person, as the data catalog says;
     /// prints the request's reference and what stays, with each reason.
     Erase {
@@ -222,6 +235,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 store.close().await;
                 result.map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("a test message to {address} is queued; `hearth jobs list` shows when it is sent");
+                Ok(())
+            }
+            Command::Privacy {
+                task:
+                    PrivacyTask::Export {
+                        login,
+                        out,
+                        everything,
+                    },
+            } => {
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let range = if everything {
+                    hearth_app::ExportRange::Everything
+                } else {
+                    hearth_app::ExportRange::LastTwelveMonths
+                };
+                eprintln!("making a copy of {login}'s data...");
+                let result = app.export_as_operator(&login, range).await;
+                store.close().await;
+                let (export, path) = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                copy_private(&path, &out)?;
+                println!(
+                    "copy {} of {login}'s data written to {} ({} bytes, SHA-256 {})",
+                    export.id,
+                    out.display(),
+                    export.bytes.unwrap_or_default(),
+                    export.sha256.unwrap_or_default()
+                );
                 Ok(())
             }
             Command::Privacy {
@@ -453,4 +496,20 @@ fn catalog_table(session_days: i64) -> String {
         out.push_str(&format!("| {} | {whose} |\n", table.name));
     }
     out
+}
+
+/// Copies a file readable by its owner alone (a person's data).
+fn copy_private(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut source = std::fs::File::open(from)
+        .map_err(|e| anyhow::anyhow!("the copy {} cannot be read: {e}", from.display()))?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .map_err(|e| anyhow::anyhow!("{} cannot be written: {e}", to.display()))?;
+    std::io::copy(&mut source, &mut target)
+        .and_then(|_| target.sync_all())
+        .map_err(|e| anyhow::anyhow!("{} cannot be written: {e}", to.display()))
 }

@@ -67,6 +67,7 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
                 max_bytes: config.max_upload_bytes.max(1),
                 types: config.upload_file_types().map_err(anyhow::Error::msg)?,
             },
+            exports_dir: config.exports_path(),
             mail: config.mail_settings().map_err(anyhow::Error::msg)?,
             oidc: config.oidc_settings().map_err(anyhow::Error::msg)?,
             law: config.privacy_law().map_err(anyhow::Error::msg)?.0,

@@ -9,6 +9,7 @@ mod document;
 mod identities;
 mod paging;
 mod privacy;
+pub(crate) use privacy::export_response;
 mod profiles;
 mod search;
 mod two_factor;

@@ -3,11 +3,13 @@
 //! Global Privacy Control signal (`Sec-GPC: 1`) opts the account out anywhere in the API.
 
 use crate::WebState;
-use crate::extract::{ApiJson, Authed};
+use crate::extract::{ApiJson, ApiPath, Authed};
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
-use hearth_app::{Choice, ChoiceBy};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_app::{Choice, ChoiceBy, ExportInfo, ExportRange, ExportState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,12 +19,153 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
         .routes(routes!(show, change))
         .routes(routes!(requests, make_request))
+        .routes(routes!(exports))
+        .routes(routes!(export))
+        .routes(routes!(download))
+}
+
+/// A copy of the caller's data.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExportView {
+    id: String,
+    /// `preparing`, `ready` (downloadable until `expires_at`) or `failed` (see `error`).
+    state: &'static str,
+    /// The first instant of the messages, files and activity it covers; null: from the start.
+    from: Option<hearth_core::Timestamp>,
+    /// The instant after the last; null: up to when it was made.
+    to: Option<hearth_core::Timestamp>,
+    requested_at: hearth_core::Timestamp,
+    ready_at: Option<hearth_core::Timestamp>,
+    expires_at: Option<hearth_core::Timestamp>,
+    /// Its size in bytes, once ready.
+    bytes: Option<i64>,
+    /// The SHA-256 of the ZIP, hex, once ready.
+    sha256: Option<String>,
+    /// Why it could not be made, in plain words.
+    error: Option<String>,
+    /// Where to download it, once ready.
+    download: Option<String>,
+}
+
+impl From<ExportInfo> for ExportView {
+    fn from(export: ExportInfo) -> Self {
+        let ready = export.state == ExportState::Ready;
+        Self {
+            id: export.id.to_string(),
+            state: match export.state {
+                ExportState::Preparing => "preparing",
+                ExportState::Ready => "ready",
+                ExportState::Failed => "failed",
+            },
+            from: export.from,
+            to: export.to,
+            requested_at: export.requested_at,
+            ready_at: export.ready_at,
+            expires_at: export.expires_at,
+            bytes: export.bytes,
+            sha256: export.sha256,
+            error: export.error,
+            download: ready.then(|| format!("/api/v1/me/exports/{}/download", export.id)),
+        }
+    }
+}
+
+/// The caller's copies of their data, newest first.
+#[utoipa::path(get, path = "/api/v1/me/exports", tag = "privacy",
+    responses((status = 200, body = [ExportView]), (status = 401, body = Problem)))]
+async fn exports(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+) -> Result<Json<Vec<ExportView>>, ApiError> {
+    let list = state.app.my_exports(&actor).await?;
+    Ok(Json(list.into_iter().map(ExportView::from).collect()))
+}
+
+/// One of the caller's copies.
+#[utoipa::path(get, path = "/api/v1/me/exports/{export_id}", tag = "privacy",
+    params(("export_id" = String, Path, description = "The copy's id")),
+    responses((status = 200, body = ExportView), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+async fn export(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ExportView>, ApiError> {
+    Ok(Json(state.app.my_export(&actor, id).await?.into()))
+}
+
+/// Downloads one of the caller's ready copies: a ZIP (JSON with schemas, CSV, files, an
+/// offline index page and a manifest of SHA-256 sums). 404 once it expired.
+#[utoipa::path(get, path = "/api/v1/me/exports/{export_id}/download", tag = "privacy",
+    params(("export_id" = String, Path, description = "The copy's id")),
+    responses((status = 200, description = "The ZIP", content_type = "application/zip"),
+              (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn download(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let (export, path) = state.app.export_file(&actor, id).await?;
+    export_response(&export, &path).await
+}
+
+/// Streams a copy's ZIP as a download, never cached: a week later it is gone.
+pub(crate) async fn export_response(
+    export: &ExportInfo,
+    path: &std::path::Path,
+) -> Result<Response, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await.map_err(|_| {
+        ApiError::from(hearth_app::AppError::from(
+            hearth_core::DomainError::NotFound("export"),
+        ))
+    })?;
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(read) => {
+                buffer.truncate(read);
+                Some((Ok::<_, std::io::Error>(buffer), file))
+            }
+            Err(error) => Some((Err(error), file)),
+        }
+    });
+    let day = export
+        .ready_at
+        .map(|at| at.to_rfc3339().chars().take(10).collect::<String>())
+        .unwrap_or_default();
+    let mut response = axum::body::Body::from_stream(chunks).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"hearth-data-{day}.zip\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Some(bytes) = export.bytes
+        && let Ok(value) = HeaderValue::from_str(&bytes.to_string())
+    {
+        headers.insert(header::CONTENT_LENGTH, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 /// What a request asks; the choices (opt-out, limit) are made with `PUT /api/v1/me/privacy`.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum NewRequestKind {
+    /// A copy of the caller's data (access and portability), made by a job: the answer is
+    /// the copy, preparing; `GET /api/v1/me/exports/{id}` says when it is ready.
+    Access,
     /// Delete the account and everything about the caller, as the privacy statement says.
     Delete,
 }
@@ -36,6 +179,14 @@ pub(crate) struct NewRequest {
     password: String,
     /// With two-factor sign-in on: the current code, or an unused recovery code.
     code: Option<String>,
+    /// For `access`: the first instant of the messages, files and activity to copy. With
+    /// neither `from` nor `to`, the last twelve months; `everything: true` copies all.
+    from: Option<hearth_core::Timestamp>,
+    /// For `access`: the instant after the last (default: now).
+    to: Option<hearth_core::Timestamp>,
+    /// For `access`: copy everything held, whatever its date.
+    #[serde(default)]
+    everything: bool,
 }
 
 /// Something a carried-out request left in place, and why.
@@ -63,21 +214,53 @@ pub(crate) struct AnswerView {
     kept: Vec<KeptView>,
 }
 
-/// Make a privacy request. `delete` erases the account at once: everything the data catalog
+/// Make a privacy request. `access` asks for a copy of one's data (202: it is being made).
+/// `delete` erases the account at once: everything the data catalog
 /// holds about the caller goes (their messages stay as tombstones in others' threads, with
 /// no text or author), their files and sessions with it; the answer lists what the law lets
 /// stay. An owner must hand their communities on first (409).
 #[utoipa::path(post, path = "/api/v1/me/privacy/requests", tag = "privacy",
     request_body = NewRequest,
-    responses((status = 200, body = AnswerView), (status = 401, body = Problem),
+    responses((status = 200, body = AnswerView), (status = 202, body = ExportView),
+              (status = 401, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem),
               (status = 429, body = Problem)))]
 async fn make_request(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiJson(body): ApiJson<NewRequest>,
-) -> Result<Json<AnswerView>, ApiError> {
+) -> Result<Response, ApiError> {
     match body.kind {
+        NewRequestKind::Access => {
+            let range = match (body.everything, body.from, body.to) {
+                (true, None, None) => ExportRange::Everything,
+                (true, _, _) => {
+                    return Err(
+                        hearth_app::AppError::from(hearth_core::DomainError::invalid(
+                            "everything",
+                            "cannot go with from or to",
+                        ))
+                        .into(),
+                    );
+                }
+                (false, None, None) => ExportRange::LastTwelveMonths,
+                (false, from, to) => ExportRange::Between {
+                    from: from.unwrap_or(hearth_core::Timestamp(0)),
+                    to: to.unwrap_or_else(hearth_core::Timestamp::now),
+                },
+            };
+            let export = state
+                .app
+                .request_copy(
+                    &actor,
+                    body.password,
+                    body.code.as_deref(),
+                    range,
+                    ChoiceBy::Api,
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(ExportView::from(export))).into_response())
+        }
         NewRequestKind::Delete => {
             let answer = state
                 .app
@@ -97,7 +280,8 @@ async fn make_request(
                         reason: k.reason,
                     })
                     .collect(),
-            }))
+            })
+            .into_response())
         }
     }
 }

@@ -166,6 +166,12 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             "/privacy/delete",
             get(privacy::confirm_delete).post(privacy::delete),
         )
+        .route("/privacy/exports", post(privacy::request_copy))
+        .route("/privacy/exports/{id}", get(privacy::show_copy))
+        .route(
+            "/privacy/exports/{id}/download",
+            get(privacy::download_copy),
+        )
         .route(
             "/settings/identities/unlink",
             post(settings::unlink_identities),

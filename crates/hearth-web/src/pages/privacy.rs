@@ -8,10 +8,10 @@ use crate::pages::{Layout, PageError, Visitor, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use hearth_app::{Choice, ChoiceBy};
+use hearth_app::{Choice, ChoiceBy, ExportInfo, ExportRange, ExportState};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -22,6 +22,9 @@ struct PrivacyPage {
     sensitive_limit: bool,
     /// The person's requests: what, how, received, answered.
     requests: Vec<(String, String, String, String)>,
+    /// Their copies: page, what it covers, where it stands.
+    exports: Vec<(String, String, &'static str)>,
+    two_factor_on: bool,
     notice: Option<&'static str>,
     error: Option<String>,
 }
@@ -70,9 +73,30 @@ async fn page(
             )
         })
         .collect();
+    let exports = state
+        .app
+        .my_exports(&me.actor)
+        .await?
+        .into_iter()
+        .map(|export| {
+            let stands = match export.state {
+                ExportState::Preparing => "being made",
+                ExportState::Ready => "ready to download",
+                ExportState::Failed => "could not be made",
+            };
+            (
+                format!("/privacy/exports/{}", export.id),
+                covers(&export),
+                stands,
+            )
+        })
+        .collect();
+    let two_factor_on = state.app.two_factor_status(&me.actor).await?.enabled;
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     let page = PrivacyPage {
         requests,
+        exports,
+        two_factor_on,
         layout: Layout::new("Your privacy choices", visitor),
         sale_opt_out: account.sale_opt_out,
         sensitive_limit: account.sensitive_limit,
@@ -237,4 +261,150 @@ pub(crate) async fn delete(
         ),
     );
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CopyForm {
+    form_token: String,
+    password: String,
+    #[serde(default)]
+    code: Option<String>,
+    /// `year` (the last twelve months), `all`, or `between`.
+    range: String,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// A `YYYY-MM-DD` from a date field, as the instant that day starts (UTC).
+fn day_start(field: &'static str, value: Option<&str>) -> Result<hearth_core::Timestamp, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    value
+        .and_then(|v| time::Date::parse(v.trim(), &format).ok())
+        .map(|date| hearth_core::Timestamp::from_datetime(date.midnight().assume_utc()))
+        .ok_or_else(|| {
+            hearth_app::AppError::from(hearth_core::DomainError::invalid(field, "must be a date"))
+                .into()
+        })
+}
+
+/// `POST /privacy/exports`: asks for a copy of one's data, after the password again.
+pub(crate) async fn request_copy(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Form(form): Form<CopyForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let range = match form.range.as_str() {
+        "all" => Ok(ExportRange::Everything),
+        "between" => day_start("from", form.from.as_deref()).and_then(|from| {
+            // The last day chosen is included: the range ends when the next one starts.
+            day_start("to", form.to.as_deref()).map(|to| ExportRange::Between {
+                from,
+                to: to.plus_seconds(24 * 3600),
+            })
+        }),
+        _ => Ok(ExportRange::LastTwelveMonths),
+    };
+    let asked = match range {
+        Ok(range) => state
+            .app
+            .request_copy(
+                &me.actor,
+                form.password,
+                form.code.as_deref(),
+                range,
+                ChoiceBy::Page,
+            )
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match asked {
+        Ok(export) => Ok(see_other(&format!("/privacy/exports/{}", export.id))),
+        Err(error) => page(&state, &visitor, None, Some(error)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "privacy_export.html")]
+struct ExportPage {
+    layout: Layout,
+    id: i64,
+    /// `preparing`, `ready` or `failed`.
+    state: &'static str,
+    covers: String,
+    requested: String,
+    ready: String,
+    expires: String,
+    size: String,
+    sha256: String,
+    error: String,
+}
+
+/// `GET /privacy/exports/{id}`: where a copy stands, and its download once ready (the link
+/// mailed to its person leads here).
+pub(crate) async fn show_copy(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let export = state.app.my_export(&me.actor, id).await?;
+    let when = |at: Option<hearth_core::Timestamp>| {
+        at.map(crate::pages::settings::day_and_time)
+            .unwrap_or_default()
+    };
+    let page = ExportPage {
+        layout: Layout::new("Your copy of your data", &visitor),
+        id,
+        state: match export.state {
+            ExportState::Preparing => "preparing",
+            ExportState::Ready => "ready",
+            ExportState::Failed => "failed",
+        },
+        covers: covers(&export),
+        requested: when(Some(export.requested_at)),
+        ready: when(export.ready_at),
+        expires: when(export.expires_at),
+        size: export.bytes.map(size_in_words).unwrap_or_default(),
+        sha256: export.sha256.unwrap_or_default(),
+        error: export.error.unwrap_or_default(),
+    };
+    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+}
+
+/// A file's size as people read it: bytes, kB or MB.
+fn size_in_words(bytes: i64) -> String {
+    match bytes {
+        ..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.0} kB", bytes as f64 / 1_000.0),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+    }
+}
+
+/// What a copy covers, in words.
+pub(crate) fn covers(export: &ExportInfo) -> String {
+    let day = |at: hearth_core::Timestamp| at.to_rfc3339().chars().take(10).collect::<String>();
+    match (export.from, export.to) {
+        (Some(from), Some(to)) => format!(
+            "your account and profile, and your messages, files and activity from {} to {}",
+            day(from),
+            day(to.plus_seconds(-1))
+        ),
+        _ => "everything held about you".to_string(),
+    }
+}
+
+/// `GET /privacy/exports/{id}/download`: the ZIP, to its person alone, while it is offered.
+pub(crate) async fn download_copy(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let me = visitor.require()?;
+    let (export, path) = state.app.export_file(&me.actor, id).await?;
+    Ok(crate::api::export_response(&export, &path).await?)
 }

@@ -82,7 +82,11 @@ async fn hits(reader: &Member, query: &str) -> usize {
 
 /// Alice, a member who wrote, uploaded and answered everything a member can, with the canary
 /// in all of it; Bob owns the community. Returns the ids of her file and her thread reply.
-async fn plant_alice(server: &TestServer, bob: &Member, alice: &Member) -> (String, String) {
+pub(crate) async fn plant_alice(
+    server: &TestServer,
+    bob: &Member,
+    alice: &Member,
+) -> (String, String) {
     let community = bob.create_community("club").await;
     let field = bob
         .post(
@@ -158,10 +162,45 @@ async fn plant_alice(server: &TestServer, bob: &Member, alice: &Member) -> (Stri
         .str("id");
     alice.say(&direct, "qzerase psst").await;
     bob.say(&direct, "See you there").await;
-    alice
+    // A token she named and later revoked; a post she may retry; her read marker; a
+    // message she deleted.
+    let laptop = alice
         .post("/api/v1/me/tokens", json!({ "name": "qzerase laptop" }))
         .await
-        .expect_status(201);
+        .expect_status(201)
+        .body["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice
+        .delete(&format!("/api/v1/me/tokens/{laptop}"))
+        .await
+        .expect_status(204);
+    let crate::harness::Auth::Bearer(token) = &alice.client.auth else {
+        panic!("members use tokens")
+    };
+    let retried = alice
+        .http
+        .post(format!("{}/api/v1/channels/{general}/messages", alice.base))
+        .bearer_auth(token)
+        .header("Idempotency-Key", "qzerase-retry")
+        .json(&json!({ "body": "qzerase once only" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 201);
+    alice
+        .put(
+            &format!("/api/v1/channels/{general}/read"),
+            json!({ "message_id": reply }),
+        )
+        .await
+        .expect_status(204);
+    let regret = alice.say(&general, "qzerase regret").await;
+    alice
+        .delete(&format!("/api/v1/messages/{regret}"))
+        .await
+        .expect_status(204);
     // Her confirmation mail, in the outbox.
     server
         .app()
@@ -413,11 +452,17 @@ async fn an_operator_erases_an_account_from_the_command_line(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&erased.stderr)
     );
-    assert!(said.contains("completed") && said.contains("audit_log"), "{said}");
+    assert!(
+        said.contains("completed") && said.contains("audit_log"),
+        "{said}"
+    );
     // The server forgets her token within its credential cache's few seconds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while carol.get("/api/v1/me").await.status != 401 {
-        assert!(std::time::Instant::now() < deadline, "her token still works");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "her token still works"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let mut raw = Raw::connect(&server.config.database_url).await;
@@ -434,8 +479,10 @@ async fn an_operator_erases_an_account_from_the_command_line(backend: Backend) {
         }
     };
     assert_eq!(
-        count("SELECT COUNT(*) FROM privacy_requests WHERE kind = 'delete' AND manner = 'operator'")
-            .await,
+        count(
+            "SELECT COUNT(*) FROM privacy_requests WHERE kind = 'delete' AND manner = 'operator'"
+        )
+        .await,
         1
     );
     assert_eq!(

@@ -14,6 +14,7 @@ mod crash;
 mod durability;
 mod erasure;
 mod errors;
+mod export;
 mod idempotency;
 mod jobs;
 mod journey;

@@ -94,6 +94,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             account_links: 1,
             outbox: 1,
             privacy_requests: 0,
+            exports: 0,
         }
     );
     assert!(!outbox.join("old.eml").exists() && outbox.join("new.eml").exists());

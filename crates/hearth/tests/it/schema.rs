@@ -328,6 +328,7 @@ impl Raw {
             "recovery_codes",
             "external_identities",
             "privacy_requests",
+            "exports",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

@@ -1,0 +1,416 @@
+//! A person's copy of their data (the rights to know specific pieces, to access and to
+//! portability): asked for with the password again, made by a job, offered for download to
+//! that person alone for a week, then deleted.
+//!
+//! The copy is a ZIP written as a stream: one JSON file per kind of data the catalog declares
+//! (`data/`), each naming its versioned JSON Schema (`schemas/`, shipped too), the same rows as
+//! CSV (`csv/`), the person's uploaded files and picture (`files/`), an `index.html` that opens
+//! offline in any browser, and a `manifest.json` with every file's size and SHA-256. Rows pass
+//! through one at a time, so memory stays flat however much someone wrote.
+
+mod archive;
+
+use crate::audit::record;
+use crate::jobs::JobHandler;
+use crate::mail::{Letter, queue_mail};
+use crate::privacy::ChoiceBy;
+use crate::{Actor, App, AppError};
+use futures_util::future::BoxFuture;
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::catalog::EXPORT_DAYS;
+use hearth_core::requests::{Lifecycle, RequestKind, RequestStep};
+use hearth_core::{DomainError, Timestamp, UserId};
+use hearth_store::{ExportRecord, JobRow, NewJob};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The job kind that makes a copy.
+pub const EXPORT_JOB: &str = "privacy.export";
+
+/// Attempts a copy gets before it shows as failed.
+const EXPORT_ATTEMPTS: i64 = 3;
+
+/// Days a failed copy's row stays to say why, before the sweep deletes it.
+const FAILED_SHOWN_DAYS: i64 = 7;
+
+/// What dated data (messages, files, activity) a copy covers. Account-wide data is in every
+/// copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportRange {
+    /// The twelve months before the request: the law's default.
+    LastTwelveMonths,
+    /// From one instant up to (not including) another.
+    Between {
+        /// The first instant.
+        from: Timestamp,
+        /// The instant after the last.
+        to: Timestamp,
+    },
+    /// Everything held.
+    Everything,
+}
+
+impl ExportRange {
+    /// The bounds, as of `now`; none for everything.
+    fn bounds(self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        match self {
+            // Up to and including the request itself.
+            ExportRange::LastTwelveMonths => Some((now.minus_months(12), now.plus_seconds(1))),
+            ExportRange::Between { from, to } => Some((from, to)),
+            ExportRange::Everything => None,
+        }
+    }
+}
+
+/// Where a copy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportState {
+    /// The job is making it.
+    Preparing,
+    /// It can be downloaded until it expires.
+    Ready,
+    /// It could not be made; the error says why.
+    Failed,
+}
+
+/// A copy, as its person sees it.
+#[derive(Debug, Clone)]
+pub struct ExportInfo {
+    /// Its id.
+    pub id: i64,
+    /// Where it stands.
+    pub state: ExportState,
+    /// What dated data it covers: from (none: the start) ...
+    pub from: Option<Timestamp>,
+    /// ... up to (none: when it was made).
+    pub to: Option<Timestamp>,
+    /// When it was asked for.
+    pub requested_at: Timestamp,
+    /// When it was ready.
+    pub ready_at: Option<Timestamp>,
+    /// When it stops being offered.
+    pub expires_at: Option<Timestamp>,
+    /// Its size in bytes, once ready.
+    pub bytes: Option<i64>,
+    /// The SHA-256 of the file, once ready.
+    pub sha256: Option<String>,
+    /// Why it failed, in plain words.
+    pub error: Option<String>,
+}
+
+impl ExportInfo {
+    fn from_record(record: ExportRecord) -> Result<Self, AppError> {
+        let state = match record.state.as_str() {
+            "preparing" => ExportState::Preparing,
+            "ready" => ExportState::Ready,
+            "failed" => ExportState::Failed,
+            other => {
+                return Err(AppError::Internal(format!(
+                    "export {} has an unknown state {other:?}",
+                    record.id
+                )));
+            }
+        };
+        Ok(Self {
+            id: record.id,
+            state,
+            from: record.range_from.map(Timestamp),
+            to: record.range_to.map(Timestamp),
+            requested_at: Timestamp(record.created_at),
+            ready_at: record.ready_at.map(Timestamp),
+            expires_at: record.expires_at.map(Timestamp),
+            bytes: record.bytes,
+            sha256: record.sha256,
+            error: record.error,
+        })
+    }
+}
+
+/// The job's payload.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExportJob {
+    export: i64,
+}
+
+/// Makes copies.
+struct ExportMaker;
+
+impl JobHandler for ExportMaker {
+    fn kind(&self) -> &'static str {
+        EXPORT_JOB
+    }
+
+    fn run<'a>(&'a self, app: &'a App, job: &'a JobRow) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { app.make_export(job).await })
+    }
+}
+
+impl App {
+    /// Starts making copies through the jobs table.
+    pub(crate) fn start_exports(&self) {
+        self.register_job_handler(Arc::new(ExportMaker));
+    }
+
+    fn export_path(&self, id: i64) -> PathBuf {
+        self.config.exports_dir.join(format!("{id}.zip"))
+    }
+
+    /// Asks for a copy of the caller's data covering `range`, after they enter their password
+    /// again (and a second factor, when on). The copy is made by a job; the answer is the
+    /// copy, preparing. The request is on record at once, verified and in progress.
+    pub async fn request_copy(
+        &self,
+        actor: &Actor,
+        password: String,
+        code: Option<&str>,
+        range: ExportRange,
+        by: ChoiceBy,
+    ) -> Result<ExportInfo, AppError> {
+        self.reauthenticate(actor, password, code).await?;
+        self.start_copy(actor.user, range, by).await
+    }
+
+    /// Makes a copy of the data of the account named `login` (username or address) for an
+    /// operator carrying out a request that came another way, once they verified the
+    /// requester themself: made at once, here; returns it and where its file is.
+    pub async fn export_as_operator(
+        &self,
+        login: &str,
+        range: ExportRange,
+    ) -> Result<(ExportInfo, PathBuf), AppError> {
+        let user = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .user_by_login(&login.trim().to_lowercase())
+                .await?
+                .ok_or(DomainError::NotFound("account"))?
+        };
+        let started = self
+            .start_copy(UserId(user.id), range, ChoiceBy::Operator)
+            .await?;
+        self.finish_export(started.id, true)
+            .await
+            .map_err(AppError::Internal)?;
+        let made = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().export(started.id).await?
+        };
+        let made = made.ok_or(DomainError::NotFound("export"))?;
+        Ok((ExportInfo::from_record(made)?, self.export_path(started.id)))
+    }
+
+    /// Records a request for a copy, verified and in progress, and queues the job that
+    /// makes it.
+    async fn start_copy(
+        &self,
+        user: UserId,
+        range: ExportRange,
+        by: ChoiceBy,
+    ) -> Result<ExportInfo, AppError> {
+        if let ExportRange::Between { from, to } = range
+            && from.0 >= to.0
+        {
+            return Err(DomainError::invalid("to", "must come after from").into());
+        }
+        let now = Timestamp::now();
+        let law = self.config.law;
+        let kind = RequestKind::Access;
+        let due = law.deadlines(kind, now.to_datetime().date(), &self.config.holidays);
+        let started = Lifecycle::received(kind)
+            .after(RequestStep::Verify, law)
+            .and_then(|l| l.after(RequestStep::Start, law))
+            .map_err(|e| AppError::Internal(format!("an access request cannot start: {e}")))?;
+        let mut request = self.completed_at_once(kind, user, by, now)?;
+        request.state = started.state.code().into();
+        request.responded_at = None;
+        request.acknowledge_by = due.acknowledge_by.map(|d| d.to_string());
+        let bounds = range.bounds(now);
+        let export = ExportRecord {
+            id: self.store.next_id(),
+            user_id: user.0,
+            request_id: request.id,
+            state: "preparing".into(),
+            range_from: bounds.map(|(from, _)| from.0),
+            range_to: bounds.map(|(_, to)| to.0),
+            bytes: None,
+            sha256: None,
+            error: None,
+            created_at: now.0,
+            ready_at: None,
+            expires_at: None,
+        };
+        let payload = serde_json::to_string(&ExportJob { export: export.id })
+            .map_err(|e| AppError::Internal(format!("cannot write an export job: {e}")))?;
+        let written = export.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn().insert_privacy_request(&request, now).await?;
+                    tx.conn().insert_export(&written).await?;
+                    let job = tx.next_id();
+                    tx.conn()
+                        .enqueue_job(
+                            &NewJob {
+                                id: job,
+                                kind: EXPORT_JOB,
+                                payload: &payload,
+                                user: Some(user),
+                                dedupe_key: None,
+                                run_at: now,
+                                every_ms: None,
+                                max_attempts: EXPORT_ATTEMPTS,
+                            },
+                            now,
+                        )
+                        .await?;
+                    let object = (ObjectKind::User, Some(user.0));
+                    record(tx, Some(user), AuditAction::CopyRequested, object, None);
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        ExportInfo::from_record(export)
+    }
+
+    /// The caller's copies, newest first (the last twenty).
+    pub async fn my_exports(&self, actor: &Actor) -> Result<Vec<ExportInfo>, AppError> {
+        let records = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().exports_of(actor.user).await?
+        };
+        records.into_iter().map(ExportInfo::from_record).collect()
+    }
+
+    /// One of the caller's copies; none is anyone else's to see.
+    pub async fn my_export(&self, actor: &Actor, id: i64) -> Result<ExportInfo, AppError> {
+        let record = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().export(id).await?
+        };
+        match record {
+            Some(record) if record.user_id == actor.user.0 => ExportInfo::from_record(record),
+            _ => Err(DomainError::NotFound("export").into()),
+        }
+    }
+
+    /// The file of one of the caller's ready, unexpired copies, to stream to them.
+    pub async fn export_file(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(ExportInfo, PathBuf), AppError> {
+        let export = self.my_export(actor, id).await?;
+        let live = export.state == ExportState::Ready
+            && export
+                .expires_at
+                .is_some_and(|at| at.0 > Timestamp::now().0);
+        if !live {
+            return Err(DomainError::NotFound("export").into());
+        }
+        Ok((export, self.export_path(id)))
+    }
+
+    /// Runs an export job: makes the copy, offers it, completes the request and mails its
+    /// person. A copy already made (a repeat after a crash) is left as it is.
+    async fn make_export(&self, job: &JobRow) -> Result<(), String> {
+        let payload: ExportJob = serde_json::from_str(&job.payload)
+            .map_err(|e| format!("the export job's payload cannot be read: {e}"))?;
+        self.finish_export(payload.export, job.attempts >= job.max_attempts)
+            .await
+    }
+
+    /// Makes the copy `id` if it is still being prepared, and offers it; on failure, notes
+    /// why on the copy (as failed, on the `last` attempt).
+    async fn finish_export(&self, id: i64, last: bool) -> Result<(), String> {
+        let stored = {
+            let mut reader = self.store.reader().await.map_err(|e| e.to_string())?;
+            reader.conn().export(id).await.map_err(|e| e.to_string())?
+        };
+        let Some(export) = stored.filter(|r| r.state == "preparing") else {
+            return Ok(());
+        };
+        let id = export.id;
+        let made = archive::make(self, &export, &self.export_path(id)).await;
+        let (bytes, sha256) = match made {
+            Ok(made) => made,
+            Err(error) => {
+                let noted = error.clone();
+                let _ = self
+                    .store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            tx.conn().note_export_error(id, &noted, last).await?;
+                            Ok::<_, AppError>(())
+                        })
+                    })
+                    .await;
+                return Err(error);
+            }
+        };
+        let user = UserId(export.user_id);
+        let request = export.request_id;
+        let now = Timestamp::now();
+        let expires = now.plus_seconds(i64::from(EXPORT_DAYS) * 24 * 3600);
+        let offered = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx
+                        .conn()
+                        .set_export_ready(id, bytes, &sha256, now, expires)
+                        .await?
+                    {
+                        return Ok(false);
+                    }
+                    tx.conn()
+                        .set_privacy_request_state(request, "completed", Some(now), now)
+                        .await?;
+                    let object = (ObjectKind::User, Some(user.0));
+                    record(tx, None, AuditAction::CopyProvided, object, None);
+                    if let Some(row) = tx.conn().user(user).await? {
+                        let letter = Letter::ExportReady {
+                            username: row.username.clone(),
+                            export: id,
+                            days: EXPORT_DAYS,
+                        };
+                        queue_mail(tx, &row.email, Some(user), letter, None).await?;
+                    }
+                    Ok::<_, AppError>(true)
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if !offered {
+            // Its person was erased, or the copy removed, while it was being made.
+            self.remove_export_files(&[id]).await;
+        }
+        Ok(())
+    }
+
+    /// Deletes copies whose offer lapsed, files and rows; returns how many went.
+    pub(crate) async fn sweep_exports(&self, now: Timestamp) -> Result<u64, AppError> {
+        let failed_before = now.plus_seconds(-FAILED_SHOWN_DAYS * 24 * 3600);
+        let lapsed = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().lapsed_exports(now, failed_before).await?
+        };
+        self.remove_export_files(&lapsed).await;
+        let ids = lapsed.clone();
+        self.store
+            .write(move |tx| Box::pin(async move { Ok(tx.conn().delete_exports(&ids).await?) }))
+            .await
+    }
+
+    /// Removes the files of copies (those not made yet have none).
+    pub(crate) async fn remove_export_files(&self, ids: &[i64]) {
+        for id in ids {
+            let path = self.export_path(*id);
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => tracing::error!(%error, export = id, "a copy could not be removed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Reading one person's rows of one kind of data for their copy, as a stream: the rows are
+//! handed on one at a time, so that a copy of a hundred thousand messages never sits in
+//! memory whole.
+
+use crate::StoreError;
+use crate::conn::{Backend, Conn, dispatch};
+use crate::erasure::condition;
+use futures_util::TryStreamExt;
+use hearth_core::export::{Kind, Shown};
+use hearth_core::{Timestamp, UserId};
+use sqlx::Row;
+
+/// One row, each column's value in the kind's column order as the bytes stored: text as
+/// UTF-8, numbers as their digits, sealed text still sealed, and a credential as a marker
+/// that it is there (its value is never read).
+pub type ExportRow = Vec<Option<Vec<u8>>>;
+
+/// The rows of `kind` from `from` (inclusive) to `to` (exclusive), when the kind is dated.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    /// The first instant.
+    pub from: Timestamp,
+    /// The instant after the last.
+    pub to: Timestamp,
+}
+
+/// The statement selecting the person's rows of `kind` (`$1` their id; `$2`, `$3` the range).
+fn statement(backend: Backend, kind: &Kind, dated: bool) -> String {
+    let columns: Vec<String> = kind
+        .columns()
+        .map(|(column, shown)| {
+            let name = column.name;
+            match (backend, shown) {
+                (Backend::Sqlite, Shown::Held) => {
+                    format!("CAST(CASE WHEN {name} IS NULL THEN NULL ELSE 'held' END AS BLOB)")
+                }
+                (Backend::Postgres, Shown::Held) => {
+                    format!(
+                        "CASE WHEN {name} IS NULL THEN NULL ELSE convert_to('held', 'UTF8') END"
+                    )
+                }
+                (Backend::Sqlite, _) => format!("CAST({name} AS BLOB)"),
+                (Backend::Postgres, Shown::Opened) => name.to_string(),
+                (Backend::Postgres, _) => format!("convert_to({name}::TEXT, 'UTF8')"),
+            }
+        })
+        .collect();
+    let links: Vec<String> = kind
+        .table
+        .subject
+        .links()
+        .iter()
+        .map(|link| condition(*link))
+        .collect();
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE ({})",
+        columns.join(", "),
+        kind.table.name,
+        links.join(" OR ")
+    );
+    if let (true, Some(column)) = (dated, kind.dated_by) {
+        sql.push_str(&format!(" AND {column} >= $2 AND {column} < $3"));
+    }
+    sql
+}
+
+/// A copy of a person's data, as its row says.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExportRecord {
+    /// Its id; the file is `exports/<id>.zip`.
+    pub id: i64,
+    /// Whose copy it is.
+    pub user_id: i64,
+    /// The access request it answers.
+    pub request_id: i64,
+    /// `preparing`, `ready` or `failed`.
+    pub state: String,
+    /// The first instant of what dated data it covers; none: from the start.
+    pub range_from: Option<i64>,
+    /// The instant after the last; none: up to when it was made.
+    pub range_to: Option<i64>,
+    /// Its size, once ready.
+    pub bytes: Option<i64>,
+    /// The SHA-256 of the file, hex, once ready.
+    pub sha256: Option<String>,
+    /// Why it could not be made, in plain words.
+    pub error: Option<String>,
+    /// When it was asked for.
+    pub created_at: i64,
+    /// When it was ready.
+    pub ready_at: Option<i64>,
+    /// When it stops being offered and is deleted.
+    pub expires_at: Option<i64>,
+}
+
+const EXPORT_COLUMNS: &str = "id, user_id, request_id, state, range_from, range_to, bytes, \
+                              sha256, error, created_at, ready_at, expires_at";
+
+impl Conn<'_> {
+    /// Records a copy being prepared.
+    pub async fn insert_export(&mut self, export: &ExportRecord) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO exports (id, user_id, request_id, state, range_from, range_to, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(export.id).bind(export.user_id).bind(export.request_id).bind(&export.state)
+            .bind(export.range_from).bind(export.range_to).bind(export.created_at)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The copy with this id.
+    pub async fn export(&mut self, id: i64) -> Result<Option<ExportRecord>, StoreError> {
+        let sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1");
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, ExportRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(&mut **c).await?),
+        )
+    }
+
+    /// A person's copies, newest first.
+    pub async fn exports_of(&mut self, user: UserId) -> Result<Vec<ExportRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXPORT_COLUMNS} FROM exports WHERE user_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 20"
+        );
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, ExportRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(user.0).fetch_all(&mut **c).await?),
+        )
+    }
+
+    /// Marks a copy ready for download until `expires_at`; false when it was not preparing.
+    pub async fn set_export_ready(
+        &mut self,
+        id: i64,
+        bytes: i64,
+        sha256: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE exports SET state = 'ready', bytes = $2, sha256 = $3, ready_at = $4, \
+             expires_at = $5, error = NULL WHERE id = $1 AND state = 'preparing'")
+            .bind(id).bind(bytes).bind(sha256).bind(now.0).bind(expires_at.0)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Marks a copy as failed, with why; or, with `failed` false, notes why the latest try
+    /// failed while it is tried again.
+    pub async fn note_export_error(
+        &mut self,
+        id: i64,
+        error: &str,
+        failed: bool,
+    ) -> Result<(), StoreError> {
+        let state = if failed { "failed" } else { "preparing" };
+        dispatch!(self, c => sqlx::query(
+            "UPDATE exports SET state = $2, error = $3 WHERE id = $1 AND state <> 'ready'")
+            .bind(id).bind(state).bind(error).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The copies whose offer ended before `now` (ready ones past their expiry, failed ones
+    /// a week old): their files and rows are deleted.
+    pub async fn lapsed_exports(
+        &mut self,
+        now: Timestamp,
+        failed_before: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT id FROM exports WHERE (state = 'ready' AND expires_at < $1) \
+             OR (state = 'failed' AND created_at < $2) ORDER BY id LIMIT 1000")
+            .bind(now.0).bind(failed_before.0).fetch_all(&mut **c).await?))
+    }
+
+    /// Deletes the rows of copies.
+    pub async fn delete_exports(&mut self, ids: &[i64]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "DELETE FROM exports WHERE id IN ({})",
+            crate::conn::placeholders(1, ids.len())
+        );
+        Ok(dispatch!(self, c => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **c).await?.rows_affected()
+        }))
+    }
+
+    /// The ids of a person's copies (their files go when the person does).
+    pub async fn export_ids_of(&mut self, user: UserId) -> Result<Vec<i64>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT id FROM exports WHERE user_id = $1")
+            .bind(user.0).fetch_all(&mut **c).await?))
+    }
+
+    /// Hands `each` every row of `kind` that is `person`'s, within `range` when the kind is
+    /// dated; returns how many there were.
+    pub async fn export_rows(
+        &mut self,
+        kind: &Kind,
+        person: UserId,
+        range: Option<Range>,
+        mut each: impl FnMut(ExportRow) -> Result<(), StoreError> + Send,
+    ) -> Result<u64, StoreError> {
+        let dated = range.is_some() && kind.dated_by.is_some();
+        let sql = statement(self.backend(), kind, dated);
+        let width = kind.table.columns.len();
+        let mut count = 0;
+        dispatch!(self, c => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person.0);
+            if let (true, Some(range)) = (dated, range) {
+                query = query.bind(range.from.0).bind(range.to.0);
+            }
+            let mut rows = query.fetch(&mut **c);
+            while let Some(row) = rows.try_next().await? {
+                let values = (0..width)
+                    .map(|i| row.try_get::<Option<Vec<u8>>, _>(i))
+                    .collect::<Result<ExportRow, _>>()?;
+                each(values)?;
+                count += 1;
+            }
+        });
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_never_read_and_dated_kinds_take_a_range() {
+        let kinds = hearth_core::export::kinds();
+        let kind = |name: &str| kinds.iter().find(|k| k.name() == name);
+        let Some(users) = kind("users") else {
+            panic!("no users kind")
+        };
+        let sql = statement(Backend::Postgres, users, true);
+        assert!(sql.contains("CASE WHEN password_hash IS NULL THEN NULL ELSE convert_to('held'"));
+        assert!(!sql.contains("$2"), "the account is in every copy: {sql}");
+        let Some(messages) = kind("messages") else {
+            panic!("no messages kind")
+        };
+        let sql = statement(Backend::Sqlite, messages, true);
+        assert!(
+            sql.ends_with("AND created_at >= $2 AND created_at < $3"),
+            "{sql}"
+        );
+    }
+}
