@@ -51,15 +51,19 @@ impl App {
     /// Deletes the account named `login` (username or address) for an operator carrying out
     /// a request that came another way, once they verified the requester themself.
     pub async fn erase_account_as_operator(&self, login: &str) -> Result<ErasureAnswer, AppError> {
-        let user = {
-            let mut reader = self.store.reader().await?;
-            reader
-                .conn()
-                .user_by_login(&login.trim().to_lowercase())
-                .await?
-                .ok_or(DomainError::NotFound("account"))?
-        };
-        self.erase(UserId(user.id), ChoiceBy::Operator).await
+        let user = self.account_named(login).await?;
+        self.erase(user, ChoiceBy::Operator).await
+    }
+
+    /// The account with this username or address, for an operator's command.
+    pub(crate) async fn account_named(&self, login: &str) -> Result<UserId, AppError> {
+        let mut reader = self.store.reader().await?;
+        let user = reader
+            .conn()
+            .user_by_login(&login.trim().to_lowercase())
+            .await?
+            .ok_or(DomainError::NotFound("account"))?;
+        Ok(UserId(user.id))
     }
 
     async fn erase(&self, user: UserId, by: ChoiceBy) -> Result<ErasureAnswer, AppError> {

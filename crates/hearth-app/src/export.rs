@@ -178,17 +178,8 @@ impl App {
         login: &str,
         range: ExportRange,
     ) -> Result<(ExportInfo, PathBuf), AppError> {
-        let user = {
-            let mut reader = self.store.reader().await?;
-            reader
-                .conn()
-                .user_by_login(&login.trim().to_lowercase())
-                .await?
-                .ok_or(DomainError::NotFound("account"))?
-        };
-        let started = self
-            .start_copy(UserId(user.id), range, ChoiceBy::Operator)
-            .await?;
+        let user = self.account_named(login).await?;
+        let started = self.start_copy(user, range, ChoiceBy::Operator).await?;
         self.finish_export(started.id, true)
             .await
             .map_err(AppError::Internal)?;
