@@ -30,6 +30,9 @@ pub const EXPORT_JOB: &str = "privacy.export";
 /// Attempts a copy gets before it shows as failed.
 const EXPORT_ATTEMPTS: i64 = 3;
 
+/// Hours after which a copy still in the making is taken for failed.
+const STALLED_HOURS: i64 = 24;
+
 /// Days a failed copy's row stays to say why, before the sweep deletes it.
 const FAILED_SHOWN_DAYS: i64 = 7;
 
@@ -51,6 +54,16 @@ pub enum ExportRange {
 }
 
 impl ExportRange {
+    /// Refuses a range that runs backwards.
+    fn check(self) -> Result<(), AppError> {
+        match self {
+            ExportRange::Between { from, to } if from.0 >= to.0 => {
+                Err(DomainError::invalid("to", "must come after from").into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The bounds, as of `now`; none for everything.
     fn bounds(self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
         match self {
@@ -166,8 +179,10 @@ impl App {
         range: ExportRange,
         by: ChoiceBy,
     ) -> Result<ExportInfo, AppError> {
+        // What needs no password first: each try of one counts against its owner.
+        range.check()?;
         self.reauthenticate(actor, password, code).await?;
-        self.start_copy(actor.user, range, by).await
+        self.start_copy(actor.user, range, by, true).await
     }
 
     /// Makes a copy of the data of the account named `login` (username or address) for an
@@ -179,7 +194,10 @@ impl App {
         range: ExportRange,
     ) -> Result<(ExportInfo, PathBuf), AppError> {
         let user = self.account_named(login).await?;
-        let started = self.start_copy(user, range, ChoiceBy::Operator).await?;
+        // Made here and now, with no job: a running server must not make it at once too.
+        let started = self
+            .start_copy(user, range, ChoiceBy::Operator, false)
+            .await?;
         self.finish_export(started.id, true)
             .await
             .map_err(AppError::Internal)?;
@@ -191,19 +209,17 @@ impl App {
         Ok((ExportInfo::from_record(made)?, self.export_path(started.id)))
     }
 
-    /// Records a request for a copy, verified and in progress, and queues the job that
-    /// makes it.
+    /// Records a request for a copy, verified and in progress, and with `queued`, queues the
+    /// job that makes it. A person has one queued copy in the making at a time: asking again
+    /// meanwhile answers with that one.
     async fn start_copy(
         &self,
         user: UserId,
         range: ExportRange,
         by: ChoiceBy,
+        queued: bool,
     ) -> Result<ExportInfo, AppError> {
-        if let ExportRange::Between { from, to } = range
-            && from.0 >= to.0
-        {
-            return Err(DomainError::invalid("to", "must come after from").into());
-        }
+        range.check()?;
         let now = Timestamp::now();
         let law = self.config.law;
         let kind = RequestKind::Access;
@@ -233,12 +249,20 @@ impl App {
         };
         let payload = serde_json::to_string(&ExportJob { export: export.id })
             .map_err(|e| AppError::Internal(format!("cannot write an export job: {e}")))?;
-        let written = export.clone();
-        self.store
+        let made = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
+                    if queued && let Some(making) = tx.conn().preparing_export_of(user).await? {
+                        return Ok(making);
+                    }
                     tx.conn().insert_privacy_request(&request, now).await?;
-                    tx.conn().insert_export(&written).await?;
+                    tx.conn().insert_export(&export).await?;
+                    let object = (ObjectKind::User, Some(user.0));
+                    record(tx, Some(user), AuditAction::CopyRequested, object, None);
+                    if !queued {
+                        return Ok(export);
+                    }
                     let job = tx.next_id();
                     tx.conn()
                         .enqueue_job(
@@ -255,13 +279,11 @@ impl App {
                             now,
                         )
                         .await?;
-                    let object = (ObjectKind::User, Some(user.0));
-                    record(tx, Some(user), AuditAction::CopyRequested, object, None);
-                    Ok::<_, AppError>(())
+                    Ok::<_, AppError>(export)
                 })
             })
             .await?;
-        ExportInfo::from_record(export)
+        ExportInfo::from_record(made)
     }
 
     /// The caller's copies, newest first (the last twenty).
@@ -379,8 +401,28 @@ impl App {
         Ok(())
     }
 
-    /// Deletes copies whose offer lapsed, files and rows; returns how many went.
+    /// Deletes copies whose offer lapsed, files and rows, and files no copy on record owns
+    /// (a copy whose person was erased while it was being made, a draft a crash left);
+    /// marks copies in the making for over a day as failed. Returns how many copies went.
     pub(crate) async fn sweep_exports(&self, now: Timestamp) -> Result<u64, AppError> {
+        let stalled_before = now.plus_seconds(-STALLED_HOURS * 3600);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .fail_stalled_exports(
+                            stalled_before,
+                            "it was not finished in time; ask for a new one",
+                        )
+                        .await
+                })
+            })
+            .await?;
+        let known = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().all_export_ids().await?
+        };
+        self.remove_files_of_no_export(&known, now).await;
         let failed_before = now.plus_seconds(-FAILED_SHOWN_DAYS * 24 * 3600);
         let lapsed = {
             let mut reader = self.store.reader().await?;
@@ -393,15 +435,58 @@ impl App {
             .await
     }
 
-    /// Removes the files of copies (those not made yet have none).
+    /// Removes the files of copies, drafts included (those not made yet have none).
     pub(crate) async fn remove_export_files(&self, ids: &[i64]) {
-        for id in ids {
-            let path = self.export_path(*id);
-            match tokio::fs::remove_file(&path).await {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => tracing::error!(%error, export = id, "a copy could not be removed"),
+        let ids: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        self.remove_export_files_where(move |id, _| ids.contains(&id))
+            .await;
+    }
+
+    /// Removes copies' files that no copy on record owns: finished ones at once, drafts once
+    /// an hour old (one may be being written).
+    async fn remove_files_of_no_export(&self, known: &[i64], now: Timestamp) {
+        let known: std::collections::HashSet<i64> = known.iter().copied().collect();
+        let draft_before = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(now.plus_seconds(-3600).0.max(0) as u64);
+        self.remove_export_files_where(move |id, (draft, modified)| {
+            !known.contains(&id) && (!draft || modified.is_some_and(|at| at < draft_before))
+        })
+        .await;
+    }
+
+    /// Removes the files of the exports folder (`<id>.zip`, and drafts `.<id>.*`) that
+    /// `doomed` picks, given the copy's id, whether the file is a draft, and when it was
+    /// last written.
+    async fn remove_export_files_where(
+        &self,
+        doomed: impl Fn(i64, (bool, Option<std::time::SystemTime>)) -> bool + Send + 'static,
+    ) {
+        let dir = self.config.exports_dir.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let (draft, id) = match name.strip_prefix('.') {
+                    Some(rest) => (true, rest.split('.').next()),
+                    None => (false, name.strip_suffix(".zip")),
+                };
+                let Some(id) = id.and_then(|id| id.parse::<i64>().ok()) else {
+                    continue;
+                };
+                let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                if doomed(id, (draft, modified))
+                    && let Err(error) = std::fs::remove_file(entry.path())
+                    && error.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::error!(%error, export = id, "a copy could not be removed");
+                }
             }
+        })
+        .await;
+        if let Err(error) = removed {
+            tracing::error!(%error, "removing copies stopped");
         }
     }
 }

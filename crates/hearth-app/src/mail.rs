@@ -603,6 +603,27 @@ fn message_id(key: &crate::InstanceKey, job: i64, domain: &str) -> String {
     format!("<{tag}@{domain}>")
 }
 
+/// Whether the message `bytes` (as written to the outbox) is addressed to `address`
+/// (lowercase): its `To:` header names exactly that address.
+fn addressed_to(bytes: &[u8], address: &str) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .take_while(|line| !line.trim_end().is_empty())
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("to").then_some(value)
+        })
+        .flat_map(|value| value.split(','))
+        .any(|mailbox| {
+            let mailbox = mailbox.trim();
+            let bare = match (mailbox.rfind('<'), mailbox.rfind('>')) {
+                (Some(open), Some(close)) if open < close => &mailbox[open + 1..close],
+                _ => mailbox,
+            };
+            bare.trim().eq_ignore_ascii_case(address)
+        })
+}
+
 /// The outbox file of the message with this Message-ID: `<Message-ID>.eml`, with only the
 /// characters a file name can safely hold.
 fn outbox_name(message_id: &str) -> String {
@@ -711,7 +732,7 @@ impl App {
             .iter()
             .map(|job| outbox_name(&message_id(&self.key, *job, &domain)))
             .collect();
-        let address = address.to_ascii_lowercase().into_bytes();
+        let address = address.to_ascii_lowercase();
         tokio::task::spawn_blocking(move || {
             let mut purged = 0;
             let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -721,12 +742,8 @@ impl App {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let about_them = names.contains(&name)
                     || (!address.is_empty()
-                        && std::fs::read(entry.path()).is_ok_and(|bytes| {
-                            bytes
-                                .to_ascii_lowercase()
-                                .windows(address.len())
-                                .any(|w| w == address.as_slice())
-                        }));
+                        && std::fs::read(entry.path())
+                            .is_ok_and(|bytes| addressed_to(&bytes, &address)));
                 if about_them && std::fs::remove_file(entry.path()).is_ok() {
                     purged += 1;
                 }
@@ -758,6 +775,19 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_outbox_purge_matches_whole_addresses_in_the_to_header() {
+        let mail = b"From: Hearth <hearth@example.org>\r\nTo: ann@example.com\r\n\r\nhi";
+        assert!(addressed_to(mail, "ann@example.com"));
+        assert!(!addressed_to(mail, "jo-ann@example.com"));
+        let named = b"To: \"Jo Ann\" <joann@example.com>\r\nSubject: x\r\n\r\n";
+        assert!(addressed_to(named, "joann@example.com"));
+        assert!(!addressed_to(named, "ann@example.com"));
+        // The body does not count.
+        let body = b"To: bo@example.com\r\n\r\nann@example.com";
+        assert!(!addressed_to(body, "ann@example.com"));
+    }
 
     #[test]
     fn every_letter_renders_in_both_formats_and_escapes_html() {

@@ -1828,6 +1828,16 @@ pub fn kept_after_erasure() -> Vec<KeptAfterErasure> {
                 .iter()
                 .any(|c| c.erasure == Erasure::DeleteRow)
         })
+        // Rows that name the person only through a kept link (a community they own) refuse
+        // the erasure until handed on: none is left when it is done.
+        .filter(|table| {
+            table.subject.links().iter().any(|link| {
+                !matches!(
+                    table.column(link.column()).map(|c| c.erasure),
+                    Some(Erasure::Keep(_))
+                )
+            })
+        })
         .filter_map(|table| {
             let kept_for_law = table.columns.iter().find_map(|c| match c.erasure {
                 Erasure::Keep(reason) if c.category != Category::NotPersonal => Some(reason),

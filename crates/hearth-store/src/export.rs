@@ -108,6 +108,42 @@ impl Conn<'_> {
         Ok(())
     }
 
+    /// The person's copy still being made, if any: one at a time is enough.
+    pub async fn preparing_export_of(
+        &mut self,
+        user: UserId,
+    ) -> Result<Option<ExportRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXPORT_COLUMNS} FROM exports WHERE user_id = $1 AND state = 'preparing' \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, ExportRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(user.0).fetch_optional(&mut **c).await?),
+        )
+    }
+
+    /// Marks copies still being made since before `before` as failed: their job died with
+    /// its node, or gave up.
+    pub async fn fail_stalled_exports(
+        &mut self,
+        before: Timestamp,
+        error: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE exports SET state = 'failed', error = $2 \
+             WHERE state = 'preparing' AND created_at < $1")
+            .bind(before.0).bind(error).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// The ids of every copy on record (few: each lives a week).
+    pub async fn all_export_ids(&mut self) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            dispatch!(self, c => sqlx::query_scalar("SELECT id FROM exports")
+            .fetch_all(&mut **c).await?),
+        )
+    }
+
     /// The copy with this id.
     pub async fn export(&mut self, id: i64) -> Result<Option<ExportRecord>, StoreError> {
         let sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1");

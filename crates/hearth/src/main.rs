@@ -245,6 +245,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         everything,
                     },
             } => {
+                // The file first: nothing is made, recorded or mailed for a copy that
+                // cannot be written.
+                let target = create_private(&out)?;
                 config.node_id = CONSOLE_NODE_ID;
                 let store = server::open_store(&config).await?;
                 let app = server::app(&config, store.clone()).await?;
@@ -256,8 +259,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("making a copy of {login}'s data...");
                 let result = app.export_as_operator(&login, range).await;
                 store.close().await;
-                let (export, path) = result.map_err(|e| anyhow::anyhow!("{e}"))?;
-                copy_private(&path, &out)?;
+                let (export, path) = match result {
+                    Ok(made) => made,
+                    Err(error) => {
+                        drop(target);
+                        let _ = std::fs::remove_file(&out);
+                        anyhow::bail!("{error}");
+                    }
+                };
+                copy_into(&path, target, &out)?;
                 println!(
                     "copy {} of {login}'s data written to {} ({} bytes, SHA-256 {})",
                     export.id,
@@ -498,17 +508,25 @@ fn catalog_table(session_days: i64) -> String {
     out
 }
 
-/// Copies a file readable by its owner alone (a person's data).
-fn copy_private(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+/// Creates a file readable by its owner alone (for a person's data), refusing to replace one.
+fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut source = std::fs::File::open(from)
-        .map_err(|e| anyhow::anyhow!("the copy {} cannot be read: {e}", from.display()))?;
-    let mut target = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(to)
-        .map_err(|e| anyhow::anyhow!("{} cannot be written: {e}", to.display()))?;
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{} cannot be written: {e}", path.display()))
+}
+
+/// Copies the file `from` into `target` (the file at `to`).
+fn copy_into(
+    from: &std::path::Path,
+    mut target: std::fs::File,
+    to: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut source = std::fs::File::open(from)
+        .map_err(|e| anyhow::anyhow!("the copy {} cannot be read: {e}", from.display()))?;
     std::io::copy(&mut source, &mut target)
         .and_then(|_| target.sync_all())
         .map_err(|e| anyhow::anyhow!("{} cannot be written: {e}", to.display()))

@@ -67,6 +67,8 @@ impl<W: Write> Write for Hashing<'_, W> {
 struct Archive {
     zip: ZipWriter<File>,
     entries: Vec<Entry>,
+    /// Files the person had that could not be read (removed since): named in the manifest.
+    missing: Vec<String>,
 }
 
 impl Archive {
@@ -80,15 +82,16 @@ impl Archive {
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(0o600)
             .large_file(true);
+        // Errors name no path: a file's name is its person's data.
         self.zip
             .start_file(path, options)
-            .map_err(|e| format!("the copy's archive refused {path}: {e}"))?;
+            .map_err(|e| format!("the copy's archive refused a file: {e}"))?;
         let mut hashing = Hashing {
             inner: &mut self.zip,
             hasher: Sha256::new(),
             bytes: 0,
         };
-        fill(&mut hashing).map_err(|e| format!("{path} could not be written: {e}"))?;
+        fill(&mut hashing).map_err(|e| format!("the copy could not be written: {e}"))?;
         let (hasher, bytes) = (hashing.hasher, hashing.bytes);
         self.entries.push(Entry {
             path: path.to_string(),
@@ -199,17 +202,27 @@ fn write_archive(
         .ok_or("the exports folder is not a folder")?
         .to_path_buf();
     make_private_dir(&dir).map_err(|e| format!("the exports folder cannot be made: {e}"))?;
-    let draft = dir.join(format!(".{}.partial", record.id));
-    let csv_draft = dir.join(format!(".{}.csv.partial", record.id));
+    // Drafts of their own: another run of the same copy (a job whose lease lapsed while it
+    // worked) writes beside this one, never into it.
+    let run = app.store().next_id();
+    let draft = dir.join(format!(".{}.{run}.partial", record.id));
+    let csv_draft = dir.join(format!(".{}.{run}.csv.partial", record.id));
     let result = write_draft(app, record, &draft, &csv_draft, runtime);
     let _ = std::fs::remove_file(&csv_draft);
-    let made = result.and_then(|()| {
-        std::fs::rename(&draft, path).map_err(|e| format!("the copy cannot be put in place: {e}"))
+    let placed = result.and_then(|()| {
+        // Only while the copy is still wanted (its person not erased meanwhile), and never
+        // over a copy another run put in place first: that one is as good.
+        if !still_preparing(app, record.id, runtime) {
+            return Err("the copy is no longer wanted".to_string());
+        }
+        match std::fs::hard_link(&draft, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(format!("the copy cannot be put in place: {e}")),
+        }
     });
-    if let Err(error) = made {
-        let _ = std::fs::remove_file(&draft);
-        return Err(error);
-    }
+    let _ = std::fs::remove_file(&draft);
+    placed?;
     let mut file = File::open(path).map_err(|e| format!("the copy cannot be read back: {e}"))?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
@@ -230,12 +243,24 @@ fn write_archive(
     ))
 }
 
+/// Whether the copy `id` is still on record and being made.
+fn still_preparing(app: &App, id: i64, runtime: &tokio::runtime::Handle) -> bool {
+    runtime.block_on(async {
+        let Ok(mut reader) = app.store().reader().await else {
+            return false;
+        };
+        matches!(reader.conn().export(id).await, Ok(Some(r)) if r.state == "preparing")
+    })
+}
+
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    // A folder made by hand, or by an older version, may be open to others.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 fn private_file(path: &Path) -> std::io::Result<File> {
@@ -243,8 +268,7 @@ fn private_file(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
 }
@@ -268,12 +292,16 @@ fn write_draft(
     let mut archive = Archive {
         zip: ZipWriter::new(file),
         entries: Vec::new(),
+        missing: Vec::new(),
     };
     let sealer = app.store().sealer();
     let mut summaries = Vec::new();
     let mut found = Found::default();
     let mut username = String::new();
     for kind in export::kinds() {
+        if !still_preparing(app, record.id, runtime) {
+            return Err("the copy is no longer wanted".into());
+        }
         let rows = write_kind(
             app,
             &mut archive,
@@ -343,6 +371,7 @@ fn write_draft(
         "made_at": made_at,
         "range": range.map(|r| serde_json::json!({ "from": r.from, "to": r.to })),
         "files": archive.entries,
+        "missing": archive.missing,
     }))
     .map_err(|e| format!("the manifest cannot be written: {e}"))?;
     archive.entry("manifest.json", |out| out.write_all(&manifest))?;
@@ -355,9 +384,10 @@ fn write_draft(
 }
 
 /// Copies one stored file into the archive; a file missing from the blob store (removed
-/// since) is left out rather than failing the copy.
+/// since) is named in the manifest rather than failing the copy.
 fn copy_file(archive: &mut Archive, path: &str, from: &Path) -> Result<(), String> {
     let Ok(mut file) = File::open(from) else {
+        archive.missing.push(path.to_string());
         return Ok(());
     };
     archive.entry(path, |out| std::io::copy(&mut file, out).map(drop))
@@ -465,5 +495,7 @@ fn write_kind(
             out.write_all(&buffer[..read])?;
         }
     })?;
+    drop(draft);
+    std::fs::remove_file(csv_draft).map_err(|e| format!("a CSV draft cannot be removed: {e}"))?;
     Ok(rows)
 }

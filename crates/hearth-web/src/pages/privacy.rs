@@ -59,6 +59,7 @@ async fn page(
             let how = match r.manner.as_str() {
                 "signal" => "your browser's privacy signal",
                 "api" => "the API",
+                "operator" => "this Hearth's operator",
                 _ => "this page",
             };
             let answered = r

@@ -59,6 +59,11 @@ struct Args {
     /// messages as JSON as many times, and compare.
     #[arg(long)]
     page_reads: Option<usize>,
+    /// Measure a privacy request's cost instead: one person writes `--messages` messages
+    /// (with 200 uploads) among `--seed-messages` by others; their copy (`hearth privacy
+    /// export`) and their erasure (`hearth privacy erase`) are timed, with peak memory.
+    #[arg(long)]
+    privacy: bool,
 }
 
 // The database URL may hold a password, and a server URL credentials: neither is printed.
@@ -71,13 +76,16 @@ hearth_core::debug_fields!(Args {
     data_dir,
     hearth,
     websockets,
-    page_reads
+    page_reads,
+    privacy
 });
 
 #[path = "hearth-bench/live.rs"]
 mod live;
 #[path = "hearth-bench/pages.rs"]
 mod pages;
+#[path = "hearth-bench/privacy.rs"]
+mod privacy;
 
 struct Server {
     child: Option<Child>,
@@ -708,6 +716,97 @@ async fn seed(
     Ok(started.elapsed())
 }
 
+/// `--privacy`: one person's copy and erasure on a grown database.
+async fn privacy_bench(args: &Args, server: &mut Server) -> anyhow::Result<()> {
+    let (Some((hearth, _)), Some(dir)) = (server.launch.clone(), server.dir.clone()) else {
+        bail!("--privacy needs a server this program starts");
+    };
+    let (_, channel) = set_up(&server.base, 2).await?;
+    let http = reqwest::Client::new();
+    let name = format!("benchperson{}", std::process::id());
+    call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/accounts", server.base),
+        None,
+        json!({ "email": format!("{name}@example.org"), "username": name,
+                "display_name": "Bench Person", "password": format!("{name} long password") }),
+    )
+    .await?;
+    server.stop()?;
+    if args.seed_messages > 0 {
+        let took = seed(
+            &server.database_url,
+            &channel,
+            args.seed_messages,
+            args.body_chars,
+        )
+        .await?;
+        println!(
+            "seeded {} messages by others in {:.1} s",
+            args.seed_messages,
+            took.as_secs_f64()
+        );
+    }
+    let person = privacy::user_id(&server.database_url, &name).await?;
+    let took = privacy::seed_person(
+        &server.database_url,
+        &dir.join("uploads"),
+        person,
+        channel.parse()?,
+        args.messages,
+        args.body_chars,
+    )
+    .await?;
+    println!(
+        "the person: {} messages and {} uploads, seeded in {:.1} s",
+        args.messages,
+        privacy::UPLOADS,
+        took.as_secs_f64()
+    );
+    if let Some((db, wal)) = sqlite_file_sizes(&server.database_url) {
+        println!(
+            "database: {:.0} MiB (write-ahead log {:.0} MiB)",
+            db as f64 / 1048576.0,
+            wal as f64 / 1048576.0
+        );
+    }
+    let db = server.database_url.clone();
+    // What any command costs to start: open the store, check the schema, load the key.
+    let idle = privacy::run_measured(&hearth, &dir, &db, &["jobs", "list", "--limit", "1"])?;
+    let copy = privacy::copy_path(&dir);
+    let out = copy.display().to_string();
+    let export = privacy::run_measured(
+        &hearth,
+        &dir,
+        &db,
+        &["privacy", "export", &name, "--out", &out, "--everything"],
+    )?;
+    let copy_bytes = std::fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&copy);
+    let erase = privacy::run_measured(&hearth, &dir, &db, &["privacy", "erase", &name, "--yes"])?;
+    let rate = |d: Duration| args.messages as f64 / d.as_secs_f64();
+    println!(
+        "a command's start-up alone: {:.3} s, peak {:.1} MiB",
+        idle.wall.as_secs_f64(),
+        mib(idle.peak_rss_kib)
+    );
+    for (what, run) in [("export", &export), ("erase", &erase)] {
+        let net = run.wall.saturating_sub(idle.wall);
+        println!(
+            "{what:<6} {:>7.3} s ({:.3} s past start-up, {:>8.0} messages/s)   peak {:.1} MiB",
+            run.wall.as_secs_f64(),
+            net.as_secs_f64(),
+            rate(net.max(Duration::from_millis(1))),
+            mib(run.peak_rss_kib)
+        );
+    }
+    println!("the copy: {:.1} MiB", copy_bytes as f64 / 1048576.0);
+    print!("{}", erase.stdout.lines().next().unwrap_or_default());
+    println!();
+    Ok(())
+}
+
 /// The sizes of the SQLite database file and its write-ahead log, in bytes.
 fn sqlite_file_sizes(database_url: &str) -> Option<(u64, u64)> {
     let path = database_url.strip_prefix("sqlite://")?;
@@ -794,6 +893,9 @@ async fn main() -> anyhow::Result<()> {
         );
         server.stop()?;
         return Ok(());
+    }
+    if args.privacy {
+        return privacy_bench(&args, &mut server).await;
     }
     if let Some(reads) = args.page_reads {
         let (tokens, channel) = set_up(&server.base, 1).await?;

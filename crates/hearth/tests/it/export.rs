@@ -183,6 +183,15 @@ async fn a_copy_holds_every_catalogued_field_of_its_person_and_nothing_of_anyone
         .expect_status(202);
     assert_eq!(asked.body["state"], "preparing");
     let id = asked.str("id");
+    // Asking again while it is being made answers with the same copy.
+    let again = alice
+        .post(
+            REQUESTS,
+            json!({ "kind": "access", "password": password_of("qzerasealice") }),
+        )
+        .await
+        .expect_status(202);
+    assert_eq!(again.str("id"), id);
     let ready = wait_until_ready(&server, &alice, &id).await;
     let download = ready["download"].as_str().unwrap().to_string();
 
@@ -355,6 +364,28 @@ async fn a_copy_holds_every_catalogued_field_of_its_person_and_nothing_of_anyone
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "her copies outlived her");
+
+    // Files no copy on record owns (a copy finished after its person went, a crash's old
+    // draft) are swept; a fresh draft may still be being written and stays.
+    let exports = server.config.exports_path();
+    std::fs::write(exports.join("12345.zip"), b"orphan").unwrap();
+    std::fs::write(exports.join(".12345.1.partial"), b"old draft").unwrap();
+    std::fs::write(exports.join(".12346.1.partial"), b"fresh draft").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(exports.join(".12345.1.partial"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    server.app().sweep_retention().await.unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(&exports)
+        .unwrap()
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".12346.1.partial"]);
 }
 
 async fn a_member_asks_for_a_copy_on_the_privacy_page_and_opens_it_offline(backend: Backend) {
