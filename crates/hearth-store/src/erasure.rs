@@ -68,9 +68,17 @@ impl Conn<'_> {
         }
         let mut account_rows = 0;
         for sql in statements() {
-            let sql = sqlx::AssertSqlSafe(sql.as_str());
-            account_rows = dispatch!(self, c => sqlx::query(sql)
+            let started = std::time::Instant::now();
+            let statement = sqlx::AssertSqlSafe(sql.as_str());
+            account_rows = dispatch!(self, c => sqlx::query(statement)
                 .bind(id.0).execute(&mut **c).await?.rows_affected());
+            // The statements hold no personal data: table and column names only.
+            tracing::debug!(
+                step = %sql,
+                rows = account_rows,
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "erasure step"
+            );
         }
         // The last step deletes the account row itself.
         Ok(account_rows > 0)

@@ -15,6 +15,9 @@ use sqlx::Row;
 /// that it is there (its value is never read).
 pub type ExportRow = Vec<Option<Vec<u8>>>;
 
+/// Rows read at once from SQLite.
+const PAGE: usize = 2000;
+
 /// The rows of `kind` from `from` (inclusive) to `to` (exclusive), when the kind is dated.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
@@ -22,6 +25,14 @@ pub struct Range {
     pub from: Timestamp,
     /// The instant after the last.
     pub to: Timestamp,
+}
+
+/// Whether the person's rows of `kind` are selected by one column holding their id.
+fn by_one_column(kind: &Kind) -> bool {
+    matches!(
+        kind.table.subject.links(),
+        [hearth_core::catalog::PersonLink::Column(_)]
+    )
 }
 
 /// The statement selecting the person's rows of `kind` (`$1` their id; `$2`, `$3` the range).
@@ -248,20 +259,61 @@ impl Conn<'_> {
         let sql = statement(self.backend(), kind, dated);
         let width = kind.table.columns.len();
         let mut count = 0;
+        let started = std::time::Instant::now();
+        let backend = self.backend();
         dispatch!(self, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person.0);
-            if let (true, Some(range)) = (dated, range) {
-                query = query.bind(range.from.0).bind(range.to.0);
-            }
-            let mut rows = query.fetch(&mut **c);
-            while let Some(row) = rows.try_next().await? {
-                let values = (0..width)
-                    .map(|i| row.try_get::<Option<Vec<u8>>, _>(i))
-                    .collect::<Result<ExportRow, _>>()?;
-                each(values)?;
-                count += 1;
+            if backend == Backend::Sqlite && by_one_column(kind) {
+                // SQLite hands rows over from a thread of its own, one wake-up each: pages of
+                // rows, in rowid order, cost one per page instead. Only where one indexed
+                // column selects the rows: it yields them in rowid order as they are, where
+                // several links (or a list from another table) would be sorted again for
+                // every page.
+                let next = if dated { 4 } else { 2 };
+                let paged = format!(
+                    "{} AND rowid > ${next} ORDER BY rowid LIMIT {PAGE}",
+                    sql.replacen(" FROM ", ", rowid FROM ", 1)
+                );
+                let mut after = i64::MIN;
+                loop {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(paged.clone())).bind(person.0);
+                    if let (true, Some(range)) = (dated, range) {
+                        query = query.bind(range.from.0).bind(range.to.0);
+                    }
+                    let rows = query.bind(after).fetch_all(&mut **c).await?;
+                    for row in &rows {
+                        let values = (0..width)
+                            .map(|i| row.try_get::<Option<Vec<u8>>, _>(i))
+                            .collect::<Result<ExportRow, _>>()?;
+                        after = row.try_get::<i64, _>(width)?;
+                        each(values)?;
+                        count += 1;
+                    }
+                    if rows.len() < PAGE {
+                        break;
+                    }
+                }
+            } else {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person.0);
+                if let (true, Some(range)) = (dated, range) {
+                    query = query.bind(range.from.0).bind(range.to.0);
+                }
+                let mut rows = query.fetch(&mut **c);
+                while let Some(row) = rows.try_next().await? {
+                    let values = (0..width)
+                        .map(|i| row.try_get::<Option<Vec<u8>>, _>(i))
+                        .collect::<Result<ExportRow, _>>()?;
+                    each(values)?;
+                    count += 1;
+                }
             }
         });
+        // The statement holds no personal data: table and column names only.
+        tracing::debug!(
+            kind = kind.name(),
+            rows = count,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "a kind of data copied"
+        );
         Ok(count)
     }
 }

@@ -80,6 +80,9 @@ impl Archive {
     ) -> Result<(), String> {
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
+            // The fastest level: the copy is made while its person waits, and text this
+            // repetitive shrinks well even so.
+            .compression_level(Some(1))
             .unix_permissions(0o600)
             .large_file(true);
         // Errors name no path: a file's name is its person's data.

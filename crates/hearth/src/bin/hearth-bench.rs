@@ -161,6 +161,8 @@ impl Server {
             .env("HEARTH_LOG_LEVEL", "warn")
             // Every bench client signs in from this one address.
             .env("HEARTH_SIGN_INS_PER_MINUTE_PER_ADDRESS", "100000")
+            // Bench members never read the mail that confirms their address.
+            .env("HEARTH_UNCONFIRMED_ACCOUNTS", "full")
             .stdout(Stdio::null())
             .spawn()
             .context("starting hearth serve")?;
