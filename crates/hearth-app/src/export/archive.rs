@@ -5,6 +5,7 @@
 
 use crate::App;
 use askama::Template;
+use hearth_core::catalog::Column;
 use hearth_core::export::{self, Kind, Shown};
 use hearth_core::{Timestamp, UserId};
 use hearth_store::{ExportRecord, ExportRow, Range, Sealer};
@@ -120,7 +121,7 @@ struct Found {
 
 /// Shows one stored row as its person's copy shows it.
 fn shown_row(
-    kind: &Kind,
+    columns: &[(&'static Column, Shown)],
     row: ExportRow,
     person: UserId,
     sealer: &dyn Sealer,
@@ -131,7 +132,6 @@ fn shown_row(
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
     let person_text = person.0.to_string();
-    let columns: Vec<_> = kind.columns().collect();
     columns
         .iter()
         .enumerate()
@@ -317,6 +317,8 @@ fn write_draft(
             &mut found,
             &mut username,
         )?;
+        let schema = kind.schema();
+        let described = &schema["properties"]["rows"]["items"]["properties"];
         summaries.push(KindSummary {
             name: kind.name(),
             description: kind.table.description,
@@ -325,8 +327,7 @@ fn write_draft(
             columns: kind
                 .columns()
                 .map(|(column, _)| {
-                    let about = kind.schema()["properties"]["rows"]["items"]["properties"]
-                        [column.name]["description"]
+                    let about = described[column.name]["description"]
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
@@ -334,7 +335,7 @@ fn write_draft(
                 })
                 .collect(),
         });
-        let schema = serde_json::to_vec_pretty(&kind.schema())
+        let schema = serde_json::to_vec_pretty(&schema)
             .map_err(|e| format!("a schema cannot be written: {e}"))?;
         archive.entry(&kind.schema_path(), |out| out.write_all(&schema))?;
     }
@@ -410,7 +411,9 @@ fn write_kind(
     found: &mut Found,
     username: &mut String,
 ) -> Result<u64, String> {
-    let names: Vec<&'static str> = kind.columns().map(|(c, _)| c.name).collect();
+    // Worked out once per kind, not per row.
+    let columns: Vec<_> = kind.columns().collect();
+    let names: Vec<&'static str> = columns.iter().map(|(c, _)| c.name).collect();
     let position = |name: &str| names.iter().position(|n| *n == name);
     let upload_columns = (kind.name() == "uploads")
         .then(|| position("id").zip(position("file_name")))
@@ -441,7 +444,7 @@ fn write_kind(
             reader
                 .conn()
                 .export_rows(kind, person, range, |row| {
-                    let values = shown_row(kind, row, person, sealer);
+                    let values = shown_row(&columns, row, person, sealer);
                     if let Some((id, name)) = upload_columns
                         && let (Some(id), Some(name)) = (&values[id], &values[name])
                         && let Ok(id) = id.parse()

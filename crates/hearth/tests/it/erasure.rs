@@ -421,13 +421,7 @@ async fn an_operator_erases_an_account_from_the_command_line(backend: Backend) {
     carol.join(&community).await;
     let general = bob.general_channel(&community).await;
     carol.say(&general, "qzerase from carol").await;
-    let hearth = |args: &[&str]| {
-        crate::harness::hearth_binary()
-            .args(args)
-            .envs(crate::jobs::server_env(&server))
-            .output()
-            .unwrap()
-    };
+    let hearth = |args: &[&str]| crate::jobs::run_cli(&server, args);
 
     // Without --yes nothing happens; an unknown account is an error.
     let unconfirmed = hearth(&["privacy", "erase", "carol"]);

@@ -463,13 +463,7 @@ async fn an_operator_makes_a_copy_from_the_command_line(backend: Backend) {
     plant_alice(&server, &bob, &alice).await;
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("alice.zip");
-    let hearth = |args: &[&str]| {
-        crate::harness::hearth_binary()
-            .args(args)
-            .envs(crate::jobs::server_env(&server))
-            .output()
-            .unwrap()
-    };
+    let hearth = |args: &[&str]| crate::jobs::run_cli(&server, args);
     let out_arg = out.display().to_string();
     let made = hearth(&[
         "privacy",

@@ -432,13 +432,18 @@ pub(crate) fn server_env(server: &TestServer) -> Vec<(String, String)> {
     ]
 }
 
-/// Runs `hearth` with `args` against the test server's database; returns its output.
-fn cli(server: &TestServer, args: &[&str]) -> String {
-    let output = hearth_binary()
+/// Runs `hearth` with `args` against the test server's database; returns how it went.
+pub(crate) fn run_cli(server: &TestServer, args: &[&str]) -> std::process::Output {
+    hearth_binary()
         .args(args)
         .envs(server_env(server))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `hearth` with `args` against the test server's database; returns its output.
+fn cli(server: &TestServer, args: &[&str]) -> String {
+    let output = run_cli(server, args);
     assert!(
         output.status.success(),
         "hearth {args:?}: {}",
