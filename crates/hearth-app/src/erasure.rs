@@ -12,7 +12,8 @@ use crate::{Actor, App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
 use hearth_core::model::Community;
-use hearth_core::requests::RequestKind;
+use hearth_core::requests::{LawProfile, Lifecycle, RequestKind, RequestState, RequestStep};
+use hearth_store::PrivacyRequestRow;
 use hearth_core::{DomainError, Timestamp, UserId};
 
 /// The answer to a carried-out request to delete.
@@ -48,6 +49,20 @@ impl App {
         self.erase(actor.user, by).await
     }
 
+    async fn erase(&self, user: UserId, by: ChoiceBy) -> Result<ErasureAnswer, AppError> {
+        let request = self
+            .new_request_row(
+                RequestKind::Delete,
+                user,
+                None,
+                self.config.law,
+                by,
+                Timestamp::now(),
+            )
+            .await?;
+        self.erase_for(user, request, true, None).await
+    }
+
     /// Deletes the account named `login` (username or address) for an operator carrying out
     /// a request that came another way, once they verified the requester themself.
     pub async fn erase_account_as_operator(&self, login: &str) -> Result<ErasureAnswer, AppError> {
@@ -66,13 +81,40 @@ impl App {
         Ok(UserId(user.id))
     }
 
-    async fn erase(&self, user: UserId, by: ChoiceBy) -> Result<ErasureAnswer, AppError> {
+    /// Erases `user` as the request `request` asks (inserted when `fresh`, else moved on
+    /// from where it stood: `admin` approved it), completing it in the same transaction.
+    pub(crate) async fn erase_for(
+        &self,
+        user: UserId,
+        mut request: PrivacyRequestRow,
+        fresh: bool,
+        admin: Option<UserId>,
+    ) -> Result<ErasureAnswer, AppError> {
         let now = Timestamp::now();
-        let request = self.completed_at_once(RequestKind::Delete, user, by, now)?;
+        let law = LawProfile::parse(&request.law).unwrap_or(self.config.law);
+        let was = request.state.clone();
+        let state = RequestState::parse(&request.state).unwrap_or(RequestState::Received);
+        let done = Lifecycle {
+            kind: RequestKind::Delete,
+            state,
+            verified: state != RequestState::Received,
+            extended: request.extended,
+        }
+        .after(RequestStep::Complete, law)
+        .map_err(|e| AppError::Internal(format!("a request to delete cannot complete: {e}")))?;
+        request.state = done.state.code().into();
+        request.responded_at = Some(now.0);
+        request.details = None;
+        request.failure = None;
+        request.answer = Some(
+            "Your account and everything about you was deleted, except what the law lets us \
+             keep (listed with the answer)."
+                .into(),
+        );
         let request_id = request.id;
-        let action = match by {
-            ChoiceBy::Operator => AuditAction::AccountErasedByOperator,
-            ChoiceBy::Page | ChoiceBy::Api | ChoiceBy::Signal => AuditAction::AccountErased,
+        let action = match (request.manner.as_str(), admin) {
+            ("operator", _) | (_, Some(_)) => AuditAction::AccountErasedByOperator,
+            _ => AuditAction::AccountErased,
         };
         // Read inside the transaction, so that mail queued up to the erasure is found too.
         let (address, mail_jobs, exports) = self
@@ -93,7 +135,16 @@ impl App {
                         .ok_or(DomainError::NotFound("account"))?;
                     let mail_jobs = tx.conn().job_ids_for(user, MAIL_JOB).await?;
                     let exports = tx.conn().export_ids_of(user).await?;
-                    tx.conn().insert_privacy_request(&request, now).await?;
+                    if fresh {
+                        tx.conn().insert_privacy_request(&request, now).await?;
+                    } else if !tx.conn().update_privacy_request(&request, &was, now).await? {
+                        return Err(DomainError::Conflict("the request has just changed").into());
+                    }
+                    if let Some(admin) = admin {
+                        let object = (ObjectKind::PrivacyRequest, Some(request.id));
+                        let community = request.community_id.map(hearth_core::CommunityId);
+                        record(tx, Some(admin), AuditAction::RequestCompleted, object, community);
+                    }
                     // The entry names the account by its former id: the one record the law
                     // lets outlive it, to prove the deletion was done. No one is its actor,
                     // since the account is gone when the entry is written.

@@ -18,9 +18,9 @@ use crate::{Actor, App, AppError};
 use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::EXPORT_DAYS;
-use hearth_core::requests::{Lifecycle, RequestKind, RequestStep};
+use hearth_core::requests::{LawProfile, Lifecycle, RequestKind, RequestState, RequestStep};
 use hearth_core::{DomainError, Timestamp, UserId};
-use hearth_store::{ExportRecord, JobRow, NewJob};
+use hearth_store::{ExportRecord, JobRow, NewJob, PrivacyRequestRow};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -55,7 +55,7 @@ pub enum ExportRange {
 
 impl ExportRange {
     /// Refuses a range that runs backwards.
-    fn check(self) -> Result<(), AppError> {
+    pub(crate) fn check(self) -> Result<(), AppError> {
         match self {
             ExportRange::Between { from, to } if from.0 >= to.0 => {
                 Err(DomainError::invalid("to", "must come after from").into())
@@ -182,7 +182,11 @@ impl App {
         // What needs no password first: each try of one counts against its owner.
         range.check()?;
         self.reauthenticate(actor, password, code).await?;
-        self.start_copy(actor.user, range, by, true).await
+        let now = Timestamp::now();
+        let request = self
+            .new_request_row(RequestKind::Access, actor.user, None, self.config.law, by, now)
+            .await?;
+        self.start_copy(actor.user, range, request, true, true).await
     }
 
     /// Makes a copy of the data of the account named `login` (username or address) for an
@@ -195,9 +199,18 @@ impl App {
     ) -> Result<(ExportInfo, PathBuf), AppError> {
         let user = self.account_named(login).await?;
         // Made here and now, with no job: a running server must not make it at once too.
-        let started = self
-            .start_copy(user, range, ChoiceBy::Operator, false)
+        let now = Timestamp::now();
+        let request = self
+            .new_request_row(
+                RequestKind::Access,
+                user,
+                None,
+                self.config.law,
+                ChoiceBy::Operator,
+                now,
+            )
             .await?;
+        let started = self.start_copy(user, range, request, true, false).await?;
         self.finish_export(started.id, true)
             .await
             .map_err(AppError::Internal)?;
@@ -209,29 +222,40 @@ impl App {
         Ok((ExportInfo::from_record(made)?, self.export_path(started.id)))
     }
 
-    /// Records a request for a copy, verified and in progress, and with `queued`, queues the
-    /// job that makes it. A person has one queued copy in the making at a time: asking again
-    /// meanwhile answers with that one.
-    async fn start_copy(
+    /// Records a request for a copy, in progress (inserted when `fresh`, else moved on from
+    /// where it stood: an admin approved it, or ran a failed copy again), and with `queued`,
+    /// queues the job that makes it. A person has one queued copy in the making at a time:
+    /// asking again meanwhile answers with that one.
+    pub(crate) async fn start_copy(
         &self,
         user: UserId,
         range: ExportRange,
-        by: ChoiceBy,
+        mut request: PrivacyRequestRow,
+        fresh: bool,
         queued: bool,
     ) -> Result<ExportInfo, AppError> {
         range.check()?;
         let now = Timestamp::now();
-        let law = self.config.law;
+        let law = LawProfile::parse(&request.law).unwrap_or(self.config.law);
+        let was = request.state.clone();
         let kind = RequestKind::Access;
-        let due = law.deadlines(kind, now.to_datetime().date(), &self.config.holidays);
-        let started = Lifecycle::received(kind)
-            .after(RequestStep::Verify, law)
-            .and_then(|l| l.after(RequestStep::Start, law))
+        let state = RequestState::parse(&request.state).unwrap_or(RequestState::Verified);
+        let mut lifecycle = Lifecycle {
+            kind,
+            state,
+            verified: state != RequestState::Received,
+            extended: request.extended,
+        };
+        if state == RequestState::InProgress {
+            // Run again after a failure: it stays in progress.
+            lifecycle.state = RequestState::Verified;
+        }
+        let started = lifecycle
+            .after(RequestStep::Start, law)
             .map_err(|e| AppError::Internal(format!("an access request cannot start: {e}")))?;
-        let mut request = self.completed_at_once(kind, user, by, now)?;
         request.state = started.state.code().into();
-        request.responded_at = None;
-        request.acknowledge_by = due.acknowledge_by.map(|d| d.to_string());
+        request.details = None;
+        request.failure = None;
         let bounds = range.bounds(now);
         let export = ExportRecord {
             id: self.store.next_id(),
@@ -253,10 +277,17 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    if queued && let Some(making) = tx.conn().preparing_export_of(user).await? {
+                    if fresh
+                        && queued
+                        && let Some(making) = tx.conn().preparing_export_of(user).await?
+                    {
                         return Ok(making);
                     }
-                    tx.conn().insert_privacy_request(&request, now).await?;
+                    if fresh {
+                        tx.conn().insert_privacy_request(&request, now).await?;
+                    } else if !tx.conn().update_privacy_request(&request, &was, now).await? {
+                        return Err(DomainError::Conflict("the request has just changed").into());
+                    }
                     tx.conn().insert_export(&export).await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, Some(user), AuditAction::CopyRequested, object, None);
@@ -348,6 +379,13 @@ impl App {
         let (bytes, sha256) = match made {
             Ok(made) => made,
             Err(error) => {
+                if last {
+                    self.note_request_failure(
+                        export.request_id,
+                        &format!("The copy could not be made: {error}"),
+                    )
+                    .await;
+                }
                 let noted = error.clone();
                 let _ = self
                     .store

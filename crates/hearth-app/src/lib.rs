@@ -22,6 +22,7 @@ mod mail;
 mod oidc;
 mod privacy;
 mod profiles;
+mod requests;
 mod retention;
 mod search;
 mod secrets;
@@ -48,6 +49,10 @@ pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
 pub use oidc::{OidcSettings, OidcStart};
 pub use privacy::{Choice, ChoiceBy, PrivacyRequest};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
+pub use requests::{
+    Correction, DUE_SOON_DAYS, Decision, Desk, InboxEntry, KnowAnswer, NewRequest, Outcome,
+    RequestInfo, metrics_csv, request_log_csv, year_span,
+};
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
 pub use two_factor::{RECOVERY_CODES, SecondFactorChallenge, TwoFactorSetup, TwoFactorStatus};
@@ -83,6 +88,8 @@ pub struct AppConfig {
     pub law: hearth_core::requests::LawProfile,
     /// Days besides weekends that are not business days, for those deadlines.
     pub holidays: hearth_core::requests::Holidays,
+    /// Kinds of request addressed to the operator that wait for their approval.
+    pub approved_requests: Vec<hearth_core::requests::RequestKind>,
 }
 
 /// What an account may do before its owner confirms their email address by the mailed link.
@@ -142,6 +149,7 @@ impl Default for AppConfig {
             oidc: None,
             law: hearth_core::requests::LawProfile::default(),
             holidays: hearth_core::requests::Holidays::default(),
+            approved_requests: Vec::new(),
         }
     }
 }

@@ -167,6 +167,15 @@ pub(crate) enum Letter {
         /// By a mailed reset link, rather than with the old password.
         by_reset: bool,
     },
+    /// Your privacy request moved on: answered, refused or extended.
+    RequestUpdate {
+        /// The account's handle.
+        username: String,
+        /// The request's id (its page is `/privacy/requests/<id>`).
+        request: i64,
+        /// What happened, as the subject says it.
+        headline: String,
+    },
     /// The copy of your data you asked for is ready.
     ExportReady {
         /// The account's handle.
@@ -397,6 +406,25 @@ impl Letter {
                     "It can be downloaded for {days} days, then it is deleted. Your privacy \
                      page lists it too."
                 )],
+            },
+            Letter::RequestUpdate {
+                username,
+                request,
+                headline,
+            } => Composed {
+                subject: headline.clone(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![format!(
+                    "{headline}. Sign in to read the answer: what was done, or why not, and \
+                     what you can do next."
+                )],
+                action: Some((
+                    "Read the answer".into(),
+                    link(&format!("/privacy/requests/{request}"), 0),
+                )),
+                closing: vec![
+                    "Your privacy page lists all your requests and where each stands.".into(),
+                ],
             },
             Letter::PasswordChanged { username, by_reset } => Composed {
                 subject: "Your password was changed".into(),
@@ -832,6 +860,11 @@ mod tests {
                 username: "ann".into(),
                 export: 7,
                 days: 7,
+            },
+            Letter::RequestUpdate {
+                username: "ann".into(),
+                request: 9,
+                headline: "Your privacy request was answered".into(),
             },
         ];
         for letter in letters {

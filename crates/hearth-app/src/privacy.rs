@@ -30,7 +30,7 @@ pub enum ChoiceBy {
 
 impl ChoiceBy {
     /// How the request came, as its record says.
-    fn manner(self) -> &'static str {
+    pub(crate) fn manner(self) -> &'static str {
         match self {
             ChoiceBy::Page => "page",
             ChoiceBy::Api => "api",
@@ -43,6 +43,8 @@ impl ChoiceBy {
 /// A privacy request as its person sees it in their record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivacyRequest {
+    /// Its reference.
+    pub id: i64,
     /// What it asked.
     pub kind: RequestKind,
     /// Where it stands.
@@ -101,6 +103,18 @@ impl App {
             extended: false,
             denial_reason: None,
             responded_at: Some(now.0),
+            community_id: None,
+            details: None,
+            answer: Some(match kind {
+                RequestKind::OptOut => "Your personal information is not sold or shared.".into(),
+                RequestKind::Limit => {
+                    "Your sensitive personal information is used only as the law allows.".into()
+                }
+                _ => "Done as you asked.".into(),
+            }),
+            note: None,
+            beyond_quota: false,
+            failure: None,
         })
     }
 
@@ -213,6 +227,7 @@ impl App {
                     _ => row.respond_by.clone(),
                 };
                 Ok(PrivacyRequest {
+                    id: row.id,
                     kind,
                     state,
                     manner: row.manner,

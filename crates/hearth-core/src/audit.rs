@@ -112,6 +112,21 @@ pub enum AuditAction {
     /// An operator erased a person's account (a request that came another way, carried out
     /// from the command line).
     AccountErasedByOperator,
+    /// A privacy request was received (and is on record, with its deadlines).
+    RequestReceived,
+    /// A privacy request was carried out (by its requester's own hand, an admin's approval
+    /// or a job).
+    RequestCompleted,
+    /// A privacy request was refused, for a reason from the closed list.
+    RequestDenied,
+    /// A privacy request's deadline was extended, with a notice to the requester.
+    RequestExtended,
+    /// A privacy request's failed step was run again.
+    RequestRetried,
+    /// A person's information was corrected at their request.
+    InformationCorrected,
+    /// A community changed how it answers privacy requests (its law, what admins approve).
+    RequestHandlingChanged,
 }
 
 impl AuditAction {
@@ -170,6 +185,13 @@ impl AuditAction {
             AuditAction::CopyRequested => "privacy.copy_requested",
             AuditAction::CopyProvided => "privacy.copy_provided",
             AuditAction::AccountErasedByOperator => "privacy.account_erased_by_operator",
+            AuditAction::RequestReceived => "privacy.request_received",
+            AuditAction::RequestCompleted => "privacy.request_completed",
+            AuditAction::RequestDenied => "privacy.request_denied",
+            AuditAction::RequestExtended => "privacy.request_extended",
+            AuditAction::RequestRetried => "privacy.request_retried",
+            AuditAction::InformationCorrected => "privacy.information_corrected",
+            AuditAction::RequestHandlingChanged => "community.request_handling_changed",
         }
     }
 }
@@ -193,6 +215,8 @@ pub enum ObjectKind {
     Upload,
     /// A custom profile field.
     ProfileField,
+    /// A privacy request.
+    PrivacyRequest,
 }
 
 impl ObjectKind {
@@ -207,6 +231,7 @@ impl ObjectKind {
             ObjectKind::Invite => "invite",
             ObjectKind::Upload => "upload",
             ObjectKind::ProfileField => "profile_field",
+            ObjectKind::PrivacyRequest => "privacy_request",
         }
     }
 }

@@ -221,7 +221,7 @@ impl Category {
 }
 
 /// Why the column is collected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Purpose {
     /// Running the service the person asked for (accounts, communities, chat).
     ProvideService,
@@ -231,6 +231,18 @@ pub enum Purpose {
     LegalCompliance,
     /// Internal structure that carries no purpose of its own.
     Structural,
+}
+
+impl Purpose {
+    /// The purpose in plain words, as an answer to a request to know says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Purpose::ProvideService => "To run the communities, channels and messages you use",
+            Purpose::Security => "To keep your account and the service secure",
+            Purpose::LegalCompliance => "To prove we answered your privacy requests and kept the law",
+            Purpose::Structural => "To hold the service together (no purpose of its own)",
+        }
+    }
 }
 
 /// How long the column is kept.
@@ -306,6 +318,35 @@ impl Erasure {
             Erasure::Deidentify => Some(OnDelete::SetNull),
             Erasure::Keep(_) => Some(OnDelete::Restrict),
             Erasure::Tombstone | Erasure::NotApplicable => None,
+        }
+    }
+}
+
+/// Where the personal information in a table comes from (Civ. 1798.110(a)(2): a request to
+/// know is told the categories of sources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The person, when they signed up, posted, uploaded or changed their account.
+    Person,
+    /// The person's browser or app, as they use the service.
+    Device,
+    /// The identity provider they chose to sign in with.
+    IdentityProvider,
+    /// Other members: who added them to a channel, the fields a community asks.
+    OtherMembers,
+    /// Hearth itself: its records of what happened, and what it derives.
+    Hearth,
+}
+
+impl Source {
+    /// The source in plain words, as an answer to a request to know says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Person => "You, when you signed up, wrote, uploaded or changed your account",
+            Source::Device => "Your browser or app, as you use Hearth",
+            Source::IdentityProvider => "The identity provider you chose to sign in with",
+            Source::OtherMembers => "Other members of your communities (who added you to a channel, the questions a community asks)",
+            Source::Hearth => "Hearth's own records of what happened, and what it works out from what you wrote",
         }
     }
 }
@@ -429,6 +470,8 @@ pub struct Table {
     pub name: &'static str,
     /// What the table is for.
     pub description: &'static str,
+    /// Where its rows come from: a request to know lists the sources of what is held.
+    pub source: Source,
     /// Whose data a row is.
     pub subject: SubjectLink,
     /// Every column of the table.
@@ -525,6 +568,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "users",
         description: "Accounts: who can sign in and how they appear to others.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("id")]),
         columns: &[
             // A persistent identifier of the person, the one every link to them holds.
@@ -646,6 +690,7 @@ pub const TABLES: &[Table] = &[
         description: "A person's second factor for signing in: the TOTP seed their \
                       authenticator app shares, encrypted under the instance's master key, and \
                       the last time step whose code was used.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal(
@@ -697,6 +742,7 @@ pub const TABLES: &[Table] = &[
         name: "recovery_codes",
         description: "Single-use codes that stand in for the second factor when the \
                       authenticator is lost; stored only as keyed hashes.",
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal(
@@ -734,6 +780,7 @@ pub const TABLES: &[Table] = &[
         description: "Accounts linked to an identity provider (OpenID Connect): the \
                       provider and its identifier for the person; the provider's tokens are \
                       not kept.",
+        source: Source::IdentityProvider,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("issuer"),
@@ -765,6 +812,7 @@ pub const TABLES: &[Table] = &[
         description: "The record of every privacy request: when it came, what it asked, how, \
                       its deadlines, and how and when it was answered; kept 24 months to prove \
                       compliance.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
@@ -853,6 +901,41 @@ pub const TABLES: &[Table] = &[
                 REQUEST_RECORD,
                 Keep(REQUEST_REASON),
             ),
+            // The community whose admins answer it; none: the operator.
+            key("community_id"),
+            // What a correction asks: the person's own words and values, cleared when the
+            // request closes and on erasure.
+            personal(
+                "details",
+                Identifiers,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Tombstone,
+            ),
+            personal(
+                "answer",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            // An admin's words to the requester may name them: cleared on erasure.
+            personal(
+                "note",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Tombstone,
+            ),
+            personal(
+                "beyond_quota",
+                InternetActivity,
+                LegalCompliance,
+                REQUEST_RECORD,
+                Keep(REQUEST_REASON),
+            ),
+            // Hearth's own words on why a step failed.
+            key("failure"),
         ],
     },
     // A copy of a person's data is theirs alone: the row and its file go when it lapses (a
@@ -862,6 +945,7 @@ pub const TABLES: &[Table] = &[
         description: "Copies of a person's data made for their access requests: what each \
                       covers, where it stands, and until when it can be downloaded (a week); \
                       the file and the row are deleted then.",
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
@@ -914,6 +998,7 @@ pub const TABLES: &[Table] = &[
         description: "Mailed links that confirm an email address or reset a forgotten \
                       password; only a hash of each link's secret is kept, and a link is \
                       deleted when used or once it has expired.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
@@ -947,6 +1032,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "sessions",
         description: "Signed-in browser sessions; only a hash of the cookie is stored.",
+        source: Source::Device,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal(
@@ -995,6 +1081,7 @@ pub const TABLES: &[Table] = &[
         description: "Sign-in attempts counted per account and network, neighbourhood or \
                       device, so guesses are slowed without locking the owner out; accounts, \
                       logins, networks and devices are stored only as keyed hashes.",
+        source: Source::Device,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             // Keyed hashes (under the master key, kept apart from the database) of the
@@ -1037,6 +1124,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "api_tokens",
         description: "Personal API tokens; only a hash of each secret is stored.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
@@ -1087,6 +1175,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "communities",
         description: "Communities and their settings.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("owner_id")]),
         columns: &[
             key("id"),
@@ -1114,6 +1203,9 @@ pub const TABLES: &[Table] = &[
             key("join_policy"),
             // Whether its moderators and admins must sign in with a second factor.
             key("require_two_factor"),
+            // The law its privacy requests follow, and the kinds an admin approves.
+            key("privacy_law"),
+            key("approved_requests"),
             personal(
                 "owner_id",
                 Identifiers,
@@ -1128,6 +1220,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "community_members",
         description: "Who belongs to which community, in which role.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("community_id"),
@@ -1157,6 +1250,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "invites",
         description: "Invitation links to communities.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
         columns: &[
             key("id"),
@@ -1179,6 +1273,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channels",
         description: "Channels in communities, and direct conversations.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[
             PersonLink::Column("created_by"),
             PersonLink::InList("direct_key"),
@@ -1222,6 +1317,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channel_members",
         description: "Who takes part in which channel or direct conversation.",
+        source: Source::OtherMembers,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("channel_id"),
@@ -1244,6 +1340,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "channel_reads",
         description: "How far each member has read each channel, for unread counts.",
+        source: Source::Device,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal(
@@ -1275,6 +1372,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "messages",
         description: "Messages in channels, threads and direct conversations.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
         columns: &[
             key("id"),
@@ -1323,6 +1421,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "message_edits",
         description: "Earlier versions of edited messages.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
         columns: &[
             key("id"),
@@ -1356,6 +1455,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "message_search",
         description: "The text of live messages, for full-text search (an index of messages).",
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
         columns: &[
             key("message_id"),
@@ -1383,6 +1483,7 @@ pub const TABLES: &[Table] = &[
         name: "uploads",
         description: "Files attached to messages (the bytes are in the blob store, one folder \
                       per uploader); one never attached is swept after a day.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[PersonLink::Column("owner_id")]),
         columns: &[
             key("id"),
@@ -1429,6 +1530,7 @@ pub const TABLES: &[Table] = &[
         name: "profile_fields",
         description: "The questions a community asks its members (custom profile fields), \
                       each with the privacy category its admin chose for the answers.",
+        source: Source::OtherMembers,
         subject: SubjectLink::None,
         columns: &[
             key("id"),
@@ -1449,6 +1551,7 @@ pub const TABLES: &[Table] = &[
         name: "profile_values",
         description: "Members' answers to their communities' profile fields, sealed; an \
                       answer goes when its member leaves the community.",
+        source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("field_id"),
@@ -1483,6 +1586,7 @@ pub const TABLES: &[Table] = &[
         name: "jobs",
         description: "Durable background work (mail, retention sweeps): what to do, for whom, \
                       when, and how it went; finished jobs are deleted after 30 days.",
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
@@ -1537,6 +1641,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "audit_log",
         description: "Who did what to which object, and when, by id only.",
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[
             PersonLink::Column("actor_id"),
             PersonLink::ColumnWhen {
@@ -1586,6 +1691,7 @@ pub const TABLES: &[Table] = &[
         description: "The change feed every node tails to push live updates.",
         // Message events name the message (and through it its author); membership events
         // name the person who joined or left.
+        source: Source::Hearth,
         subject: SubjectLink::Columns(&[
             PersonLink::Via {
                 column: "object_id",
@@ -1637,6 +1743,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "post_idempotency",
         description: "Idempotency keys of recent posts, so a retried post is not posted twice.",
+        source: Source::Device,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
             personal("user_id", Identifiers, ProvideService, Days(1), DeleteRow),
@@ -1675,12 +1782,14 @@ pub const TABLES: &[Table] = &[
         name: "instance_key_check",
         description: "A check value of the instance's master key (not the key), so that a \
                       node holding another key refuses to start.",
+        source: Source::Hearth,
         subject: SubjectLink::None,
         columns: &[key("id"), key("key_check"), key("created_at")],
     },
     Table {
         name: "event_sequence",
         description: "The events feed's counter, which numbers events in commit order.",
+        source: Source::Hearth,
         subject: SubjectLink::None,
         columns: &[key("id"), key("last")],
     },

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod ids;
 pub mod jobs;
+pub mod know;
 pub mod model;
 pub mod paging;
 pub mod permissions;

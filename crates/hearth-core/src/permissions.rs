@@ -30,6 +30,9 @@ pub enum Action {
     ManageProfileFields,
     /// See members' answers to fields shown to admins only.
     SeeAdminOnlyAnswers,
+    /// See and answer the privacy requests addressed to the community, and choose how it
+    /// answers them.
+    HandlePrivacyRequests,
 }
 
 /// Whether a member holding `role` may perform `action`.
@@ -41,7 +44,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         | Action::RemoveMember
         | Action::ManageRoles
         | Action::ManageProfileFields
-        | Action::SeeAdminOnlyAnswers => Role::Admin,
+        | Action::SeeAdminOnlyAnswers
+        | Action::HandlePrivacyRequests => Role::Admin,
         Action::ManageChannels => Role::Admin,
         Action::DeleteOthersMessages => Role::Moderator,
         Action::CreatePublicChannel | Action::CreatePrivateChannel | Action::Participate => {

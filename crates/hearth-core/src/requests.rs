@@ -585,6 +585,185 @@ pub fn business_days_between(from: Date, to: Date, holidays: &Holidays) -> i64 {
     sign * count
 }
 
+/// How a community answers requests: the law its deadlines follow, and which kinds wait
+/// for an admin's approval (the others are carried out at once for a verified requester).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Handling {
+    /// The law.
+    pub law: LawProfile,
+    /// The kinds an admin approves, in [`RequestKind::ALL`] order.
+    pub approved: Vec<RequestKind>,
+}
+
+impl Handling {
+    /// The kinds a community may send to its admins. Opt-outs and limits are never held
+    /// back: the law wants them honoured as soon as possible, with no verification.
+    pub fn approvable() -> impl Iterator<Item = RequestKind> {
+        RequestKind::ALL.into_iter().filter(|k| k.needs_verification())
+    }
+
+    /// Handling under `law` with the kinds `codes` names (comma-separated, as stored) held
+    /// for approval; unknown codes and kinds that cannot be held are left out.
+    pub fn from_codes(law: LawProfile, codes: &str) -> Self {
+        let named: Vec<&str> = codes.split(',').map(str::trim).collect();
+        Self {
+            law,
+            approved: Self::approvable()
+                .filter(|k| named.contains(&k.code()))
+                .collect(),
+        }
+    }
+
+    /// The kinds held for approval, as stored.
+    pub fn codes(&self) -> String {
+        self.approved
+            .iter()
+            .map(|k| k.code())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Whether a request of `kind` waits for an admin.
+    pub fn needs_approval(&self, kind: RequestKind) -> bool {
+        kind.needs_verification() && self.approved.contains(&kind)
+    }
+}
+
+/// What a correction may name: the fields a member edits themself change at once; anything
+/// else is for an admin to look into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorrectionTarget {
+    /// The name shown to others.
+    DisplayName,
+    /// The "about" text of the profile.
+    About,
+    /// An answer to a community's profile question (the field's id).
+    ProfileAnswer(i64),
+    /// Anything else, in the requester's words (an address, a message wrongly attributed).
+    Other,
+}
+
+impl CorrectionTarget {
+    /// The target a form or the API names: `display_name`, `about`, `profile:<id>` or
+    /// `other`.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "display_name" => Some(Self::DisplayName),
+            "about" => Some(Self::About),
+            "other" => Some(Self::Other),
+            _ => code
+                .strip_prefix("profile:")
+                .and_then(|id| id.parse().ok())
+                .map(Self::ProfileAnswer),
+        }
+    }
+
+    /// The code it is stored and named by.
+    pub fn code(&self) -> String {
+        match self {
+            Self::DisplayName => "display_name".into(),
+            Self::About => "about".into(),
+            Self::ProfileAnswer(id) => format!("profile:{id}"),
+            Self::Other => "other".into(),
+        }
+    }
+
+    /// Whether the member may make the change themself, so that it is made at once.
+    pub fn self_editable(&self) -> bool {
+        !matches!(self, Self::Other)
+    }
+}
+
+/// One request as the yearly metrics count it (Cal. Code Regs. tit. 11, §7102).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// What it asked.
+    pub kind: RequestKind,
+    /// Where it stands.
+    pub state: RequestState,
+    /// Why it was refused, or, on a completed request, why a part of it was.
+    pub denial: Option<DenialReason>,
+    /// The day it was received.
+    pub received: Date,
+    /// The day it was answered, once it was.
+    pub answered: Option<Date>,
+}
+
+/// The metrics of one kind of request in one calendar year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindMetrics {
+    /// The kind.
+    pub kind: RequestKind,
+    /// Received in the year.
+    pub received: u32,
+    /// Complied with in whole.
+    pub complied_in_whole: u32,
+    /// Complied with in part (the rest refused for a reason).
+    pub complied_in_part: u32,
+    /// Denied, by reason, in [`DenialReason::ALL`] order (reasons with none left out).
+    pub denied: Vec<(DenialReason, u32)>,
+    /// Still open.
+    pub open: u32,
+    /// The median of the calendar days from receipt to answer, over answered requests.
+    pub median_days: Option<f64>,
+    /// Their mean.
+    pub mean_days: Option<f64>,
+}
+
+/// The metrics of every kind of request received in `year`, in [`RequestKind::ALL`] order.
+pub fn yearly_metrics(year: i32, requests: &[Counted]) -> Vec<KindMetrics> {
+    RequestKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let of_kind: Vec<&Counted> = requests
+                .iter()
+                .filter(|r| r.kind == kind && r.received.year() == year)
+                .collect();
+            let count = |f: &dyn Fn(&Counted) -> bool| {
+                u32::try_from(of_kind.iter().filter(|r| f(r)).count()).unwrap_or(u32::MAX)
+            };
+            let denied = DenialReason::ALL
+                .into_iter()
+                .map(|reason| {
+                    (
+                        reason,
+                        count(&|r| r.state == RequestState::Denied && r.denial == Some(reason)),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            let mut days: Vec<i64> = of_kind
+                .iter()
+                .filter(|r| r.state.is_closed())
+                .filter_map(|r| r.answered.map(|a| (a - r.received).whole_days()))
+                .collect();
+            days.sort_unstable();
+            let (median_days, mean_days) = if days.is_empty() {
+                (None, None)
+            } else {
+                let mid = days.len() / 2;
+                let median = if days.len() % 2 == 1 {
+                    days[mid] as f64
+                } else {
+                    (days[mid - 1] + days[mid]) as f64 / 2.0
+                };
+                let mean = days.iter().sum::<i64>() as f64 / days.len() as f64;
+                (Some(median), Some((mean * 10.0).round() / 10.0))
+            };
+            KindMetrics {
+                kind,
+                received: count(&|_| true),
+                complied_in_whole: count(&|r| r.state == RequestState::Completed && r.denial.is_none()),
+                complied_in_part: count(&|r| r.state == RequestState::Completed && r.denial.is_some()),
+                denied,
+                open: count(&|r| !r.state.is_closed()),
+                median_days,
+                mean_days,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -789,5 +968,65 @@ mod tests {
                 Some(state)
             );
         }
+    }
+
+    #[test]
+    fn handling_holds_back_only_what_may_wait_for_an_admin() {
+        let handling = Handling::from_codes(LawProfile::Gdpr, "delete, opt_out,access,bogus");
+        assert_eq!(handling.approved, vec![RequestKind::Access, RequestKind::Delete]);
+        assert_eq!(handling.codes(), "access,delete");
+        assert!(handling.needs_approval(RequestKind::Delete));
+        assert!(!handling.needs_approval(RequestKind::Know));
+        assert!(!handling.needs_approval(RequestKind::OptOut));
+        assert_eq!(Handling::from_codes(LawProfile::Ccpa, "").approved, vec![]);
+        for code in ["display_name", "about", "profile:42", "other"] {
+            assert_eq!(CorrectionTarget::parse(code).map(|t| t.code()), Some(code.to_string()));
+        }
+        assert_eq!(CorrectionTarget::parse("profile:x"), None);
+        assert!(!CorrectionTarget::Other.self_editable());
+    }
+
+    #[test]
+    fn yearly_metrics_count_and_time_each_kind() {
+        let day = |d: Date| d;
+        let rec = |kind, state, denial, received: Date, answered: Option<Date>| Counted {
+            kind,
+            state,
+            denial,
+            received: day(received),
+            answered,
+        };
+        use RequestKind::*;
+        use RequestState::*;
+        let requests = [
+            rec(Access, Completed, None, date!(2026 - 01 - 05), Some(date!(2026 - 01 - 05))),
+            rec(Access, Completed, None, date!(2026 - 02 - 01), Some(date!(2026 - 02 - 11))),
+            rec(Access, Denied, Some(DenialReason::TooFrequent), date!(2026 - 03 - 01), Some(date!(2026 - 03 - 04))),
+            rec(Access, InProgress, None, date!(2026 - 12 - 30), None),
+            rec(Delete, Completed, Some(DenialReason::LegalException), date!(2026 - 05 - 01), Some(date!(2026 - 05 - 08))),
+            // Another year does not count.
+            rec(Access, Completed, None, date!(2025 - 12 - 31), Some(date!(2026 - 01 - 02))),
+        ];
+        let report = yearly_metrics(2026, &requests);
+        let access = report.iter().find(|m| m.kind == Access);
+        assert_eq!(
+            access.cloned(),
+            Some(KindMetrics {
+                kind: Access,
+                received: 4,
+                complied_in_whole: 2,
+                complied_in_part: 0,
+                denied: vec![(DenialReason::TooFrequent, 1)],
+                open: 1,
+                // 0, 3 and 10 days.
+                median_days: Some(3.0),
+                mean_days: Some(4.3),
+            })
+        );
+        let delete = report.iter().find(|m| m.kind == Delete);
+        assert_eq!(delete.map(|m| (m.complied_in_part, m.median_days)), Some((1, Some(7.0))));
+        let know = report.iter().find(|m| m.kind == Know);
+        assert_eq!(know.map(|m| (m.received, m.median_days)), Some((0, None)));
+        assert_eq!(report.len(), RequestKind::ALL.len());
     }
 }

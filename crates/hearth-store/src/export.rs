@@ -342,3 +342,51 @@ mod tests {
         );
     }
 }
+
+impl Conn<'_> {
+    /// The catalog's tables holding at least one row about the person: what a request to
+    /// know reports categories from. One indexed probe per table.
+    pub async fn tables_holding(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<&'static hearth_core::catalog::Table>, StoreError> {
+        let mut held = Vec::new();
+        for table in hearth_core::catalog::TABLES {
+            let links: Vec<String> = table
+                .subject
+                .links()
+                .iter()
+                .map(|link| condition(*link))
+                .collect();
+            if links.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "SELECT 1 FROM {} WHERE ({}) LIMIT 1",
+                table.name,
+                links.join(" OR ")
+            );
+            let found = dispatch!(self, c => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(user.0).fetch_optional(&mut **c).await?.is_some());
+            if found {
+                held.push(table);
+            }
+        }
+        Ok(held)
+    }
+
+    /// The categories of the custom profile fields the person answered.
+    pub async fn answered_field_categories(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<hearth_core::catalog::Category>, StoreError> {
+        let codes: Vec<(String,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT DISTINCT f.category FROM profile_values v \
+             JOIN profile_fields f ON f.id = v.field_id WHERE v.user_id = $1")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        Ok(codes
+            .iter()
+            .filter_map(|(code,)| hearth_core::catalog::Category::from_code(code))
+            .collect())
+    }
+}

@@ -39,7 +39,7 @@ pub use error::StoreError;
 pub use export::{ExportRecord, ExportRow, Range};
 pub use jobs::{JobRow, NewJob};
 pub use posting::{Posted, QuickPost};
-pub use privacy_requests::PrivacyRequestRow;
+pub use privacy_requests::{Inbox, PrivacyRequestRow};
 pub use profiles::Avatar;
 pub use sealing::{PlainSealer, Sealer};
 pub use search::{HIT_END, HIT_START, SearchHit, SearchScope, searchable_text};

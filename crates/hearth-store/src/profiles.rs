@@ -73,6 +73,17 @@ const FIELD_COLUMNS: &str =
     "id, community_id, label, help, kind, choices, required, visibility, category, position";
 
 impl Conn<'_> {
+    /// The community a profile field belongs to, and its label.
+    pub async fn profile_field_home(
+        &mut self,
+        field: ProfileFieldId,
+    ) -> Result<Option<(CommunityId, String)>, StoreError> {
+        let row: Option<(i64, String)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT community_id, label FROM profile_fields WHERE id = $1")
+            .bind(field.0).fetch_optional(&mut **c).await?);
+        Ok(row.map(|(community, label)| (CommunityId(community), label)))
+    }
+
     /// An account as its owner sees it, its about text opened.
     pub fn account_of(&self, row: &crate::rows::UserRow) -> Result<Account, StoreError> {
         let about = match &row.about {

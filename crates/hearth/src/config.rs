@@ -137,6 +137,9 @@ pub struct Config {
     pub privacy_law: String,
     /// Days besides weekends that are not business days (`YYYY-MM-DD`), for those deadlines.
     pub business_holidays: Vec<String>,
+    /// Kinds of request addressed to the operator (not to a community) that wait for an
+    /// operator's approval: any of `know`, `access`, `delete`, `correct`.
+    pub approved_requests: Vec<String>,
 }
 
 impl Default for Config {
@@ -191,6 +194,7 @@ impl Default for Config {
             oidc_name: "single sign-on".into(),
             privacy_law: "ccpa".into(),
             business_holidays: Vec::new(),
+            approved_requests: Vec::new(),
         }
     }
 }
@@ -280,6 +284,21 @@ impl Config {
         } else {
             self.public_url.trim().trim_end_matches('/').to_string()
         }
+    }
+
+    /// The kinds of request addressed to the operator that wait for their approval.
+    pub fn approved_requests(&self) -> Result<Vec<hearth_core::requests::RequestKind>, String> {
+        use hearth_core::requests::{Handling, RequestKind};
+        self.approved_requests
+            .iter()
+            .map(|code| {
+                RequestKind::parse(code.trim())
+                    .filter(|k| Handling::approvable().any(|a| a == *k))
+                    .ok_or_else(|| {
+                        format!("approved_requests: {code:?} is none of know, access, delete, correct")
+                    })
+            })
+            .collect()
     }
 
     /// The law privacy requests follow, and the holidays their business days skip.
@@ -543,6 +562,12 @@ privacy_law = "ccpa"
 # Days besides weekends that are not business days, for those deadlines.
 # business_holidays = ["2026-12-25", "2027-01-01"]
 business_holidays = []
+
+# Requests addressed to the operator (rather than to a community) are carried out at once for
+# a verified requester, except the kinds listed here, which wait in the operator's inbox
+# (/admin/requests) for approval: any of "know", "access", "delete", "correct". Each
+# community chooses its own on its settings page.
+approved_requests = []
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),

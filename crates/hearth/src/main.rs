@@ -91,6 +91,29 @@ enum PrivacyTask {
         #[arg(long)]
         yes: bool,
     },
+    /// The privacy requests on record: with --open, every open one on this Hearth with its
+    /// deadline (overdue and due-soon marked); else the log of those received in a year.
+    Requests {
+        /// Only the open ones, whenever received.
+        #[arg(long)]
+        open: bool,
+        /// The calendar year of the log (default: this one).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Print the log as CSV.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The yearly metrics of privacy requests, per kind: received, complied with in whole or
+    /// in part, denied by reason, and the median and mean days to answer.
+    Report {
+        /// The calendar year (default: this one).
+        #[arg(long)]
+        year: Option<i32>,
+        /// `text` (the default), `csv` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -300,9 +323,170 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Command::Privacy {
+                task: PrivacyTask::Requests { open, year, csv },
+            } => {
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let result = requests_task(&app, open, year, csv).await;
+                store.close().await;
+                result
+            }
+            Command::Privacy {
+                task: PrivacyTask::Report { year, format },
+            } => {
+                if !matches!(format.as_str(), "text" | "csv" | "json") {
+                    anyhow::bail!("--format {format:?}: text, csv or json");
+                }
+                config.node_id = CONSOLE_NODE_ID;
+                let store = server::open_store(&config).await?;
+                let app = server::app(&config, store.clone()).await?;
+                let year = year.unwrap_or_else(|| hearth_core::Timestamp::now().to_datetime().year());
+                let result = app
+                    .request_metrics(None, hearth_app::Desk::Operator, year)
+                    .await;
+                store.close().await;
+                let metrics = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+                print_report(year, &metrics, &format)
+            }
             Command::Config { .. } | Command::Catalog => Ok(()),
         }
     })
+}
+
+/// Carries out `hearth privacy requests`.
+async fn requests_task(
+    app: &hearth_app::App,
+    open: bool,
+    year: Option<i32>,
+    csv: bool,
+) -> anyhow::Result<()> {
+    let today = hearth_core::Timestamp::now().to_datetime().date();
+    if open {
+        let entries = app
+            .open_requests_on_console()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if entries.is_empty() {
+            println!("no open privacy requests");
+        }
+        for entry in entries {
+            let r = &entry.request;
+            let mark = if r.overdue(today) {
+                "OVERDUE"
+            } else if r.due_soon(today) {
+                "due soon"
+            } else {
+                ""
+            };
+            println!(
+                "{}  {:<8} {:<12} due {}  {:<8} by {}{}{}",
+                r.id,
+                r.kind.code(),
+                r.state.code(),
+                r.due,
+                mark,
+                entry.requester.as_deref().unwrap_or("(erased)"),
+                r.community
+                    .map(|c| format!("  community {}", c.0))
+                    .unwrap_or_default(),
+                r.failure
+                    .as_deref()
+                    .map(|f| format!("  failed: {f}"))
+                    .unwrap_or_default(),
+            );
+        }
+        return Ok(());
+    }
+    let year = year.unwrap_or_else(|| today.year());
+    let span = hearth_app::year_span(year).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let requests = app
+        .requests_received(None, hearth_app::Desk::Operator, span)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if csv {
+        print!(
+            "{}",
+            hearth_app::request_log_csv(&requests).map_err(|e| anyhow::anyhow!("{e}"))?
+        );
+        return Ok(());
+    }
+    println!("{} privacy requests received in {year}", requests.len());
+    for r in requests {
+        println!(
+            "{}  {}  {:<8} {:<12} due {}  answered {}",
+            r.id,
+            r.received_at.to_rfc3339(),
+            r.kind.code(),
+            r.state.code(),
+            r.due,
+            r.answered_at
+                .map(|a| a.to_rfc3339())
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
+    Ok(())
+}
+
+/// Prints the yearly metrics as text, CSV or JSON.
+fn print_report(
+    year: i32,
+    metrics: &[hearth_core::requests::KindMetrics],
+    format: &str,
+) -> anyhow::Result<()> {
+    match format {
+        "csv" => print!(
+            "{}",
+            hearth_app::metrics_csv(year, metrics).map_err(|e| anyhow::anyhow!("{e}"))?
+        ),
+        "json" => {
+            let kinds: Vec<serde_json::Value> = metrics
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "kind": m.kind.code(),
+                        "received": m.received,
+                        "complied_in_whole": m.complied_in_whole,
+                        "complied_in_part": m.complied_in_part,
+                        "denied": m.denied.iter().map(|(_, n)| n).sum::<u32>(),
+                        "denied_by_reason": m.denied.iter()
+                            .map(|(r, n)| (r.code().to_string(), serde_json::json!(n)))
+                            .collect::<serde_json::Map<_, _>>(),
+                        "open": m.open,
+                        "median_days": m.median_days,
+                        "mean_days": m.mean_days,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"year": year, "kinds": kinds}))?
+            );
+        }
+        _ => {
+            println!("privacy requests received in {year}");
+            println!(
+                "{:<8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>7} {:>6}",
+                "kind", "received", "in whole", "in part", "denied", "open", "median", "mean"
+            );
+            let days = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_else(|| "-".into());
+            for m in metrics {
+                println!(
+                    "{:<8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>7} {:>6}",
+                    m.kind.code(),
+                    m.received,
+                    m.complied_in_whole,
+                    m.complied_in_part,
+                    m.denied.iter().map(|(_, n)| n).sum::<u32>(),
+                    m.open,
+                    days(m.median_days),
+                    days(m.mean_days),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Carries out `hearth jobs ...`.

@@ -11,6 +11,7 @@ mod paging;
 mod privacy;
 pub(crate) use privacy::export_response;
 mod profiles;
+pub(crate) mod requests;
 mod search;
 mod two_factor;
 pub(crate) mod uploads;
@@ -72,6 +73,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(two_factor::router())
         .merge(identities::router())
         .merge(privacy::router())
+        .merge(requests::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

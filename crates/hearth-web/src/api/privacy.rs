@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_app::{Choice, ChoiceBy, ExportInfo, ExportRange, ExportState};
+use hearth_app::{Choice, ChoiceBy, ExportInfo, ExportRange, ExportState, Outcome};
+use hearth_core::requests::RequestKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -163,22 +164,44 @@ pub(crate) async fn export_response(
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum NewRequestKind {
+    /// Which categories of personal information are held about the caller, where from, why
+    /// and for how long, and whether any was sold or shared. Needs no password.
+    Know,
     /// A copy of the caller's data (access and portability), made by a job: the answer is
     /// the copy, preparing; `GET /api/v1/me/exports/{id}` says when it is ready.
     Access,
     /// Delete the account and everything about the caller, as the privacy statement says.
     Delete,
+    /// Correct something held about the caller (`correction`).
+    Correct,
 }
 
-/// A request about the caller's own personal information. It acts on everything the caller
-/// holds, so it asks for the password again, and for a second factor when one is on.
+impl NewRequestKind {
+    fn kind(self) -> RequestKind {
+        match self {
+            NewRequestKind::Know => RequestKind::Know,
+            NewRequestKind::Access => RequestKind::Access,
+            NewRequestKind::Delete => RequestKind::Delete,
+            NewRequestKind::Correct => RequestKind::Correct,
+        }
+    }
+}
+
+/// A request about the caller's own personal information. All but a request to know act on
+/// the data itself, so they ask for the password again, and for a second factor when one is
+/// on.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct NewRequest {
     kind: NewRequestKind,
-    /// The caller's password, entered again.
-    password: String,
+    /// The community asked (one the caller belongs to): its admins answer, under its law and
+    /// its choice of what they approve first. Left out: this Hearth's operator.
+    community_id: Option<String>,
+    /// The caller's password, entered again (all but `know`).
+    password: Option<String>,
     /// With two-factor sign-in on: the current code, or an unused recovery code.
     code: Option<String>,
+    /// For `correct`: what to correct.
+    correction: Option<crate::api::requests::CorrectionBody>,
     /// For `access`: the first instant of the messages, files and activity to copy. With
     /// neither `from` nor `to`, the last twelve months; `everything: true` copies all.
     from: Option<hearth_core::Timestamp>,
@@ -200,7 +223,7 @@ pub(crate) struct KeptView {
     reason: &'static str,
 }
 
-/// The answer to a request carried out at once.
+/// The answer to a request to delete, carried out at once.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AnswerView {
     /// The request's reference.
@@ -214,15 +237,38 @@ pub(crate) struct AnswerView {
     kept: Vec<KeptView>,
 }
 
-/// Make a privacy request. `access` asks for a copy of one's data (202: it is being made).
-/// `delete` erases the account at once: everything the data catalog
-/// holds about the caller goes (their messages stay as tombstones in others' threads, with
-/// no text or author), their files and sessions with it; the answer lists what the law lets
-/// stay. An owner must hand their communities on first (409).
+/// A request answered at once: an erasure, or a request to know or a correction.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum Answered {
+    /// The account is erased.
+    Erased(AnswerView),
+    /// Answered: the request, with its answer.
+    Done(Box<crate::api::requests::RequestDetailView>),
+}
+
+/// A request accepted for later: a copy being made, or a request waiting for an admin.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum Accepted {
+    /// The copy, being made.
+    Copy(ExportView),
+    /// The request, waiting for an admin's approval.
+    Waiting(Box<crate::api::requests::RequestDetailView>),
+}
+
+/// Make a privacy request. `know` answers at once with what is held. `access` asks for a
+/// copy of one's data (202: it is being made). `delete` erases the account at once:
+/// everything the data catalog holds about the caller goes (their messages stay as
+/// tombstones in others' threads, with no text or author), their files and sessions with
+/// it; the answer lists what the law lets stay. An owner must hand their communities on
+/// first (409). `correct` changes one's own fields at once; anything else waits for an
+/// admin. A community (or the operator) may hold any of these for an admin's approval: the
+/// answer is then 202 with the request, waiting.
 #[utoipa::path(post, path = "/api/v1/me/privacy/requests", tag = "privacy",
     request_body = NewRequest,
-    responses((status = 200, body = AnswerView), (status = 202, body = ExportView),
-              (status = 401, body = Problem),
+    responses((status = 200, body = Answered), (status = 202, body = Accepted),
+              (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem),
               (status = 429, body = Problem)))]
 async fn make_request(
@@ -230,65 +276,84 @@ async fn make_request(
     Authed(actor): Authed,
     ApiJson(body): ApiJson<NewRequest>,
 ) -> Result<Response, ApiError> {
-    match body.kind {
-        NewRequestKind::Access => {
-            let range = match (body.everything, body.from, body.to) {
-                (true, None, None) => ExportRange::Everything,
-                (true, _, _) => {
-                    return Err(
-                        hearth_app::AppError::from(hearth_core::DomainError::invalid(
-                            "everything",
-                            "cannot go with from or to",
-                        ))
-                        .into(),
-                    );
-                }
-                (false, None, None) => ExportRange::LastTwelveMonths,
-                (false, from, to) => ExportRange::Between {
-                    from: from.unwrap_or(hearth_core::Timestamp(0)),
-                    to: to.unwrap_or_else(hearth_core::Timestamp::now),
-                },
-            };
-            let export = state
-                .app
-                .request_copy(
-                    &actor,
-                    body.password,
-                    body.code.as_deref(),
-                    range,
-                    ChoiceBy::Api,
-                )
+    let invalid = |field: &'static str, why: &'static str| {
+        ApiError::from(hearth_app::AppError::from(
+            hearth_core::DomainError::invalid(field, why),
+        ))
+    };
+    let range = match (body.everything, body.from, body.to) {
+        (true, None, None) => ExportRange::Everything,
+        (true, _, _) => return Err(invalid("everything", "cannot go with from or to")),
+        (false, None, None) => ExportRange::LastTwelveMonths,
+        (false, from, to) => ExportRange::Between {
+            from: from.unwrap_or(hearth_core::Timestamp(0)),
+            to: to.unwrap_or_else(hearth_core::Timestamp::now),
+        },
+    };
+    let community = match body.community_id.as_deref() {
+        Some(id) => Some(hearth_core::CommunityId(
+            id.trim()
+                .parse()
+                .map_err(|_| invalid("community_id", "must be a community's id"))?,
+        )),
+        None => None,
+    };
+    let new = hearth_app::NewRequest {
+        kind: body.kind.kind(),
+        community,
+        password: body.password,
+        code: body.code,
+        correction: body.correction.map(|c| hearth_app::Correction {
+            field: c.field,
+            value: c.value,
+            explanation: c.explanation,
+        }),
+        range,
+    };
+    let outcome = state.app.make_request(&actor, new, ChoiceBy::Api).await?;
+    Ok(match outcome {
+        Outcome::Copy(export) => (
+            StatusCode::ACCEPTED,
+            Json(Accepted::Copy(ExportView::from(export))),
+        )
+            .into_response(),
+        Outcome::Waiting(request) => (
+            StatusCode::ACCEPTED,
+            Json(Accepted::Waiting(Box::new(
+                crate::api::requests::RequestDetailView::new(request, None),
+            ))),
+        )
+            .into_response(),
+        Outcome::Done(request) => {
+            let view = crate::api::requests::RequestDetailView::new(request, None)
+                .with_know(&state, &actor)
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(ExportView::from(export))).into_response())
+            Json(Answered::Done(Box::new(view))).into_response()
         }
-        NewRequestKind::Delete => {
-            let answer = state
-                .app
-                .erase_own_account(&actor, body.password, body.code.as_deref(), ChoiceBy::Api)
-                .await?;
-            Ok(Json(AnswerView {
-                id: answer.request_id.to_string(),
-                kind: "delete",
-                state: "completed",
-                completed_at: answer.completed_at,
-                kept: answer
-                    .kept
-                    .into_iter()
-                    .map(|k| KeptView {
-                        table: k.table,
-                        what: k.what,
-                        reason: k.reason,
-                    })
-                    .collect(),
-            })
-            .into_response())
-        }
-    }
+        Outcome::Erased(answer) => Json(Answered::Erased(AnswerView {
+            id: answer.request_id.to_string(),
+            kind: "delete",
+            state: "completed",
+            completed_at: answer.completed_at,
+            kept: answer
+                .kept
+                .into_iter()
+                .map(|k| KeptView {
+                    table: k.table,
+                    what: k.what,
+                    reason: k.reason,
+                })
+                .collect(),
+        }))
+        .into_response(),
+    })
 }
 
 /// A privacy request in the caller's record.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RequestView {
+    /// Its reference: `GET /api/v1/me/privacy/requests/{id}` gives its answer.
+    id: String,
     /// `know`, `access`, `delete`, `correct`, `opt_out` or `limit`.
     kind: &'static str,
     /// `received`, `verified`, `in_progress`, `extended`, `completed` or `denied`.
@@ -314,6 +379,7 @@ async fn requests(
         requests
             .into_iter()
             .map(|r| RequestView {
+                id: r.id.to_string(),
                 kind: r.kind.code(),
                 state: r.state.code(),
                 manner: r.manner,
