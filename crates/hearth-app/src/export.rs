@@ -91,6 +91,8 @@ pub enum ExportState {
 pub struct ExportInfo {
     /// Its id.
     pub id: i64,
+    /// The access request it answers.
+    pub request_id: i64,
     /// Where it stands.
     pub state: ExportState,
     /// What dated data it covers: from (none: the start) ...
@@ -125,6 +127,7 @@ impl ExportInfo {
             }
         };
         Ok(Self {
+            request_id: record.request_id,
             id: record.id,
             state,
             from: record.range_from.map(Timestamp),

@@ -9,8 +9,9 @@ mod communities;
 mod mail_links;
 mod messages;
 mod people;
-mod privacy;
+pub(crate) mod privacy;
 mod profiles;
+mod requests;
 mod search;
 pub(crate) mod settings;
 mod setup;
@@ -167,6 +168,28 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(privacy::confirm_delete).post(privacy::delete),
         )
         .route("/privacy/exports", post(privacy::request_copy))
+        .route("/privacy/requests", post(requests::make))
+        .route("/privacy/requests/{id}", get(requests::show))
+        .route("/communities/{id}/requests", get(requests::community_inbox))
+        .route(
+            "/communities/{id}/requests/handling",
+            post(requests::set_handling),
+        )
+        .route(
+            "/communities/{id}/requests/report",
+            get(requests::community_report),
+        )
+        .route(
+            "/communities/{id}/requests/{request}",
+            get(requests::community_request).post(requests::community_decide),
+        )
+        .route("/admin/requests", get(requests::operator_inbox))
+        .route("/admin/requests/report", get(requests::operator_report))
+        .route("/admin/requests/log", get(requests::operator_log))
+        .route(
+            "/admin/requests/{request}",
+            get(requests::operator_request).post(requests::operator_decide),
+        )
         .route("/privacy/exports/{id}", get(privacy::show_copy))
         .route(
             "/privacy/exports/{id}/download",

@@ -20,8 +20,12 @@ struct PrivacyPage {
     layout: Layout,
     sale_opt_out: bool,
     sensitive_limit: bool,
-    /// The person's requests: what, how, received, answered.
-    requests: Vec<(String, String, String, String)>,
+    /// The person's requests: page, what, how, received, answered.
+    requests: Vec<(String, String, String, String, String)>,
+    /// The communities the person belongs to, whom a request may be asked of: id, name.
+    communities: Vec<(String, String)>,
+    /// What a correction may name: code, label.
+    fields: Vec<(String, String)>,
     /// Their copies: page, what it covers, where it stands.
     exports: Vec<(String, String, &'static str)>,
     two_factor_on: bool,
@@ -34,7 +38,7 @@ pub(crate) struct PrivacyQuery {
     changed: Option<String>,
 }
 
-async fn page(
+pub(crate) async fn page(
     state: &WebState,
     visitor: &Visitor,
     notice: Option<&'static str>,
@@ -67,6 +71,7 @@ async fn page(
                 .map(crate::pages::settings::day_and_time)
                 .unwrap_or_else(|| format!("due by {}", r.due));
             (
+                format!("/privacy/requests/{}", r.id),
                 what.to_string(),
                 how.to_string(),
                 crate::pages::settings::day_and_time(r.received_at),
@@ -93,9 +98,12 @@ async fn page(
         })
         .collect();
     let two_factor_on = state.app.two_factor_status(&me.actor).await?.enabled;
+    let (communities, fields) = askable(state, &me.actor).await?;
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     let page = PrivacyPage {
         requests,
+        communities,
+        fields,
         exports,
         two_factor_on,
         layout: Layout::new("Your privacy choices", visitor),
@@ -105,6 +113,45 @@ async fn page(
         error: error.as_ref().map(form_error),
     };
     Ok(render_with_status(status, &page, visitor))
+}
+
+/// The communities a request may be asked of (id, name), and what a correction may name
+/// (code, label): one's own fields, one's answers to each community's questions, or
+/// anything else.
+async fn askable(
+    state: &WebState,
+    actor: &hearth_app::Actor,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), PageError> {
+    let mine = state
+        .app
+        .my_communities(
+            actor,
+            None,
+            hearth_core::PageSize::requested(Some(hearth_core::PageSize::MAX))?,
+        )
+        .await?;
+    let mut fields = vec![
+        ("display_name".to_string(), "Your display name".to_string()),
+        (
+            "about".to_string(),
+            "The \"about\" text of your profile".to_string(),
+        ),
+    ];
+    let mut communities = Vec::new();
+    for (community, _) in mine {
+        for field in state.app.profile_fields(actor, community.id).await? {
+            fields.push((
+                format!("profile:{}", field.id.0),
+                format!("{}: {}", community.name, field.label),
+            ));
+        }
+        communities.push((community.id.0.to_string(), community.name));
+    }
+    fields.push((
+        "other".to_string(),
+        "Something else (say what and where below)".to_string(),
+    ));
+    Ok((communities, fields))
 }
 
 /// `GET /privacy`.
@@ -164,6 +211,8 @@ struct DeletePage {
     layout: Layout,
     /// Communities the person owns, by name and path: each must be handed on first.
     owned: Vec<(String, String)>,
+    /// Whom the request may be asked of: id, name.
+    communities: Vec<(String, String)>,
     two_factor_on: bool,
     kept: Vec<hearth_core::catalog::KeptAfterErasure>,
     error: Option<String>,
@@ -183,10 +232,12 @@ async fn delete_page(
         .map(|c| (c.name, format!("/communities/{}/settings", c.id)))
         .collect();
     let two_factor_on = state.app.two_factor_status(&me.actor).await?.enabled;
+    let (communities, _) = askable(state, &me.actor).await?;
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     let page = DeletePage {
         layout: Layout::new("Delete your account", visitor),
         owned,
+        communities,
         two_factor_on,
         kept: hearth_core::catalog::kept_after_erasure(),
         error: error.as_ref().map(form_error),
@@ -208,6 +259,9 @@ pub(crate) struct DeleteForm {
     password: String,
     #[serde(default)]
     code: Option<String>,
+    /// The community asked, by id; empty: the operator.
+    #[serde(default)]
+    community: Option<String>,
 }
 
 #[derive(Template)]
@@ -228,18 +282,32 @@ pub(crate) async fn delete(
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let me = visitor.require()?;
-    let answer = match state
-        .app
-        .erase_own_account(
-            &me.actor,
-            form.password,
-            form.code.as_deref(),
-            ChoiceBy::Page,
-        )
-        .await
-    {
-        Ok(answer) => answer,
-        Err(error) => return delete_page(&state, &visitor, Some(error.into())).await,
+    let made = match crate::pages::requests::community_of(form.community.as_deref()) {
+        Ok(community) => state
+            .app
+            .make_request(
+                &me.actor,
+                hearth_app::NewRequest {
+                    kind: hearth_core::requests::RequestKind::Delete,
+                    community,
+                    password: Some(form.password),
+                    code: form.code.filter(|c| !c.is_empty()),
+                    correction: None,
+                    range: ExportRange::LastTwelveMonths,
+                },
+                ChoiceBy::Page,
+            )
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    let answer = match made {
+        Ok(hearth_app::Outcome::Erased(answer)) => answer,
+        Ok(other) => {
+            let to = crate::pages::requests::after_request(&other).unwrap_or_default();
+            return Ok(see_other(&to));
+        }
+        Err(error) => return delete_page(&state, &visitor, Some(error)).await,
     };
     let signed_out = Visitor {
         signed_in: None,
@@ -276,6 +344,9 @@ pub(crate) struct CopyForm {
     from: Option<String>,
     #[serde(default)]
     to: Option<String>,
+    /// The community asked, by id; empty: the operator.
+    #[serde(default)]
+    community: Option<String>,
 }
 
 /// A `YYYY-MM-DD` from a date field, as the instant that day starts (UTC).
@@ -309,22 +380,29 @@ pub(crate) async fn request_copy(
         }),
         _ => Ok(ExportRange::LastTwelveMonths),
     };
-    let asked = match range {
-        Ok(range) => state
+    let asked = match (range, crate::pages::requests::community_of(form.community.as_deref())) {
+        (Ok(range), Ok(community)) => state
             .app
-            .request_copy(
+            .make_request(
                 &me.actor,
-                form.password,
-                form.code.as_deref(),
-                range,
+                hearth_app::NewRequest {
+                    kind: hearth_core::requests::RequestKind::Access,
+                    community,
+                    password: Some(form.password),
+                    code: form.code.filter(|c| !c.is_empty()),
+                    correction: None,
+                    range,
+                },
                 ChoiceBy::Page,
             )
             .await
             .map_err(ApiError::from),
-        Err(error) => Err(error),
+        (Err(error), _) | (_, Err(error)) => Err(error),
     };
     match asked {
-        Ok(export) => Ok(see_other(&format!("/privacy/exports/{}", export.id))),
+        Ok(outcome) => Ok(see_other(
+            &crate::pages::requests::after_request(&outcome).unwrap_or_default(),
+        )),
         Err(error) => page(&state, &visitor, None, Some(error)).await,
     }
 }

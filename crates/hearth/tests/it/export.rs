@@ -44,6 +44,10 @@ const NOT_FILLED: &[(&str, &str)] = &[
         "CCPA: set only when extended",
     ),
     ("privacy_requests.denial_reason", "not denied"),
+    // An admin's hand and a correction fill these (tests/it/requests.rs).
+    ("privacy_requests.details", "no correction asked"),
+    ("privacy_requests.answer", "the copy is being made as it is read"),
+    ("privacy_requests.note", "no admin wrote to her"),
     (
         "privacy_requests.responded_at",
         "the copy is being made as it is read",

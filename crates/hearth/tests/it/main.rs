@@ -27,6 +27,7 @@ mod pages;
 mod planted;
 mod privacy;
 mod profiles;
+mod requests;
 mod retention;
 mod roles;
 mod schema;
