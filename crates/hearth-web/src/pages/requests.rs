@@ -67,8 +67,8 @@ fn reason_label(reason: DenialReason) -> &'static str {
 /// What a correction names, in words.
 pub(crate) fn field_label(field: &str) -> String {
     match field {
-        "display_name" => "your display name".into(),
-        "about" => "the \"about\" text of your profile".into(),
+        "display_name" => "the display name".into(),
+        "about" => "the \"about\" text of the profile".into(),
         "other" => "something else".into(),
         other => format!("a profile answer ({other})"),
     }

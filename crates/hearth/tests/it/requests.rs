@@ -3,12 +3,14 @@
 //! a failed step shows in the inbox and runs again from there; the yearly metrics count and
 //! time what happened, and the request log names no one.
 
+use crate::browser::Browser;
 use crate::harness::{Backend, Member, TestServer, on_both_backends, password_of};
 use hearth_core::Timestamp;
 use serde_json::{Value, json};
 
 on_both_backends!(
     requests_are_answered_at_once_or_wait_for_the_admins_who_decide_them,
+    a_member_asks_and_an_admin_answers_through_the_pages,
     the_metrics_report_counts_and_times_seeded_requests,
     a_failed_copy_shows_in_the_inbox_and_runs_again,
 );
@@ -565,4 +567,113 @@ async fn a_failed_copy_shows_in_the_inbox_and_runs_again(backend: Backend) {
         .await,
         1
     );
+}
+
+async fn a_member_asks_and_an_admin_answers_through_the_pages(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let guild = olga.create_community("guild").await;
+    ada.join(&guild).await;
+    let general = ada.general_channel(&guild).await;
+    ada.say(&general, "hello").await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = Browser::start().await;
+
+    // Ada asks the guild what it holds about her: answered at once, on the request's page.
+    browser.sign_in(&server, "ada").await;
+    browser.open(&server, "/privacy").await;
+    browser.wait_for_text("#know-heading", "Know what we hold").await;
+    browser
+        .click(&format!("#know_community option[value='{guild}']"))
+        .await;
+    browser
+        .click("form[action='/privacy/requests'] input[value='know'] ~ button")
+        .await;
+    browser.wait_for_text("h1", "Know what is held").await;
+    browser.wait_for_text("#held-heading", "What we hold about you").await;
+    browser.wait_for_text(".held", "Identifiers").await;
+    browser.wait_for_text(".held", "Where it came from").await;
+    browser.screenshots(&shots("request-know")).await;
+    browser.assert_accessible("a request to know's answer").await;
+
+    // She asks for a correction only an admin can make.
+    browser.open(&server, "/privacy").await;
+    browser
+        .click(&format!("#correct_community option[value='{guild}']"))
+        .await;
+    browser.click("#correct_field option[value='other']").await;
+    browser.fill("#correct_value", "Lovelace").await;
+    browser
+        .fill("#correct_explanation", "My surname is misspelt in my first post")
+        .await;
+    browser.fill("#correct_password", &password_of("ada")).await;
+    browser.screenshots(&shots("privacy-requests-form")).await;
+    browser
+        .click("form[action='/privacy/requests'] input[value='correct'] ~ button")
+        .await;
+    browser.wait_for_text("h1", "Correct my data").await;
+    browser.wait_for_text(".notice", "waits for guild").await;
+    browser.screenshots(&shots("request-waiting")).await;
+    browser.assert_accessible("a waiting request's page").await;
+    browser.sign_out().await;
+
+    // Olga finds it in the guild's inbox, due and unanswered.
+    browser.sign_in(&server, "olga").await;
+    browser
+        .open(&server, &format!("/communities/{guild}/settings"))
+        .await;
+    browser
+        .click(&format!("a[href='/communities/{guild}/requests']"))
+        .await;
+    browser.wait_for_text("h1", "Privacy requests").await;
+    browser.wait_for_text(".inbox", "Correct my data").await;
+    browser.wait_for_text(".inbox", "from ada").await;
+    browser.wait_for_text(".inbox .meta", "days left").await;
+    // She has copies wait for her approval.
+    browser.click("input[name='approve_access']").await;
+    browser
+        .click(&format!("form[action='/communities/{guild}/requests/handling'] button"))
+        .await;
+    browser.wait_for_text(".notice", "Saved").await;
+    browser.screenshots(&shots("request-inbox")).await;
+    browser.assert_accessible("the requests inbox").await;
+    browser.click(".inbox a").await;
+    browser.wait_for_text("h1", "from ada").await;
+    browser.wait_for_text("main", "My surname is misspelt").await;
+    browser.screenshots(&shots("request-desk")).await;
+    browser.assert_accessible("a request at the desk").await;
+    // More time, with the reason; then done by hand.
+    browser
+        .fill("#extend_note", "We are checking the archived posts")
+        .await;
+    browser.click("#extend_note ~ button").await;
+    browser.wait_for_text(".badge", "extended").await;
+    browser
+        .fill("#complete_note", "Fixed the surname in your first post")
+        .await;
+    browser.click("#complete_note ~ button").await;
+    browser.wait_for_text(".badge", "answered").await;
+
+    // The yearly report counts it.
+    browser
+        .open(&server, &format!("/communities/{guild}/requests/report"))
+        .await;
+    browser.wait_for_text("h1", "Privacy requests in").await;
+    browser.wait_for_text("table.figures", "Correct my data").await;
+    browser.screenshots(&shots("request-report")).await;
+    browser.assert_accessible("the requests report").await;
+    let copy_waits = olga
+        .get(&format!("/api/v1/communities/{guild}/privacy/handling"))
+        .await
+        .expect_status(200);
+    assert_eq!(copy_waits.body["approved"], json!(["access"]));
+    browser.sign_out().await;
+
+    // Ada reads the note.
+    browser.sign_in(&server, "ada").await;
+    browser.open(&server, "/privacy").await;
+    browser.click("ul.requests a").await;
+    browser.wait_for_text("main", "Fixed the surname").await;
+    browser.client.clone().close().await.unwrap();
 }
