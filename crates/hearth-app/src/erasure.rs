@@ -140,6 +140,9 @@ impl App {
                     } else if !tx.conn().update_privacy_request(&request, &was, now).await? {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
+                    // Every webhook that received something of theirs is told, by a job
+                    // that outlives them (it names them by their former id only).
+                    crate::webhooks::queue_erasure_notices(tx, user, request.id, now).await?;
                     if let Some(admin) = admin {
                         let object = (ObjectKind::PrivacyRequest, Some(request.id));
                         let community = request.community_id.map(hearth_core::CommunityId);

@@ -30,6 +30,7 @@ mod sessions;
 mod sign_in_limits;
 mod two_factor;
 mod uploads;
+mod webhooks;
 
 pub use account_links::Confirmed;
 pub use accounts::{NewAccount, Registration, SignInFrom, SignedIn};
@@ -57,6 +58,7 @@ pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
 pub use two_factor::{RECOVERY_CODES, SecondFactorChallenge, TwoFactorSetup, TwoFactorStatus};
 pub use uploads::{Download, MAX_ATTACHMENTS};
+pub use webhooks::{NewWebhook, WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WebhookInfo};
 
 use std::sync::Arc;
 
@@ -90,6 +92,9 @@ pub struct AppConfig {
     pub holidays: hearth_core::requests::Holidays,
     /// Kinds of request addressed to the operator that wait for their approval.
     pub approved_requests: Vec<hearth_core::requests::RequestKind>,
+    /// Whether webhooks may reach this machine and private networks (off: a community's
+    /// admins cannot aim them at the operator's internal services).
+    pub webhooks_allow_private_networks: bool,
 }
 
 /// What an account may do before its owner confirms their email address by the mailed link.
@@ -150,6 +155,7 @@ impl Default for AppConfig {
             law: hearth_core::requests::LawProfile::default(),
             holidays: hearth_core::requests::Holidays::default(),
             approved_requests: Vec::new(),
+            webhooks_allow_private_networks: false,
         }
     }
 }
@@ -206,6 +212,7 @@ impl App {
         app.oidc = oidc;
         app.start_mail()?;
         app.start_exports();
+        app.start_webhook_jobs();
         Ok(app)
     }
 

@@ -737,6 +737,27 @@ impl App {
                 if matches!(decision, Decision::Retry) && request.failure.is_none() {
                     return Err(DomainError::Conflict("nothing about this request failed").into());
                 }
+                // A completed deletion whose recipients could not all be told: tell them again.
+                if matches!(decision, Decision::Retry)
+                    && request.kind == RequestKind::Delete
+                    && request.state.is_closed()
+                {
+                    self.store
+                        .write(move |tx| {
+                            Box::pin(async move {
+                                crate::webhooks::requeue_request_deliveries(tx, id).await?;
+                                tx.conn()
+                                    .set_privacy_request_failure(id, None, Timestamp::now())
+                                    .await?;
+                                let object = (ObjectKind::PrivacyRequest, Some(id));
+                                let community = row.community_id.map(CommunityId);
+                                record(tx, Some(admin), AuditAction::RequestRetried, object, community);
+                                Ok::<_, AppError>(())
+                            })
+                        })
+                        .await?;
+                    return self.my_request_row(id).await;
+                }
                 if request.state.is_closed() {
                     return Err(refused(hearth_core::requests::StepRefused::Closed));
                 }

@@ -44,6 +44,8 @@ pub struct SweepReport {
     /// Copies of people's data whose week of download lapsed (files and rows), and failed
     /// ones a week old.
     pub exports: u64,
+    /// Webhook deliveries older than their catalogued days.
+    pub webhook_deliveries: u64,
 }
 
 /// When a sweep of one table stops.
@@ -130,6 +132,16 @@ impl App {
             .await?;
         report.outbox = self.sweep_outbox(now).await?;
         report.exports = self.sweep_exports(now).await?;
+        let deliveries_before = expired_before("webhook_deliveries", now)?;
+        report.webhook_deliveries = self
+            .sweep(Until::ShortBatch, move |tx| {
+                Box::pin(async move {
+                    tx.conn()
+                        .delete_old_deliveries(deliveries_before, BATCH)
+                        .await
+                })
+            })
+            .await?;
         let requests_before = expired_before("privacy_requests", now)?;
         report.privacy_requests = self
             .sweep(Until::ShortBatch, move |tx| {
@@ -207,6 +219,7 @@ impl crate::JobHandler for RetentionSweep {
                     outbox = report.outbox,
                     privacy_requests = report.privacy_requests,
                     exports = report.exports,
+                    webhook_deliveries = report.webhook_deliveries,
                     "retention sweep deleted expired rows"
                 );
             }
@@ -232,6 +245,7 @@ impl App {
             ..crate::Enqueue::new(RETENTION_SWEEP, "{}")
         })
         .await?;
+        self.schedule_webhooks().await?;
         if !run {
             return Ok(None);
         }

@@ -127,6 +127,10 @@ pub enum AuditAction {
     InformationCorrected,
     /// A community changed how it answers privacy requests (its law, what admins approve).
     RequestHandlingChanged,
+    /// An outgoing webhook was set up.
+    WebhookCreated,
+    /// An outgoing webhook was removed.
+    WebhookDeleted,
 }
 
 impl AuditAction {
@@ -192,6 +196,8 @@ impl AuditAction {
             AuditAction::RequestRetried => "privacy.request_retried",
             AuditAction::InformationCorrected => "privacy.information_corrected",
             AuditAction::RequestHandlingChanged => "community.request_handling_changed",
+            AuditAction::WebhookCreated => "webhook.created",
+            AuditAction::WebhookDeleted => "webhook.deleted",
         }
     }
 }
@@ -217,6 +223,8 @@ pub enum ObjectKind {
     ProfileField,
     /// A privacy request.
     PrivacyRequest,
+    /// An outgoing webhook.
+    Webhook,
 }
 
 impl ObjectKind {
@@ -232,6 +240,7 @@ impl ObjectKind {
             ObjectKind::Upload => "upload",
             ObjectKind::ProfileField => "profile_field",
             ObjectKind::PrivacyRequest => "privacy_request",
+            ObjectKind::Webhook => "webhook",
         }
     }
 }

@@ -938,6 +938,61 @@ pub const TABLES: &[Table] = &[
             key("failure"),
         ],
     },
+    // Outgoing webhooks: the URL, its key and what it receives are the community's settings;
+    // the admin who set one up is named while they have an account.
+    Table {
+        name: "webhooks",
+        description: "Outgoing webhooks a community's admins set up: where chosen channels' \
+                      new messages are sent, and whether the recipient is a service provider \
+                      or a third party.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Column("created_by")]),
+        columns: &[
+            key("id"),
+            key("community_id"),
+            key("name"),
+            key("url"),
+            // The key that signs what is sent: the community's, never a person's.
+            key("secret"),
+            key("channel_ids"),
+            key("recipient"),
+            key("attestation"),
+            personal(
+                "created_by",
+                Identifiers,
+                ProvideService,
+                WhileCommunityExists,
+                Deidentify,
+            ),
+            key("created_at"),
+            key("dispatched_through"),
+        ],
+    },
+    // What was sent where: a message by id, with its author while they have an account (the
+    // erasure of whom tells each recipient, then deletes these rows), or such a notice.
+    Table {
+        name: "webhook_deliveries",
+        description: "What each webhook was sent and when: a message of yours, by its id, or \
+                      the notice that your data is to be deleted.",
+        source: Source::Hearth,
+        subject: SubjectLink::Columns(&[PersonLink::Column("author_id")]),
+        columns: &[
+            key("id"),
+            key("webhook_id"),
+            key("event"),
+            // A message's id, or an erased account's former id: the one id the law lets
+            // outlive it, to prove its recipients were told.
+            key("object_id"),
+            personal("author_id", Identifiers, ProvideService, Days(30), DeleteRow),
+            key("request_id"),
+            key("state"),
+            key("attempts"),
+            key("status_code"),
+            key("error"),
+            personal("created_at", InternetActivity, ProvideService, Days(30), DeleteRow),
+            personal("delivered_at", InternetActivity, ProvideService, Days(30), DeleteRow),
+        ],
+    },
     // A copy of a person's data is theirs alone: the row and its file go when it lapses (a
     // week after it is ready) and when the person does.
     Table {

@@ -20,6 +20,7 @@ pub mod sign_in_throttle;
 pub mod timestamp;
 pub mod uploads;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::DomainError;
 pub use ids::{

@@ -33,6 +33,8 @@ pub enum Action {
     /// See and answer the privacy requests addressed to the community, and choose how it
     /// answers them.
     HandlePrivacyRequests,
+    /// Set up and remove outgoing webhooks, and read their delivery log.
+    ManageWebhooks,
 }
 
 /// Whether a member holding `role` may perform `action`.
@@ -45,7 +47,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         | Action::ManageRoles
         | Action::ManageProfileFields
         | Action::SeeAdminOnlyAnswers
-        | Action::HandlePrivacyRequests => Role::Admin,
+        | Action::HandlePrivacyRequests
+        | Action::ManageWebhooks => Role::Admin,
         Action::ManageChannels => Role::Admin,
         Action::DeleteOthersMessages => Role::Moderator,
         Action::CreatePublicChannel | Action::CreatePrivateChannel | Action::Participate => {

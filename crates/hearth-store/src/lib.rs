@@ -27,6 +27,7 @@ mod settings;
 mod store;
 mod two_factor;
 mod uploads;
+mod webhooks;
 pub mod writer;
 
 pub use account_links::{AccountLink, NewAccountLink};
@@ -47,4 +48,5 @@ pub use settings::{Settings, SettingsInForce};
 pub use store::{Store, StoreOptions};
 pub use two_factor::TwoFactorRow;
 pub use uploads::UploadRow;
+pub use webhooks::{DeliveryRow, WebhookRow};
 pub use writer::{JobError, Tx};

@@ -169,7 +169,8 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Open requests (not completed, not denied) in `inbox`, oldest first, at most `limit`.
+    /// Open requests (not completed, not denied) in `inbox`, and closed ones whose last step
+    /// failed (an erasure whose recipients could not be told), oldest first, at most `limit`.
     pub async fn open_privacy_requests(
         &mut self,
         inbox: Inbox,
@@ -181,7 +182,8 @@ impl Conn<'_> {
         };
         let sql = format!(
             "SELECT {COLUMNS} FROM privacy_requests WHERE {filter} \
-             state NOT IN ('completed', 'denied') ORDER BY received_at, id LIMIT $1"
+             (state NOT IN ('completed', 'denied') OR failure IS NOT NULL) \
+             ORDER BY received_at, id LIMIT $1"
         );
         Ok(dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
             .bind(limit).bind(community).fetch_all(&mut **c).await?))

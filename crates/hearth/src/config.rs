@@ -140,6 +140,9 @@ pub struct Config {
     /// Kinds of request addressed to the operator (not to a community) that wait for an
     /// operator's approval: any of `know`, `access`, `delete`, `correct`.
     pub approved_requests: Vec<String>,
+    /// Let webhooks reach this machine and private networks (for a receiver on the same
+    /// network; off by default, so a community's admins cannot probe internal services).
+    pub webhooks_allow_private_networks: bool,
 }
 
 impl Default for Config {
@@ -195,6 +198,7 @@ impl Default for Config {
             privacy_law: "ccpa".into(),
             business_holidays: Vec::new(),
             approved_requests: Vec::new(),
+            webhooks_allow_private_networks: false,
         }
     }
 }
@@ -568,6 +572,10 @@ business_holidays = []
 # (/admin/requests) for approval: any of "know", "access", "delete", "correct". Each
 # community chooses its own on its settings page.
 approved_requests = []
+
+# Let a community's outgoing webhooks reach this machine and private networks (10.x, 192.168.x,
+# ...). Off: admins cannot aim webhooks at the operator's internal services.
+webhooks_allow_private_networks = false
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),

@@ -73,6 +73,7 @@ pub async fn app(config: &Config, store: Store) -> anyhow::Result<App> {
             law: config.privacy_law().map_err(anyhow::Error::msg)?.0,
             holidays: config.privacy_law().map_err(anyhow::Error::msg)?.1,
             approved_requests: config.approved_requests().map_err(anyhow::Error::msg)?,
+            webhooks_allow_private_networks: config.webhooks_allow_private_networks,
             unconfirmed: match config.unconfirmed_accounts {
                 UnconfirmedAccountsMode::Full => UnconfirmedAccounts::Full,
                 UnconfirmedAccountsMode::ReadOnly => UnconfirmedAccounts::ReadOnly,

@@ -15,6 +15,7 @@ pub(crate) mod requests;
 mod search;
 mod two_factor;
 pub(crate) mod uploads;
+mod webhooks;
 
 use crate::WebState;
 use crate::problem::Problem;
@@ -74,6 +75,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(identities::router())
         .merge(privacy::router())
         .merge(requests::router())
+        .merge(webhooks::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

@@ -62,6 +62,8 @@ const NOT_FILLED: &[(&str, &str)] = &[
     ("sessions.last_seen_at", "refreshed only after a while"),
     ("sign_in_throttles.*", "she never mistyped her password"),
     ("invites.*", "she made no invitation"),
+    ("webhooks.*", "she set up no webhook (tests/it/webhooks.rs)"),
+    ("webhook_deliveries.*", "no webhook received her messages"),
     ("channels.*", "she made no channel"),
     ("communities.*", "she owns no community"),
     (

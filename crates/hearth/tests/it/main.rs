@@ -35,3 +35,4 @@ mod search;
 mod sign_in;
 mod two_factor;
 mod uploads;
+mod webhooks;

@@ -61,6 +61,18 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
              (92, 'new.done', '{{}}', 'done', 0, 1, 5, 0, {just_now}), \
              (93, 'old.queued', '{{}}', 'queued', {far_off}, 0, 5, 0, {month_ago})"
         ),
+        // A webhook's delivery log keeps 30 days: one of 31 days ago goes, today's stays.
+        format!(
+            "INSERT INTO webhooks (id, community_id, name, url, secret, channel_ids, recipient, \
+             created_at, dispatched_through) \
+             SELECT 81, community_id, 'Archive', 'https://hooks.example.org/', 'k', '', \
+             'third_party', 0, 0 FROM channels WHERE id = {general}"
+        ),
+        format!(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, object_id, state, attempts, \
+             created_at) VALUES (82, 81, 'message.posted', 1, 'delivered', 1, {month_ago}), \
+             (83, 81, 'message.posted', 2, 'delivered', 1, {just_now})"
+        ),
     ];
     for sql in age {
         store
@@ -95,6 +107,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             outbox: 1,
             privacy_requests: 0,
             exports: 0,
+            webhook_deliveries: 1,
         }
     );
     assert!(!outbox.join("old.eml").exists() && outbox.join("new.eml").exists());

@@ -329,6 +329,8 @@ impl Raw {
             "external_identities",
             "privacy_requests",
             "exports",
+            "webhooks",
+            "webhook_deliveries",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
