@@ -245,7 +245,6 @@ impl App {
             ..crate::Enqueue::new(RETENTION_SWEEP, "{}")
         })
         .await?;
-        self.schedule_webhooks().await?;
         if !run {
             return Ok(None);
         }

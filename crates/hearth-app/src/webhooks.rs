@@ -9,7 +9,7 @@
 use crate::audit::record;
 use crate::communities::{require, role_in};
 use crate::jobs::JobHandler;
-use crate::{Actor, App, AppError, Enqueue};
+use crate::{Actor, App, AppError};
 use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::model::ChannelKind;
@@ -27,8 +27,8 @@ use std::time::Duration;
 pub const WEBHOOK_DISPATCH: &str = "webhooks.dispatch";
 /// One delivery.
 pub const WEBHOOK_DELIVERY: &str = "webhooks.deliver";
-/// How often the dispatcher looks for new messages.
-const DISPATCH_EVERY: Duration = Duration::from_secs(5);
+/// How often the dispatcher looks for new messages, in milliseconds.
+const DISPATCH_EVERY_MS: i64 = 5_000;
 /// Messages one webhook is handed per round.
 const DISPATCH_BATCH: i64 = 500;
 /// Attempts at one delivery before it is marked failed.
@@ -234,17 +234,6 @@ impl App {
         self.register_job_handler(Arc::new(Deliverer));
     }
 
-    /// Makes sure the dispatcher's schedule exists (once for the whole instance).
-    pub(crate) async fn schedule_webhooks(&self) -> Result<(), AppError> {
-        self.enqueue(Enqueue {
-            dedupe_key: Some(format!("schedule:{WEBHOOK_DISPATCH}")),
-            every: Some(DISPATCH_EVERY),
-            ..Enqueue::new(WEBHOOK_DISPATCH, "{}")
-        })
-        .await?;
-        Ok(())
-    }
-
     /// Refuses an address on this machine or a private network, unless the operator allows
     /// those (`webhooks_allow_private_networks`). A name is looked up, and every address it
     /// has is checked.
@@ -362,6 +351,26 @@ impl App {
                     // From now on: what was posted before is not sent.
                     row.dispatched_through = tx.conn().last_event_seq().await?;
                     tx.conn().insert_webhook(&row).await?;
+                    // The dispatcher's schedule, once for the whole instance, from the first
+                    // webhook on.
+                    let schedule = tx.next_id();
+                    let key = format!("schedule:{WEBHOOK_DISPATCH}");
+                    let now = Timestamp::now();
+                    tx.conn()
+                        .enqueue_job(
+                            &NewJob {
+                                id: schedule,
+                                kind: WEBHOOK_DISPATCH,
+                                payload: "{}",
+                                user: None,
+                                dedupe_key: Some(&key),
+                                run_at: now,
+                                every_ms: Some(DISPATCH_EVERY_MS),
+                                max_attempts: 1,
+                            },
+                            now,
+                        )
+                        .await?;
                     let object = (ObjectKind::Webhook, Some(row.id));
                     record(tx, Some(user), AuditAction::WebhookCreated, object, Some(community));
                     Ok::<_, AppError>(row)

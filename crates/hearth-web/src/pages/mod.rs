@@ -17,6 +17,7 @@ pub(crate) mod settings;
 mod setup;
 mod two_factor;
 mod visitor;
+mod webhooks;
 
 use crate::WebState;
 use crate::problem::ApiError;
@@ -182,6 +183,15 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route(
             "/communities/{id}/requests/{request}",
             get(requests::community_request).post(requests::community_decide),
+        )
+        .route(
+            "/communities/{id}/webhooks",
+            get(webhooks::show).post(webhooks::create),
+        )
+        .route("/communities/{id}/webhooks/{hook}", get(webhooks::log))
+        .route(
+            "/communities/{id}/webhooks/{hook}/delete",
+            post(webhooks::remove),
         )
         .route("/admin/requests", get(requests::operator_inbox))
         .route("/admin/requests/report", get(requests::operator_report))

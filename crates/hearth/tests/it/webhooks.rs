@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 on_both_backends!(
     a_third_party_receives_nothing_of_an_opted_out_member_and_a_service_provider_does,
+    an_admin_sets_up_a_webhook_on_its_page,
     webhooks_may_not_reach_private_networks_unless_the_operator_allows,
 );
 
@@ -354,4 +355,69 @@ async fn webhooks_may_not_reach_private_networks_unless_the_operator_allows(back
         .expect_problem(422, "validation");
     assert_eq!(wrong.body["field"], "channels");
     assert!(olga.get(&hooks).await.body.as_array().unwrap().is_empty());
+}
+
+async fn an_admin_sets_up_a_webhook_on_its_page(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.webhooks_allow_private_networks = true;
+    })
+    .await;
+    let olga = server.member("olga").await;
+    let bea = server.member("bea").await;
+    let guild = olga.create_community("guild").await;
+    bea.join(&guild).await;
+    let general = olga.general_channel(&guild).await;
+    let receiver = Receiver::start().await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = crate::browser::Browser::start().await;
+    browser.sign_in(&server, "olga").await;
+    browser
+        .open(&server, &format!("/communities/{guild}/settings"))
+        .await;
+    browser
+        .click(&format!("a[href='/communities/{guild}/webhooks']"))
+        .await;
+    browser.wait_for_text("h1", "Webhooks of guild").await;
+    browser.fill("#hook_name", "Archive Ltd").await;
+    browser.fill("#hook_url", &receiver.url).await;
+    browser
+        .click(&format!("input[name='channel'][value='{general}']"))
+        .await;
+    browser
+        .click("input[name='recipient'][value='service_provider']")
+        .await;
+    // Without the contract's words, a service provider is refused.
+    browser
+        .click(&format!("form[action='/communities/{guild}/webhooks'] button"))
+        .await;
+    browser.wait_for_text(".error", "contract").await;
+    browser.fill("#hook_name", "Archive Ltd").await;
+    browser.fill("#hook_url", &receiver.url).await;
+    browser
+        .click(&format!("input[name='channel'][value='{general}']"))
+        .await;
+    browser
+        .click("input[name='recipient'][value='service_provider']")
+        .await;
+    browser
+        .fill("#hook_attestation", "Processes messages only to keep our archive")
+        .await;
+    browser
+        .click(&format!("form[action='/communities/{guild}/webhooks'] button"))
+        .await;
+    browser.wait_for_text(".notice", "shown this once").await;
+    browser.wait_for_text(".inbox", "Archive Ltd").await;
+    browser.screenshots(&shots("webhooks")).await;
+    browser.assert_accessible("the webhooks page").await;
+    bea.say(&general, "hello archive").await;
+    run_jobs(&server, 10).await;
+    assert!(receiver.bodies().contains("hello archive"));
+    browser.click(".inbox a").await;
+    browser.wait_for_text("h1", "Archive Ltd").await;
+    browser.wait_for_text("table.figures", "delivered").await;
+    browser.screenshots(&shots("webhook-log")).await;
+    browser.assert_accessible("a webhook's delivery log").await;
+    browser.click("form[action$='/delete'] button").await;
+    browser.wait_for_text(".empty", "No webhooks").await;
+    browser.client.clone().close().await.unwrap();
 }
