@@ -257,6 +257,25 @@ impl Conn<'_> {
         )
     }
 
+    /// Every answer the person gave, in every community, with its question: (community,
+    /// question, its help text, the answer opened), by community and the order asked.
+    pub async fn labelled_answers(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT c.name, f.label, f.help, v.value FROM profile_values v \
+             JOIN profile_fields f ON f.id = v.field_id \
+             JOIN communities c ON c.id = v.community_id \
+             WHERE v.user_id = $1 ORDER BY c.id, f.position, f.id")
+            .bind(user.0).fetch_all(&mut **c).await?);
+        rows.into_iter()
+            .map(|(community, label, help, sealed)| {
+                Ok((community, label, help, self.sealer.open(user, &sealed)?))
+            })
+            .collect()
+    }
+
     /// A member's answers in a community, opened, by field id.
     pub async fn profile_answers(
         &mut self,

@@ -42,6 +42,8 @@ struct IndexPage<'a> {
     range: String,
     kinds: &'a [KindSummary],
     files: &'a [String],
+    /// The person's profile answers: community, question, answer.
+    answers: &'a [(String, String, String)],
 }
 
 /// A writer that hashes and counts what passes through it into the archive's current entry.
@@ -351,6 +353,30 @@ fn write_draft(
         copy_file(&mut archive, &path, &blobs.file_path(person, avatar))?;
         files.push(path);
     }
+    // The answers again, each with the question it answers (the data file names fields by id).
+    let labelled = runtime
+        .block_on(async {
+            let mut reader = app.store().reader().await?;
+            reader.conn().labelled_answers(person).await
+        })
+        .map_err(|e| format!("the profile answers cannot be read: {e}"))?;
+    let profile = serde_json::to_vec_pretty(&serde_json::json!({
+        "answers": labelled
+            .iter()
+            .map(|(community, question, help, answer)| serde_json::json!({
+                "community": community,
+                "question": question,
+                "help": help,
+                "answer": answer,
+            }))
+            .collect::<Vec<_>>(),
+    }))
+    .map_err(|e| format!("the profile cannot be written: {e}"))?;
+    archive.entry("profile.json", |out| out.write_all(&profile))?;
+    let answers: Vec<(String, String, String)> = labelled
+        .into_iter()
+        .map(|(community, question, _, answer)| (community, question, answer))
+        .collect();
     let made_at = Timestamp::now();
     let range_words = match range {
         Some(range) => format!(
@@ -366,6 +392,7 @@ fn write_draft(
         range: range_words,
         kinds: &summaries,
         files: &files,
+        answers: &answers,
     }
     .render()
     .map_err(|e| format!("the index page cannot be written: {e}"))?;

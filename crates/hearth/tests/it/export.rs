@@ -285,6 +285,15 @@ async fn a_copy_holds_every_catalogued_field_of_its_person_and_nothing_of_anyone
             );
         }
     }
+    // Her profile answers come with the questions they answer.
+    let profile: Value =
+        serde_json::from_str(&std::fs::read_to_string(unpacked.join("profile.json")).unwrap())
+            .unwrap();
+    assert_eq!(profile["answers"][0]["question"], "Favourite word");
+    assert_eq!(profile["answers"][0]["answer"], "qzerase field answer");
+    assert_eq!(profile["answers"][0]["community"], "club");
+    let index = std::fs::read_to_string(unpacked.join("index.html")).unwrap();
+    assert!(index.contains("Favourite word") && index.contains("qzerase field answer"));
     assert!(
         std::fs::read_dir(unpacked.join("files"))
             .unwrap()
@@ -503,7 +512,9 @@ async fn an_operator_makes_a_copy_from_the_command_line(backend: Backend) {
     // An existing file is never overwritten; an unknown account is an error.
     let again = hearth(&["privacy", "export", "qzerasealice", "--out", &out_arg]);
     assert!(!again.status.success());
-    let unknown = hearth(&["privacy", "export", "nobody", "--out", "/tmp/never.zip"]);
+    // (A path of this test's own: the other backend's run must not find it there.)
+    let never = work.path().join("never.zip");
+    let unknown = hearth(&["privacy", "export", "nobody", "--out", &never.to_string_lossy()]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("not found"));
 }
