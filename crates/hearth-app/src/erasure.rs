@@ -13,8 +13,8 @@ use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
 use hearth_core::model::Community;
 use hearth_core::requests::{LawProfile, Lifecycle, RequestKind, RequestState, RequestStep};
-use hearth_store::PrivacyRequestRow;
 use hearth_core::{DomainError, Timestamp, UserId};
+use hearth_store::PrivacyRequestRow;
 
 /// The answer to a carried-out request to delete.
 #[derive(Debug, Clone)]
@@ -112,8 +112,10 @@ impl App {
                 .into(),
         );
         let request_id = request.id;
-        let action = match (request.manner.as_str(), admin) {
-            ("operator", _) | (_, Some(_)) => AuditAction::AccountErasedByOperator,
+        // Asked by the person (on a page or through the API, whoever approved it), or by an
+        // operator for a request that came another way.
+        let action = match request.manner.as_str() {
+            "operator" => AuditAction::AccountErasedByOperator,
             _ => AuditAction::AccountErased,
         };
         // Read inside the transaction, so that mail queued up to the erasure is found too.
@@ -137,7 +139,11 @@ impl App {
                     let exports = tx.conn().export_ids_of(user).await?;
                     if fresh {
                         tx.conn().insert_privacy_request(&request, now).await?;
-                    } else if !tx.conn().update_privacy_request(&request, &was, now).await? {
+                    } else if !tx
+                        .conn()
+                        .update_privacy_request(&request, &was, now)
+                        .await?
+                    {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
                     // Every webhook that received something of theirs is told, by a job
@@ -146,7 +152,13 @@ impl App {
                     if let Some(admin) = admin {
                         let object = (ObjectKind::PrivacyRequest, Some(request.id));
                         let community = request.community_id.map(hearth_core::CommunityId);
-                        record(tx, Some(admin), AuditAction::RequestCompleted, object, community);
+                        record(
+                            tx,
+                            Some(admin),
+                            AuditAction::RequestCompleted,
+                            object,
+                            community,
+                        );
                     }
                     // The entry names the account by its former id: the one record the law
                     // lets outlive it, to prove the deletion was done. No one is its actor,

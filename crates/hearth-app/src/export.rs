@@ -187,9 +187,17 @@ impl App {
         self.reauthenticate(actor, password, code).await?;
         let now = Timestamp::now();
         let request = self
-            .new_request_row(RequestKind::Access, actor.user, None, self.config.law, by, now)
+            .new_request_row(
+                RequestKind::Access,
+                actor.user,
+                None,
+                self.config.law,
+                by,
+                now,
+            )
             .await?;
-        self.start_copy(actor.user, range, request, true, true).await
+        self.start_copy(actor.user, range, request, true, true, None)
+            .await
     }
 
     /// Makes a copy of the data of the account named `login` (username or address) for an
@@ -213,7 +221,9 @@ impl App {
                 now,
             )
             .await?;
-        let started = self.start_copy(user, range, request, true, false).await?;
+        let started = self
+            .start_copy(user, range, request, true, false, None)
+            .await?;
         self.finish_export(started.id, true)
             .await
             .map_err(AppError::Internal)?;
@@ -236,6 +246,7 @@ impl App {
         mut request: PrivacyRequestRow,
         fresh: bool,
         queued: bool,
+        admin: Option<(UserId, bool)>,
     ) -> Result<ExportInfo, AppError> {
         range.check()?;
         let now = Timestamp::now();
@@ -286,10 +297,34 @@ impl App {
                     {
                         return Ok(making);
                     }
+                    if let Some((_, true)) = admin
+                        && !tx
+                            .conn()
+                            .take_privacy_request_failure(request.id, now)
+                            .await?
+                    {
+                        return Err(
+                            DomainError::Conflict("nothing about this request failed").into()
+                        );
+                    }
                     if fresh {
                         tx.conn().insert_privacy_request(&request, now).await?;
-                    } else if !tx.conn().update_privacy_request(&request, &was, now).await? {
+                    } else if !tx
+                        .conn()
+                        .update_privacy_request(&request, &was, now)
+                        .await?
+                    {
                         return Err(DomainError::Conflict("the request has just changed").into());
+                    }
+                    if let Some((admin, retry)) = admin {
+                        let action = if retry {
+                            AuditAction::RequestRetried
+                        } else {
+                            AuditAction::RequestApproved
+                        };
+                        let object = (ObjectKind::PrivacyRequest, Some(request.id));
+                        let community = request.community_id.map(hearth_core::CommunityId);
+                        record(tx, Some(admin), action, object, community);
                     }
                     tx.conn().insert_export(&export).await?;
                     let object = (ObjectKind::User, Some(user.0));
@@ -418,7 +453,11 @@ impl App {
                         return Ok(false);
                     }
                     tx.conn()
-                        .set_privacy_request_state(request, "completed", Some(now), now)
+                        .complete_request_in_progress(
+                            request,
+                            "Your copy is ready: download it from its page within a week.",
+                            now,
+                        )
                         .await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, None, AuditAction::CopyProvided, object, None);

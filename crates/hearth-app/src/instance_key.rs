@@ -51,6 +51,8 @@ pub(crate) enum KeyedPurpose {
     SignInChallenge,
     /// The state of a sign-in with an identity provider, kept in the browser meanwhile.
     OidcState,
+    /// The key stream that encrypts a webhook's signing key (with its nonce).
+    WebhookSecret,
 }
 
 impl KeyedPurpose {
@@ -69,6 +71,7 @@ impl KeyedPurpose {
             Self::RecoveryCode => b"hearth recovery code",
             Self::SignInChallenge => b"hearth sign-in challenge",
             Self::OidcState => b"hearth oidc state",
+            Self::WebhookSecret => b"hearth webhook secret",
         }
     }
 }

@@ -21,7 +21,7 @@ use hearth_core::know::{self, HeldCategory};
 use hearth_core::permissions::Action;
 use hearth_core::profile::{self, Coverage};
 use hearth_core::requests::{
-    Counted, CorrectionTarget, DenialReason, Handling, KindMetrics, LawProfile, Lifecycle,
+    CorrectionTarget, Counted, DenialReason, Handling, KindMetrics, LawProfile, Lifecycle,
     RequestKind, RequestState, RequestStep, yearly_metrics,
 };
 use hearth_core::{CommunityId, DomainError, ProfileFieldId, Timestamp, UserId, validate};
@@ -370,7 +370,15 @@ impl App {
             role_in(&mut reader.conn(), community, actor.user).await?;
         }
         if let Some(CorrectionTarget::ProfileAnswer(field)) = target {
-            self.field_of_mine(actor, field).await?;
+            let (home, _) = self.field_of_mine(actor, field).await?;
+            // A community's admins see only their own community's answers.
+            if new.community.is_some_and(|c| c != home) {
+                return Err(DomainError::invalid(
+                    "correction",
+                    "names an answer to another community's question: ask that community",
+                )
+                .into());
+            }
         }
         // A request to know the categories is verified by the session alone; a copy, a
         // deletion or a correction act on the data itself, so the password comes again.
@@ -382,11 +390,16 @@ impl App {
                 .await?;
         }
         let handling = self.handling(new.community).await?;
+        // The account is one across the instance: what the operator holds for approval is
+        // held whichever community is asked.
+        let operator_holds =
+            new.community.is_some() && self.handling(None).await?.needs_approval(kind);
         let now = Timestamp::now();
         let mut row = self
             .new_request_row(kind, actor.user, new.community, handling.law, by, now)
             .await?;
         let waits = handling.needs_approval(kind)
+            || operator_holds
             || target.as_ref().is_some_and(|t| !t.self_editable());
         if waits {
             row.details = match &new.correction {
@@ -404,7 +417,7 @@ impl App {
         }
         match kind {
             RequestKind::Access => Ok(Outcome::Copy(
-                self.start_copy(actor.user, new.range, row, true, true)
+                self.start_copy(actor.user, new.range, row, true, true, None)
                     .await?,
             )),
             RequestKind::Delete => Ok(Outcome::Erased(
@@ -500,7 +513,13 @@ impl App {
                     tx.conn().insert_privacy_request(&stored, now).await?;
                     let object = (ObjectKind::PrivacyRequest, Some(stored.id));
                     let community = stored.community_id.map(CommunityId);
-                    record(tx, Some(user), AuditAction::RequestReceived, object, community);
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::RequestReceived,
+                        object,
+                        community,
+                    );
                     Ok::<_, AppError>(())
                 })
             })
@@ -547,7 +566,13 @@ impl App {
                         tx.conn().insert_privacy_request(&row, now).await?;
                         let object = (ObjectKind::PrivacyRequest, Some(row.id));
                         let community = row.community_id.map(CommunityId);
-                        record(tx, Some(user), AuditAction::RequestReceived, object, community);
+                        record(
+                            tx,
+                            Some(user),
+                            AuditAction::RequestReceived,
+                            object,
+                            community,
+                        );
                     } else if !tx.conn().update_privacy_request(&row, &was, now).await? {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
@@ -585,13 +610,14 @@ impl App {
     /// What is held about the caller, as a request to know answers it: worked out from the
     /// catalog and the kinds of data actually held about them.
     pub async fn know_answer(&self, actor: &Actor) -> Result<KnowAnswer, AppError> {
-        let (held, fields, linked) = {
+        let (held, fields, linked, reached) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();
             let held = conn.tables_holding(actor.user).await?;
             let fields = conn.answered_field_categories(actor.user).await?;
             let linked = held.iter().any(|t| t.source == Source::IdentityProvider);
-            (held, fields, linked)
+            let reached = conn.reached(actor.user).await?;
+            (held, fields, linked, reached)
         };
         let categories = know::categories_held(&held, &fields);
         let mut recipients = vec![
@@ -612,7 +638,28 @@ impl App {
                 "{name} (the identity provider you sign in with): that you signed in, when."
             ));
         }
-        let sold_or_shared = categories.iter().any(|c| c.sold_or_shared);
+        // Messages sent on by a community's webhooks: to a service provider, a disclosure
+        // for a business purpose; to a third party, a sale or sharing (1798.140(ad), (ah)).
+        let year_ago = Timestamp::now().minus_months(12).0;
+        let mut shared_lately = false;
+        for (_, name, recipient, last_at) in &reached {
+            let third = recipient == hearth_core::webhooks::Recipient::ThirdParty.code();
+            shared_lately |= third && *last_at >= year_ago;
+            recipients.push(if third {
+                format!(
+                    "{name} (a third party, through a community's webhook): messages you wrote in \
+                     the channels it receives, with your username and display name. This is a \
+                     sale or sharing, which you can opt out of on your privacy page."
+                )
+            } else {
+                format!(
+                    "{name} (a service provider under contract, through a community's webhook): \
+                     messages you wrote in the channels it receives, with your username and \
+                     display name."
+                )
+            });
+        }
+        let sold_or_shared = shared_lately || categories.iter().any(|c| c.sold_or_shared);
         Ok(KnowAnswer {
             categories,
             recipients,
@@ -625,15 +672,14 @@ impl App {
     async fn check_desk(&self, actor: &Actor, desk: Desk) -> Result<(), AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
-        let operator = conn
-            .user(actor.user)
-            .await?
-            .is_some_and(|u| u.is_operator);
+        let operator = conn.user(actor.user).await?.is_some_and(|u| u.is_operator);
         if operator {
             return Ok(());
         }
         match desk {
-            Desk::Operator => Err(DomainError::Forbidden("only the operator sees every request").into()),
+            Desk::Operator => {
+                Err(DomainError::Forbidden("only the operator sees every request").into())
+            }
             Desk::Community(community) => {
                 let role = role_in(&mut conn, community, actor.user).await?;
                 require(
@@ -745,13 +791,26 @@ impl App {
                     self.store
                         .write(move |tx| {
                             Box::pin(async move {
+                                if !tx
+                                    .conn()
+                                    .take_privacy_request_failure(id, Timestamp::now())
+                                    .await?
+                                {
+                                    return Err(DomainError::Conflict(
+                                        "nothing about this request failed",
+                                    )
+                                    .into());
+                                }
                                 crate::webhooks::requeue_request_deliveries(tx, id).await?;
-                                tx.conn()
-                                    .set_privacy_request_failure(id, None, Timestamp::now())
-                                    .await?;
                                 let object = (ObjectKind::PrivacyRequest, Some(id));
                                 let community = row.community_id.map(CommunityId);
-                                record(tx, Some(admin), AuditAction::RequestRetried, object, community);
+                                record(
+                                    tx,
+                                    Some(admin),
+                                    AuditAction::RequestRetried,
+                                    object,
+                                    community,
+                                );
                                 Ok::<_, AppError>(())
                             })
                         })
@@ -764,7 +823,22 @@ impl App {
                 let user = request
                     .requester
                     .ok_or(DomainError::Conflict("the requester's account is gone"))?;
+                let retry = matches!(decision, Decision::Retry);
+                // Approval acts once: from waiting (verified or extended), never again on a
+                // request already being carried out. A retry acts on one whose step failed.
+                if !retry
+                    && !matches!(
+                        request.state,
+                        RequestState::Verified | RequestState::Extended
+                    )
+                {
+                    return Err(refused(hearth_core::requests::StepRefused::AlreadyThere));
+                }
                 match request.kind {
+                    RequestKind::Know | RequestKind::Correct if retry => Err(
+                        DomainError::Conflict("only a copy or a deletion's notices run again")
+                            .into(),
+                    ),
                     RequestKind::Know | RequestKind::Correct => {
                         let info = self
                             .carry_out_in_place(user, row, request.correction, false, Some(admin))
@@ -777,48 +851,102 @@ impl App {
                             .as_deref()
                             .and_then(range_from_details)
                             .unwrap_or(ExportRange::LastTwelveMonths);
-                        self.audit_step(admin, &row, AuditAction::RequestRetried, matches!(decision, Decision::Retry)).await?;
-                        let mut next = row;
-                        next.failure = None;
-                        self.start_copy(user, range, next, false, true).await?;
+                        self.start_copy(user, range, row, false, true, Some((admin, retry)))
+                            .await?;
                         self.my_request_row(id).await
                     }
                     RequestKind::Delete => {
                         self.erase_for(user, row, false, Some(admin)).await?;
                         self.my_request_row(id).await
                     }
-                    RequestKind::OptOut | RequestKind::Limit => {
-                        Err(DomainError::Conflict("opt-outs and limits are carried out at once").into())
-                    }
+                    RequestKind::OptOut | RequestKind::Limit => Err(DomainError::Conflict(
+                        "opt-outs and limits are carried out at once",
+                    )
+                    .into()),
                 }
             }
             Decision::Deny { reason, note } => {
                 let next = lifecycle
                     .after(RequestStep::Deny(reason), law)
                     .map_err(refused)?;
+                // The reason must fit the facts on record.
+                match reason {
+                    DenialReason::TooFrequent if !request.beyond_quota => {
+                        return Err(DomainError::Conflict(
+                            "the request is within the law's yearly quota",
+                        )
+                        .into());
+                    }
+                    DenialReason::CannotVerify if request.state != RequestState::Received => {
+                        return Err(DomainError::Conflict(
+                            "the requester's identity was verified already",
+                        )
+                        .into());
+                    }
+                    DenialReason::DisproportionateEffort | DenialReason::Fraudulent
+                        if note.trim().is_empty() =>
+                    {
+                        return Err(DomainError::invalid(
+                            "note",
+                            "must give the facts behind this reason",
+                        )
+                        .into());
+                    }
+                    _ => {}
+                }
                 let mut row = row;
                 let was = row.state.clone();
                 row.state = next.state.code().into();
                 row.denial_reason = Some(reason.code().into());
                 row.note = checked_note(&note, false)?;
                 row.details = None;
+                row.failure = None;
                 row.responded_at = Some(Timestamp::now().0);
                 row.answer = Some(reason.consumer_text().into());
-                self.move_on(admin, row, was, AuditAction::RequestDenied, "Your privacy request was refused")
-                    .await
+                self.move_on(
+                    admin,
+                    row,
+                    was,
+                    AuditAction::RequestDenied,
+                    "Your privacy request was refused",
+                )
+                .await
             }
             Decision::Extend { note } => {
                 let next = lifecycle.after(RequestStep::Extend, law).map_err(refused)?;
+                // The notice of an extension goes out within the first period.
+                if request.due < Timestamp::now().to_datetime().date() {
+                    return Err(DomainError::Conflict(
+                        "the deadline has passed: an extension had to be given before it",
+                    )
+                    .into());
+                }
                 let mut row = row;
                 let was = row.state.clone();
                 row.state = next.state.code().into();
                 row.extended = true;
                 row.note = checked_note(&note, true)?;
-                self.move_on(admin, row, was, AuditAction::RequestExtended, "We need more time for your privacy request")
-                    .await
+                self.move_on(
+                    admin,
+                    row,
+                    was,
+                    AuditAction::RequestExtended,
+                    "We need more time for your privacy request",
+                )
+                .await
             }
             Decision::Complete { note } => {
-                let next = lifecycle.after(RequestStep::Complete, law).map_err(refused)?;
+                // Only a correction is done by hand; the others are carried out by approving
+                // them, so that what is marked done was done.
+                if request.kind != RequestKind::Correct {
+                    return Err(DomainError::Conflict(
+                        "approve the request to carry it out; only a correction is completed by hand",
+                    )
+                    .into());
+                }
+                let next = lifecycle
+                    .after(RequestStep::Complete, law)
+                    .map_err(refused)?;
                 let mut row = row;
                 let was = row.state.clone();
                 row.state = next.state.code().into();
@@ -827,8 +955,14 @@ impl App {
                 row.failure = None;
                 row.responded_at = Some(Timestamp::now().0);
                 row.answer = Some("Done as you asked; the note says what was done.".into());
-                self.move_on(admin, row, was, AuditAction::RequestCompleted, "Your privacy request was answered")
-                    .await
+                self.move_on(
+                    admin,
+                    row,
+                    was,
+                    AuditAction::RequestCompleted,
+                    "Your privacy request was answered",
+                )
+                .await
             }
         }
     }
@@ -841,28 +975,6 @@ impl App {
             .await?
             .ok_or(DomainError::NotFound("privacy request"))?;
         RequestInfo::from_row(row)
-    }
-
-    async fn audit_step(
-        &self,
-        admin: UserId,
-        row: &PrivacyRequestRow,
-        action: AuditAction,
-        wanted: bool,
-    ) -> Result<(), AppError> {
-        if !wanted {
-            return Ok(());
-        }
-        let (id, community) = (row.id, row.community_id.map(CommunityId));
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.conn().set_privacy_request_failure(id, None, Timestamp::now()).await?;
-                    record(tx, Some(admin), action, (ObjectKind::PrivacyRequest, Some(id)), community);
-                    Ok::<_, AppError>(())
-                })
-            })
-            .await
     }
 
     /// Writes an admin's step on a request, audits it and tells the requester.
@@ -883,7 +995,13 @@ impl App {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
                     let object = (ObjectKind::PrivacyRequest, Some(row.id));
-                    record(tx, Some(admin), action, object, row.community_id.map(CommunityId));
+                    record(
+                        tx,
+                        Some(admin),
+                        action,
+                        object,
+                        row.community_id.map(CommunityId),
+                    );
                     if let Some(user) = row.user_id {
                         notify(tx, UserId(user), &row, headline).await?;
                     }
@@ -920,7 +1038,9 @@ impl App {
         desk: Desk,
         year: i32,
     ) -> Result<Vec<KindMetrics>, AppError> {
-        let rows = self.requests_received(actor, desk, year_span(year)?).await?;
+        let rows = self
+            .requests_received(actor, desk, year_span(year)?)
+            .await?;
         let counted: Vec<Counted> = rows
             .iter()
             .map(|r| Counted {
@@ -947,7 +1067,10 @@ impl App {
         }
         let rows = {
             let mut reader = self.store.reader().await?;
-            reader.conn().privacy_requests_received(span.0, span.1).await?
+            reader
+                .conn()
+                .privacy_requests_received(span.0, span.1)
+                .await?
         };
         rows.into_iter()
             .filter(|r| match desk {
@@ -1053,7 +1176,8 @@ async fn apply_correction(
             "Your display name was corrected.".to_string()
         }
         CorrectionTarget::About => {
-            let about = validate::several_lines("value", &correction.value, crate::MAX_ABOUT_CHARS)?;
+            let about =
+                validate::several_lines("value", &correction.value, crate::MAX_ABOUT_CHARS)?;
             if !tx.conn().set_about(user, &about, now).await? {
                 return Err(DomainError::NotFound("account").into());
             }
@@ -1076,9 +1200,11 @@ async fn apply_correction(
             format!("Your answer to \"{label}\" was corrected.")
         }
         CorrectionTarget::Other => {
-            return Ok("An admin looked into what you said was wrong; the note says what was \
+            return Ok(
+                "An admin looked into what you said was wrong; the note says what was \
                        done."
-                .into());
+                    .into(),
+            );
         }
     };
     record(

@@ -83,8 +83,9 @@ impl WebhookInfo {
             name: row.name.clone(),
             url: row.url.clone(),
             channels: row.channels().into_iter().map(ChannelId).collect(),
-            recipient: Recipient::parse(&row.recipient)
-                .ok_or_else(|| AppError::Internal(format!("webhook {} has no recipient", row.id)))?,
+            recipient: Recipient::parse(&row.recipient).ok_or_else(|| {
+                AppError::Internal(format!("webhook {} has no recipient", row.id))
+            })?,
             attestation: row.attestation.clone(),
             created_at: Timestamp(row.created_at),
         })
@@ -208,24 +209,69 @@ fn signature(secret: &str, timestamp: i64, body: &str) -> Result<String, String>
 fn private_address(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+                || v4.is_multicast()
+                || a == 0
+                // Shared address space (100.64.0.0/10), IETF protocol assignments
+                // (192.0.0.0/24), benchmarking (198.18.0.0/15), reserved (240.0.0.0/4).
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b & 0xfe) == 18)
+                || a >= 240
         }
         std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.is_multicast()
+                // Unique local (fc00::/7), link-local (fe80::/10), old site-local (fec0::/10).
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                // 6to4 (2002::/16) and NAT64 (64:ff9b::/96) carry an IPv4 address; so do
+                // IPv4-compatible (::/96) and IPv4-mapped addresses.
+                || s[0] == 0x2002
+                || (s[0] == 0x64 && s[1] == 0xff9b)
+                || (s[..6] == [0, 0, 0, 0, 0, 0])
                 || v6.to_ipv4_mapped().is_some_and(|v4| {
                     private_address(std::net::IpAddr::V4(v4))
                 })
         }
     }
 }
+
+/// Masks (or unmasks) a webhook's 32-byte key under the instance key.
+fn mask_secret(key: &crate::InstanceKey, nonce: &[u8], data: &[u8]) -> Result<Vec<u8>, AppError> {
+    key.mask(
+        crate::instance_key::KeyedPurpose::WebhookSecret,
+        &[nonce],
+        data,
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    text.len()
+        .is_multiple_of(2)
+        .then(|| {
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten()
+}
+
+/// The generic words for any failure to reach a recipient: which kind of failure it was
+/// would let an admin map the operator's network.
+const UNREACHABLE: &str = "the recipient could not be reached";
 
 impl App {
     /// Registers the dispatcher's and the deliveries' job handlers.
@@ -234,32 +280,39 @@ impl App {
         self.register_job_handler(Arc::new(Deliverer));
     }
 
-    /// Refuses an address on this machine or a private network, unless the operator allows
-    /// those (`webhooks_allow_private_networks`). A name is looked up, and every address it
-    /// has is checked.
-    async fn check_reachable(&self, url: &str) -> Result<(), String> {
-        if self.config.webhooks_allow_private_networks {
-            return Ok(());
-        }
-        let parsed = reqwest::Url::parse(url).map_err(|_| "the address cannot be read".to_string())?;
-        let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    /// Where `url` may be sent: the addresses its host has, each checked. Unless the
+    /// operator allows private networks (`webhooks_allow_private_networks`), the address must
+    /// be `https` on port 443 and no address may be on this machine or a private network;
+    /// the request is then pinned to the addresses checked, so a second lookup cannot lead
+    /// it elsewhere.
+    async fn reachable(&self, url: &str) -> Result<(String, Vec<std::net::SocketAddr>), String> {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|_| "the address cannot be read".to_string())?;
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let bare = host.trim_matches(['[', ']']).to_string();
         let port = parsed.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<std::net::IpAddr> = match host.parse::<std::net::IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host, port))
+        let open = self.config.webhooks_allow_private_networks;
+        if !open && (parsed.scheme() != "https" || port != 443) {
+            return Err("the address must be https on the usual port".into());
+        }
+        let addresses: Vec<std::net::SocketAddr> = match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((bare.as_str(), port))
                 .await
                 .map_err(|_| "the address's host cannot be found".to_string())?
-                .map(|a| a.ip())
                 .collect(),
         };
-        if addresses.is_empty() || addresses.into_iter().any(private_address) {
+        if addresses.is_empty() {
+            return Err("the address's host cannot be found".into());
+        }
+        if !open && addresses.iter().any(|a| private_address(a.ip())) {
             return Err(
                 "the address is on this machine or a private network, which webhooks may not \
                  reach"
                     .into(),
             );
         }
-        Ok(())
+        Ok((bare, addresses))
     }
 
     /// Sets up a webhook (admins). Returns it and its signing key, shown this once.
@@ -286,7 +339,10 @@ impl App {
             )
             .into());
         }
-        if attestation.as_ref().is_some_and(|a| a.chars().count() > 2000) {
+        if attestation
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > 2000)
+        {
             return Err(DomainError::invalid("attestation", "is too long").into());
         }
         {
@@ -304,17 +360,32 @@ impl App {
                 }
             }
         }
-        self.check_reachable(&url)
-            .await
-            .map_err(|_| DomainError::invalid("url", "must not be on this machine or a private network"))?;
-        let secret = crate::secrets::random_token(32)?;
+        if let Err(why) = self.reachable(&url).await {
+            tracing::debug!(%why, "a webhook's address was refused");
+            return Err(DomainError::invalid(
+                "url",
+                "must be an https address on the internet that can be found",
+            )
+            .into());
+        }
+        let mut raw = [0u8; 32];
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut raw)
+            .and_then(|()| getrandom::fill(&mut nonce))
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let secret = hex(&raw);
+        let stored_secret = format!(
+            "{}:{}",
+            hex(&nonce),
+            hex(&mask_secret(&self.key, &nonce, &raw)?)
+        );
         let user = actor.user;
         let row = WebhookRow {
             id: self.store.next_id(),
             community_id: community.0,
             name,
             url,
-            secret: secret.clone(),
+            secret: stored_secret,
             channel_ids: new
                 .channels
                 .iter()
@@ -326,6 +397,7 @@ impl App {
             created_by: Some(user.0),
             created_at: Timestamp::now().0,
             dispatched_through: 0,
+            removed_at: None,
         };
         let channels = new.channels.clone();
         let stored = self
@@ -336,7 +408,9 @@ impl App {
                     let role = role_in(&mut tx.conn(), community, user).await?;
                     require(role, Action::ManageWebhooks, "only admins set up webhooks")?;
                     if tx.conn().webhooks_of(community).await?.len() >= MAX_WEBHOOKS {
-                        return Err(DomainError::Conflict("a community has at most 20 webhooks").into());
+                        return Err(
+                            DomainError::Conflict("a community has at most 20 webhooks").into()
+                        );
                     }
                     for channel in &channels {
                         let found = tx.conn().channel(*channel).await?;
@@ -372,7 +446,13 @@ impl App {
                         )
                         .await?;
                     let object = (ObjectKind::Webhook, Some(row.id));
-                    record(tx, Some(user), AuditAction::WebhookCreated, object, Some(community));
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::WebhookCreated,
+                        object,
+                        Some(community),
+                    );
                     Ok::<_, AppError>(row)
                 })
             })
@@ -380,10 +460,18 @@ impl App {
         Ok((WebhookInfo::from_row(&stored)?, secret))
     }
 
-    async fn check_webhook_admin(&self, actor: &Actor, community: CommunityId) -> Result<(), AppError> {
+    async fn check_webhook_admin(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<(), AppError> {
         let mut reader = self.store.reader().await?;
         let role = role_in(&mut reader.conn(), community, actor.user).await?;
-        require(role, Action::ManageWebhooks, "only admins see the community's webhooks")
+        require(
+            role,
+            Action::ManageWebhooks,
+            "only admins see the community's webhooks",
+        )
     }
 
     /// A community's webhooks (admins).
@@ -430,11 +518,21 @@ impl App {
                 Box::pin(async move {
                     let role = role_in(&mut tx.conn(), community, user).await?;
                     require(role, Action::ManageWebhooks, "only admins remove webhooks")?;
-                    if !tx.conn().delete_webhook(community, id).await? {
+                    if !tx
+                        .conn()
+                        .remove_webhook(community, id, Timestamp::now())
+                        .await?
+                    {
                         return Err(DomainError::NotFound("webhook").into());
                     }
                     let object = (ObjectKind::Webhook, Some(id));
-                    record(tx, Some(user), AuditAction::WebhookDeleted, object, Some(community));
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::WebhookDeleted,
+                        object,
+                        Some(community),
+                    );
                     Ok::<_, AppError>(())
                 })
             })
@@ -503,7 +601,11 @@ impl App {
                 let mut reader = self.store.reader().await?;
                 let mut authors = Vec::new();
                 for message in &queued {
-                    let author = reader.conn().message(MessageId(*message)).await?.and_then(|m| m.author_id);
+                    let author = reader
+                        .conn()
+                        .message(MessageId(*message))
+                        .await?
+                        .and_then(|m| m.author_id);
                     authors.push((*message, author));
                 }
                 authors
@@ -606,7 +708,12 @@ impl App {
         let fail = |e: AppError| e.to_string();
         let (delivery, hook) = {
             let mut reader = self.store.reader().await.map_err(|e| e.to_string())?;
-            let Some(delivery) = reader.conn().delivery(id).await.map_err(|e| e.to_string())? else {
+            let Some(delivery) = reader
+                .conn()
+                .delivery(id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
                 return Ok(());
             };
             let Some(hook) = reader
@@ -634,6 +741,32 @@ impl App {
             self.forget_delivery(id).await.map_err(fail)?;
             return Ok(());
         }
+        if delivery.event == "message.posted" {
+            // On record before the attempt: an erasure committing from now on tells this
+            // recipient, and one that committed before leaves nothing to send.
+            let Some(author) = delivery.author_id else {
+                self.forget_delivery(id).await.map_err(fail)?;
+                return Ok(());
+            };
+            let webhook = hook.id;
+            let reached = self
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        Ok::<_, AppError>(
+                            tx.conn()
+                                .note_reached(webhook, UserId(author), Timestamp::now())
+                                .await?,
+                        )
+                    })
+                })
+                .await
+                .map_err(fail)?;
+            if !reached {
+                self.forget_delivery(id).await.map_err(fail)?;
+                return Ok(());
+            }
+        }
         let Some(body) = self.delivery_body(&hook, &delivery).await.map_err(fail)? else {
             self.forget_delivery(id).await.map_err(fail)?;
             return Ok(());
@@ -642,7 +775,11 @@ impl App {
         let request = delivery.request_id;
         let (state, status, error) = match &sent {
             Ok(status) => ("delivered", Some(*status), None),
-            Err((status, why)) => (if last { "failed" } else { "queued" }, *status, Some(why.clone())),
+            Err((status, why)) => (
+                if last { "failed" } else { "queued" },
+                *status,
+                Some(why.clone()),
+            ),
         };
         let noted_error = error.clone();
         self.store
@@ -690,12 +827,25 @@ impl App {
         delivery: &DeliveryRow,
         body: String,
     ) -> Result<i64, (Option<i64>, String)> {
-        self.check_reachable(&hook.url).await.map_err(|why| (None, why))?;
+        let (host, addresses) = self.reachable(&hook.url).await.map_err(|why| {
+            tracing::debug!(%why, webhook = hook.id, "a webhook's address was refused");
+            (None, UNREACHABLE.to_string())
+        })?;
+        let (nonce, masked) = hook
+            .secret
+            .split_once(':')
+            .and_then(|(n, m)| Some((unhex(n)?, unhex(m)?)))
+            .ok_or((None, "the webhook's key cannot be read".to_string()))?;
+        let key = mask_secret(&self.key, &nonce, &masked)
+            .map(|raw| hex(&raw))
+            .map_err(|_| (None, "the webhook's key cannot be read".to_string()))?;
         let timestamp = Timestamp::now().0 / 1000;
-        let signed = signature(&hook.secret, timestamp, &body).map_err(|why| (None, why))?;
+        let signed = signature(&key, timestamp, &body).map_err(|why| (None, why))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .resolve_to_addrs(&host, &addresses)
             .build()
             .map_err(|_| (None, "no HTTP client".to_string()))?;
         let response = client
@@ -709,16 +859,7 @@ impl App {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                let why = if e.is_timeout() {
-                    "the recipient did not answer within 10 seconds"
-                } else if e.is_connect() {
-                    "the recipient could not be reached"
-                } else {
-                    "the request could not be sent"
-                };
-                (None, why.to_string())
-            })?;
+            .map_err(|_| (None, UNREACHABLE.to_string()))?;
         let status = i64::from(response.status().as_u16());
         if response.status().is_success() {
             Ok(status)
@@ -734,12 +875,38 @@ mod tests {
 
     #[test]
     fn private_addresses_are_recognised() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4", "169.254.169.254", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "0.0.0.0"] {
-            let parsed: std::net::IpAddr = ip.parse().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.4",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "192.0.0.8",
+            "198.18.0.1",
+            "240.0.0.1",
+            "224.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "::a00:1",
+            "fec0::1",
+            "ff02::1",
+        ] {
+            let parsed: std::net::IpAddr = ip
+                .parse()
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
             assert!(private_address(parsed), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
-            let parsed: std::net::IpAddr = ip.parse().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            let parsed: std::net::IpAddr = ip
+                .parse()
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
             assert!(!private_address(parsed), "{ip}");
         }
     }

@@ -123,6 +123,8 @@ pub enum AuditAction {
     RequestExtended,
     /// A privacy request's failed step was run again.
     RequestRetried,
+    /// An admin approved a privacy request, and it is being carried out.
+    RequestApproved,
     /// A person's information was corrected at their request.
     InformationCorrected,
     /// A community changed how it answers privacy requests (its law, what admins approve).
@@ -194,6 +196,7 @@ impl AuditAction {
             AuditAction::RequestDenied => "privacy.request_denied",
             AuditAction::RequestExtended => "privacy.request_extended",
             AuditAction::RequestRetried => "privacy.request_retried",
+            AuditAction::RequestApproved => "privacy.request_approved",
             AuditAction::InformationCorrected => "privacy.information_corrected",
             AuditAction::RequestHandlingChanged => "community.request_handling_changed",
             AuditAction::WebhookCreated => "webhook.created",

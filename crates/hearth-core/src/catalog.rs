@@ -239,7 +239,9 @@ impl Purpose {
         match self {
             Purpose::ProvideService => "To run the communities, channels and messages you use",
             Purpose::Security => "To keep your account and the service secure",
-            Purpose::LegalCompliance => "To prove we answered your privacy requests and kept the law",
+            Purpose::LegalCompliance => {
+                "To prove we answered your privacy requests and kept the law"
+            }
             Purpose::Structural => "To hold the service together (no purpose of its own)",
         }
     }
@@ -345,8 +347,12 @@ impl Source {
             Source::Person => "You, when you signed up, wrote, uploaded or changed your account",
             Source::Device => "Your browser or app, as you use Hearth",
             Source::IdentityProvider => "The identity provider you chose to sign in with",
-            Source::OtherMembers => "Other members of your communities (who added you to a channel, the questions a community asks)",
-            Source::Hearth => "Hearth's own records of what happened, and what it works out from what you wrote",
+            Source::OtherMembers => {
+                "Other members of your communities (who added you to a channel, the questions a community asks)"
+            }
+            Source::Hearth => {
+                "Hearth's own records of what happened, and what it works out from what you wrote"
+            }
         }
     }
 }
@@ -966,6 +972,33 @@ pub const TABLES: &[Table] = &[
             ),
             key("created_at"),
             key("dispatched_through"),
+            key("removed_at"),
+        ],
+    },
+    // Whom each webhook ever received data of: erasure reads it to tell every recipient,
+    // then deletes it with the person.
+    Table {
+        name: "webhook_reached",
+        description: "Which outside recipients (webhooks) were sent something of yours, and \
+                      when last: they are told when your data is deleted.",
+        source: Source::Hearth,
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("webhook_id"),
+            personal(
+                "user_id",
+                Identifiers,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "last_at",
+                InternetActivity,
+                ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
         ],
     },
     // What was sent where: a message by id, with its author while they have an account (the
@@ -983,14 +1016,32 @@ pub const TABLES: &[Table] = &[
             // A message's id, or an erased account's former id: the one id the law lets
             // outlive it, to prove its recipients were told.
             key("object_id"),
-            personal("author_id", Identifiers, ProvideService, Days(30), DeleteRow),
+            personal(
+                "author_id",
+                Identifiers,
+                ProvideService,
+                Days(30),
+                DeleteRow,
+            ),
             key("request_id"),
             key("state"),
             key("attempts"),
             key("status_code"),
             key("error"),
-            personal("created_at", InternetActivity, ProvideService, Days(30), DeleteRow),
-            personal("delivered_at", InternetActivity, ProvideService, Days(30), DeleteRow),
+            personal(
+                "created_at",
+                InternetActivity,
+                ProvideService,
+                Days(30),
+                DeleteRow,
+            ),
+            personal(
+                "delivered_at",
+                InternetActivity,
+                ProvideService,
+                Days(30),
+                DeleteRow,
+            ),
         ],
     },
     // A copy of a person's data is theirs alone: the row and its file go when it lapses (a

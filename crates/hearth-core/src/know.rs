@@ -29,7 +29,10 @@ pub struct HeldCategory {
 /// The categories held about a person, given the catalog tables that hold rows about them
 /// and the categories of the custom profile fields they answered. Categories come in the
 /// order a privacy statement lists them.
-pub fn categories_held(held: &[&'static Table], profile_categories: &[Category]) -> Vec<HeldCategory> {
+pub fn categories_held(
+    held: &[&'static Table],
+    profile_categories: &[Category],
+) -> Vec<HeldCategory> {
     let mut found: Vec<HeldCategory> = Vec::new();
     for table in held {
         for column in table.columns {
@@ -143,8 +146,15 @@ mod tests {
         assert!(categories_held(&[], &[]).is_empty());
         let all: Vec<&'static Table> = TABLES.iter().collect();
         let answer = categories_held(&all, &[]);
-        assert!(answer.iter().all(|h| !h.sources.is_empty() && !h.purposes.is_empty()));
-        assert!(answer.iter().all(|h| !h.sold_or_shared), "Hearth sells nothing");
+        assert!(
+            answer
+                .iter()
+                .all(|h| !h.sources.is_empty() && !h.purposes.is_empty())
+        );
+        assert!(
+            answer.iter().all(|h| !h.sold_or_shared),
+            "Hearth sells nothing"
+        );
         assert!(!purposes_of(&answer).is_empty());
     }
 }

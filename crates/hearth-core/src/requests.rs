@@ -599,7 +599,9 @@ impl Handling {
     /// The kinds a community may send to its admins. Opt-outs and limits are never held
     /// back: the law wants them honoured as soon as possible, with no verification.
     pub fn approvable() -> impl Iterator<Item = RequestKind> {
-        RequestKind::ALL.into_iter().filter(|k| k.needs_verification())
+        RequestKind::ALL
+            .into_iter()
+            .filter(|k| k.needs_verification())
     }
 
     /// Handling under `law` with the kinds `codes` names (comma-separated, as stored) held
@@ -753,8 +755,12 @@ pub fn yearly_metrics(year: i32, requests: &[Counted]) -> Vec<KindMetrics> {
             KindMetrics {
                 kind,
                 received: count(&|_| true),
-                complied_in_whole: count(&|r| r.state == RequestState::Completed && r.denial.is_none()),
-                complied_in_part: count(&|r| r.state == RequestState::Completed && r.denial.is_some()),
+                complied_in_whole: count(&|r| {
+                    r.state == RequestState::Completed && r.denial.is_none()
+                }),
+                complied_in_part: count(&|r| {
+                    r.state == RequestState::Completed && r.denial.is_some()
+                }),
                 denied,
                 open: count(&|r| !r.state.is_closed()),
                 median_days,
@@ -973,14 +979,20 @@ mod tests {
     #[test]
     fn handling_holds_back_only_what_may_wait_for_an_admin() {
         let handling = Handling::from_codes(LawProfile::Gdpr, "delete, opt_out,access,bogus");
-        assert_eq!(handling.approved, vec![RequestKind::Access, RequestKind::Delete]);
+        assert_eq!(
+            handling.approved,
+            vec![RequestKind::Access, RequestKind::Delete]
+        );
         assert_eq!(handling.codes(), "access,delete");
         assert!(handling.needs_approval(RequestKind::Delete));
         assert!(!handling.needs_approval(RequestKind::Know));
         assert!(!handling.needs_approval(RequestKind::OptOut));
         assert_eq!(Handling::from_codes(LawProfile::Ccpa, "").approved, vec![]);
         for code in ["display_name", "about", "profile:42", "other"] {
-            assert_eq!(CorrectionTarget::parse(code).map(|t| t.code()), Some(code.to_string()));
+            assert_eq!(
+                CorrectionTarget::parse(code).map(|t| t.code()),
+                Some(code.to_string())
+            );
         }
         assert_eq!(CorrectionTarget::parse("profile:x"), None);
         assert!(!CorrectionTarget::Other.self_editable());
@@ -999,13 +1011,43 @@ mod tests {
         use RequestKind::*;
         use RequestState::*;
         let requests = [
-            rec(Access, Completed, None, date!(2026 - 01 - 05), Some(date!(2026 - 01 - 05))),
-            rec(Access, Completed, None, date!(2026 - 02 - 01), Some(date!(2026 - 02 - 11))),
-            rec(Access, Denied, Some(DenialReason::TooFrequent), date!(2026 - 03 - 01), Some(date!(2026 - 03 - 04))),
+            rec(
+                Access,
+                Completed,
+                None,
+                date!(2026 - 01 - 05),
+                Some(date!(2026 - 01 - 05)),
+            ),
+            rec(
+                Access,
+                Completed,
+                None,
+                date!(2026 - 02 - 01),
+                Some(date!(2026 - 02 - 11)),
+            ),
+            rec(
+                Access,
+                Denied,
+                Some(DenialReason::TooFrequent),
+                date!(2026 - 03 - 01),
+                Some(date!(2026 - 03 - 04)),
+            ),
             rec(Access, InProgress, None, date!(2026 - 12 - 30), None),
-            rec(Delete, Completed, Some(DenialReason::LegalException), date!(2026 - 05 - 01), Some(date!(2026 - 05 - 08))),
+            rec(
+                Delete,
+                Completed,
+                Some(DenialReason::LegalException),
+                date!(2026 - 05 - 01),
+                Some(date!(2026 - 05 - 08)),
+            ),
             // Another year does not count.
-            rec(Access, Completed, None, date!(2025 - 12 - 31), Some(date!(2026 - 01 - 02))),
+            rec(
+                Access,
+                Completed,
+                None,
+                date!(2025 - 12 - 31),
+                Some(date!(2026 - 01 - 02)),
+            ),
         ];
         let report = yearly_metrics(2026, &requests);
         let access = report.iter().find(|m| m.kind == Access);
@@ -1024,7 +1066,10 @@ mod tests {
             })
         );
         let delete = report.iter().find(|m| m.kind == Delete);
-        assert_eq!(delete.map(|m| (m.complied_in_part, m.median_days)), Some((1, Some(7.0))));
+        assert_eq!(
+            delete.map(|m| (m.complied_in_part, m.median_days)),
+            Some((1, Some(7.0)))
+        );
         let know = report.iter().find(|m| m.kind == Know);
         assert_eq!(know.map(|m| (m.received, m.median_days)), Some((0, None)));
         assert_eq!(report.len(), RequestKind::ALL.len());

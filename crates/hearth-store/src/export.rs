@@ -318,31 +318,6 @@ impl Conn<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_are_never_read_and_dated_kinds_take_a_range() {
-        let kinds = hearth_core::export::kinds();
-        let kind = |name: &str| kinds.iter().find(|k| k.name() == name);
-        let Some(users) = kind("users") else {
-            panic!("no users kind")
-        };
-        let sql = statement(Backend::Postgres, users, true);
-        assert!(sql.contains("CASE WHEN password_hash IS NULL THEN NULL ELSE convert_to('held'"));
-        assert!(!sql.contains("$2"), "the account is in every copy: {sql}");
-        let Some(messages) = kind("messages") else {
-            panic!("no messages kind")
-        };
-        let sql = statement(Backend::Sqlite, messages, true);
-        assert!(
-            sql.ends_with("AND created_at >= $2 AND created_at < $3"),
-            "{sql}"
-        );
-    }
-}
-
 impl Conn<'_> {
     /// The catalog's tables holding at least one row about the person: what a request to
     /// know reports categories from. One indexed probe per table.
@@ -388,5 +363,30 @@ impl Conn<'_> {
             .iter()
             .filter_map(|(code,)| hearth_core::catalog::Category::from_code(code))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_never_read_and_dated_kinds_take_a_range() {
+        let kinds = hearth_core::export::kinds();
+        let kind = |name: &str| kinds.iter().find(|k| k.name() == name);
+        let Some(users) = kind("users") else {
+            panic!("no users kind")
+        };
+        let sql = statement(Backend::Postgres, users, true);
+        assert!(sql.contains("CASE WHEN password_hash IS NULL THEN NULL ELSE convert_to('held'"));
+        assert!(!sql.contains("$2"), "the account is in every copy: {sql}");
+        let Some(messages) = kind("messages") else {
+            panic!("no messages kind")
+        };
+        let sql = statement(Backend::Sqlite, messages, true);
+        assert!(
+            sql.ends_with("AND created_at >= $2 AND created_at < $3"),
+            "{sql}"
+        );
     }
 }

@@ -96,19 +96,33 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Moves a request to `state`; with `answered`, records when it was answered.
-    pub async fn set_privacy_request_state(
+    /// Completes a request that is in progress (a copy made), with its answer; a request
+    /// refused or closed meanwhile is left as it is. Returns whether it was completed.
+    pub async fn complete_request_in_progress(
         &mut self,
         id: i64,
-        state: &str,
-        answered: Option<Timestamp>,
+        answer: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let done = dispatch!(self, c => sqlx::query(
-            "UPDATE privacy_requests SET state = $2, \
-             responded_at = COALESCE($3, responded_at), updated_at = $4 WHERE id = $1")
-            .bind(id).bind(state).bind(answered.map(|a| a.0)).bind(now.0)
+            "UPDATE privacy_requests SET state = 'completed', responded_at = $2, answer = $3, \
+             failure = NULL, updated_at = $2 WHERE id = $1 AND state = 'in_progress'")
+            .bind(id).bind(now.0).bind(answer)
             .execute(&mut **c).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Clears the failure a request shows, if it shows one: the one who does so runs the
+    /// step again (two admins pressing at once run it once). Returns whether it did.
+    pub async fn take_privacy_request_failure(
+        &mut self,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = dispatch!(self, c => sqlx::query(
+            "UPDATE privacy_requests SET failure = NULL, updated_at = $2 \
+             WHERE id = $1 AND failure IS NOT NULL")
+            .bind(id).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(done > 0)
     }
 
@@ -122,8 +136,10 @@ impl Conn<'_> {
             "SELECT {COLUMNS} FROM privacy_requests WHERE user_id = $1 \
              ORDER BY received_at DESC, id DESC LIMIT $2"
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user.0).bind(limit).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user.0).bind(limit).fetch_all(&mut **c).await?),
+        )
     }
 
     /// One request.
@@ -132,8 +148,10 @@ impl Conn<'_> {
         id: i64,
     ) -> Result<Option<PrivacyRequestRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM privacy_requests WHERE id = $1");
-        Ok(dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(&mut **c).await?),
+        )
     }
 
     /// Writes a request's new standing, provided it still stands where it was read
@@ -185,8 +203,10 @@ impl Conn<'_> {
              (state NOT IN ('completed', 'denied') OR failure IS NOT NULL) \
              ORDER BY received_at, id LIMIT $1"
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(limit).bind(community).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(limit).bind(community).fetch_all(&mut **c).await?),
+        )
     }
 
     /// Every request received from `from` (inclusive) to `to` (exclusive), oldest first:
@@ -200,8 +220,10 @@ impl Conn<'_> {
             "SELECT {COLUMNS} FROM privacy_requests WHERE received_at >= $1 AND received_at < $2 \
              ORDER BY received_at, id"
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(from.0).bind(to.0).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(from.0).bind(to.0).fetch_all(&mut **c).await?),
+        )
     }
 
     /// How many requests of `kinds` the person made since `since` that were not refused:
@@ -226,9 +248,11 @@ impl Conn<'_> {
         &mut self,
         community: hearth_core::CommunityId,
     ) -> Result<Option<(Option<String>, String)>, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query_as::<_, (Option<String>, String)>(
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, (Option<String>, String)>(
             "SELECT privacy_law, approved_requests FROM communities WHERE id = $1")
-            .bind(community.0).fetch_optional(&mut **c).await?))
+            .bind(community.0).fetch_optional(&mut **c).await?),
+        )
     }
 
     /// Sets how a community answers privacy requests.

@@ -29,6 +29,8 @@ pub struct WebhookRow {
     pub created_at: i64,
     /// The last event handed on.
     pub dispatched_through: i64,
+    /// When it was removed: it is sent nothing more, but still told of erasures.
+    pub removed_at: Option<i64>,
 }
 
 // The key signs deliveries: debug output never shows it.
@@ -81,7 +83,7 @@ pub struct DeliveryRow {
 }
 
 const WEBHOOK_COLUMNS: &str = "id, community_id, name, url, secret, channel_ids, recipient, \
-                               attestation, created_by, created_at, dispatched_through";
+                               attestation, created_by, created_at, dispatched_through, removed_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, object_id, author_id, request_id, state, \
                                 attempts, status_code, error, created_at, delivered_at";
 
@@ -90,8 +92,8 @@ impl Conn<'_> {
     pub async fn insert_webhook(&mut self, hook: &WebhookRow) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
             "INSERT INTO webhooks (id, community_id, name, url, secret, channel_ids, recipient, \
-             attestation, created_by, created_at, dispatched_through) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+             attestation, created_by, created_at, dispatched_through, removed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)")
             .bind(hook.id).bind(hook.community_id).bind(&hook.name).bind(&hook.url)
             .bind(&hook.secret).bind(&hook.channel_ids).bind(&hook.recipient)
             .bind(&hook.attestation).bind(hook.created_by).bind(hook.created_at)
@@ -106,36 +108,87 @@ impl Conn<'_> {
         community: CommunityId,
     ) -> Result<Vec<WebhookRow>, StoreError> {
         let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE community_id = $1 ORDER BY id"
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE community_id = $1 \
+             AND removed_at IS NULL ORDER BY id"
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .bind(community.0).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(community.0).fetch_all(&mut **c).await?),
+        )
     }
 
-    /// Every webhook, oldest first: the dispatcher's round.
+    /// Every webhook not removed, oldest first: the dispatcher's round.
     pub async fn all_webhooks(&mut self) -> Result<Vec<WebhookRow>, StoreError> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
-        Ok(dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut **c).await?))
+        let sql =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE removed_at IS NULL ORDER BY id");
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut **c).await?),
+        )
     }
 
     /// One webhook.
     pub async fn webhook(&mut self, id: i64) -> Result<Option<WebhookRow>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
-        Ok(dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(&mut **c).await?),
+        )
     }
 
-    /// Deletes a community's webhook (its delivery log with it).
-    pub async fn delete_webhook(
+    /// Removes a community's webhook: it is sent nothing more, and its queued messages are
+    /// dropped; it stays on record to be told of erasures.
+    pub async fn remove_webhook(
         &mut self,
         community: CommunityId,
         id: i64,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let done = dispatch!(self, c => sqlx::query(
-            "DELETE FROM webhooks WHERE id = $1 AND community_id = $2")
-            .bind(id).bind(community.0).execute(&mut **c).await?.rows_affected());
+            "UPDATE webhooks SET removed_at = $3 \
+             WHERE id = $1 AND community_id = $2 AND removed_at IS NULL")
+            .bind(id).bind(community.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        if done > 0 {
+            dispatch!(self, c => sqlx::query(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND state = 'queued' \
+                 AND event = 'message.posted'")
+                .bind(id).execute(&mut **c).await?.rows_affected());
+        }
         Ok(done > 0)
+    }
+
+    /// Records that `webhook` is being sent something of `user` (before the attempt, so an
+    /// erasure committing meanwhile finds it). False when the person is gone.
+    pub async fn note_reached(
+        &mut self,
+        webhook: i64,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let exists = dispatch!(self, c => sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(user.0).fetch_optional(&mut **c).await?.is_some());
+        if !exists {
+            return Ok(false);
+        }
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO webhook_reached (webhook_id, user_id, last_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (webhook_id, user_id) DO UPDATE SET last_at = excluded.last_at")
+            .bind(webhook).bind(user.0).bind(now.0).execute(&mut **c).await?.rows_affected());
+        Ok(true)
+    }
+
+    /// The webhooks that received something of `user`, with their recipient kind and when
+    /// last: what a request to know reports, and whom erasure tells.
+    pub async fn reached(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(i64, String, String, i64)>, StoreError> {
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, (i64, String, String, i64)>(
+            "SELECT w.id, w.name, w.recipient, r.last_at FROM webhook_reached r \
+             JOIN webhooks w ON w.id = r.webhook_id WHERE r.user_id = $1 ORDER BY w.id")
+            .bind(user.0).fetch_all(&mut **c).await?),
+        )
     }
 
     /// Moves a webhook's place in the event feed on, from where it was read (`was`): two
@@ -170,8 +223,10 @@ impl Conn<'_> {
              AND channel_id IN ({}) ORDER BY seq LIMIT $2",
             list.join(", ")
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .bind(after).bind(limit).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .bind(after).bind(limit).fetch_all(&mut **c).await?),
+        )
     }
 
     /// Queues a delivery.
@@ -191,8 +246,10 @@ impl Conn<'_> {
     /// One delivery.
     pub async fn delivery(&mut self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
-        Ok(dispatch!(self, c => sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(&mut **c).await?),
+        )
     }
 
     /// A webhook's deliveries, newest first, at most `limit`.
@@ -205,8 +262,10 @@ impl Conn<'_> {
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
              ORDER BY created_at DESC, id DESC LIMIT $2"
         );
-        Ok(dispatch!(self, c => sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
-            .bind(webhook).bind(limit).fetch_all(&mut **c).await?))
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(webhook).bind(limit).fetch_all(&mut **c).await?),
+        )
     }
 
     /// Records how an attempt went.
@@ -242,11 +301,11 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// The webhooks that were delivered something of the person: their erasure tells each.
+    /// The webhooks that were sent (or were being sent) something of the person: their
+    /// erasure tells each.
     pub async fn webhooks_that_received(&mut self, user: UserId) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT DISTINCT webhook_id FROM webhook_deliveries \
-             WHERE author_id = $1 AND state = 'delivered' ORDER BY webhook_id")
+            "SELECT webhook_id FROM webhook_reached WHERE user_id = $1 ORDER BY webhook_id")
             .bind(user.0).fetch_all(&mut **c).await?);
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }

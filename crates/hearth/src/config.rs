@@ -299,7 +299,9 @@ impl Config {
                 RequestKind::parse(code.trim())
                     .filter(|k| Handling::approvable().any(|a| a == *k))
                     .ok_or_else(|| {
-                        format!("approved_requests: {code:?} is none of know, access, delete, correct")
+                        format!(
+                            "approved_requests: {code:?} is none of know, access, delete, correct"
+                        )
                     })
             })
             .collect()

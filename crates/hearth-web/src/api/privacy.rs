@@ -291,11 +291,11 @@ async fn make_request(
         },
     };
     let community = match body.community_id.as_deref() {
-        Some(id) => Some(hearth_core::CommunityId(
-            id.trim()
-                .parse()
-                .map_err(|_| invalid("community_id", "must be a community's id"))?,
-        )),
+        Some(id) => {
+            Some(hearth_core::CommunityId(id.trim().parse().map_err(
+                |_| invalid("community_id", "must be a community's id"),
+            )?))
+        }
         None => None,
     };
     let new = hearth_app::NewRequest {

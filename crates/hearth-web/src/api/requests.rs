@@ -318,7 +318,14 @@ async fn community_decision(
     ApiPath((id, request)): ApiPath<(i64, i64)>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<RequestDetailView>, ApiError> {
-    decide(&state, &actor, Desk::Community(CommunityId(id)), request, body).await
+    decide(
+        &state,
+        &actor,
+        Desk::Community(CommunityId(id)),
+        request,
+        body,
+    )
+    .await
 }
 
 async fn decide(
@@ -435,7 +442,9 @@ impl YearQuery {
             .year
             .unwrap_or_else(|| Timestamp::now().to_datetime().year());
         if !(2000..=9999).contains(&year) {
-            return Err(AppError::from(DomainError::invalid("year", "must be from 2000 to 9999")).into());
+            return Err(
+                AppError::from(DomainError::invalid("year", "must be from 2000 to 9999")).into(),
+            );
         }
         Ok(year)
     }

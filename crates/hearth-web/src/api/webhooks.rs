@@ -181,10 +181,7 @@ async fn deliveries(
     Authed(actor): Authed,
     ApiPath((id, hook)): ApiPath<(i64, i64)>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
-    let (_, log) = state
-        .app
-        .webhook_log(&actor, CommunityId(id), hook)
-        .await?;
+    let (_, log) = state.app.webhook_log(&actor, CommunityId(id), hook).await?;
     Ok(Json(
         log.into_iter()
             .map(|d| DeliveryView {

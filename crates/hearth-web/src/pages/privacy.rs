@@ -380,7 +380,10 @@ pub(crate) async fn request_copy(
         }),
         _ => Ok(ExportRange::LastTwelveMonths),
     };
-    let asked = match (range, crate::pages::requests::community_of(form.community.as_deref())) {
+    let asked = match (
+        range,
+        crate::pages::requests::community_of(form.community.as_deref()),
+    ) {
         (Ok(range), Ok(community)) => state
             .app
             .make_request(

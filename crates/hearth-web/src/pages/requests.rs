@@ -13,10 +13,10 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hearth_app::{AppError, ChoiceBy, Correction, Decision, Desk, NewRequest, Outcome, RequestInfo};
-use hearth_core::requests::{
-    DenialReason, Handling, LawProfile, RequestKind, RequestState, Span,
+use hearth_app::{
+    AppError, ChoiceBy, Correction, Decision, Desk, NewRequest, Outcome, RequestInfo,
 };
+use hearth_core::requests::{DenialReason, Handling, LawProfile, RequestKind, RequestState, Span};
 use hearth_core::{CommunityId, DomainError, Timestamp};
 use serde::Deserialize;
 
@@ -295,7 +295,10 @@ async fn place(state: &WebState, visitor: &Visitor, desk: Desk) -> Result<DeskPl
             let (community, _) = state.app.community(&me.actor, id).await?;
             DeskPlace {
                 base: format!("/communities/{}/requests", id.0),
-                back: Some((format!("/communities/{}/settings", id.0), community.name.clone())),
+                back: Some((
+                    format!("/communities/{}/settings", id.0),
+                    community.name.clone(),
+                )),
                 name: community.name,
             }
         }
@@ -382,7 +385,10 @@ async fn inbox_page(
                 EntryView {
                     id: r.id,
                     what: kind_label(r.kind),
-                    requester: e.requester.clone().unwrap_or_else(|| "a deleted account".into()),
+                    requester: e
+                        .requester
+                        .clone()
+                        .unwrap_or_else(|| "a deleted account".into()),
                     stands: state_label(r.state),
                     received: day_and_time(r.received_at),
                     due: r.due.to_string(),
@@ -395,7 +401,10 @@ async fn inbox_page(
             })
             .collect(),
         handling,
-        laws: LawProfile::ALL.iter().map(|l| (l.code(), law_label(*l))).collect(),
+        laws: LawProfile::ALL
+            .iter()
+            .map(|l| (l.code(), law_label(*l)))
+            .collect(),
         log_link: (desk == Desk::Operator).then(|| "/admin/requests/log".to_string()),
         desk_name: place.name,
         base: place.base,
@@ -420,7 +429,14 @@ pub(crate) async fn community_inbox(
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, PageError> {
     let notice = query.saved.map(|_| "Saved.");
-    inbox_page(&state, &visitor, Desk::Community(CommunityId(id)), notice, None).await
+    inbox_page(
+        &state,
+        &visitor,
+        Desk::Community(CommunityId(id)),
+        notice,
+        None,
+    )
+    .await
 }
 
 /// `GET /admin/requests`.
@@ -460,7 +476,14 @@ pub(crate) async fn set_handling(
     {
         Ok(_) => Ok(see_other(&format!("/communities/{id}/requests?saved=1"))),
         Err(error) => {
-            inbox_page(&state, &visitor, Desk::Community(community), None, Some(error.into())).await
+            inbox_page(
+                &state,
+                &visitor,
+                Desk::Community(community),
+                None,
+                Some(error.into()),
+            )
+            .await
         }
     }
 }
@@ -490,6 +513,7 @@ struct DeskPage {
     failure: Option<String>,
     open: bool,
     approvable: bool,
+    completable: bool,
     approve_label: &'static str,
     approve_help: &'static str,
     extendable: bool,
@@ -549,7 +573,9 @@ async fn desk_page(
         base: place.base,
         id: r.id,
         what: kind_label(r.kind),
-        requester: entry.requester.unwrap_or_else(|| "a deleted account".into()),
+        requester: entry
+            .requester
+            .unwrap_or_else(|| "a deleted account".into()),
         stands: state_label(r.state),
         manner: match r.manner.as_str() {
             "api" => "through the API".into(),
@@ -571,8 +597,9 @@ async fn desk_page(
         correction,
         failure: r.failure.clone(),
         open: !r.state.is_closed(),
+        completable: r.kind == RequestKind::Correct,
         approvable: r.kind.needs_verification()
-            && r.state != RequestState::InProgress
+            && matches!(r.state, RequestState::Verified | RequestState::Extended)
             && !(r.kind == RequestKind::Correct
                 && r.correction.as_ref().is_some_and(|c| c.field == "other")),
         approve_label,
@@ -596,7 +623,14 @@ pub(crate) async fn community_request(
     visitor: Visitor,
     Path((id, request)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    desk_page(&state, &visitor, Desk::Community(CommunityId(id)), request, None).await
+    desk_page(
+        &state,
+        &visitor,
+        Desk::Community(CommunityId(id)),
+        request,
+        None,
+    )
+    .await
 }
 
 /// `GET /admin/requests/{request}`.
@@ -662,7 +696,14 @@ pub(crate) async fn community_decide(
     Path((id, request)): Path<(i64, i64)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
-    decide(&state, &visitor, Desk::Community(CommunityId(id)), request, form).await
+    decide(
+        &state,
+        &visitor,
+        Desk::Community(CommunityId(id)),
+        request,
+        form,
+    )
+    .await
 }
 
 /// `POST /admin/requests/{request}`: the operator's decision.

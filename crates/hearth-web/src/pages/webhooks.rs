@@ -49,7 +49,12 @@ async fn webhooks_page(
     let hooks = state.app.webhooks(&me.actor, id).await?;
     let channels = state
         .app
-        .channels(&me.actor, id, None, PageSize::requested(Some(PageSize::MAX))?)
+        .channels(
+            &me.actor,
+            id,
+            None,
+            PageSize::requested(Some(PageSize::MAX))?,
+        )
         .await?;
     let name_of = |channel: &ChannelId| {
         channels
@@ -68,7 +73,12 @@ async fn webhooks_page(
                 name: h.name.clone(),
                 url: h.url.clone(),
                 recipient: h.recipient.label(),
-                channels: h.channels.iter().map(name_of).collect::<Vec<_>>().join(", "),
+                channels: h
+                    .channels
+                    .iter()
+                    .map(name_of)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
             .collect(),
         channels: channels

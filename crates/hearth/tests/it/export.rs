@@ -46,7 +46,10 @@ const NOT_FILLED: &[(&str, &str)] = &[
     ("privacy_requests.denial_reason", "not denied"),
     // An admin's hand and a correction fill these (tests/it/requests.rs).
     ("privacy_requests.details", "no correction asked"),
-    ("privacy_requests.answer", "the copy is being made as it is read"),
+    (
+        "privacy_requests.answer",
+        "the copy is being made as it is read",
+    ),
     ("privacy_requests.note", "no admin wrote to her"),
     (
         "privacy_requests.responded_at",
@@ -64,6 +67,7 @@ const NOT_FILLED: &[(&str, &str)] = &[
     ("invites.*", "she made no invitation"),
     ("webhooks.*", "she set up no webhook (tests/it/webhooks.rs)"),
     ("webhook_deliveries.*", "no webhook received her messages"),
+    ("webhook_reached.*", "no webhook received her messages"),
     ("channels.*", "she made no channel"),
     ("communities.*", "she owns no community"),
     (
@@ -514,7 +518,13 @@ async fn an_operator_makes_a_copy_from_the_command_line(backend: Backend) {
     assert!(!again.status.success());
     // (A path of this test's own: the other backend's run must not find it there.)
     let never = work.path().join("never.zip");
-    let unknown = hearth(&["privacy", "export", "nobody", "--out", &never.to_string_lossy()]);
+    let unknown = hearth(&[
+        "privacy",
+        "export",
+        "nobody",
+        "--out",
+        &never.to_string_lossy(),
+    ]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("not found"));
 }

@@ -331,6 +331,7 @@ impl Raw {
             "exports",
             "webhooks",
             "webhook_deliveries",
+            "webhook_reached",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

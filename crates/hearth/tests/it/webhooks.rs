@@ -197,7 +197,10 @@ async fn a_third_party_receives_nothing_of_an_opted_out_member_and_a_service_pro
     let provider_secret = provider_hook.body["secret"].as_str().unwrap().to_string();
     let listed = olga.get(&hooks).await.expect_status(200);
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
-    assert!(listed.body[0].get("secret").is_none(), "the key is shown once");
+    assert!(
+        listed.body[0].get("secret").is_none(),
+        "the key is shown once"
+    );
 
     // Ada's browser sends the Global Privacy Control signal: her account is opted out.
     let Auth::Cookie(cookie) = &ada.session.auth else {
@@ -235,7 +238,10 @@ async fn a_third_party_receives_nothing_of_an_opted_out_member_and_a_service_pro
         verify(&received, &provider_secret);
     }
     // The delivery log shows what went.
-    let third_id = third_hook.body["webhook"]["id"].as_str().unwrap().to_string();
+    let third_id = third_hook.body["webhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let log = olga
         .get(&format!("{hooks}/{third_id}/deliveries"))
         .await
@@ -388,7 +394,9 @@ async fn an_admin_sets_up_a_webhook_on_its_page(backend: Backend) {
         .await;
     // Without the contract's words, a service provider is refused.
     browser
-        .click(&format!("form[action='/communities/{guild}/webhooks'] button"))
+        .click(&format!(
+            "form[action='/communities/{guild}/webhooks'] button"
+        ))
         .await;
     browser.wait_for_text(".error", "contract").await;
     browser.fill("#hook_name", "Archive Ltd").await;
@@ -400,10 +408,15 @@ async fn an_admin_sets_up_a_webhook_on_its_page(backend: Backend) {
         .click("input[name='recipient'][value='service_provider']")
         .await;
     browser
-        .fill("#hook_attestation", "Processes messages only to keep our archive")
+        .fill(
+            "#hook_attestation",
+            "Processes messages only to keep our archive",
+        )
         .await;
     browser
-        .click(&format!("form[action='/communities/{guild}/webhooks'] button"))
+        .click(&format!(
+            "form[action='/communities/{guild}/webhooks'] button"
+        ))
         .await;
     browser.wait_for_text(".notice", "shown this once").await;
     browser.wait_for_text(".inbox", "Archive Ltd").await;
