@@ -25,6 +25,10 @@ pub struct ErasureAnswer {
     pub completed_at: Timestamp,
     /// What stays, and why.
     pub kept: Vec<KeptAfterErasure>,
+    /// What legal holds kept (the request is then completed in part).
+    pub held: Vec<crate::HeldPart>,
+    /// Messages kept under "Deleted user", as their communities chose.
+    pub kept_as_deleted_user: u64,
 }
 
 impl App {
@@ -119,7 +123,7 @@ impl App {
             _ => AuditAction::AccountErased,
         };
         // Read inside the transaction, so that mail queued up to the erasure is found too.
-        let (address, mail_jobs, exports) = self
+        let (address, mail_jobs, exports, held, kept_as_deleted_user) = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
@@ -137,6 +141,33 @@ impl App {
                         .ok_or(DomainError::NotFound("account"))?;
                     let mail_jobs = tx.conn().job_ids_for(user, MAIL_JOB).await?;
                     let exports = tx.conn().export_ids_of(user).await?;
+                    // Held messages and those a community keeps under "Deleted user" are let
+                    // go of first, so that the erasure plan passes them by.
+                    let mut held = Vec::new();
+                    for (hold, community, name, reason) in tx.conn().holds_on(user).await? {
+                        let messages = tx.conn().hold_messages(hold, user, community).await?;
+                        held.push(crate::HeldPart {
+                            community: name,
+                            reason,
+                            messages,
+                        });
+                    }
+                    let kept_as_deleted_user = tx.conn().keep_messages_of(user).await?;
+                    let mut request = request;
+                    if !held.is_empty() {
+                        // Completed in part: the held part stays for a reason of law.
+                        request.denial_reason = Some(
+                            hearth_core::requests::DenialReason::LegalException
+                                .code()
+                                .into(),
+                        );
+                        request.answer = Some(
+                            "Your account and everything about you was deleted, except what a \
+                             legal hold keeps (listed with the answer) and what the law lets us \
+                             keep."
+                                .into(),
+                        );
+                    }
                     if fresh {
                         tx.conn().insert_privacy_request(&request, now).await?;
                     } else if !tx
@@ -168,7 +199,7 @@ impl App {
                     if !tx.delete_user(user).await? {
                         return Err(DomainError::NotFound("account").into());
                     }
-                    Ok::<_, AppError>((row.email, mail_jobs, exports))
+                    Ok::<_, AppError>((row.email, mail_jobs, exports, held, kept_as_deleted_user))
                 })
             })
             .await?;
@@ -190,6 +221,8 @@ impl App {
             request_id,
             completed_at: now,
             kept: catalog::kept_after_erasure(),
+            held,
+            kept_as_deleted_user,
         })
     }
 }

@@ -133,6 +133,10 @@ pub enum AuditAction {
     WebhookCreated,
     /// An outgoing webhook was removed.
     WebhookDeleted,
+    /// A legal hold was placed on a person's messages in a community.
+    LegalHoldPlaced,
+    /// A legal hold was released.
+    LegalHoldReleased,
 }
 
 impl AuditAction {
@@ -201,6 +205,8 @@ impl AuditAction {
             AuditAction::RequestHandlingChanged => "community.request_handling_changed",
             AuditAction::WebhookCreated => "webhook.created",
             AuditAction::WebhookDeleted => "webhook.deleted",
+            AuditAction::LegalHoldPlaced => "legal_hold.placed",
+            AuditAction::LegalHoldReleased => "legal_hold.released",
         }
     }
 }
@@ -228,6 +234,8 @@ pub enum ObjectKind {
     PrivacyRequest,
     /// An outgoing webhook.
     Webhook,
+    /// A legal hold.
+    LegalHold,
 }
 
 impl ObjectKind {
@@ -244,6 +252,7 @@ impl ObjectKind {
             ObjectKind::ProfileField => "profile_field",
             ObjectKind::PrivacyRequest => "privacy_request",
             ObjectKind::Webhook => "webhook",
+            ObjectKind::LegalHold => "legal_hold",
         }
     }
 }

@@ -566,6 +566,10 @@ const SHARED_TEXT_REASON: &str = "written for a community or channel that others
 const OWNER_REASON: &str =
     "the owner answers for the community: ownership passes on before the account can go";
 
+/// A legal hold outlives the erasure of its person: it is why their held messages stay.
+const HOLD_REASON: &str =
+    "a legal hold a community placed: kept, with what it holds, until it is released";
+
 /// The commonest link to a person: a `user_id` column.
 const USER: PersonLink = PersonLink::Column("user_id");
 
@@ -1044,6 +1048,56 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // A legal hold names its person while they have an account, and by their former id
+    // after: the hold is why their held messages outlive the erasure.
+    Table {
+        name: "legal_holds",
+        description: "Legal holds a community's admins placed on a person's messages there, \
+                      with the reason: what is held stays through an erasure until released.",
+        source: Source::OtherMembers,
+        subject: SubjectLink::Columns(&[USER, PersonLink::Column("set_by")]),
+        columns: &[
+            key("id"),
+            key("community_id"),
+            personal(
+                "user_id",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Deidentify,
+            ),
+            personal(
+                "former_user_id",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Keep(HOLD_REASON),
+            ),
+            personal(
+                "reason",
+                InternetActivity,
+                LegalCompliance,
+                WhileCommunityExists,
+                Keep(HOLD_REASON),
+            ),
+            personal(
+                "set_by",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Deidentify,
+            ),
+            key("set_at"),
+            key("released_at"),
+        ],
+    },
+    Table {
+        name: "held_messages",
+        description: "The messages a legal hold kept through an erasure.",
+        source: Source::Hearth,
+        subject: SubjectLink::None,
+        columns: &[key("hold_id"), key("message_id")],
+    },
     // A copy of a person's data is theirs alone: the row and its file go when it lapses (a
     // week after it is ready) and when the person does.
     Table {
@@ -1312,6 +1366,8 @@ pub const TABLES: &[Table] = &[
             // The law its privacy requests follow, and the kinds an admin approves.
             key("privacy_law"),
             key("approved_requests"),
+            // Whether an erased member's messages go or stay under "Deleted user".
+            key("erased_messages"),
             personal(
                 "owner_id",
                 Identifiers,

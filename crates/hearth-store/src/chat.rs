@@ -107,10 +107,12 @@ impl Conn<'_> {
     fn open_message(&self, row: MessageRow) -> Result<Message, StoreError> {
         let author = row.author_id.map(UserId);
         // A body is sealed for its author; once their account is gone, so is anyone who
-        // could open it, and the message reads as erased.
+        // could open it, and the message reads as erased, unless it was kept (under "Deleted
+        // user" or a legal hold) and sealed again for no one.
         let body = match (row.body, author) {
             (Some(sealed), Some(author)) => Some(self.sealer.open(author, &sealed)?),
-            _ => None,
+            (Some(sealed), None) => Some(self.sealer.open(crate::sealing::NO_ONE, &sealed)?),
+            (None, _) => None,
         };
         Ok(Message {
             id: MessageId(row.id),

@@ -141,6 +141,12 @@ impl Conn<'_> {
         before: Timestamp,
         error: &str,
     ) -> Result<u64, StoreError> {
+        // Their requests show why, so that the admins' inbox offers to run them again.
+        dispatch!(self, c => sqlx::query(
+            "UPDATE privacy_requests SET failure = $2 WHERE state = 'in_progress' AND id IN \
+             (SELECT request_id FROM exports WHERE state = 'preparing' AND created_at < $1)")
+            .bind(before.0).bind(format!("The copy could not be made: {error}"))
+            .execute(&mut **c).await?.rows_affected());
         Ok(dispatch!(self, c => sqlx::query(
             "UPDATE exports SET state = 'failed', error = $2 \
              WHERE state = 'preparing' AND created_at < $1")

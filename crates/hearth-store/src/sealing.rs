@@ -6,6 +6,11 @@ use crate::StoreError;
 use hearth_core::UserId;
 
 /// Turns a person's free text into stored bytes and back.
+/// The owner text is sealed for once it outlives its author: a message kept under "Deleted
+/// user" or under a legal hold. It is no person, so destroying a person's key never reaches
+/// it.
+pub const NO_ONE: UserId = UserId(0);
+
 pub trait Sealer: Send + Sync + std::fmt::Debug {
     /// Seals `plain`, which belongs to `owner`.
     fn seal(&self, owner: UserId, plain: &str) -> Vec<u8>;

@@ -321,6 +321,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 for kept in answer.kept {
                     println!("  {}: {}", kept.table, kept.reason);
                 }
+                for held in answer.held {
+                    println!(
+                        "  held: {} messages in {}, under a legal hold ({})",
+                        held.messages, held.community, held.reason
+                    );
+                }
+                if answer.kept_as_deleted_user > 0 {
+                    println!(
+                        "  {} messages kept under \"Deleted user\", as their communities chose",
+                        answer.kept_as_deleted_user
+                    );
+                }
                 Ok(())
             }
             Command::Privacy {

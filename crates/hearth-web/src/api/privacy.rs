@@ -235,6 +235,21 @@ pub(crate) struct AnswerView {
     completed_at: hearth_core::Timestamp,
     /// What stays, as the law allows, with each reason.
     kept: Vec<KeptView>,
+    /// What legal holds kept: the deletion is then complete but for these.
+    held: Vec<HeldView>,
+    /// Messages kept, shown as by "Deleted user", where their communities chose so.
+    kept_as_deleted_user: u64,
+}
+
+/// What a legal hold kept through an erasure.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HeldView {
+    /// The community that holds it.
+    community: String,
+    /// Why.
+    reason: String,
+    /// How many messages.
+    messages: u64,
 }
 
 /// A request answered at once: an erasure, or a request to know or a correction.
@@ -344,6 +359,16 @@ async fn make_request(
                     reason: k.reason,
                 })
                 .collect(),
+            held: answer
+                .held
+                .into_iter()
+                .map(|h| HeldView {
+                    community: h.community,
+                    reason: h.reason,
+                    messages: h.messages,
+                })
+                .collect(),
+            kept_as_deleted_user: answer.kept_as_deleted_user,
         }))
         .into_response(),
     })

@@ -25,6 +25,8 @@ pub(super) fn router() -> OpenApiRouter<WebState> {
         .routes(routes!(community_request))
         .routes(routes!(community_decision))
         .routes(routes!(handling, set_handling))
+        .routes(routes!(holds, place_hold))
+        .routes(routes!(release_hold))
         .routes(routes!(community_report))
         .routes(routes!(operator_inbox))
         .routes(routes!(operator_request))
@@ -353,10 +355,15 @@ pub(crate) struct HandlingView {
     /// The kinds of request that wait for an admin's approval (any of `know`, `access`,
     /// `delete`, `correct`); the others are carried out at once for a verified requester.
     approved: Vec<String>,
+    /// What erasing a member does to their messages here: `remove` (the text goes; they
+    /// stay as tombstones in threads) or `keep` (they stay, shown as by "Deleted user").
+    /// Left out of a change: as it is.
+    #[serde(default)]
+    erased_messages: Option<String>,
 }
 
-impl From<Handling> for HandlingView {
-    fn from(handling: Handling) -> Self {
+impl HandlingView {
+    fn new(handling: Handling, erased: hearth_app::ErasedMessages) -> Self {
         Self {
             law: handling.law.code().into(),
             approved: handling
@@ -364,6 +371,7 @@ impl From<Handling> for HandlingView {
                 .iter()
                 .map(|k| k.code().to_string())
                 .collect(),
+            erased_messages: Some(erased.code().into()),
         }
     }
 }
@@ -378,13 +386,10 @@ async fn handling(
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<HandlingView>, ApiError> {
-    Ok(Json(
-        state
-            .app
-            .request_handling(&actor, CommunityId(id))
-            .await?
-            .into(),
-    ))
+    let community = CommunityId(id);
+    let handling = state.app.request_handling(&actor, community).await?;
+    let erased = state.app.erased_messages(&actor, community).await?;
+    Ok(Json(HandlingView::new(handling, erased)))
 }
 
 /// Choose how the community answers privacy requests: its law, and which kinds wait for an
@@ -418,14 +423,30 @@ async fn set_handling(
             })?;
         approved.push(kind);
     }
-    let handling = Handling { law, approved };
-    Ok(Json(
+    let erased = match body.erased_messages.as_deref() {
+        Some(code) => Some(
+            hearth_app::ErasedMessages::parse(code.trim()).ok_or_else(|| {
+                AppError::from(DomainError::invalid(
+                    "erased_messages",
+                    "must be remove or keep",
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let community = CommunityId(id);
+    let handling = state
+        .app
+        .set_request_handling(&actor, community, Handling { law, approved })
+        .await?;
+    if let Some(erased) = erased {
         state
             .app
-            .set_request_handling(&actor, CommunityId(id), handling)
-            .await?
-            .into(),
-    ))
+            .set_erased_messages(&actor, community, erased)
+            .await?;
+    }
+    let erased = state.app.erased_messages(&actor, community).await?;
+    Ok(Json(HandlingView::new(handling, erased)))
 }
 
 /// Which year a report covers.
@@ -610,4 +631,91 @@ pub(crate) fn csv_response(csv: String, name: &str) -> Response {
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A legal hold on a person's messages in the community.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HoldView {
+    id: String,
+    /// The person's username, while they have an account.
+    username: Option<String>,
+    /// Their account's id (kept once the account is gone).
+    user_id: String,
+    reason: String,
+    set_at: Timestamp,
+    released_at: Option<Timestamp>,
+}
+
+impl From<hearth_app::LegalHold> for HoldView {
+    fn from(hold: hearth_app::LegalHold) -> Self {
+        Self {
+            id: hold.id.to_string(),
+            username: hold.username,
+            user_id: hold.person.to_string(),
+            reason: hold.reason,
+            set_at: hold.set_at,
+            released_at: hold.released_at,
+        }
+    }
+}
+
+/// A legal hold to place.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewHold {
+    /// The member whose messages here are held.
+    username: String,
+    /// Why (a matter, a court order).
+    reason: String,
+}
+
+/// The community's legal holds, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/legal-holds", tag = "privacy",
+    params(("community_id" = i64, Path)),
+    responses((status = 200, body = [HoldView]), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn holds(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<HoldView>>, ApiError> {
+    let holds = state.app.holds(&actor, CommunityId(id)).await?;
+    Ok(Json(holds.into_iter().map(Into::into).collect()))
+}
+
+/// Place a legal hold on a member's messages in the community (admins): they stay through
+/// an erasure of the member, which then completes in part and says so, until released.
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/legal-holds", tag = "privacy",
+    params(("community_id" = i64, Path)), request_body = NewHold,
+    responses((status = 201, body = HoldView), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn place_hold(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewHold>,
+) -> Result<(axum::http::StatusCode, Json<HoldView>), ApiError> {
+    let hold = state
+        .app
+        .place_hold(&actor, CommunityId(id), &body.username, &body.reason)
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(hold.into())))
+}
+
+/// Release a legal hold (admins): what it kept of a person already erased is erased now.
+#[utoipa::path(post,
+    path = "/api/v1/communities/{community_id}/legal-holds/{hold_id}/release",
+    tag = "privacy", params(("community_id" = i64, Path), ("hold_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn release_hold(
+    State(state): State<WebState>,
+    Authed(actor): Authed,
+    ApiPath((id, hold)): ApiPath<(i64, i64)>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state
+        .app
+        .release_hold(&actor, CommunityId(id), hold)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -181,6 +181,14 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(requests::community_report),
         )
         .route(
+            "/communities/{id}/requests/holds",
+            post(requests::place_hold),
+        )
+        .route(
+            "/communities/{id}/requests/holds/{hold}/release",
+            post(requests::release_hold),
+        )
+        .route(
             "/communities/{id}/requests/{request}",
             get(requests::community_request).post(requests::community_decide),
         )

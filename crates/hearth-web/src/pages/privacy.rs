@@ -271,6 +271,8 @@ struct DeletedPage {
     reference: String,
     completed: String,
     kept: Vec<hearth_core::catalog::KeptAfterErasure>,
+    held: Vec<hearth_app::HeldPart>,
+    kept_as_deleted_user: u64,
 }
 
 /// `POST /privacy/delete`: deletes the account and answers on the spot (the answer cannot be
@@ -321,6 +323,8 @@ pub(crate) async fn delete(
         reference: answer.request_id.to_string(),
         completed: crate::pages::settings::day_and_time(answer.completed_at),
         kept: answer.kept,
+        held: answer.held,
+        kept_as_deleted_user: answer.kept_as_deleted_user,
     };
     let mut response = render_with_status(StatusCode::OK, &page, &signed_out);
     response.headers_mut().append(

@@ -338,6 +338,10 @@ struct InboxPage {
     /// The law, and each kind that may wait: code, label, held for approval.
     handling: Option<(&'static str, Vec<ApprovalChoice>)>,
     laws: Vec<(&'static str, &'static str)>,
+    /// Whether erased members' messages are kept under "Deleted user".
+    keep_messages: bool,
+    /// The community's legal holds: id, username, reason, placed, released.
+    holds: Vec<(i64, String, String, String, Option<String>)>,
     log_link: Option<String>,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -364,6 +368,28 @@ async fn inbox_page(
     let place = place(state, visitor, desk).await?;
     let entries = state.app.request_inbox(&me.actor, desk).await?;
     let today = Timestamp::now().to_datetime().date();
+    let (keep_messages, holds) = match desk {
+        Desk::Community(id) => (
+            state.app.erased_messages(&me.actor, id).await? == hearth_app::ErasedMessages::Keep,
+            state
+                .app
+                .holds(&me.actor, id)
+                .await?
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.id,
+                        h.username
+                            .unwrap_or_else(|| format!("a deleted account ({})", h.person)),
+                        h.reason,
+                        day_and_time(h.set_at),
+                        h.released_at.map(day_and_time),
+                    )
+                })
+                .collect(),
+        ),
+        Desk::Operator => (false, Vec::new()),
+    };
     let handling = match desk {
         Desk::Community(id) => {
             let h = state.app.request_handling(&me.actor, id).await?;
@@ -405,6 +431,8 @@ async fn inbox_page(
             .iter()
             .map(|l| (l.code(), law_label(*l)))
             .collect(),
+        keep_messages,
+        holds,
         log_link: (desk == Desk::Operator).then(|| "/admin/requests/log".to_string()),
         desk_name: place.name,
         base: place.base,
@@ -469,11 +497,23 @@ pub(crate) async fn set_handling(
     let approved = Handling::approvable()
         .filter(|k| value(&format!("approve_{}", k.code())) == Some("on"))
         .collect();
-    match state
+    let erased = value("erased_messages")
+        .and_then(hearth_app::ErasedMessages::parse)
+        .unwrap_or(hearth_app::ErasedMessages::Remove);
+    let saved = match state
         .app
         .set_request_handling(&me.actor, community, Handling { law, approved })
         .await
     {
+        Ok(_) => {
+            state
+                .app
+                .set_erased_messages(&me.actor, community, erased)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/communities/{id}/requests?saved=1"))),
         Err(error) => {
             inbox_page(
@@ -854,4 +894,56 @@ pub(crate) async fn operator_log(
         csv,
         &format!("hearth-requests-{year}.csv"),
     ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HoldForm {
+    form_token: String,
+    username: String,
+    reason: String,
+}
+
+/// `POST /communities/{id}/requests/holds`: places a legal hold.
+pub(crate) async fn place_hold(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<HoldForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    let community = CommunityId(id);
+    match state
+        .app
+        .place_hold(&me.actor, community, &form.username, &form.reason)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/communities/{id}/requests?saved=1"))),
+        Err(error) => {
+            inbox_page(
+                &state,
+                &visitor,
+                Desk::Community(community),
+                None,
+                Some(error.into()),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /communities/{id}/requests/holds/{hold}/release`.
+pub(crate) async fn release_hold(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path((id, hold)): Path<(i64, i64)>,
+    Form(form): Form<crate::pages::TokenOnly>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let me = visitor.require()?;
+    state
+        .app
+        .release_hold(&me.actor, CommunityId(id), hold)
+        .await?;
+    Ok(see_other(&format!("/communities/{id}/requests?saved=1")))
 }

@@ -68,6 +68,10 @@ const NOT_FILLED: &[(&str, &str)] = &[
     ("webhooks.*", "she set up no webhook (tests/it/webhooks.rs)"),
     ("webhook_deliveries.*", "no webhook received her messages"),
     ("webhook_reached.*", "no webhook received her messages"),
+    (
+        "legal_holds.*",
+        "no legal hold on her (tests/it/requests.rs)",
+    ),
     ("channels.*", "she made no channel"),
     ("communities.*", "she owns no community"),
     (

@@ -13,6 +13,7 @@ on_both_backends!(
     a_member_asks_and_an_admin_answers_through_the_pages,
     the_metrics_report_counts_and_times_seeded_requests,
     a_failed_copy_shows_in_the_inbox_and_runs_again,
+    a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep_them_as_deleted_user,
 );
 
 const REQUESTS: &str = "/api/v1/me/privacy/requests";
@@ -798,6 +799,15 @@ async fn a_member_asks_and_an_admin_answers_through_the_pages(backend: Backend) 
         ))
         .await;
     browser.wait_for_text(".notice", "Saved").await;
+    // A legal hold on Ada's messages here, placed from the same page.
+    browser.fill("#hold_username", "ada").await;
+    browser
+        .fill("#hold_reason", "Matter 7: keep until the hearing")
+        .await;
+    browser.click("#hold_reason ~ button").await;
+    browser
+        .wait_for_text("main", "Matter 7: keep until the hearing")
+        .await;
     browser.screenshots(&shots("request-inbox")).await;
     browser.assert_accessible("the requests inbox").await;
     browser.click(".inbox a").await;
@@ -842,4 +852,160 @@ async fn a_member_asks_and_an_admin_answers_through_the_pages(backend: Backend) 
     browser.click("ul.requests a").await;
     browser.wait_for_text("main", "Fixed the surname").await;
     browser.client.clone().close().await.unwrap();
+}
+
+async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep_them_as_deleted_user(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let bea = server.member("bea").await;
+    let guild = olga.create_community("guild").await;
+    let club = olga.create_community("club").await;
+    for community in [&guild, &club] {
+        ada.join(community).await;
+        bea.join(community).await;
+    }
+    let held = ada
+        .say(
+            &ada.general_channel(&guild).await,
+            "qzhold words for the matter",
+        )
+        .await;
+    let kept = ada
+        .say(
+            &ada.general_channel(&club).await,
+            "qzkeep words for the club",
+        )
+        .await;
+
+    // The club keeps an erased member's messages under "Deleted user".
+    let handling = format!("/api/v1/communities/{club}/privacy/handling");
+    olga.put(
+        &handling,
+        json!({ "law": "ccpa", "approved": [], "erased_messages": "never" }),
+    )
+    .await
+    .expect_problem(422, "validation");
+    let set = olga
+        .put(
+            &handling,
+            json!({ "law": "ccpa", "approved": [], "erased_messages": "keep" }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(set.body["erased_messages"], "keep");
+
+    // The guild holds Ada's messages there, for a matter.
+    let holds = format!("/api/v1/communities/{guild}/legal-holds");
+    bea.post(&holds, json!({ "username": "ada", "reason": "Matter 42" }))
+        .await
+        .expect_problem(403, "forbidden");
+    olga.post(
+        &holds,
+        json!({ "username": "nobody", "reason": "Matter 42" }),
+    )
+    .await
+    .expect_problem(404, "not-found");
+    olga.post(&holds, json!({ "username": "ada", "reason": " " }))
+        .await
+        .expect_problem(422, "validation");
+    let hold = olga
+        .post(&holds, json!({ "username": "ada", "reason": "Matter 42" }))
+        .await
+        .expect_status(201);
+    assert_eq!(hold.body["username"], "ada");
+
+    // Ada deletes her account: the answer says what was held and why, and what was kept.
+    let erased = ada
+        .post(
+            REQUESTS,
+            json!({ "kind": "delete", "password": password_of("ada") }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(
+        erased.body["held"],
+        json!([{ "community": "guild", "reason": "Matter 42", "messages": 1 }])
+    );
+    assert_eq!(erased.body["kept_as_deleted_user"], 1);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE kind = 'delete' AND state = 'completed' \
+             AND denial_reason = 'legal_exception'"
+        )
+        .await,
+        1,
+        "completed in part"
+    );
+    for message in [&held, &kept] {
+        assert_eq!(
+            count(
+                &server,
+                &format!(
+                    "SELECT COUNT(*) FROM messages WHERE id = {message} AND body IS NOT NULL \
+                     AND author_id IS NULL"
+                )
+            )
+            .await,
+            1,
+            "message {message} stays, no longer hers"
+        );
+    }
+    // Others see both, by "Deleted user" (no author).
+    let club_history = bea
+        .get(&format!(
+            "/api/v1/channels/{}/messages",
+            bea.general_channel(&club).await
+        ))
+        .await
+        .expect_status(200);
+    assert!(club_history.body.to_string().contains("qzkeep words"));
+    let listed = olga.get(&holds).await.expect_status(200);
+    assert!(listed.body[0]["username"].is_null(), "her account is gone");
+    assert_eq!(listed.body[0]["user_id"], ada.id.as_str());
+
+    // Released, the hold lets go: what it kept is erased now; the kept message stays.
+    let hold_id = hold.str("id");
+    bea.post(&format!("{holds}/{hold_id}/release"), json!({}))
+        .await
+        .expect_problem(403, "forbidden");
+    olga.post(&format!("{holds}/{hold_id}/release"), json!({}))
+        .await
+        .expect_status(204);
+    olga.post(&format!("{holds}/{hold_id}/release"), json!({}))
+        .await
+        .expect_problem(404, "not-found");
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM messages WHERE id = {held} AND body IS NULL")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM held_messages").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM messages WHERE id = {kept} AND body IS NOT NULL")
+        )
+        .await,
+        1
+    );
+    for action in ["legal_hold.placed", "legal_hold.released"] {
+        assert_eq!(
+            count(
+                &server,
+                &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'")
+            )
+            .await,
+            1
+        );
+    }
 }

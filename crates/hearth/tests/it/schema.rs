@@ -332,6 +332,8 @@ impl Raw {
             "webhooks",
             "webhook_deliveries",
             "webhook_reached",
+            "legal_holds",
+            "held_messages",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
