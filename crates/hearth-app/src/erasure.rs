@@ -127,6 +127,7 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
+                    tx.conn().lock_person(user).await?;
                     if !tx.conn().communities_owned_by(user).await?.is_empty() {
                         return Err(DomainError::Conflict(
                             "you own a community: hand each one on to another member (its \
@@ -155,18 +156,27 @@ impl App {
                     let kept_as_deleted_user = tx.conn().keep_messages_of(user).await?;
                     let mut request = request;
                     if !held.is_empty() {
-                        // Completed in part: the held part stays for a reason of law.
+                        // Completed in part: the held part stays for a reason of law, and the
+                        // answer on record says what and why.
                         request.denial_reason = Some(
                             hearth_core::requests::DenialReason::LegalException
                                 .code()
                                 .into(),
                         );
-                        request.answer = Some(
-                            "Your account and everything about you was deleted, except what a \
-                             legal hold keeps (listed with the answer) and what the law lets us \
-                             keep."
-                                .into(),
-                        );
+                        let parts: Vec<String> = held
+                            .iter()
+                            .map(|h| {
+                                format!(
+                                    "{} of your messages in {}, under a legal hold ({})",
+                                    h.messages, h.community, h.reason
+                                )
+                            })
+                            .collect();
+                        request.answer = Some(format!(
+                            "Your account and everything about you was deleted, except what the \
+                             law lets us keep and what legal holds keep until released: {}.",
+                            parts.join("; ")
+                        ));
                     }
                     if fresh {
                         tx.conn().insert_privacy_request(&request, now).await?;

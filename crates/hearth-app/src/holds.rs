@@ -27,8 +27,6 @@ pub struct LegalHold {
     pub reason: String,
     /// When.
     pub set_at: Timestamp,
-    /// When it was released.
-    pub released_at: Option<Timestamp>,
 }
 
 /// What an erasure kept under a legal hold.
@@ -115,24 +113,26 @@ impl App {
                         Action::HandlePrivacyRequests,
                         "only admins place legal holds",
                     )?;
+                    // A member of this community, by username: nothing here tells an admin
+                    // whether an address or a name has an account elsewhere.
                     let person = tx
                         .conn()
-                        .user_by_login(&username)
+                        .member_named(community, &username)
                         .await?
-                        .ok_or(DomainError::NotFound("account"))?;
-                    // Only a member's (or a former member's still on record) messages here.
-                    role_in(&mut tx.conn(), community, UserId(person.id))
-                        .await
-                        .map_err(|_| DomainError::NotFound("member"))?;
+                        .ok_or(DomainError::NotFound("member"))?;
+                    if tx.conn().holds_person(community, person).await? {
+                        return Err(DomainError::Conflict(
+                            "this member's messages here are held already",
+                        )
+                        .into());
+                    }
                     let row = HoldRow {
                         id,
                         community_id: community.0,
-                        user_id: Some(person.id),
-                        former_user_id: person.id,
+                        user_id: Some(person.0),
+                        former_user_id: person.0,
                         reason,
-                        set_by: Some(admin.0),
                         set_at: Timestamp::now().0,
-                        released_at: None,
                     };
                     tx.conn().insert_hold(&row).await?;
                     let object = (ObjectKind::LegalHold, Some(id));
@@ -195,15 +195,12 @@ impl App {
                         Action::HandlePrivacyRequests,
                         "only admins release legal holds",
                     )?;
-                    let hold = tx
-                        .conn()
-                        .release_hold(community, id, Timestamp::now())
+                    tx.conn()
+                        .release_hold(community, id)
                         .await?
                         .ok_or(DomainError::NotFound("legal hold"))?;
-                    if hold.user_id.is_none() {
-                        tx.conn().erase_held_messages(hold.id).await?;
-                        tx.truncate_journal_after_commit();
-                    }
+                    // The held texts must not linger in SQLite's log.
+                    tx.truncate_journal_after_commit();
                     let object = (ObjectKind::LegalHold, Some(id));
                     record(
                         tx,
@@ -276,6 +273,5 @@ fn hold_of(row: HoldRow, username: Option<String>) -> LegalHold {
         person: row.former_user_id,
         reason: row.reason,
         set_at: Timestamp(row.set_at),
-        released_at: row.released_at.map(Timestamp),
     }
 }

@@ -801,7 +801,13 @@ impl App {
                                     )
                                     .into());
                                 }
-                                crate::webhooks::requeue_request_deliveries(tx, id).await?;
+                                if crate::webhooks::requeue_request_deliveries(tx, id).await? == 0 {
+                                    return Err(DomainError::Conflict(
+                                        "its recipients are gone with their community: nothing \
+                                         can be sent again",
+                                    )
+                                    .into());
+                                }
                                 let object = (ObjectKind::PrivacyRequest, Some(id));
                                 let community = row.community_id.map(CommunityId);
                                 record(
@@ -824,6 +830,17 @@ impl App {
                     .requester
                     .ok_or(DomainError::Conflict("the requester's account is gone"))?;
                 let retry = matches!(decision, Decision::Retry);
+                // The account is one across the instance: what the operator holds for their
+                // own approval, a community's admins cannot approve for them.
+                if !retry
+                    && matches!(desk, Desk::Community(_))
+                    && self.handling(None).await?.needs_approval(request.kind)
+                {
+                    return Err(DomainError::Forbidden(
+                        "on this Hearth the operator approves this kind of request",
+                    )
+                    .into());
+                }
                 // Approval acts once: from waiting (verified or extended), never again on a
                 // request already being carried out. A retry acts on one whose step failed.
                 if !retry
@@ -864,6 +881,14 @@ impl App {
                     )
                     .into()),
                 }
+            }
+            Decision::Deny { .. } | Decision::Extend { .. }
+                if request.state == RequestState::InProgress =>
+            {
+                Err(DomainError::Conflict(
+                    "it is being carried out: it can be refused or extended only before",
+                )
+                .into())
             }
             Decision::Deny { reason, note } => {
                 let next = lifecycle

@@ -220,6 +220,10 @@ fn private_address(ip: std::net::IpAddr) -> bool {
                 // (192.0.0.0/24), benchmarking (198.18.0.0/15), reserved (240.0.0.0/4).
                 || (a == 100 && (b & 0xc0) == 64)
                 || (a == 192 && b == 0 && c == 0)
+                // Documentation ranges (TEST-NET-1, 2 and 3).
+                || (a == 192 && b == 0 && c == 2)
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113)
                 || (a == 198 && (b & 0xfe) == 18)
                 || a >= 240
         }
@@ -235,6 +239,8 @@ fn private_address(ip: std::net::IpAddr) -> bool {
                 // 6to4 (2002::/16) and NAT64 (64:ff9b::/96) carry an IPv4 address; so do
                 // IPv4-compatible (::/96) and IPv4-mapped addresses.
                 || s[0] == 0x2002
+                // Teredo (2001::/32) and documentation (2001:db8::/32).
+                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0x0db8))
                 || (s[0] == 0x64 && s[1] == 0xff9b)
                 || (s[..6] == [0, 0, 0, 0, 0, 0])
                 || v6.to_ipv4_mapped().is_some_and(|v4| {

@@ -567,8 +567,7 @@ const OWNER_REASON: &str =
     "the owner answers for the community: ownership passes on before the account can go";
 
 /// A legal hold outlives the erasure of its person: it is why their held messages stay.
-const HOLD_REASON: &str =
-    "a legal hold a community placed: kept, with what it holds, until it is released";
+const HOLD_REASON: &str = "a legal hold a community placed: kept, with what it holds, until it is released (then deleted)";
 
 /// The commonest link to a person: a `user_id` column.
 const USER: PersonLink = PersonLink::Column("user_id");
@@ -1049,13 +1048,14 @@ pub const TABLES: &[Table] = &[
         ],
     },
     // A legal hold names its person while they have an account, and by their former id
-    // after: the hold is why their held messages outlive the erasure.
+    // after: the hold is why their held messages outlive the erasure. Released, it goes with
+    // what it kept. Who placed it is in the audit log.
     Table {
         name: "legal_holds",
         description: "Legal holds a community's admins placed on a person's messages there, \
                       with the reason: what is held stays through an erasure until released.",
         source: Source::OtherMembers,
-        subject: SubjectLink::Columns(&[USER, PersonLink::Column("set_by")]),
+        subject: SubjectLink::Columns(&[USER]),
         columns: &[
             key("id"),
             key("community_id"),
@@ -1063,40 +1063,53 @@ pub const TABLES: &[Table] = &[
                 "user_id",
                 Identifiers,
                 LegalCompliance,
-                WhileCommunityExists,
+                UntilDeleted,
                 Deidentify,
             ),
             personal(
                 "former_user_id",
                 Identifiers,
                 LegalCompliance,
-                WhileCommunityExists,
+                UntilDeleted,
                 Keep(HOLD_REASON),
             ),
             personal(
                 "reason",
-                InternetActivity,
+                ProfessionalInformation,
                 LegalCompliance,
-                WhileCommunityExists,
+                UntilDeleted,
                 Keep(HOLD_REASON),
             ),
-            personal(
-                "set_by",
-                Identifiers,
-                LegalCompliance,
-                WhileCommunityExists,
-                Deidentify,
-            ),
             key("set_at"),
-            key("released_at"),
         ],
     },
+    // What a hold kept of an erased person: their messages' text, sealed for no one, until
+    // the hold is released.
     Table {
         name: "held_messages",
-        description: "The messages a legal hold kept through an erasure.",
-        source: Source::Hearth,
-        subject: SubjectLink::None,
-        columns: &[key("hold_id"), key("message_id")],
+        description: "The text of messages a legal hold kept through an erasure.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Via {
+            column: "hold_id",
+            table: "legal_holds",
+        }]),
+        columns: &[
+            personal(
+                "hold_id",
+                Identifiers,
+                LegalCompliance,
+                UntilDeleted,
+                Keep(HOLD_REASON),
+            ),
+            key("message_id"),
+            message_content(personal(
+                "body",
+                CommunicationsContent,
+                LegalCompliance,
+                UntilDeleted,
+                Keep(HOLD_REASON),
+            )),
+        ],
     },
     // A copy of a person's data is theirs alone: the row and its file go when it lapses (a
     // week after it is ready) and when the person does.

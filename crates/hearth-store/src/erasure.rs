@@ -55,6 +55,18 @@ fn statements() -> &'static [String] {
 
 impl Conn<'_> {
     /// Runs the erasure plan for `id`; returns whether their account row was there to go.
+    /// Locks the person's account row for the rest of the transaction (PostgreSQL; SQLite's
+    /// single writer needs nothing): an erasure takes it before it reads anything about them,
+    /// so a write for the person on another node either committed before (and is seen) or
+    /// waits and then finds no account.
+    pub async fn lock_person(&mut self, id: UserId) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            dispatch!(self, c => sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                .bind(id.0).execute(&mut **c).await?.rows_affected());
+        }
+        Ok(())
+    }
+
     async fn erase_person(&mut self, id: UserId) -> Result<bool, StoreError> {
         // On PostgreSQL, lock the account row first: a post, edit or token being written for
         // the person on another node holds a key-share lock on it (its foreign key) and is

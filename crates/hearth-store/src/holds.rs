@@ -3,7 +3,7 @@
 
 use crate::StoreError;
 use crate::conn::{Conn, dispatch};
-use hearth_core::{CommunityId, Timestamp, UserId};
+use hearth_core::{CommunityId, UserId};
 
 /// A legal hold as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -18,29 +18,20 @@ pub struct HoldRow {
     pub former_user_id: i64,
     /// Why.
     pub reason: String,
-    /// The admin who placed it, while they have an account.
-    pub set_by: Option<i64>,
     /// When.
     pub set_at: i64,
-    /// When it was released.
-    pub released_at: Option<i64>,
 }
 
-const HOLD_COLUMNS: &str =
-    "id, community_id, user_id, former_user_id, reason, set_by, set_at, released_at";
-
-/// The messages of `$2` in channels of community `$3` that are not deleted.
-const MESSAGES_THERE: &str = "SELECT m.id FROM messages m JOIN channels ch ON ch.id = m.channel_id \
-     WHERE m.author_id = $2 AND ch.community_id = $3 AND m.deleted_at IS NULL";
+const HOLD_COLUMNS: &str = "id, community_id, user_id, former_user_id, reason, set_at";
 
 impl Conn<'_> {
     /// Records a hold.
     pub async fn insert_hold(&mut self, hold: &HoldRow) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "INSERT INTO legal_holds (id, community_id, user_id, former_user_id, reason, set_by, \
-             set_at, released_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
+            "INSERT INTO legal_holds (id, community_id, user_id, former_user_id, reason, set_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(hold.id).bind(hold.community_id).bind(hold.user_id).bind(hold.former_user_id)
-            .bind(&hold.reason).bind(hold.set_by).bind(hold.set_at)
+            .bind(&hold.reason).bind(hold.set_at)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
     }
@@ -79,63 +70,84 @@ impl Conn<'_> {
             dispatch!(self, c => sqlx::query_as::<_, (i64, i64, String, String)>(
             "SELECT h.id, h.community_id, c.name, h.reason FROM legal_holds h \
              JOIN communities c ON c.id = h.community_id \
-             WHERE h.user_id = $1 AND h.released_at IS NULL ORDER BY h.id")
+             WHERE h.user_id = $1 ORDER BY h.id")
             .bind(user.0).fetch_all(&mut **c).await?),
         )
     }
 
-    /// Marks a hold released; returns it as it was, if it was in force.
+    /// Releases a hold: it goes, and with it what it kept (the held texts). Returns it as it
+    /// was.
     pub async fn release_hold(
         &mut self,
         community: CommunityId,
         id: i64,
-        now: Timestamp,
     ) -> Result<Option<HoldRow>, StoreError> {
-        let held = self
-            .hold(community, id)
-            .await?
-            .filter(|h| h.released_at.is_none());
+        let held = self.hold(community, id).await?;
         if held.is_some() {
-            dispatch!(self, c => sqlx::query(
-                "UPDATE legal_holds SET released_at = $2 WHERE id = $1 AND released_at IS NULL")
-                .bind(id).bind(now.0).execute(&mut **c).await?.rows_affected());
+            dispatch!(self, c => sqlx::query("DELETE FROM held_messages WHERE hold_id = $1")
+                .bind(id).execute(&mut **c).await?.rows_affected());
+            dispatch!(self, c => sqlx::query("DELETE FROM legal_holds WHERE id = $1")
+                .bind(id).execute(&mut **c).await?.rows_affected());
         }
         Ok(held)
     }
 
-    /// Keeps a person's messages in a community through their erasure, under `hold`: they
-    /// are recorded as held and no longer linked to the person, so the erasure passes them
-    /// by. Returns how many.
+    /// The member of `community` with this username.
+    pub async fn member_named(
+        &mut self,
+        community: CommunityId,
+        username: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id: Option<i64> = dispatch!(self, c => sqlx::query_scalar(
+            "SELECT u.id FROM users u JOIN community_members m ON m.user_id = u.id \
+             WHERE m.community_id = $1 AND u.username = $2")
+            .bind(community.0).bind(username).fetch_optional(&mut **c).await?);
+        Ok(id.map(UserId))
+    }
+
+    /// Whether the person has a hold in the community already.
+    pub async fn holds_person(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "SELECT 1 FROM legal_holds WHERE community_id = $1 AND former_user_id = $2")
+            .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?.is_some()))
+    }
+
+    /// Keeps a person's messages in a community through their erasure, under `hold`: each
+    /// text is sealed again for no one and moved into the hold, and the message becomes a
+    /// tombstone with no author, as erasure leaves any message (its search entry goes), so
+    /// that no reader sees held text and the erasure plan passes it by. Returns how many.
     pub async fn hold_messages(
         &mut self,
         hold: i64,
         user: UserId,
         community: i64,
     ) -> Result<u64, StoreError> {
-        let held = dispatch!(self, c => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO held_messages (hold_id, message_id) SELECT $1, id FROM ({MESSAGES_THERE}) t \
-             WHERE TRUE ON CONFLICT (hold_id, message_id) DO NOTHING")))
-            .bind(hold).bind(user.0).bind(community).execute(&mut **c).await?.rows_affected());
-        let ids: Vec<i64> = dispatch!(self, c => sqlx::query_scalar(
-            "SELECT message_id FROM held_messages WHERE hold_id = $1")
-            .bind(hold).fetch_all(&mut **c).await?);
-        self.detach_messages(user, &ids).await?;
-        Ok(held)
-    }
-
-    /// Erases what a released hold kept of a person already erased: the text of the held
-    /// messages goes (they stay as tombstones), and their search entries. Returns how many.
-    pub async fn erase_held_messages(&mut self, hold: i64) -> Result<u64, StoreError> {
-        let held = "(SELECT message_id FROM held_messages WHERE hold_id = $1)";
-        dispatch!(self, c => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM message_search WHERE message_id IN {held}")))
-            .bind(hold).execute(&mut **c).await?.rows_affected());
-        let erased = dispatch!(self, c => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE messages SET body = NULL WHERE id IN {held}")))
-            .bind(hold).execute(&mut **c).await?.rows_affected());
-        dispatch!(self, c => sqlx::query("DELETE FROM held_messages WHERE hold_id = $1")
-            .bind(hold).execute(&mut **c).await?.rows_affected());
-        Ok(erased)
+        let rows: Vec<(i64, Option<Vec<u8>>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT m.id, m.body FROM messages m JOIN channels ch ON ch.id = m.channel_id \
+             WHERE m.author_id = $1 AND ch.community_id = $2 AND m.deleted_at IS NULL")
+            .bind(user.0).bind(community).fetch_all(&mut **c).await?);
+        for (id, body) in &rows {
+            let resealed = match body {
+                Some(sealed) => {
+                    let plain = self.sealer.open(user, sealed)?;
+                    Some(self.sealer.seal(crate::sealing::NO_ONE, &plain))
+                }
+                None => None,
+            };
+            dispatch!(self, c => sqlx::query(
+                "INSERT INTO held_messages (hold_id, message_id, body) VALUES ($1, $2, $3)")
+                .bind(hold).bind(id).bind(&resealed).execute(&mut **c).await?.rows_affected());
+            dispatch!(self, c => sqlx::query("DELETE FROM message_search WHERE message_id = $1")
+                .bind(id).execute(&mut **c).await?.rows_affected());
+            dispatch!(self, c => sqlx::query(
+                "UPDATE messages SET author_id = NULL, body = NULL WHERE id = $1")
+                .bind(id).execute(&mut **c).await?.rows_affected());
+        }
+        Ok(rows.len() as u64)
     }
 
     /// Keeps an erased person's messages in the communities that keep them under "Deleted

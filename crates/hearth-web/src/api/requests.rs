@@ -643,7 +643,6 @@ pub(crate) struct HoldView {
     user_id: String,
     reason: String,
     set_at: Timestamp,
-    released_at: Option<Timestamp>,
 }
 
 impl From<hearth_app::LegalHold> for HoldView {
@@ -654,7 +653,6 @@ impl From<hearth_app::LegalHold> for HoldView {
             user_id: hold.person.to_string(),
             reason: hold.reason,
             set_at: hold.set_at,
-            released_at: hold.released_at,
         }
     }
 }
@@ -702,7 +700,8 @@ async fn place_hold(
     Ok((axum::http::StatusCode::CREATED, Json(hold.into())))
 }
 
-/// Release a legal hold (admins): what it kept of a person already erased is erased now.
+/// Release a legal hold (admins): it goes, and with it what it kept of a person already
+/// erased.
 #[utoipa::path(post,
     path = "/api/v1/communities/{community_id}/legal-holds/{hold_id}/release",
     tag = "privacy", params(("community_id" = i64, Path), ("hold_id" = i64, Path)),

@@ -340,8 +340,8 @@ struct InboxPage {
     laws: Vec<(&'static str, &'static str)>,
     /// Whether erased members' messages are kept under "Deleted user".
     keep_messages: bool,
-    /// The community's legal holds: id, username, reason, placed, released.
-    holds: Vec<(i64, String, String, String, Option<String>)>,
+    /// The community's legal holds: id, username, reason, placed.
+    holds: Vec<(i64, String, String, String)>,
     log_link: Option<String>,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -383,7 +383,6 @@ async fn inbox_page(
                             .unwrap_or_else(|| format!("a deleted account ({})", h.person)),
                         h.reason,
                         day_and_time(h.set_at),
-                        h.released_at.map(day_and_time),
                     )
                 })
                 .collect(),

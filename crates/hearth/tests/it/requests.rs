@@ -14,6 +14,7 @@ on_both_backends!(
     the_metrics_report_counts_and_times_seeded_requests,
     a_failed_copy_shows_in_the_inbox_and_runs_again,
     a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep_them_as_deleted_user,
+    what_the_operator_holds_for_approval_a_community_cannot_approve,
 );
 
 const REQUESTS: &str = "/api/v1/me/privacy/requests";
@@ -911,11 +912,28 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
     olga.post(&holds, json!({ "username": "ada", "reason": " " }))
         .await
         .expect_problem(422, "validation");
+    // An admin learns nothing of addresses, nor of people outside the community.
+    olga.post(
+        &holds,
+        json!({ "username": "ada@example.org", "reason": "Matter 42" }),
+    )
+    .await
+    .expect_problem(404, "not-found");
+    server.member("zed").await;
+    olga.post(&holds, json!({ "username": "zed", "reason": "Matter 42" }))
+        .await
+        .expect_problem(404, "not-found");
     let hold = olga
         .post(&holds, json!({ "username": "ada", "reason": "Matter 42" }))
         .await
         .expect_status(201);
     assert_eq!(hold.body["username"], "ada");
+    olga.post(
+        &holds,
+        json!({ "username": "ada", "reason": "Another matter" }),
+    )
+    .await
+    .expect_problem(409, "conflict");
 
     // Ada deletes her account: the answer says what was held and why, and what was kept.
     let erased = ada
@@ -940,21 +958,58 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
         1,
         "completed in part"
     );
-    for message in [&held, &kept] {
-        assert_eq!(
-            count(
-                &server,
-                &format!(
-                    "SELECT COUNT(*) FROM messages WHERE id = {message} AND body IS NOT NULL \
-                     AND author_id IS NULL"
-                )
+    // The held message reads as erased; its text waits, sealed, in the hold.
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM messages WHERE id = {held} AND body IS NULL \
+                 AND author_id IS NULL"
             )
-            .await,
-            1,
-            "message {message} stays, no longer hers"
-        );
-    }
-    // Others see both, by "Deleted user" (no author).
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM held_messages WHERE message_id = {held} AND body IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM messages WHERE id = {kept} AND body IS NOT NULL \
+                 AND author_id IS NULL"
+            )
+        )
+        .await,
+        1,
+        "the kept message stays, no longer hers"
+    );
+    let guild_history = bea
+        .get(&format!(
+            "/api/v1/channels/{}/messages",
+            bea.general_channel(&guild).await
+        ))
+        .await
+        .expect_status(200);
+    assert!(!guild_history.body.to_string().contains("qzhold"));
+    let found = bea.get("/api/v1/search?q=qzhold").await.expect_status(200);
+    assert!(!found.body.to_string().contains("qzhold"), "{}", found.body);
+    assert!(
+        erased.body["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["table"] == "legal_holds")
+    );
+    // Others see the kept one, by "Deleted user" (no author).
     let club_history = bea
         .get(&format!(
             "/api/v1/channels/{}/messages",
@@ -967,7 +1022,7 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
     assert!(listed.body[0]["username"].is_null(), "her account is gone");
     assert_eq!(listed.body[0]["user_id"], ada.id.as_str());
 
-    // Released, the hold lets go: what it kept is erased now; the kept message stays.
+    // Released, the hold goes, and what it kept with it; the kept message stays.
     let hold_id = hold.str("id");
     bea.post(&format!("{holds}/{hold_id}/release"), json!({}))
         .await
@@ -979,17 +1034,11 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
         .await
         .expect_problem(404, "not-found");
     assert_eq!(
-        count(
-            &server,
-            &format!("SELECT COUNT(*) FROM messages WHERE id = {held} AND body IS NULL")
-        )
-        .await,
-        1
-    );
-    assert_eq!(
         count(&server, "SELECT COUNT(*) FROM held_messages").await,
         0
     );
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM legal_holds").await, 0);
+    assert!(olga.get(&holds).await.body.as_array().unwrap().is_empty());
     assert_eq!(
         count(
             &server,
@@ -1008,4 +1057,44 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
             1
         );
     }
+}
+
+async fn what_the_operator_holds_for_approval_a_community_cannot_approve(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.approved_requests = vec!["delete".into()];
+    })
+    .await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let guild = olga.create_community("guild").await;
+    ada.join(&guild).await;
+    // Asked of the guild, which holds nothing back, the deletion still waits: the operator
+    // holds deletions, and the account is one across the instance.
+    let waiting = ada
+        .post(
+            REQUESTS,
+            json!({ "kind": "delete", "community_id": guild, "password": password_of("ada") }),
+        )
+        .await
+        .expect_status(202);
+    let id = waiting.str("id");
+    olga.post(
+        &format!("/api/v1/communities/{guild}/privacy/requests/{id}/decision"),
+        json!({ "action": "approve" }),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    ada.get("/api/v1/me").await.expect_status(200);
+    let ops = operator(&server, "ops").await;
+    let done = ops
+        .post(
+            &format!("/api/v1/privacy/requests/{id}/decision"),
+            json!({ "action": "approve" }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(done.body["state"], "completed");
+    ada.get("/api/v1/me")
+        .await
+        .expect_problem(401, "unauthenticated");
 }
