@@ -116,6 +116,7 @@ impl App {
                 .into(),
         );
         let request_id = request.id;
+        let progress = self.progress.clone();
         // Asked by the person (on a page or through the API, whoever approved it), or by an
         // operator for a request that came another way.
         let action = match request.manner.as_str() {
@@ -206,7 +207,7 @@ impl App {
                     // since the account is gone when the entry is written.
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, None, action, object, None);
-                    if !tx.delete_user(user).await? {
+                    if !tx.delete_user_telling(user, progress.as_ref()).await? {
                         return Err(DomainError::NotFound("account").into());
                     }
                     Ok::<_, AppError>((row.email, mail_jobs, exports, held, kept_as_deleted_user))

@@ -181,6 +181,8 @@ pub struct App {
     tailer_started: Arc<tokio::sync::Mutex<bool>>,
     jobs: Arc<jobs::JobRegistry>,
     oidc: Option<Arc<oidc::Oidc>>,
+    /// Told of each step of a copy or an erasure made here (the command line's bar).
+    progress: Option<hearth_core::progress::Progress>,
 }
 
 impl App {
@@ -218,6 +220,13 @@ impl App {
         Ok(app)
     }
 
+    /// This app, telling `progress` of each step of the copies and erasures it makes: for
+    /// the operator's commands, which draw it.
+    pub fn with_progress(mut self, progress: hearth_core::progress::Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
     fn new(
         store: Store,
         config: AppConfig,
@@ -244,6 +253,7 @@ impl App {
             tailer_started: Arc::new(tokio::sync::Mutex::new(false)),
             jobs: Arc::default(),
             oidc: None,
+            progress: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod model;
 pub mod paging;
 pub mod permissions;
 pub mod profile;
+pub mod progress;
 pub mod redacted_debug;
 pub mod requests;
 pub mod sign_in_throttle;

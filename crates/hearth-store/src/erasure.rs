@@ -67,7 +67,11 @@ impl Conn<'_> {
         Ok(())
     }
 
-    async fn erase_person(&mut self, id: UserId) -> Result<bool, StoreError> {
+    async fn erase_person(
+        &mut self,
+        id: UserId,
+        progress: Option<&hearth_core::progress::Progress>,
+    ) -> Result<bool, StoreError> {
         // On PostgreSQL, lock the account row first: a post, edit or token being written for
         // the person on another node holds a key-share lock on it (its foreign key) and is
         // waited for, so the steps below see what it wrote; one that comes later waits for
@@ -79,7 +83,18 @@ impl Conn<'_> {
                 .bind(id.0).execute(&mut **c).await?.rows_affected());
         }
         let mut account_rows = 0;
-        for sql in statements() {
+        let steps = statements();
+        let plan = progress
+            .map(|_| catalog::erasure_plan())
+            .unwrap_or_default();
+        for (done, sql) in steps.iter().enumerate() {
+            if let Some(progress) = progress {
+                progress(
+                    done,
+                    steps.len(),
+                    plan.get(done).map_or("", |step| step.table),
+                );
+            }
             let started = std::time::Instant::now();
             let statement = sqlx::AssertSqlSafe(sql.as_str());
             account_rows = dispatch!(self, c => sqlx::query(statement)
@@ -106,7 +121,16 @@ impl Tx {
     /// on first. Soon after the commit, the journal is truncated, so that no page as it was
     /// before lingers in SQLite's write-ahead log.
     pub async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
-        let deleted = self.conn().erase_person(id).await?;
+        self.delete_user_telling(id, None).await
+    }
+
+    /// [`Tx::delete_user`], telling `progress` of each step.
+    pub async fn delete_user_telling(
+        &mut self,
+        id: UserId,
+        progress: Option<&hearth_core::progress::Progress>,
+    ) -> Result<bool, StoreError> {
+        let deleted = self.conn().erase_person(id, progress).await?;
         if deleted {
             self.truncate_journal_after_commit();
         }

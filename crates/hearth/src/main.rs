@@ -280,7 +280,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     hearth_app::ExportRange::LastTwelveMonths
                 };
                 eprintln!("making a copy of {login}'s data...");
+                let app = app.with_progress(progress_bar("copying"));
                 let result = app.export_as_operator(&login, range).await;
+                end_progress();
                 store.close().await;
                 let (export, path) = match result {
                     Ok(made) => made,
@@ -311,7 +313,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.node_id = CONSOLE_NODE_ID;
                 let store = server::open_store(&config).await?;
                 let app = server::app(&config, store.clone()).await?;
+                let app = app.with_progress(progress_bar("erasing"));
                 let result = app.erase_account_as_operator(&login).await;
+                end_progress();
                 store.close().await;
                 let answer = result.map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!(
@@ -365,6 +369,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Config { .. } | Command::Catalog => Ok(()),
         }
     })
+}
+
+/// A progress bar on standard error: drawn in place on a terminal, one line per step when
+/// the output goes to a file. Steps are named by kind of data (table), never by content.
+fn progress_bar(what: &'static str) -> hearth_core::progress::Progress {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    std::sync::Arc::new(move |done: usize, total: usize, step: &str| {
+        const WIDTH: usize = 30;
+        let filled = (done * WIDTH)
+            .checked_div(total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
+        let mut err = std::io::stderr().lock();
+        let _ = if terminal {
+            write!(
+                err,
+                "\r{what} [{}{}] {done}/{total} {step:<28}",
+                "#".repeat(filled),
+                ".".repeat(WIDTH - filled)
+            )
+        } else {
+            writeln!(err, "{what} {done}/{total}: {step}")
+        };
+    })
+}
+
+/// Ends a bar drawn in place, so that what follows starts on a line of its own.
+fn end_progress() {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
 }
 
 /// Carries out `hearth privacy requests`.

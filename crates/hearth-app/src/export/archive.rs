@@ -303,7 +303,12 @@ fn write_draft(
     let mut summaries = Vec::new();
     let mut found = Found::default();
     let mut username = String::new();
-    for kind in export::kinds() {
+    let kinds = export::kinds();
+    let total = kinds.len() + 1;
+    for (done, kind) in kinds.into_iter().enumerate() {
+        if let Some(progress) = &app.progress {
+            progress(done, total, kind.name());
+        }
         if !still_preparing(app, record.id, runtime) {
             return Err("the copy is no longer wanted".into());
         }
@@ -340,6 +345,9 @@ fn write_draft(
         let schema = serde_json::to_vec_pretty(&schema)
             .map_err(|e| format!("a schema cannot be written: {e}"))?;
         archive.entry(&kind.schema_path(), |out| out.write_all(&schema))?;
+    }
+    if let Some(progress) = &app.progress {
+        progress(total - 1, total, "files");
     }
     let mut files = Vec::new();
     let blobs = app.blobs.clone();

@@ -686,7 +686,7 @@ async fn holds(
     params(("community_id" = i64, Path)), request_body = NewHold,
     responses((status = 201, body = HoldView), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn place_hold(
     State(state): State<WebState>,
     Authed(actor): Authed,

@@ -450,6 +450,12 @@ async fn an_operator_erases_an_account_from_the_command_line(backend: Backend) {
         said.contains("completed") && said.contains("audit_log"),
         "{said}"
     );
+    // Each step of the erasure plan is shown as it goes, by table.
+    let steps = String::from_utf8_lossy(&erased.stderr).to_string();
+    assert!(
+        steps.contains("erasing 0/") && steps.contains(": messages") && steps.contains(": users"),
+        "{steps}"
+    );
     // The server forgets her token within its credential cache's few seconds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while carol.get("/api/v1/me").await.status != 401 {

@@ -506,6 +506,21 @@ async fn an_operator_makes_a_copy_from_the_command_line(backend: Backend) {
         String::from_utf8_lossy(&made.stderr)
     );
     assert!(String::from_utf8_lossy(&made.stdout).contains("SHA-256"));
+    // The command shows its progress, kind by kind, naming no one's data.
+    let progress = String::from_utf8_lossy(&made.stderr).to_string();
+    assert!(
+        progress.contains("copying 0/")
+            && progress.contains(": messages")
+            && progress.contains(": files"),
+        "{progress}"
+    );
+    assert!(
+        progress
+            .lines()
+            .filter(|l| l.starts_with("copying"))
+            .all(|l| !l.contains("qzerase")),
+        "{progress}"
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
