@@ -86,6 +86,22 @@ pub(crate) fn require(role: Role, action: Action, what: &'static str) -> Result<
     }
 }
 
+impl App {
+    /// Checks, on a read connection, that the caller's role in `community` allows `action`
+    /// (`NotFound` for a community they are not in, `Forbidden` with `what` otherwise).
+    pub(crate) async fn require_in(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        action: Action,
+        what: &'static str,
+    ) -> Result<(), AppError> {
+        let mut reader = self.store.reader().await?;
+        let role = role_in(&mut reader.conn(), community, actor.user).await?;
+        require(role, action, what)
+    }
+}
+
 /// Refuses a membership change whose conditional write found the membership no longer as it
 /// was read: a leave, removal or role change racing on another node got there first.
 fn still_as_read(written: bool) -> Result<(), AppError> {

@@ -12,7 +12,7 @@ use crate::{Actor, App, AppError};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
 use hearth_core::model::Community;
-use hearth_core::requests::{LawProfile, Lifecycle, RequestKind, RequestState, RequestStep};
+use hearth_core::requests::{LawProfile, RequestKind, RequestStep};
 use hearth_core::{DomainError, Timestamp, UserId};
 use hearth_store::PrivacyRequestRow;
 
@@ -97,15 +97,9 @@ impl App {
         let now = Timestamp::now();
         let law = LawProfile::parse(&request.law).unwrap_or(self.config.law);
         let was = request.state.clone();
-        let state = RequestState::parse(&request.state).unwrap_or(RequestState::Received);
-        let done = Lifecycle {
-            kind: RequestKind::Delete,
-            state,
-            verified: state != RequestState::Received,
-            extended: request.extended,
-        }
-        .after(RequestStep::Complete, law)
-        .map_err(|e| AppError::Internal(format!("a request to delete cannot complete: {e}")))?;
+        let done = crate::requests::lifecycle_of(&request)?
+            .after(RequestStep::Complete, law)
+            .map_err(|e| AppError::Internal(format!("a request to delete cannot complete: {e}")))?;
         request.state = done.state.code().into();
         request.responded_at = Some(now.0);
         request.details = None;

@@ -18,7 +18,7 @@ use crate::{Actor, App, AppError};
 use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::EXPORT_DAYS;
-use hearth_core::requests::{LawProfile, Lifecycle, RequestKind, RequestState, RequestStep};
+use hearth_core::requests::{LawProfile, RequestKind, RequestState, RequestStep};
 use hearth_core::{DomainError, Timestamp, UserId};
 use hearth_store::{ExportRecord, JobRow, NewJob, PrivacyRequestRow};
 use std::path::PathBuf;
@@ -252,15 +252,8 @@ impl App {
         let now = Timestamp::now();
         let law = LawProfile::parse(&request.law).unwrap_or(self.config.law);
         let was = request.state.clone();
-        let kind = RequestKind::Access;
-        let state = RequestState::parse(&request.state).unwrap_or(RequestState::Verified);
-        let mut lifecycle = Lifecycle {
-            kind,
-            state,
-            verified: state != RequestState::Received,
-            extended: request.extended,
-        };
-        if state == RequestState::InProgress {
+        let mut lifecycle = crate::requests::lifecycle_of(&request)?;
+        if lifecycle.state == RequestState::InProgress {
             // Run again after a failure: it stays in progress.
             lifecycle.state = RequestState::Verified;
         }

@@ -69,20 +69,6 @@ impl ErasedMessages {
 }
 
 impl App {
-    async fn check_hold_admin(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-    ) -> Result<(), AppError> {
-        let mut reader = self.store.reader().await?;
-        let role = role_in(&mut reader.conn(), community, actor.user).await?;
-        require(
-            role,
-            Action::HandlePrivacyRequests,
-            "only admins place legal holds",
-        )
-    }
-
     /// Places a legal hold on the messages of the member `username` in a community (admins).
     pub async fn place_hold(
         &self,
@@ -162,7 +148,13 @@ impl App {
         actor: &Actor,
         community: CommunityId,
     ) -> Result<Vec<LegalHold>, AppError> {
-        self.check_hold_admin(actor, community).await?;
+        self.require_in(
+            actor,
+            community,
+            Action::HandlePrivacyRequests,
+            "only admins see the community's legal holds",
+        )
+        .await?;
         let rows = {
             let mut reader = self.store.reader().await?;
             reader.conn().holds_of(community).await?
@@ -221,7 +213,13 @@ impl App {
         actor: &Actor,
         community: CommunityId,
     ) -> Result<ErasedMessages, AppError> {
-        self.check_hold_admin(actor, community).await?;
+        self.require_in(
+            actor,
+            community,
+            Action::HandlePrivacyRequests,
+            "only admins see what erasure does to messages here",
+        )
+        .await?;
         let mut reader = self.store.reader().await?;
         let code = reader
             .conn()

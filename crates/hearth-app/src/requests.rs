@@ -1118,7 +1118,7 @@ pub fn year_span(year: i32) -> Result<(Timestamp, Timestamp), AppError> {
 }
 
 /// The request's life as the state machine sees it.
-fn lifecycle_of(row: &PrivacyRequestRow) -> Result<Lifecycle, AppError> {
+pub(crate) fn lifecycle_of(row: &PrivacyRequestRow) -> Result<Lifecycle, AppError> {
     let kind = RequestKind::parse(&row.kind)
         .ok_or_else(|| AppError::Internal("a request of no known kind".into()))?;
     let state = RequestState::parse(&row.state)

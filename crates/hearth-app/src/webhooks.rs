@@ -466,27 +466,19 @@ impl App {
         Ok((WebhookInfo::from_row(&stored)?, secret))
     }
 
-    async fn check_webhook_admin(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-    ) -> Result<(), AppError> {
-        let mut reader = self.store.reader().await?;
-        let role = role_in(&mut reader.conn(), community, actor.user).await?;
-        require(
-            role,
-            Action::ManageWebhooks,
-            "only admins see the community's webhooks",
-        )
-    }
-
     /// A community's webhooks (admins).
     pub async fn webhooks(
         &self,
         actor: &Actor,
         community: CommunityId,
     ) -> Result<Vec<WebhookInfo>, AppError> {
-        self.check_webhook_admin(actor, community).await?;
+        self.require_in(
+            actor,
+            community,
+            Action::ManageWebhooks,
+            "only admins see the community's webhooks",
+        )
+        .await?;
         let mut reader = self.store.reader().await?;
         let rows = reader.conn().webhooks_of(community).await?;
         rows.iter().map(WebhookInfo::from_row).collect()
@@ -499,7 +491,13 @@ impl App {
         community: CommunityId,
         id: i64,
     ) -> Result<(WebhookInfo, Vec<DeliveryRow>), AppError> {
-        self.check_webhook_admin(actor, community).await?;
+        self.require_in(
+            actor,
+            community,
+            Action::ManageWebhooks,
+            "only admins see the community's webhooks",
+        )
+        .await?;
         let mut reader = self.store.reader().await?;
         let row = reader
             .conn()
@@ -545,13 +543,14 @@ impl App {
             .await
     }
 
-    /// Whether a message may go to `recipient` now: its author's choices, and whether it is
-    /// sensitive (a private channel's). None when there is nothing to send any more.
+    /// Whether a message may go to `recipient` now, given its author's choices and whether
+    /// it is sensitive (a private channel's): its author when it may, none when it may not or
+    /// there is nothing to send any more.
     async fn may_send(
         &self,
         recipient: Recipient,
         message: MessageId,
-    ) -> Result<Option<bool>, AppError> {
+    ) -> Result<Option<UserId>, AppError> {
         let mut reader = self.store.reader().await?;
         let mut conn = reader.conn();
         let Some(found) = conn.message(message).await? else {
@@ -571,7 +570,7 @@ impl App {
             sensitive_limit: person.sensitive_limit_at.is_some(),
         };
         let sensitive = channel.kind != ChannelKind::Public;
-        Ok(Some(may_receive(recipient, choices, sensitive)))
+        Ok(may_receive(recipient, choices, sensitive).then_some(author))
     }
 
     /// One round of the dispatcher: for every webhook, the new messages of its channels
@@ -596,26 +595,13 @@ impl App {
                 Some((seq, _)) => *seq,
                 None => continue,
             };
-            let mut queued = Vec::new();
+            let mut authors = Vec::new();
             for (_, message) in &posts {
-                if self.may_send(recipient, MessageId(*message)).await? == Some(true) {
-                    queued.push(*message);
+                if let Some(author) = self.may_send(recipient, MessageId(*message)).await? {
+                    authors.push((*message, Some(author)));
                 }
             }
             let (id, was) = (hook.id, hook.dispatched_through);
-            let authors = {
-                let mut reader = self.store.reader().await?;
-                let mut authors = Vec::new();
-                for message in &queued {
-                    let author = reader
-                        .conn()
-                        .message(MessageId(*message))
-                        .await?
-                        .and_then(|m| m.author_id);
-                    authors.push((*message, author));
-                }
-                authors
-            };
             let ids: Vec<i64> = authors.iter().map(|_| self.store.next_id()).collect();
             self.store
                 .write(move |tx| {
@@ -741,7 +727,7 @@ impl App {
                 .may_send(recipient, MessageId(delivery.object_id))
                 .await
                 .map_err(fail)?
-                != Some(true)
+                .is_none()
         {
             // Deleted, or its author opted out or limited since it was queued.
             self.forget_delivery(id).await.map_err(fail)?;
