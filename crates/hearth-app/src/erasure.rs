@@ -57,7 +57,7 @@ impl App {
         let request = self
             .new_request_row(
                 RequestKind::Delete,
-                user,
+                Some(user),
                 None,
                 self.config.law,
                 by,
@@ -117,6 +117,7 @@ impl App {
             "operator" => AuditAction::AccountErasedByOperator,
             _ => AuditAction::AccountErased,
         };
+        let key = self.key.clone();
         // Read inside the transaction, so that mail queued up to the erasure is found too.
         let (address, mail_jobs, exports, held, kept_as_deleted_user) = self
             .store
@@ -173,6 +174,9 @@ impl App {
                             parts.join("; ")
                         ));
                     }
+                    // A request from the public form is answered at the address it came
+                    // from, read before closing it forgets that address.
+                    let audience = crate::requests::audience(tx, &request).await?;
                     if fresh {
                         tx.conn().insert_privacy_request(&request, now).await?;
                     } else if !tx
@@ -182,6 +186,18 @@ impl App {
                     {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
+                    if let crate::requests::Audience::Public(_) = audience {
+                        crate::requests::tell(
+                            tx,
+                            &audience,
+                            &request,
+                            "Your personal information was deleted",
+                        )
+                        .await?;
+                    }
+                    // A deleted person stays deleted: nothing brings their data back under
+                    // their identifiers, kept only as keyed hashes.
+                    crate::public_requests::suppress_identifiers_of(tx, &key, user, now).await?;
                     // Every webhook that received something of theirs is told, by a job
                     // that outlives them (it names them by their former id only).
                     crate::webhooks::queue_erasure_notices(tx, user, request.id, now).await?;

@@ -114,7 +114,7 @@ pub struct ExportInfo {
 }
 
 impl ExportInfo {
-    fn from_record(record: ExportRecord) -> Result<Self, AppError> {
+    pub(crate) fn from_record(record: ExportRecord) -> Result<Self, AppError> {
         let state = match record.state.as_str() {
             "preparing" => ExportState::Preparing,
             "ready" => ExportState::Ready,
@@ -167,7 +167,7 @@ impl App {
         self.register_job_handler(Arc::new(ExportMaker));
     }
 
-    fn export_path(&self, id: i64) -> PathBuf {
+    pub(crate) fn export_path(&self, id: i64) -> PathBuf {
         self.config.exports_dir.join(format!("{id}.zip"))
     }
 
@@ -189,7 +189,7 @@ impl App {
         let request = self
             .new_request_row(
                 RequestKind::Access,
-                actor.user,
+                Some(actor.user),
                 None,
                 self.config.law,
                 by,
@@ -214,7 +214,7 @@ impl App {
         let request = self
             .new_request_row(
                 RequestKind::Access,
-                user,
+                Some(user),
                 None,
                 self.config.law,
                 ChoiceBy::Operator,
@@ -445,6 +445,16 @@ impl App {
                     {
                         return Ok(false);
                     }
+                    // A request from the public form is answered at the address it came
+                    // from (and to the agent who asked), read before completing it forgets
+                    // that address.
+                    let public = match tx.conn().privacy_request(request).await? {
+                        Some(row) => match crate::requests::audience(tx, &row).await? {
+                            crate::requests::Audience::Public(v) => Some((row, v)),
+                            _ => None,
+                        },
+                        None => None,
+                    };
                     tx.conn()
                         .complete_request_in_progress(
                             request,
@@ -454,7 +464,16 @@ impl App {
                         .await?;
                     let object = (ObjectKind::User, Some(user.0));
                     record(tx, None, AuditAction::CopyProvided, object, None);
-                    if let Some(row) = tx.conn().user(user).await? {
+                    if let Some((mut row, verification)) = public {
+                        row.state = RequestState::Completed.code().into();
+                        crate::public_requests::tell_public(
+                            tx,
+                            &verification,
+                            &row,
+                            "The copy of your personal information is ready",
+                        )
+                        .await?;
+                    } else if let Some(row) = tx.conn().user(user).await? {
                         let letter = Letter::ExportReady {
                             username: row.username.clone(),
                             export: id,

@@ -53,6 +53,10 @@ pub(crate) enum KeyedPurpose {
     OidcState,
     /// The key stream that encrypts a webhook's signing key (with its nonce).
     WebhookSecret,
+    /// A request from the public form's id and holder, giving the secret its link carries.
+    RequestPass,
+    /// An erased person's identifier, as the suppression list keeps it.
+    ErasedIdentifier,
 }
 
 impl KeyedPurpose {
@@ -72,6 +76,8 @@ impl KeyedPurpose {
             Self::SignInChallenge => b"hearth sign-in challenge",
             Self::OidcState => b"hearth oidc state",
             Self::WebhookSecret => b"hearth webhook secret",
+            Self::RequestPass => b"hearth request pass",
+            Self::ErasedIdentifier => b"hearth erased identifier",
         }
     }
 }

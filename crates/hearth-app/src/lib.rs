@@ -23,6 +23,7 @@ mod mail;
 mod oidc;
 mod privacy;
 mod profiles;
+mod public_requests;
 mod requests;
 mod retention;
 mod search;
@@ -52,6 +53,9 @@ pub use mail::{MAIL_JOB, MailSettings, MailTransport, SmtpSettings, SmtpTls};
 pub use oidc::{OidcSettings, OidcStart};
 pub use privacy::{Choice, ChoiceBy, PrivacyRequest};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
+pub use public_requests::{
+    AgentDetails, CONFIRM_DAYS, Holder, IdentifierKind, PublicRequest, PublicView, Submitted,
+};
 pub use requests::{
     Correction, DUE_SOON_DAYS, Decision, Desk, InboxEntry, KnowAnswer, NewRequest, Outcome,
     RequestInfo, metrics_csv, request_log_csv, year_span,

@@ -7,6 +7,7 @@
 //! and people can tell the repeat, and the outbox writes the same file again.
 
 use crate::instance_key::KeyedPurpose;
+use crate::public_requests::{Holder, request_pass};
 use crate::{App, AppError, JobHandler};
 use askama::Template;
 use futures_util::future::BoxFuture;
@@ -176,6 +177,26 @@ pub(crate) enum Letter {
         /// What happened, as the subject says it.
         headline: String,
     },
+    /// Confirm a privacy request made on the public form (to the address it names).
+    ConfirmRequest {
+        /// The request's id.
+        request: i64,
+        /// What it asks, in plain words.
+        asks: String,
+        /// The agent who asked on the person's behalf, if one did.
+        agent: Option<String>,
+        /// Days the link works for confirming.
+        days: u32,
+    },
+    /// A privacy request from the public form moved on (to the person, or the agent).
+    PublicRequestUpdate {
+        /// The request's id.
+        request: i64,
+        /// Who the letter goes to.
+        holder: Holder,
+        /// What happened, as the subject says it.
+        headline: String,
+    },
     /// The copy of your data you asked for is ready.
     ExportReady {
         /// The account's handle.
@@ -185,6 +206,17 @@ pub(crate) enum Letter {
         /// Days it is offered.
         days: u32,
     },
+}
+
+/// The secret a mailed link carries.
+#[derive(Debug, Clone, Copy)]
+enum LinkSecret {
+    /// None: the page asks to sign in.
+    None,
+    /// A mailed account link's, by its id.
+    AccountLink(i64),
+    /// A request from the public form's, by its id and who holds the link.
+    RequestPass(i64, Holder),
 }
 
 /// A job's payload: to whom, and what.
@@ -217,8 +249,8 @@ struct HtmlLetter<'a> {
 }
 
 impl Letter {
-    /// The words of the message; `link` turns an account link's id into its URL.
-    fn compose(&self, link: impl Fn(&str, i64) -> String) -> Composed {
+    /// The words of the message; `link` turns a path and the secret it carries into a URL.
+    fn compose(&self, link: impl Fn(&str, LinkSecret) -> String) -> Composed {
         let ignore = "If you did not ask for this, you can ignore this message.".to_string();
         match self {
             Letter::ConfirmAddress {
@@ -237,7 +269,10 @@ impl Letter {
                      below."
                         .into()
                 }],
-                action: Some(("Confirm this address".into(), link("/verify-email", *id))),
+                action: Some((
+                    "Confirm this address".into(),
+                    link("/verify-email", LinkSecret::AccountLink(*id)),
+                )),
                 closing: vec![
                     format!(
                         "The link works once, for {} days.",
@@ -273,7 +308,10 @@ impl Letter {
                     "Someone signed in to your Hearth account asked to move it to \
                      {new_address_hint}. It moves only when the link mailed there is used."
                 )],
-                action: Some(("Review your account".into(), link("/settings", 0))),
+                action: Some((
+                    "Review your account".into(),
+                    link("/settings", LinkSecret::None),
+                )),
                 closing: vec![
                     "If it was not you, cancel the change in your account settings and change \
                      your password: that also cancels it."
@@ -289,7 +327,10 @@ impl Letter {
                      someone else."
                         .into(),
                 ],
-                action: Some(("Change your password".into(), link("/settings", 0))),
+                action: Some((
+                    "Change your password".into(),
+                    link("/settings", LinkSecret::None),
+                )),
                 closing: vec![
                     "Your second factor kept them out. This message is sent at most once an \
                      hour."
@@ -305,7 +346,10 @@ impl Letter {
                      there now signs in to your account here."
                         .into(),
                 ],
-                action: Some(("Review your account".into(), link("/settings", 0))),
+                action: Some((
+                    "Review your account".into(),
+                    link("/settings", LinkSecret::None),
+                )),
                 closing: vec![
                     "If it was not you, unlink it in your account settings and change your \
                      password at once."
@@ -321,7 +365,10 @@ impl Letter {
                         .into(),
                     "If it was you, sign in instead; if you forgot your password, reset it.".into(),
                 ],
-                action: Some(("Reset your password".into(), link("/forgot-password", 0))),
+                action: Some((
+                    "Reset your password".into(),
+                    link("/forgot-password", LinkSecret::None),
+                )),
                 closing: vec![ignore],
             },
             Letter::AddressInUse => Composed {
@@ -377,7 +424,10 @@ impl Letter {
                      one with the button below. Resetting it signs you out everywhere."
                         .into(),
                 ],
-                action: Some(("Choose a new password".into(), link("/reset-password", *id))),
+                action: Some((
+                    "Choose a new password".into(),
+                    link("/reset-password", LinkSecret::AccountLink(*id)),
+                )),
                 closing: vec![
                     "The link works once, for an hour.".into(),
                     "If you did not ask for this, ignore this message: your password stays as \
@@ -400,7 +450,7 @@ impl Letter {
                 ],
                 action: Some((
                     "Download your data".into(),
-                    link(&format!("/privacy/exports/{export}"), 0),
+                    link(&format!("/privacy/exports/{export}"), LinkSecret::None),
                 )),
                 closing: vec![format!(
                     "It can be downloaded for {days} days, then it is deleted. Your privacy \
@@ -420,10 +470,69 @@ impl Letter {
                 )],
                 action: Some((
                     "Read the answer".into(),
-                    link(&format!("/privacy/requests/{request}"), 0),
+                    link(&format!("/privacy/requests/{request}"), LinkSecret::None),
                 )),
                 closing: vec![
                     "Your privacy page lists all your requests and where each stands.".into(),
+                ],
+            },
+            Letter::ConfirmRequest {
+                request,
+                asks,
+                agent,
+                days,
+            } => Composed {
+                subject: "Confirm your privacy request".into(),
+                greeting: "Hello,".into(),
+                paragraphs: vec![match agent {
+                    Some(agent) => format!(
+                        "{agent} asked us, on our privacy request form and on your behalf, to \
+                         {asks}, saying you gave them your signed permission. If you did, \
+                         confirm it with the button below; we then answer them and you. If you \
+                         did not, ignore this message: nothing is done without your \
+                         confirmation."
+                    ),
+                    None => format!(
+                        "Someone, we hope you, asked us on our privacy request form to {asks} \
+                         for this address. Confirm it with the button below: that shows the \
+                         address is yours, and we then carry it out."
+                    ),
+                }],
+                action: Some((
+                    "Confirm the request".into(),
+                    link(
+                        &format!("/privacy/request/{request}"),
+                        LinkSecret::RequestPass(*request, Holder::Person),
+                    ),
+                )),
+                closing: vec![
+                    format!(
+                        "The link works for {days} days; keep this message: the same link shows \
+                         the request and its answer later."
+                    ),
+                    ignore,
+                ],
+            },
+            Letter::PublicRequestUpdate {
+                request,
+                holder,
+                headline,
+            } => Composed {
+                subject: headline.clone(),
+                greeting: "Hello,".into(),
+                paragraphs: vec![format!(
+                    "{headline}. The link below shows what was done, or why not, and what you \
+                     can do next."
+                )],
+                action: Some((
+                    "Read the answer".into(),
+                    link(
+                        &format!("/privacy/request/{request}"),
+                        LinkSecret::RequestPass(*request, *holder),
+                    ),
+                )),
+                closing: vec![
+                    "Keep this message: the link is the only way to the request's page.".into(),
                 ],
             },
             Letter::PasswordChanged { username, by_reset } => Composed {
@@ -551,11 +660,11 @@ impl MailSender {
             .parse()
             .map_err(|_| "the recipient's address is not a mail address".to_string())?;
         let base = &self.settings.public_url;
-        let composed = mail.letter.compose(|path, id| {
-            if id == 0 {
-                format!("{base}{path}")
-            } else {
-                format!("{base}{path}?token={}", link_secret(key, id))
+        let composed = mail.letter.compose(|path, secret| match secret {
+            LinkSecret::None => format!("{base}{path}"),
+            LinkSecret::AccountLink(id) => format!("{base}{path}?token={}", link_secret(key, id)),
+            LinkSecret::RequestPass(id, holder) => {
+                format!("{base}{path}?token={}", request_pass(key, id, holder))
             }
         });
         let text = PlainLetter { mail: &composed }
@@ -866,9 +975,21 @@ mod tests {
                 request: 9,
                 headline: "Your privacy request was answered".into(),
             },
+            Letter::ConfirmRequest {
+                request: 9,
+                asks: "delete your data".into(),
+                agent: Some("Pat Agent".into()),
+                days: 7,
+            },
+            Letter::PublicRequestUpdate {
+                request: 9,
+                holder: Holder::Agent,
+                headline: "Your privacy request was answered".into(),
+            },
         ];
         for letter in letters {
-            let composed = letter.compose(|path, id| format!("https://h.example{path}?{id}"));
+            let composed =
+                letter.compose(|path, secret| format!("https://h.example{path}?{secret:?}"));
             let text = PlainLetter { mail: &composed }.render().unwrap_or_default();
             let html = HtmlLetter { mail: &composed }.render().unwrap_or_default();
             assert!(text.contains(&composed.greeting), "{text}");

@@ -26,6 +26,10 @@ pub enum ChoiceBy {
     /// An operator, on the command line, for a request that came another way (a letter, a
     /// call, a mail to the contact the privacy statement gives).
     Operator,
+    /// On the public request form, by someone without a session, for themself.
+    Form,
+    /// On the public request form, by an authorized agent.
+    Agent,
 }
 
 impl ChoiceBy {
@@ -36,6 +40,8 @@ impl ChoiceBy {
             ChoiceBy::Api => "api",
             ChoiceBy::Signal => "signal",
             ChoiceBy::Operator => "operator",
+            ChoiceBy::Form => "form",
+            ChoiceBy::Agent => "agent",
         }
     }
 }
@@ -136,7 +142,20 @@ impl App {
             )
             .into());
         }
-        let user = actor.user;
+        self.apply_privacy_choice(actor.user, Some(actor.user), choice, on, by)
+            .await
+    }
+
+    /// Makes or withdraws `user`'s privacy choice, `by` the person (`actor`) or, from the
+    /// public form, by no one signed in. Returns whether anything changed.
+    pub(crate) async fn apply_privacy_choice(
+        &self,
+        user: UserId,
+        actor: Option<UserId>,
+        choice: Choice,
+        on: bool,
+        by: ChoiceBy,
+    ) -> Result<bool, AppError> {
         let now = Timestamp::now();
         let kind = match choice {
             Choice::SaleOptOut => RequestKind::OptOut,
@@ -162,7 +181,11 @@ impl App {
                             (
                                 Choice::SaleOptOut,
                                 true,
-                                ChoiceBy::Page | ChoiceBy::Api | ChoiceBy::Operator,
+                                ChoiceBy::Page
+                                | ChoiceBy::Api
+                                | ChoiceBy::Operator
+                                | ChoiceBy::Form
+                                | ChoiceBy::Agent,
                             ) => AuditAction::SaleOptedOut,
                             (Choice::SaleOptOut, false, _) => AuditAction::SaleOptOutWithdrawn,
                             (Choice::SensitiveLimit, true, _) => AuditAction::SensitiveLimited,
@@ -170,13 +193,7 @@ impl App {
                                 AuditAction::SensitiveLimitWithdrawn
                             }
                         };
-                        record(
-                            tx,
-                            Some(user),
-                            action,
-                            (ObjectKind::User, Some(user.0)),
-                            None,
-                        );
+                        record(tx, actor, action, (ObjectKind::User, Some(user.0)), None);
                     }
                     Ok::<_, AppError>(changed)
                 })

@@ -25,7 +25,7 @@ use hearth_core::requests::{
     RequestKind, RequestState, RequestStep, yearly_metrics,
 };
 use hearth_core::{CommunityId, DomainError, ProfileFieldId, Timestamp, UserId, validate};
-use hearth_store::{Inbox, PrivacyRequestRow, Tx};
+use hearth_store::{Inbox, PrivacyRequestRow, Tx, VerificationRow};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -146,7 +146,7 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
-    fn from_row(row: PrivacyRequestRow) -> Result<Self, AppError> {
+    pub(crate) fn from_row(row: PrivacyRequestRow) -> Result<Self, AppError> {
         let corrupt =
             |what: &str| AppError::Internal(format!("privacy request {} has a bad {what}", row.id));
         let date = |text: &str| parse_date(text).ok_or_else(|| corrupt("date"));
@@ -271,7 +271,10 @@ pub enum Desk {
 
 impl App {
     /// How requests addressed to `community` (none: the operator) are answered.
-    async fn handling(&self, community: Option<CommunityId>) -> Result<Handling, AppError> {
+    pub(crate) async fn handling(
+        &self,
+        community: Option<CommunityId>,
+    ) -> Result<Handling, AppError> {
         let Some(community) = community else {
             return Ok(Handling {
                 law: self.config.law,
@@ -396,7 +399,7 @@ impl App {
             new.community.is_some() && self.handling(None).await?.needs_approval(kind);
         let now = Timestamp::now();
         let mut row = self
-            .new_request_row(kind, actor.user, new.community, handling.law, by, now)
+            .new_request_row(kind, Some(actor.user), new.community, handling.law, by, now)
             .await?;
         let waits = handling.needs_approval(kind)
             || operator_holds
@@ -457,13 +460,15 @@ impl App {
     pub(crate) async fn new_request_row(
         &self,
         kind: RequestKind,
-        user: UserId,
+        user: Option<UserId>,
         community: Option<CommunityId>,
         law: LawProfile,
         by: ChoiceBy,
         now: Timestamp,
     ) -> Result<PrivacyRequestRow, AppError> {
-        let beyond_quota = if law.rules(kind).yearly_quota.is_some() {
+        let beyond_quota = if let Some(user) = user
+            && law.rules(kind).yearly_quota.is_some()
+        {
             let mut reader = self.store.reader().await?;
             let made = reader
                 .conn()
@@ -479,7 +484,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("a request cannot be verified: {e}")))?;
         Ok(PrivacyRequestRow {
             id: self.store.next_id(),
-            user_id: Some(user.0),
+            user_id: user.map(|u| u.0),
             kind: kind.code().into(),
             state: verified.state.code().into(),
             law: law.code().into(),
@@ -530,7 +535,7 @@ impl App {
     /// Carries out a request to know or a correction, completing its record in the same
     /// transaction: inserted when `fresh`, else moved on from where it stood. `by_admin`
     /// names the admin who approved it.
-    async fn carry_out_in_place(
+    pub(crate) async fn carry_out_in_place(
         &self,
         user: UserId,
         mut row: PrivacyRequestRow,
@@ -562,6 +567,7 @@ impl App {
                               request's page."
                             .to_string(),
                     });
+                    let audience = audience(tx, &row).await?;
                     if fresh {
                         tx.conn().insert_privacy_request(&row, now).await?;
                         let object = (ObjectKind::PrivacyRequest, Some(row.id));
@@ -586,7 +592,7 @@ impl App {
                         community,
                     );
                     if by_admin.is_some() {
-                        notify(tx, user, &row, "Your privacy request was answered").await?;
+                        tell(tx, &audience, &row, "Your privacy request was answered").await?;
                     }
                     Ok::<_, AppError>(row)
                 })
@@ -610,13 +616,18 @@ impl App {
     /// What is held about the caller, as a request to know answers it: worked out from the
     /// catalog and the kinds of data actually held about them.
     pub async fn know_answer(&self, actor: &Actor) -> Result<KnowAnswer, AppError> {
+        self.know_answer_for(actor.user).await
+    }
+
+    /// What is held about `user`, as a request to know answers it.
+    pub(crate) async fn know_answer_for(&self, user: UserId) -> Result<KnowAnswer, AppError> {
         let (held, fields, linked, reached) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();
-            let held = conn.tables_holding(actor.user).await?;
-            let fields = conn.answered_field_categories(actor.user).await?;
+            let held = conn.tables_holding(user).await?;
+            let fields = conn.answered_field_categories(user).await?;
             let linked = held.iter().any(|t| t.source == Source::IdentityProvider);
-            let reached = conn.reached(actor.user).await?;
+            let reached = conn.reached(user).await?;
             (held, fields, linked, reached)
         };
         let categories = know::categories_held(&held, &fields);
@@ -1016,6 +1027,7 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     let now = Timestamp::now();
+                    let audience = audience(tx, &row).await?;
                     if !tx.conn().update_privacy_request(&row, &was, now).await? {
                         return Err(DomainError::Conflict("the request has just changed").into());
                     }
@@ -1027,9 +1039,7 @@ impl App {
                         object,
                         row.community_id.map(CommunityId),
                     );
-                    if let Some(user) = row.user_id {
-                        notify(tx, UserId(user), &row, headline).await?;
-                    }
+                    tell(tx, &audience, &row, headline).await?;
                     Ok::<_, AppError>(row)
                 })
             })
@@ -1160,17 +1170,21 @@ fn checked_note(note: &str, required: bool) -> Result<Option<String>, AppError> 
 
 /// A copy's range as a waiting request keeps it.
 fn range_details(range: ExportRange) -> Result<String, AppError> {
-    let value = match range {
+    Ok(range_json(range).to_string())
+}
+
+/// What a copy covers, as a waiting request's details keep it.
+pub(crate) fn range_json(range: ExportRange) -> serde_json::Value {
+    match range {
         ExportRange::LastTwelveMonths => serde_json::json!({"range": "last_twelve_months"}),
         ExportRange::Everything => serde_json::json!({"range": "everything"}),
         ExportRange::Between { from, to } => {
             serde_json::json!({"range": "between", "from": from.0, "to": to.0})
         }
-    };
-    Ok(value.to_string())
+    }
 }
 
-fn range_from_details(details: &str) -> Option<ExportRange> {
+pub(crate) fn range_from_details(details: &str) -> Option<ExportRange> {
     let value: serde_json::Value = serde_json::from_str(details).ok()?;
     match value.get("range")?.as_str()? {
         "everything" => Some(ExportRange::Everything),
@@ -1243,19 +1257,54 @@ async fn apply_correction(
 }
 
 /// Mails the requester that their request moved on, with a link to it.
-async fn notify(
+/// Who hears of a request's moves: its account, at the address on record; for a request
+/// from the public form, the address its link went to (and the agent who asked, once the
+/// person confirmed); or no one.
+pub(crate) enum Audience {
+    /// The requester's account.
+    Account(UserId),
+    /// The public form's requester, by what verification collected.
+    Public(VerificationRow),
+    /// No one: the account is gone, or the request never reached anyone.
+    Nobody,
+}
+
+/// Who hears of `row`'s moves. Read before the request closes, since closing it forgets what
+/// verification collected.
+pub(crate) async fn audience(tx: &mut Tx, row: &PrivacyRequestRow) -> Result<Audience, AppError> {
+    if crate::public_requests::is_public(row) {
+        return Ok(match tx.conn().verification(row.id).await? {
+            Some(verification) => Audience::Public(verification),
+            None => Audience::Nobody,
+        });
+    }
+    Ok(row
+        .user_id
+        .map_or(Audience::Nobody, |user| Audience::Account(UserId(user))))
+}
+
+/// Mails `audience` that `row` moved on, as `headline` says.
+pub(crate) async fn tell(
     tx: &mut Tx,
-    user: UserId,
+    audience: &Audience,
     row: &PrivacyRequestRow,
-    headline: &'static str,
+    headline: &str,
 ) -> Result<(), AppError> {
-    if let Some(person) = tx.conn().user(user).await? {
-        let letter = Letter::RequestUpdate {
-            username: person.username.clone(),
-            request: row.id,
-            headline: headline.into(),
-        };
-        queue_mail(tx, &person.email, Some(user), letter, None).await?;
+    match audience {
+        Audience::Account(user) => {
+            if let Some(person) = tx.conn().user(*user).await? {
+                let letter = Letter::RequestUpdate {
+                    username: person.username.clone(),
+                    request: row.id,
+                    headline: headline.into(),
+                };
+                queue_mail(tx, &person.email, Some(*user), letter, None).await?;
+            }
+        }
+        Audience::Public(verification) => {
+            crate::public_requests::tell_public(tx, verification, row, headline).await?;
+        }
+        Audience::Nobody => {}
     }
     Ok(())
 }

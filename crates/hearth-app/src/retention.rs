@@ -46,6 +46,9 @@ pub struct SweepReport {
     pub exports: u64,
     /// Webhook deliveries older than their catalogued days.
     pub webhook_deliveries: u64,
+    /// Requests from the public form whose link expired unconfirmed: refused as
+    /// unverifiable, and what verification collected forgotten.
+    pub unconfirmed_requests: u64,
 }
 
 /// When a sweep of one table stops.
@@ -132,6 +135,7 @@ impl App {
             .await?;
         report.outbox = self.sweep_outbox(now).await?;
         report.exports = self.sweep_exports(now).await?;
+        report.unconfirmed_requests = self.expire_unconfirmed_requests(now).await?;
         let deliveries_before = expired_before("webhook_deliveries", now)?;
         report.webhook_deliveries = self
             .sweep(Until::ShortBatch, move |tx| {
@@ -220,6 +224,7 @@ impl crate::JobHandler for RetentionSweep {
                     privacy_requests = report.privacy_requests,
                     exports = report.exports,
                     webhook_deliveries = report.webhook_deliveries,
+                    unconfirmed_requests = report.unconfirmed_requests,
                     "retention sweep deleted expired rows"
                 );
             }

@@ -114,6 +114,8 @@ pub enum AuditAction {
     AccountErasedByOperator,
     /// A privacy request was received (and is on record, with its deadlines).
     RequestReceived,
+    /// The person confirmed a request made on the public form, by its mailed link.
+    RequestVerified,
     /// A privacy request was carried out (by its requester's own hand, an admin's approval
     /// or a job).
     RequestCompleted,
@@ -196,6 +198,7 @@ impl AuditAction {
             AuditAction::CopyProvided => "privacy.copy_provided",
             AuditAction::AccountErasedByOperator => "privacy.account_erased_by_operator",
             AuditAction::RequestReceived => "privacy.request_received",
+            AuditAction::RequestVerified => "privacy.request_verified",
             AuditAction::RequestCompleted => "privacy.request_completed",
             AuditAction::RequestDenied => "privacy.request_denied",
             AuditAction::RequestExtended => "privacy.request_extended",

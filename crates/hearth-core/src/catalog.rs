@@ -265,6 +265,8 @@ pub enum Retention {
     WhileMember,
     /// Kept for a number of months to prove compliance, then deleted.
     LegalRecordMonths(u32),
+    /// Until the privacy request it verifies closes, or its mailed link expires unused.
+    UntilRequestCloses,
 }
 
 /// What erasing the person does to the column.
@@ -1952,6 +1954,71 @@ pub const TABLES: &[Table] = &[
                 DeleteRow,
             ),
         ],
+    },
+    // What verifying a request from the public form collected: the person's address (one
+    // already on record, for an account), an agent's name, address and permission. It goes
+    // when the request closes.
+    Table {
+        name: "request_verifications",
+        description: "What verifying a privacy request made on the public form collected: the \
+                      address its link went to and, for an authorized agent, their name, \
+                      address and the person's signed permission; deleted when the request \
+                      closes.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Via {
+            column: "request_id",
+            table: "privacy_requests",
+        }]),
+        columns: &[
+            personal(
+                "request_id",
+                Identifiers,
+                LegalCompliance,
+                UntilRequestCloses,
+                DeleteRow,
+            ),
+            personal(
+                "email",
+                Identifiers,
+                LegalCompliance,
+                UntilRequestCloses,
+                DeleteRow,
+            ),
+            personal(
+                "agent_name",
+                Identifiers,
+                LegalCompliance,
+                UntilRequestCloses,
+                DeleteRow,
+            ),
+            personal(
+                "agent_email",
+                Identifiers,
+                LegalCompliance,
+                UntilRequestCloses,
+                DeleteRow,
+            ),
+            personal(
+                "permission",
+                CustomerRecords,
+                LegalCompliance,
+                UntilRequestCloses,
+                DeleteRow,
+            ),
+            key("expires_at"),
+            key("created_at"),
+        ],
+    },
+    // The suppression list: keyed hashes of erased people's identifiers. No hash can be turned
+    // back into the identifier, nor linked to anyone without being handed the identifier, so
+    // the list names no one; it is what keeps an erased person erased.
+    Table {
+        name: "erased_identifiers",
+        description: "Keyed hashes of erased people's usernames, addresses and identity-provider \
+                      subjects, so that nothing brings their data back under them.",
+        source: Source::Hearth,
+        subject: SubjectLink::None,
+        columns: &[key("digest"), key("kind"), key("erased_at")],
     },
     Table {
         name: "instance_key_check",

@@ -204,6 +204,7 @@ fn retention_words(retention: catalog::Retention) -> String {
         WhileCommunityExists => "while the community exists".into(),
         WhileMember => "while a member of the community".into(),
         LegalRecordMonths(months) => format!("{months} months, as the law asks"),
+        UntilRequestCloses => "until the request is answered".into(),
     }
 }
 

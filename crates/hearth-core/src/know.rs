@@ -97,6 +97,7 @@ pub fn retention_words(retention: Retention) -> String {
         Retention::LegalRecordMonths(months) => {
             format!("{months} months, as the law asks of the record")
         }
+        Retention::UntilRequestCloses => "Until your request is answered".into(),
     }
 }
 

@@ -102,6 +102,13 @@ impl Conn<'_> {
                 .bind(id.0).fetch_optional(&mut **c).await?))
     }
 
+    /// The account whose email is `email` (lowercase).
+    pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(dispatch!(self, c =>
+            sqlx::query_as::<_, UserRow>(select_user!("WHERE email = $1"))
+                .bind(email).fetch_optional(&mut **c).await?))
+    }
+
     /// The account whose username or email is `login` (lowercase).
     pub async fn user_by_login(&mut self, login: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(dispatch!(self, c =>

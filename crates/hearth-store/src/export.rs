@@ -170,6 +170,21 @@ impl Conn<'_> {
         )
     }
 
+    /// The newest copy made for the request `request`.
+    pub async fn export_for_request(
+        &mut self,
+        request: i64,
+    ) -> Result<Option<ExportRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXPORT_COLUMNS} FROM exports WHERE request_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        );
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, ExportRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(request).fetch_optional(&mut **c).await?),
+        )
+    }
+
     /// A person's copies, newest first.
     pub async fn exports_of(&mut self, user: UserId) -> Result<Vec<ExportRecord>, StoreError> {
         let sql = format!(

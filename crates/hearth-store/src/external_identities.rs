@@ -25,6 +25,16 @@ impl Conn<'_> {
         Ok(count)
     }
 
+    /// The identity-provider subjects linked to `user`, as `(issuer, subject)`.
+    pub async fn identity_subjects_of(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as::<_, (String, String)>(
+            "SELECT issuer, subject FROM external_identities WHERE user_id = $1")
+            .bind(user.0).fetch_all(&mut **c).await?))
+    }
+
     /// The identities linked to `user`: issuer and when linked.
     pub async fn identities_of(
         &mut self,

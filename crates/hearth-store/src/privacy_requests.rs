@@ -109,6 +109,10 @@ impl Conn<'_> {
              failure = NULL, updated_at = $2 WHERE id = $1 AND state = 'in_progress'")
             .bind(id).bind(now.0).bind(answer)
             .execute(&mut **c).await?.rows_affected());
+        if done > 0 {
+            // What verification collected goes when the request closes.
+            self.delete_verification(id).await?;
+        }
         Ok(done > 0)
     }
 
@@ -171,6 +175,10 @@ impl Conn<'_> {
             .bind(&row.denial_reason).bind(row.responded_at).bind(&row.details)
             .bind(&row.answer).bind(&row.note).bind(&row.failure).bind(now.0)
             .execute(&mut **c).await?.rows_affected());
+        if done > 0 && matches!(row.state.as_str(), "completed" | "denied") {
+            // What verification collected goes when the request closes.
+            self.delete_verification(row.id).await?;
+        }
         Ok(done > 0)
     }
 

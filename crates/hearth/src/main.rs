@@ -685,6 +685,7 @@ fn catalog_table(session_days: i64) -> String {
                 Retention::WhileCommunityExists => "while the community exists".to_string(),
                 Retention::WhileMember => "while the person is a member".to_string(),
                 Retention::LegalRecordMonths(m) => format!("{m} months (legal record)"),
+                Retention::UntilRequestCloses => "until the request closes".to_string(),
             };
             let sensitive = match c.sensitive {
                 Sensitivity::No => "no",

@@ -11,6 +11,7 @@ mod paging;
 mod privacy;
 pub(crate) use privacy::export_response;
 mod profiles;
+mod public_requests;
 pub(crate) mod requests;
 mod search;
 mod two_factor;
@@ -75,6 +76,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(identities::router())
         .merge(privacy::router())
         .merge(requests::router())
+        .merge(public_requests::router())
         .merge(webhooks::router())
         .merge(communities::router())
         .merge(chat::router())

@@ -181,6 +181,11 @@ impl RequestDetailView {
         }
     }
 
+    /// Sets the answer to a completed request to know.
+    pub(crate) fn set_know(&mut self, know: Option<KnowView>) {
+        self.know = know;
+    }
+
     /// Adds the answer to a completed request to know.
     pub(crate) async fn with_know(
         mut self,

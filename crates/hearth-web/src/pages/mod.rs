@@ -11,6 +11,7 @@ mod messages;
 mod people;
 pub(crate) mod privacy;
 mod profiles;
+pub(crate) mod public_requests;
 mod requests;
 mod search;
 pub(crate) mod settings;
@@ -169,6 +170,16 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(privacy::confirm_delete).post(privacy::delete),
         )
         .route("/privacy/exports", post(privacy::request_copy))
+        .route(
+            "/privacy/request",
+            get(public_requests::form).post(public_requests::submit),
+        )
+        .route("/privacy/request/{id}", get(public_requests::show))
+        .route(
+            "/privacy/request/{id}/confirm",
+            post(public_requests::confirm),
+        )
+        .route("/privacy/request/{id}/copy", get(public_requests::download))
         .route("/privacy/requests", post(requests::make))
         .route("/privacy/requests/{id}", get(requests::show))
         .route("/communities/{id}/requests", get(requests::community_inbox))

@@ -32,7 +32,7 @@ pub(crate) fn kind_label(kind: RequestKind) -> &'static str {
     }
 }
 
-fn state_label(state: RequestState) -> &'static str {
+pub(crate) fn state_label(state: RequestState) -> &'static str {
     match state {
         RequestState::Received => "received",
         RequestState::Verified => "waiting",
@@ -159,19 +159,40 @@ pub(crate) async fn make(
     }
 }
 
-struct KnowView {
-    sold_or_shared: bool,
-    categories: Vec<CategoryView>,
-    recipients: Vec<String>,
+pub(crate) struct KnowView {
+    pub(crate) sold_or_shared: bool,
+    pub(crate) categories: Vec<CategoryView>,
+    pub(crate) recipients: Vec<String>,
 }
 
-struct CategoryView {
-    label: &'static str,
-    sensitive: bool,
-    sources: Vec<&'static str>,
-    purposes: Vec<&'static str>,
-    retention: Vec<String>,
-    found_in: Vec<&'static str>,
+impl From<hearth_app::KnowAnswer> for KnowView {
+    fn from(answer: hearth_app::KnowAnswer) -> Self {
+        KnowView {
+            sold_or_shared: answer.sold_or_shared,
+            categories: answer
+                .categories
+                .into_iter()
+                .map(|c| CategoryView {
+                    label: c.category.label(),
+                    sensitive: c.sensitive,
+                    sources: c.sources.iter().map(|s| s.label()).collect(),
+                    purposes: c.purposes.iter().map(|p| p.label()).collect(),
+                    retention: c.retention,
+                    found_in: c.found_in,
+                })
+                .collect(),
+            recipients: answer.recipients,
+        }
+    }
+}
+
+pub(crate) struct CategoryView {
+    pub(crate) label: &'static str,
+    pub(crate) sensitive: bool,
+    pub(crate) sources: Vec<&'static str>,
+    pub(crate) purposes: Vec<&'static str>,
+    pub(crate) retention: Vec<String>,
+    pub(crate) found_in: Vec<&'static str>,
 }
 
 #[derive(Template)]
@@ -220,23 +241,7 @@ pub(crate) async fn show(
     let me = visitor.require()?;
     let request = state.app.my_request(&me.actor, id).await?;
     let know = if request.kind == RequestKind::Know && request.state == RequestState::Completed {
-        let answer = state.app.know_answer(&me.actor).await?;
-        Some(KnowView {
-            sold_or_shared: answer.sold_or_shared,
-            categories: answer
-                .categories
-                .into_iter()
-                .map(|c| CategoryView {
-                    label: c.category.label(),
-                    sensitive: c.sensitive,
-                    sources: c.sources.iter().map(|s| s.label()).collect(),
-                    purposes: c.purposes.iter().map(|p| p.label()).collect(),
-                    retention: c.retention,
-                    found_in: c.found_in,
-                })
-                .collect(),
-            recipients: answer.recipients,
-        })
+        Some(KnowView::from(state.app.know_answer(&me.actor).await?))
     } else {
         None
     };

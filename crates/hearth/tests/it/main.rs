@@ -27,6 +27,7 @@ mod pages;
 mod planted;
 mod privacy;
 mod profiles;
+mod public_requests;
 mod requests;
 mod retention;
 mod roles;

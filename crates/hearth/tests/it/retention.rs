@@ -108,6 +108,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             privacy_requests: 0,
             exports: 0,
             webhook_deliveries: 1,
+            unconfirmed_requests: 0,
         }
     );
     assert!(!outbox.join("old.eml").exists() && outbox.join("new.eml").exists());
