@@ -55,6 +55,7 @@ pub use privacy::{Choice, ChoiceBy, PrivacyRequest};
 pub use profiles::{Answers, MAX_ABOUT_CHARS, MAX_AVATAR_BYTES};
 pub use public_requests::{
     AgentDetails, CONFIRM_DAYS, Holder, IdentifierKind, PublicRequest, PublicView, Submitted,
+    Verification,
 };
 pub use requests::{
     Correction, DUE_SOON_DAYS, Decision, Desk, InboxEntry, KnowAnswer, NewRequest, Outcome,

@@ -116,6 +116,35 @@ pub enum Submitted {
     Applied,
 }
 
+/// What verifying a request from the public form collected, as the operator reviews it.
+#[derive(Clone)]
+pub struct Verification {
+    /// The address the link went to (the person's).
+    pub email: String,
+    /// The agent's name, when an agent asked.
+    pub agent_name: Option<String>,
+    /// The agent's address.
+    pub agent_email: Option<String>,
+    /// The agent's account of the person's signed permission.
+    pub permission: Option<String>,
+    /// Until when the person may confirm it.
+    pub expires_at: Timestamp,
+}
+
+hearth_core::debug_fields!(Verification { expires_at });
+
+impl From<VerificationRow> for Verification {
+    fn from(row: VerificationRow) -> Self {
+        Self {
+            email: row.email,
+            agent_name: row.agent_name,
+            agent_email: row.agent_email,
+            permission: row.permission,
+            expires_at: Timestamp(row.expires_at),
+        }
+    }
+}
+
 /// A request from the public form, as its link shows it.
 #[derive(Debug, Clone)]
 pub struct PublicView {
@@ -217,7 +246,13 @@ fn asks(kind: RequestKind) -> &'static str {
 impl App {
     /// Takes a request from the public form: an opt-out or a limit is carried out at once;
     /// anything else waits for the person to confirm it by the link mailed to `email`.
-    pub async fn submit_public_request(&self, new: PublicRequest) -> Result<Submitted, AppError> {
+    pub async fn submit_public_request(
+        &self,
+        new: PublicRequest,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Submitted, AppError> {
+        // Each send of the form counts against the sender's network, like a sign-in.
+        self.check_address(from)?;
         let email = validate::email(&new.email)?;
         let agent = new.agent.map(AgentDetails::check).transpose()?;
         let kind = new.kind;
@@ -250,8 +285,8 @@ impl App {
         if kind == RequestKind::Access && !new.declared {
             return Err(DomainError::invalid(
                 "declared",
-                "a copy of someone's data goes only to them: declare that you are the person \
-                 (or their authorized agent)",
+                "must be ticked: a copy of someone's data goes only to them, so declare under \
+                 penalty of perjury that you are the person or their authorized agent",
             )
             .into());
         }
@@ -380,14 +415,27 @@ impl App {
             )
             .into());
         }
-        let Some((row, agent)) = self.verify_public(id).await? else {
+        let Some((row, verification)) = self.verify_public(id).await? else {
             return self.public_request(id, token).await;
         };
+        let agent = verification.agent_email.is_some();
         let kind = RequestKind::parse(&row.kind)
             .ok_or_else(|| AppError::Internal("a request of no known kind".into()))?;
         let Some(user) = row.user_id.map(UserId) else {
-            // No account uses the address: nothing is held to answer with.
-            self.close_public(row, DenialReason::NothingHeld).await?;
+            // No account uses the address: nothing is held to answer with. If the address
+            // was erased, the suppression list says when, and so does the answer.
+            let erased = self
+                .erased_since(IdentifierKind::Email, &verification.email)
+                .await?;
+            let answer = erased.map(|at| {
+                format!(
+                    "{} Everything we held under this address was deleted on {}.",
+                    DenialReason::NothingHeld.consumer_text(),
+                    at.to_datetime().date()
+                )
+            });
+            self.close_public(row, DenialReason::NothingHeld, answer)
+                .await?;
             return self.public_request(id, token).await;
         };
         let waits = agent || kind == RequestKind::Correct || {
@@ -429,8 +477,11 @@ impl App {
     }
 
     /// Moves request `id` from received to verified, if it is waiting and its link is live;
-    /// returns it and whether an agent asked. Tells the agent the person confirmed.
-    async fn verify_public(&self, id: i64) -> Result<Option<(PrivacyRequestRow, bool)>, AppError> {
+    /// returns it and what verification collected. Tells the agent the person confirmed.
+    async fn verify_public(
+        &self,
+        id: i64,
+    ) -> Result<Option<(PrivacyRequestRow, VerificationRow)>, AppError> {
         let now = Timestamp::now();
         let fallback = self.config.law;
         self.store
@@ -473,17 +524,19 @@ impl App {
                         )
                         .await?;
                     }
-                    Ok::<_, AppError>(Some((row, agent)))
+                    Ok::<_, AppError>(Some((row, verification)))
                 })
             })
             .await
     }
 
-    /// Refuses a request from the public form for `reason`, telling its requester.
+    /// Refuses a request from the public form for `reason`, answering with `answer` (the
+    /// reason's own words when none).
     async fn close_public(
         &self,
         mut row: PrivacyRequestRow,
         reason: DenialReason,
+        answer: Option<String>,
     ) -> Result<(), AppError> {
         let law = LawProfile::parse(&row.law).unwrap_or(self.config.law);
         let denied = lifecycle_of(&row)?
@@ -495,7 +548,7 @@ impl App {
         row.denial_reason = Some(reason.code().into());
         row.responded_at = Some(now.0);
         row.details = None;
-        row.answer = Some(reason.consumer_text().into());
+        row.answer = Some(answer.unwrap_or_else(|| reason.consumer_text().into()));
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -550,7 +603,8 @@ impl App {
                     reader.conn().privacy_request(id).await?
                 };
                 if let Some(row) = row {
-                    self.close_public(row, DenialReason::CannotVerify).await?;
+                    self.close_public(row, DenialReason::CannotVerify, None)
+                        .await?;
                     expired += 1;
                 }
             }

@@ -208,6 +208,10 @@ pub struct InboxEntry {
     pub request: RequestInfo,
     /// The requester's username, while they have an account.
     pub requester: Option<String>,
+    /// For a request from the public form, while it is open: what verification collected,
+    /// for the operator to review (an agent's permission above all). Only on one request's
+    /// page, never in the list.
+    pub verification: Option<crate::public_requests::Verification>,
 }
 
 /// What became of a request just made.
@@ -734,6 +738,7 @@ impl App {
             entries.push(InboxEntry {
                 request: RequestInfo::from_row(row)?,
                 requester,
+                verification: None,
             });
         }
         Ok(entries)
@@ -761,9 +766,14 @@ impl App {
             Some(id) => conn.user(UserId(id)).await?.map(|u| u.username),
             None => None,
         };
+        let verification = conn
+            .verification(row.id)
+            .await?
+            .map(crate::public_requests::Verification::from);
         Ok(InboxEntry {
             request: RequestInfo::from_row(row)?,
             requester,
+            verification,
         })
     }
 

@@ -4,7 +4,7 @@
 
 use crate::WebState;
 use crate::api::requests::{KnowView, RequestDetailView};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddress};
 use crate::pages::public_requests::public_request;
 use crate::problem::{ApiError, Problem};
 use axum::Json;
@@ -91,6 +91,7 @@ pub(crate) struct Received {
               (status = 429, body = Problem, description = "three requests to one address a day")))]
 async fn submit(
     State(state): State<WebState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<PublicRequestBody>,
 ) -> Result<(StatusCode, Json<Received>), ApiError> {
     let kind = RequestKind::parse(&body.kind).ok_or_else(|| {
@@ -107,7 +108,7 @@ async fn submit(
         body.correction.map(|c| (c.explanation, c.value)),
         body.agent.map(|a| (a.name, a.email, a.permission)),
     );
-    let received = match state.app.submit_public_request(new).await? {
+    let received = match state.app.submit_public_request(new, address).await? {
         Submitted::LinkMailed => Received {
             status: "link_mailed",
             detail: "We mailed a link to the address: the request is carried out once it is \

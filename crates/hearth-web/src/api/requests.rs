@@ -146,6 +146,22 @@ pub(crate) struct RequestDetailView {
     correction: Option<CorrectionBody>,
     /// A completed request to know: what is held.
     know: Option<KnowView>,
+    /// A request from the public form, on an admin's desk while it is open: what
+    /// verification collected, to review.
+    verification: Option<VerificationView>,
+}
+
+/// What verifying a request from the public form collected.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VerificationView {
+    /// The address the link went to.
+    email: String,
+    /// An authorized agent's name, address and account of the person's signed permission.
+    agent_name: Option<String>,
+    agent_email: Option<String>,
+    permission: Option<String>,
+    /// Until when the person may confirm it.
+    expires_at: Timestamp,
 }
 
 impl RequestDetailView {
@@ -178,6 +194,7 @@ impl RequestDetailView {
                 explanation: c.explanation,
             }),
             know: None,
+            verification: None,
         }
     }
 
@@ -201,7 +218,15 @@ impl RequestDetailView {
 
 impl From<InboxEntry> for RequestDetailView {
     fn from(entry: InboxEntry) -> Self {
-        Self::new(entry.request, entry.requester)
+        let mut view = Self::new(entry.request, entry.requester);
+        view.verification = entry.verification.map(|v| VerificationView {
+            email: v.email,
+            agent_name: v.agent_name,
+            agent_email: v.agent_email,
+            permission: v.permission,
+            expires_at: v.expires_at,
+        });
+        view
     }
 }
 

@@ -6,6 +6,7 @@
 //! that a mail scanner fetching the link in advance confirms nothing.
 
 use crate::WebState;
+use crate::extract::ClientAddress;
 use crate::pages::accounts::form_error;
 use crate::pages::requests::{KnowView, kind_label, state_label};
 use crate::pages::settings::day_and_time;
@@ -158,6 +159,7 @@ pub(crate) fn public_request(
 pub(crate) async fn submit(
     State(state): State<WebState>,
     visitor: Visitor,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
@@ -183,7 +185,7 @@ pub(crate) async fn submit(
             );
             state
                 .app
-                .submit_public_request(new)
+                .submit_public_request(new, address)
                 .await
                 .map_err(ApiError::from)
         }
@@ -221,7 +223,8 @@ struct RequestPage {
     error: Option<String>,
     what: &'static str,
     stands: &'static str,
-    received: bool,
+    received_at: String,
+    unconfirmed: bool,
     open: bool,
     waiting: bool,
     extended: bool,
@@ -273,7 +276,8 @@ impl RequestPage {
             error,
             what: kind_label(request.kind),
             stands: state_label(request.state),
-            received: request.state == RequestState::Received,
+            received_at: day_and_time(request.received_at),
+            unconfirmed: request.state == RequestState::Received,
             open: !request.state.is_closed(),
             waiting: matches!(
                 request.state,

@@ -564,6 +564,9 @@ struct DeskPage {
     extend_to: String,
     reasons: Vec<(&'static str, &'static str)>,
     error: Option<String>,
+    /// A request from the public form: the address it was confirmed at, and an agent's
+    /// name, address and permission to review.
+    verification: Option<hearth_app::Verification>,
 }
 
 fn approve_words(request: &RequestInfo) -> (&'static str, &'static str) {
@@ -617,14 +620,20 @@ async fn desk_page(
         base: place.base,
         id: r.id,
         what: kind_label(r.kind),
-        requester: entry
-            .requester
-            .unwrap_or_else(|| "a deleted account".into()),
+        requester: entry.requester.unwrap_or_else(|| {
+            if entry.verification.is_some() {
+                "someone with no account".into()
+            } else {
+                "a deleted account".into()
+            }
+        }),
         stands: state_label(r.state),
         manner: match r.manner.as_str() {
             "api" => "through the API".into(),
             "signal" => "by the browser's privacy signal".into(),
             "operator" => "through the operator".into(),
+            "form" => "on the public request form".into(),
+            "agent" => "on the public request form, by an authorized agent".into(),
             _ => "on the privacy page".into(),
         },
         law: law_label(r.law),
@@ -656,6 +665,7 @@ async fn desk_page(
             .map(|reason| (reason.code(), reason_label(reason)))
             .collect(),
         error: error.as_ref().map(form_error),
+        verification: entry.verification,
     };
     let status = error.as_ref().map_or(StatusCode::OK, ApiError::status);
     Ok(render_with_status(status, &page, visitor))

@@ -27,6 +27,11 @@ const NOT_FILLED: &[(&str, &str)] = &[
     // (tests/it/oidc.rs and two_factor.rs cover them).
     ("external_identities.*", "no identity provider linked"),
     ("two_factor.*", "two-factor sign-in off"),
+    // Held only while a request made on the public form waits (tests/it/public_requests.rs).
+    (
+        "request_verifications.*",
+        "no request from the public form is open",
+    ),
     ("recovery_codes.*", "two-factor sign-in off"),
     // Filled once an answer or a change happens.
     (

@@ -4,6 +4,7 @@
 //! requests expire; and an erased person's identifiers stay on the suppression list only as
 //! keyed hashes, so that a new account under them inherits nothing.
 
+use crate::browser::Browser;
 use crate::harness::{Backend, Client, TestServer, on_both_backends};
 use crate::mail::{Mail, mails_in, mails_to};
 use crate::requests::{count, execute, operator};
@@ -14,6 +15,7 @@ on_both_backends!(
     the_public_form_verifies_by_the_address_on_record_and_answers_there,
     an_agent_asks_the_person_confirms_and_the_operator_approves,
     unconfirmed_requests_expire_and_the_form_cannot_flood_a_mailbox,
+    a_former_member_asks_for_a_copy_on_the_public_form_and_downloads_it,
 );
 
 const FORM: &str = "/api/v1/privacy/public-requests";
@@ -291,7 +293,22 @@ async fn an_agent_asks_the_person_confirms_and_the_operator_approves(backend: Ba
     let inbox = ops.get("/api/v1/privacy/requests").await.expect_status(200);
     assert!(inbox.body.to_string().contains(&id), "{}", inbox.body);
 
-    // The operator reviews the permission and approves.
+    // The operator reviews the permission on the desk, and approves.
+    let desk = ops
+        .get(&format!("/api/v1/privacy/requests/{id}"))
+        .await
+        .expect_status(200);
+    assert_eq!(desk.body["requester"], "bob");
+    assert_eq!(desk.body["manner"], "agent");
+    assert_eq!(desk.body["verification"]["agent_name"], "Pat Proxy");
+    assert_eq!(desk.body["verification"]["email"], "bob@example.org");
+    assert!(
+        desk.body["verification"]["permission"]
+            .as_str()
+            .is_some_and(|p| p.contains("Signed by Bob")),
+        "{}",
+        desk.body
+    );
     let done = ops
         .post(
             &format!("/api/v1/privacy/requests/{id}/decision"),
@@ -320,6 +337,11 @@ async fn an_agent_asks_the_person_confirms_and_the_operator_approves(backend: Ba
             .any(|m| m.text.contains("Your personal information was deleted")),
         "{to_agent:?}"
     );
+    let closed = ops
+        .get(&format!("/api/v1/privacy/requests/{id}"))
+        .await
+        .expect_status(200);
+    assert_eq!(closed.body["verification"], Value::Null, "{}", closed.body);
     let answer = view(&anon, &id, &agent_token).await;
     assert_eq!(answer["request"]["state"], "completed");
     assert_eq!(
@@ -430,4 +452,98 @@ async fn unconfirmed_requests_expire_and_the_form_cannot_flood_a_mailbox(backend
             .await
             .expect_problem(429, "rate-limited");
     }
+}
+
+async fn a_former_member_asks_for_a_copy_on_the_public_form_and_downloads_it(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let dee = server.member("dee").await;
+    let ops = operator(&server, "olga").await;
+    let guild = ops.create_community("guild").await;
+    dee.join(&guild).await;
+    let general = dee.general_channel(&guild).await;
+    dee.say(&general, "hello from dee").await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = Browser::start().await;
+
+    // Signed out, the footer leads to the form.
+    browser.open(&server, "/").await;
+    browser.click("footer a[href='/privacy/request']").await;
+    browser.wait_for_text("h1", "Make a privacy request").await;
+    browser.screenshots(&shots("public-request-form")).await;
+    browser.assert_accessible("the public request form").await;
+    // A copy without the declaration is refused, with what was typed kept.
+    browser.click("input[name='kind'][value='access']").await;
+    browser.fill("#email", "dee@example.org").await;
+    browser
+        .click("form[action='/privacy/request'] button")
+        .await;
+    browser.wait_for_text(".error", "penalty of perjury").await;
+    browser.click("input[name='declared']").await;
+    browser.click("#range option[value='everything']").await;
+    browser
+        .click("form[action='/privacy/request'] button")
+        .await;
+    browser.wait_for_text(".notice", "We mailed a link").await;
+    browser.screenshots(&shots("public-request-sent")).await;
+
+    // The mailed link opens a page that confirms the request with a button.
+    let (id, token) = link(&server, "dee@example.org").await;
+    browser
+        .open(&server, &format!("/privacy/request/{id}?token={token}"))
+        .await;
+    browser.wait_for_text("h1", "A copy of my data").await;
+    browser.screenshots(&shots("public-request-confirm")).await;
+    browser
+        .assert_accessible("a public request's confirmation")
+        .await;
+    browser
+        .click(&format!(
+            "form[action='/privacy/request/{id}/confirm'] button"
+        ))
+        .await;
+    browser.wait_for_text("section.card", "being made").await;
+    run_jobs(&server).await;
+    browser
+        .open(&server, &format!("/privacy/request/{id}?token={token}"))
+        .await;
+    browser
+        .wait_for_text("section.card", "Your copy is ready")
+        .await;
+    browser.screenshots(&shots("public-request-ready")).await;
+    browser.assert_accessible("a public request's answer").await;
+    let href = browser
+        .find("a.button.primary")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        href.starts_with(&format!("/privacy/request/{id}/copy?token=")),
+        "{href}"
+    );
+    let zip = crate::harness::http()
+        .get(format!("{}{href}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
+
+    // Opting out on the form takes one step, and needs no link.
+    browser.open(&server, "/privacy/request").await;
+    browser.click("input[name='kind'][value='opt_out']").await;
+    browser.fill("#email", "dee@example.org").await;
+    browser
+        .click("form[action='/privacy/request'] button")
+        .await;
+    browser.wait_for_text(".notice", "opted out").await;
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM users WHERE username = 'dee' AND sale_opt_out_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
 }

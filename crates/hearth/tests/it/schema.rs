@@ -334,6 +334,8 @@ impl Raw {
             "webhook_reached",
             "legal_holds",
             "held_messages",
+            "request_verifications",
+            "erased_identifiers",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
