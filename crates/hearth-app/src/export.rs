@@ -321,7 +321,9 @@ impl App {
                     }
                     tx.conn().insert_export(&export).await?;
                     let object = (ObjectKind::User, Some(user.0));
-                    record(tx, Some(user), AuditAction::CopyRequested, object, None);
+                    // Asked on the public form, it has no actor: no one was signed in.
+                    let actor = (!crate::public_requests::is_public(&request)).then_some(user);
+                    record(tx, actor, AuditAction::CopyRequested, object, None);
                     if !queued {
                         return Ok(export);
                     }

@@ -80,7 +80,7 @@ impl App {
     pub(crate) fn completed_at_once(
         &self,
         kind: RequestKind,
-        user: UserId,
+        user: Option<UserId>,
         by: ChoiceBy,
         now: Timestamp,
     ) -> Result<PrivacyRequestRow, AppError> {
@@ -97,7 +97,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("a request cannot complete: {e}")))?;
         Ok(PrivacyRequestRow {
             id: self.store.next_id(),
-            user_id: Some(user.0),
+            user_id: user.map(|u| u.0),
             kind: kind.code().into(),
             state: done.state.code().into(),
             law: law.code().into(),
@@ -163,7 +163,7 @@ impl App {
         };
         // An opt-out or a limit is carried out at once: its record is a request received,
         // verified (none needed) and completed in the same moment.
-        let request = self.completed_at_once(kind, user, by, now)?;
+        let request = self.completed_at_once(kind, Some(user), by, now)?;
         self.store
             .write(move |tx| {
                 Box::pin(async move {

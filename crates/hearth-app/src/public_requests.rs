@@ -31,10 +31,10 @@ pub const CONFIRM_DAYS: u32 = 7;
 
 /// Requests one address may have waiting for confirmation, made within a day: the form mails
 /// whatever address it is given, so it must not become a way to flood someone's mailbox.
-const OPEN_PER_ADDRESS: i64 = 3;
+const OPEN_PER_ADDRESS: usize = 3;
 
 /// Longest agent's name, in characters.
-const MAX_AGENT_NAME_CHARS: usize = 200;
+const MAX_AGENT_NAME_CHARS: usize = 100;
 
 /// Longest account of the person's permission, in characters.
 const MAX_PERMISSION_CHARS: usize = 4000;
@@ -154,8 +154,12 @@ pub struct PublicView {
     pub holder: Holder,
     /// The agent who asked, while the request is open.
     pub agent: Option<String>,
+    /// The agent's address, where their answers go, while the request is open.
+    pub agent_email: Option<String>,
     /// Whether the person may confirm it now.
     pub confirmable: bool,
+    /// Whether confirming asks for the account's password (a copy or a deletion).
+    pub password_needed: bool,
     /// A request to know, answered: what is held.
     pub know: Option<KnowAnswer>,
     /// A request for a copy: the copy.
@@ -231,6 +235,33 @@ fn check_correction(correction: Option<Correction>) -> Result<Correction, AppErr
     })
 }
 
+/// The domain of an address (after its last `@`).
+fn domain_of(email: &str) -> &str {
+    email.rsplit_once('@').map_or("", |(_, domain)| domain)
+}
+
+/// The mailbox an address reaches, as far as can be told: without a `+tag`, so that
+/// `ann+1@…` and `ann+2@…` count as one.
+fn mailbox_of(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(base, _)| base);
+            format!("{local}@{domain}")
+        }
+        None => email.to_string(),
+    }
+}
+
+/// Whether confirming a request of `kind` for an account asks for its password: those that
+/// disclose the data itself or delete it (§7061).
+fn needs_password(kind: RequestKind) -> bool {
+    matches!(kind, RequestKind::Access | RequestKind::Delete)
+}
+
+/// Days a request's link keeps showing it after it closed: long enough to read the answer
+/// and fetch a copy, not a standing view of what is held.
+pub const LINK_DAYS_AFTER_CLOSE: i64 = 30;
+
 /// What a request asks, in the words of the confirmation letter.
 fn asks(kind: RequestKind) -> &'static str {
     match kind {
@@ -275,10 +306,33 @@ impl App {
             } else {
                 Choice::SensitiveLimit
             };
-            if let Some(user) = account {
-                self.apply_privacy_choice(user, None, choice, true, by)
-                    .await?;
-            }
+            // One transaction either way, with a record of the request (§7101): whether an
+            // account uses the address shows neither in the answer nor in how long it takes.
+            let now = Timestamp::now();
+            let mut row = self.completed_at_once(kind, account, by, now)?;
+            row.law = self.handling(None).await?.law.code().into();
+            self.store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if let Some(user) = account {
+                            let sale = choice == Choice::SaleOptOut;
+                            if tx.conn().set_privacy_choice(user, sale, Some(now)).await? {
+                                let action = if sale {
+                                    AuditAction::SaleOptedOut
+                                } else {
+                                    AuditAction::SensitiveLimited
+                                };
+                                let object = (ObjectKind::User, Some(user.0));
+                                record(tx, None, action, object, None);
+                            }
+                        }
+                        tx.conn().insert_privacy_request(&row, now).await?;
+                        let object = (ObjectKind::PrivacyRequest, Some(row.id));
+                        record(tx, None, AuditAction::RequestCompleted, object, None);
+                        Ok::<_, AppError>(())
+                    })
+                })
+                .await?;
             return Ok(Submitted::Applied);
         }
         new.range.check()?;
@@ -319,14 +373,27 @@ impl App {
         let letter = Letter::ConfirmRequest {
             request: row.id,
             asks: asks(kind).into(),
-            agent: agent.as_ref().map(|a| a.name.clone()),
+            agent: agent.as_ref().map(|a| {
+                format!(
+                    "Someone calling themself \u{201c}{}\u{201d} ({})",
+                    a.name, a.email
+                )
+            }),
             days: CONFIRM_DAYS,
         };
         let day_ago = now.plus_seconds(-24 * 3600);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if tx.conn().open_verifications_to(&email, day_ago).await? >= OPEN_PER_ADDRESS {
+                    let open = tx
+                        .conn()
+                        .open_verifications_at(domain_of(&email), day_ago)
+                        .await?;
+                    let same = open
+                        .iter()
+                        .filter(|other| mailbox_of(other) == mailbox_of(&email))
+                        .count();
+                    if same >= OPEN_PER_ADDRESS {
                         return Err(DomainError::RateLimited {
                             retry_after_secs: 24 * 3600,
                         }
@@ -379,10 +446,21 @@ impl App {
         if holder == Holder::Agent && state == Some(RequestState::Received) {
             return Err(DomainError::NotFound("privacy request").into());
         }
-        let now = Timestamp::now().0;
+        let now = Timestamp::now();
+        // Some weeks after it closed, the link shows nothing any more.
+        if row
+            .responded_at
+            .is_some_and(|at| at < now.plus_seconds(-LINK_DAYS_AFTER_CLOSE * 24 * 3600).0)
+            && state.is_some_and(RequestState::is_closed)
+        {
+            return Err(DomainError::NotFound("privacy request").into());
+        }
         let confirmable = holder == Holder::Person
             && state == Some(RequestState::Received)
-            && verification.as_ref().is_some_and(|v| v.expires_at > now);
+            && verification.as_ref().is_some_and(|v| v.expires_at > now.0);
+        let kind = RequestKind::parse(&row.kind);
+        let password_needed =
+            confirmable && row.user_id.is_some() && kind.is_some_and(needs_password);
         let request = RequestInfo::from_row(row)?;
         let know = match (request.kind, request.state, request.requester) {
             (RequestKind::Know, RequestState::Completed, Some(user)) => {
@@ -391,11 +469,16 @@ impl App {
             _ => None,
         };
         let copy = copy.map(ExportInfo::from_record).transpose()?;
+        let (agent, agent_email) = verification
+            .map(|v| (v.agent_name, v.agent_email))
+            .unwrap_or_default();
         Ok(PublicView {
             request,
             holder,
-            agent: verification.and_then(|v| v.agent_name),
+            agent,
+            agent_email,
             confirmable,
+            password_needed,
             know,
             copy,
         })
@@ -403,11 +486,15 @@ impl App {
 
     /// The person confirms a request from the public form by its link: it is verified, and
     /// carried out at once where nothing waits for the operator (an agent's permission, a
-    /// correction, a kind the operator approves). Confirming again changes nothing.
+    /// correction, a kind the operator approves). A copy or a deletion of an account also
+    /// asks for its password (and second factor, when on), as a signed-in member's would: the
+    /// mailbox alone does not disclose or delete an account. Confirming again changes nothing.
     pub async fn confirm_public_request(
         &self,
         id: i64,
         token: &str,
+        password: Option<String>,
+        code: Option<&str>,
     ) -> Result<PublicView, AppError> {
         if self.holder_of(id, token)? != Holder::Person {
             return Err(DomainError::Forbidden(
@@ -415,26 +502,58 @@ impl App {
             )
             .into());
         }
+        let (row, verification) = {
+            let mut reader = self.store.reader().await?;
+            let mut conn = reader.conn();
+            (
+                conn.privacy_request(id).await?,
+                conn.verification(id).await?,
+            )
+        };
+        let (Some(row), Some(verification)) = (row, verification) else {
+            return self.public_request(id, token).await;
+        };
+        let kind = RequestKind::parse(&row.kind)
+            .ok_or_else(|| AppError::Internal("a request of no known kind".into()))?;
+        if row.state != RequestState::Received.code() {
+            return self.public_request(id, token).await;
+        }
+        // The account must still use the address the link went to: one that moved away
+        // from a mailbox is no longer confirmed by it.
+        let account = match row.user_id.map(UserId) {
+            Some(user) => {
+                let mut reader = self.store.reader().await?;
+                let current = reader.conn().user(user).await?;
+                match current {
+                    Some(u) if u.email == verification.email => Some(user),
+                    Some(_) => {
+                        self.close_public(row, DenialReason::CannotVerify, None, true)
+                            .await?;
+                        return self.public_request(id, token).await;
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        if let Some(user) = account
+            && needs_password(kind)
+        {
+            let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+                DomainError::invalid(
+                    "password",
+                    "must be entered: a copy or a deletion of an account needs its password",
+                )
+            })?;
+            self.reauthenticate_user(user, password, code).await?;
+        }
         let Some((row, verification)) = self.verify_public(id).await? else {
             return self.public_request(id, token).await;
         };
         let agent = verification.agent_email.is_some();
-        let kind = RequestKind::parse(&row.kind)
-            .ok_or_else(|| AppError::Internal("a request of no known kind".into()))?;
-        let Some(user) = row.user_id.map(UserId) else {
-            // No account uses the address: nothing is held to answer with. If the address
-            // was erased, the suppression list says when, and so does the answer.
-            let erased = self
-                .erased_since(IdentifierKind::Email, &verification.email)
-                .await?;
-            let answer = erased.map(|at| {
-                format!(
-                    "{} Everything we held under this address was deleted on {}.",
-                    DenialReason::NothingHeld.consumer_text(),
-                    at.to_datetime().date()
-                )
-            });
-            self.close_public(row, DenialReason::NothingHeld, answer)
+        let Some(user) = account else {
+            // No account uses the address: nothing is held to answer with.
+            self.close_public(row, DenialReason::NothingHeld, None, true)
                 .await?;
             return self.public_request(id, token).await;
         };
@@ -531,12 +650,13 @@ impl App {
     }
 
     /// Refuses a request from the public form for `reason`, answering with `answer` (the
-    /// reason's own words when none).
+    /// reason's own words when none), and with `tell`, mailing the person and the agent.
     async fn close_public(
         &self,
         mut row: PrivacyRequestRow,
         reason: DenialReason,
         answer: Option<String>,
+        tell_them: bool,
     ) -> Result<(), AppError> {
         let law = LawProfile::parse(&row.law).unwrap_or(self.config.law);
         let denied = lifecycle_of(&row)?
@@ -552,11 +672,15 @@ impl App {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
+                    let audience = audience(tx, &row).await?;
                     if !tx.conn().update_privacy_request(&row, &was, now).await? {
                         return Ok(());
                     }
                     let object = (ObjectKind::PrivacyRequest, Some(row.id));
                     record(tx, None, AuditAction::RequestDenied, object, None);
+                    if tell_them {
+                        tell(tx, &audience, &row, "Your privacy request was answered").await?;
+                    }
                     Ok::<_, AppError>(())
                 })
             })
@@ -592,7 +716,11 @@ impl App {
         loop {
             let due = {
                 let mut reader = self.store.reader().await?;
-                reader.conn().unconfirmed_expired(now, EXPIRY_BATCH).await?
+                let before = now.plus_seconds(-i64::from(CONFIRM_DAYS) * 24 * 3600);
+                reader
+                    .conn()
+                    .unconfirmed_expired(before, EXPIRY_BATCH)
+                    .await?
             };
             if due.is_empty() {
                 return Ok(expired);
@@ -603,7 +731,7 @@ impl App {
                     reader.conn().privacy_request(id).await?
                 };
                 if let Some(row) = row {
-                    self.close_public(row, DenialReason::CannotVerify, None)
+                    self.close_public(row, DenialReason::CannotVerify, None, false)
                         .await?;
                     expired += 1;
                 }
@@ -712,4 +840,28 @@ pub(crate) async fn suppress_identifiers_of(
     }
     tx.conn().suppress_identifiers(&digests, now).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_after_plus_reaches_the_same_mailbox() {
+        assert_eq!(mailbox_of("ann+x@example.org"), "ann@example.org");
+        assert_eq!(mailbox_of("ann+x+y@example.org"), "ann@example.org");
+        assert_eq!(mailbox_of("ann@example.org"), "ann@example.org");
+        assert_ne!(mailbox_of("a.nn@example.org"), "ann@example.org");
+        assert_eq!(domain_of("ann+x@example.org"), "example.org");
+    }
+
+    #[test]
+    fn each_holder_has_a_secret_of_their_own() -> Result<(), AppError> {
+        let key = InstanceKey::generate()?;
+        let person = request_pass(&key, 7, Holder::Person);
+        assert_ne!(person, request_pass(&key, 7, Holder::Agent));
+        assert_ne!(person, request_pass(&key, 8, Holder::Person));
+        assert_eq!(person, request_pass(&key, 7, Holder::Person));
+        Ok(())
+    }
 }

@@ -470,15 +470,19 @@ impl App {
         by: ChoiceBy,
         now: Timestamp,
     ) -> Result<PrivacyRequestRow, AppError> {
-        let beyond_quota = if let Some(user) = user
-            && law.rules(kind).yearly_quota.is_some()
-        {
+        let beyond_quota = if law.rules(kind).yearly_quota.is_some() {
+            // Counted even for no account (as no one's, id 0), so that a request from the
+            // public form takes as long whether an account uses its address or not.
             let mut reader = self.store.reader().await?;
             let made = reader
                 .conn()
-                .privacy_requests_counted(user, &["know", "access"], now.minus_months(12))
+                .privacy_requests_counted(
+                    user.unwrap_or(UserId(0)),
+                    &["know", "access"],
+                    now.minus_months(12),
+                )
                 .await?;
-            law.beyond_quota(kind, u32::try_from(made).unwrap_or(u32::MAX))
+            user.is_some() && law.beyond_quota(kind, u32::try_from(made).unwrap_or(u32::MAX))
         } else {
             false
         };
@@ -588,13 +592,14 @@ impl App {
                     }
                     let object = (ObjectKind::PrivacyRequest, Some(row.id));
                     let community = row.community_id.map(CommunityId);
-                    record(
-                        tx,
-                        Some(by_admin.unwrap_or(user)),
-                        AuditAction::RequestCompleted,
-                        object,
-                        community,
-                    );
+                    // Carried out for someone with no session (the public form): no one is
+                    // the actor but an admin who approved it.
+                    let actor = match by_admin {
+                        Some(admin) => Some(admin),
+                        None if crate::public_requests::is_public(&row) => None,
+                        None => Some(user),
+                    };
+                    record(tx, actor, AuditAction::RequestCompleted, object, community);
                     if by_admin.is_some() {
                         tell(tx, &audience, &row, "Your privacy request was answered").await?;
                     }
@@ -923,7 +928,13 @@ impl App {
                         )
                         .into());
                     }
-                    DenialReason::CannotVerify if request.state != RequestState::Received => {
+                    // An agent's permission is reviewed after the person confirmed: one that
+                    // does not hold up is refused as unverifiable until it is approved.
+                    DenialReason::CannotVerify
+                        if request.state != RequestState::Received
+                            && !(request.manner == "agent"
+                                && request.state == RequestState::Verified) =>
+                    {
                         return Err(DomainError::Conflict(
                             "the requester's identity was verified already",
                         )
@@ -957,6 +968,14 @@ impl App {
                     "Your privacy request was refused",
                 )
                 .await
+            }
+            Decision::Extend { .. } | Decision::Complete { .. }
+                if request.state == RequestState::Received =>
+            {
+                Err(DomainError::Conflict(
+                    "the requester has not confirmed it yet: it can only be refused (cannot verify)",
+                )
+                .into())
             }
             Decision::Extend { note } => {
                 let next = lifecycle.after(RequestStep::Extend, law).map_err(refused)?;

@@ -170,8 +170,19 @@ impl App {
         password: String,
         code: Option<&str>,
     ) -> Result<(), AppError> {
-        self.check_own_password(actor, password).await?;
-        if self.second_factor_on(actor.user).await? {
+        self.reauthenticate_user(actor.user, password, code).await
+    }
+
+    /// [`App::reauthenticate`] for `user`, who may have no session: the person confirming a
+    /// request from the public form for their account.
+    pub(crate) async fn reauthenticate_user(
+        &self,
+        user: UserId,
+        password: String,
+        code: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.check_password_of(user, password).await?;
+        if self.second_factor_on(user).await? {
             let code = code
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
@@ -182,7 +193,7 @@ impl App {
                      code",
                     )
                 })?;
-            if !self.accept_second_factor(actor.user, code).await? {
+            if !self.accept_second_factor(user, code).await? {
                 return Err(DomainError::invalid(
                     "code",
                     "is neither the current code from your authenticator nor an unused \
@@ -196,17 +207,18 @@ impl App {
 
     /// Checks the caller's password (rate limited like a password change).
     async fn check_own_password(&self, actor: &Actor, password: String) -> Result<(), AppError> {
+        self.check_password_of(actor.user, password).await
+    }
+
+    /// Checks `user`'s password (rate limited like a password change).
+    async fn check_password_of(&self, user: UserId, password: String) -> Result<(), AppError> {
         self.password_change_limiter
-            .check(&actor.user)
+            .check(&user)
             .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
-        let _ticket = self.hashing_ticket(Some(Hasher::Account(actor.user)))?;
+        let _ticket = self.hashing_ticket(Some(Hasher::Account(user)))?;
         let stored = {
             let mut reader = self.store.reader().await?;
-            reader
-                .conn()
-                .user(actor.user)
-                .await?
-                .map(|u| u.password_hash)
+            reader.conn().user(user).await?.map(|u| u.password_hash)
         };
         if verify_password(password, stored).await {
             Ok(())

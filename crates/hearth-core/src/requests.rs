@@ -316,6 +316,11 @@ impl Lifecycle {
                 next.state = RequestState::InProgress;
             }
             RequestStep::Extend => {
+                // An extension answers a verified request that needs more time; an
+                // unverified one is confirmed or refused, never kept waiting longer.
+                if !self.verified {
+                    return Err(StepRefused::NotVerified);
+                }
                 if self.extended {
                     return Err(StepRefused::ExtendedAlready);
                 }
@@ -882,6 +887,11 @@ mod tests {
         );
         assert_eq!(
             access.after(RequestStep::Complete, law),
+            Err(StepRefused::NotVerified)
+        );
+        // Nor is it kept waiting longer: it is confirmed or refused.
+        assert_eq!(
+            access.after(RequestStep::Extend, law),
             Err(StepRefused::NotVerified)
         );
         let verified = access.after(RequestStep::Verify, law).unwrap_or(access);

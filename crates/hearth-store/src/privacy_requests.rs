@@ -197,6 +197,8 @@ impl Conn<'_> {
 
     /// Open requests (not completed, not denied) in `inbox`, and closed ones whose last step
     /// failed (an erasure whose recipients could not be told), oldest first, at most `limit`.
+    /// Requests from the public form that their person has not confirmed are left out: they
+    /// are no one's to act on, and expire by themselves.
     pub async fn open_privacy_requests(
         &mut self,
         inbox: Inbox,
@@ -209,6 +211,7 @@ impl Conn<'_> {
         let sql = format!(
             "SELECT {COLUMNS} FROM privacy_requests WHERE {filter} \
              (state NOT IN ('completed', 'denied') OR failure IS NOT NULL) \
+             AND NOT (state = 'received' AND manner IN ('form', 'agent')) \
              ORDER BY received_at, id LIMIT $1"
         );
         Ok(
@@ -234,8 +237,9 @@ impl Conn<'_> {
         )
     }
 
-    /// How many requests of `kinds` the person made since `since` that were not refused:
-    /// the yearly quota counts them.
+    /// How many requests of `kinds` the person made since `since` that were confirmed and
+    /// not refused: the yearly quota counts them (a stranger's unconfirmed request on the
+    /// public form does not use up the person's quota).
     pub async fn privacy_requests_counted(
         &mut self,
         user: UserId,
@@ -245,7 +249,8 @@ impl Conn<'_> {
         let kinds = kinds.join(",");
         let (count,): (i64,) = dispatch!(self, c => sqlx::query_as(
             "SELECT COUNT(*) FROM privacy_requests WHERE user_id = $1 AND received_at >= $2 \
-             AND state <> 'denied' AND (',' || $3 || ',') LIKE ('%,' || kind || ',%')")
+             AND state NOT IN ('denied', 'received') \
+             AND (',' || $3 || ',') LIKE ('%,' || kind || ',%')")
             .bind(user.0).bind(since.0).bind(kinds).fetch_one(&mut **c).await?);
         Ok(count)
     }

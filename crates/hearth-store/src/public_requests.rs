@@ -66,30 +66,32 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// How many requests mailed to `email` since `since` are still open.
-    pub async fn open_verifications_to(
+    /// The addresses at `domain` that requests made since `since` were mailed to and that
+    /// are still open.
+    pub async fn open_verifications_at(
         &mut self,
-        email: &str,
+        domain: &str,
         since: Timestamp,
-    ) -> Result<i64, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM request_verifications WHERE email = $1 AND created_at >= $2")
-            .bind(email).bind(since.0).fetch_one(&mut **c).await?))
+    ) -> Result<Vec<String>, StoreError> {
+        let pattern = format!("%@{}", domain.replace(['%', '_', '\\'], ""));
+        Ok(dispatch!(self, c => sqlx::query_scalar::<_, String>(
+            "SELECT email FROM request_verifications WHERE email LIKE $1 AND created_at >= $2")
+            .bind(pattern.clone()).bind(since.0).fetch_all(&mut **c).await?))
     }
 
-    /// Requests still waiting for their person's confirmation when their link expired, at
-    /// most `limit`.
+    /// Requests from the public form still waiting for their person's confirmation, received
+    /// before `before` (their link has expired), at most `limit`. Read from the requests
+    /// themselves: an erasure by another path takes their verification rows with it.
     pub async fn unconfirmed_expired(
         &mut self,
-        now: Timestamp,
+        before: Timestamp,
         limit: i64,
     ) -> Result<Vec<i64>, StoreError> {
         Ok(dispatch!(self, c => sqlx::query_scalar::<_, i64>(
-            "SELECT v.request_id FROM request_verifications v \
-             JOIN privacy_requests r ON r.id = v.request_id \
-             WHERE v.expires_at < $1 AND r.state = 'received' \
-             ORDER BY v.expires_at LIMIT $2")
-            .bind(now.0).bind(limit).fetch_all(&mut **c).await?))
+            "SELECT id FROM privacy_requests WHERE state = 'received' \
+             AND manner IN ('form', 'agent') AND received_at < $1 \
+             ORDER BY received_at LIMIT $2")
+            .bind(before.0).bind(limit).fetch_all(&mut **c).await?))
     }
 
     /// Puts identifiers on the suppression list (`(digest, kind)`); one already there stays.

@@ -9,7 +9,8 @@ use crate::pages::public_requests::public_request;
 use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use hearth_app::{ExportState, PublicView, Submitted};
 use hearth_core::DomainError;
 use hearth_core::requests::RequestKind;
@@ -139,8 +140,13 @@ pub(crate) struct PublicRequestView {
     holder: &'static str,
     /// The agent who asked, while the request is open.
     agent: Option<String>,
+    /// The agent's address, where their answers go, while the request is open.
+    agent_email: Option<String>,
     /// Whether the person may confirm it now.
     confirmable: bool,
+    /// Whether confirming asks for the account's `password` (and `code`): a copy or a
+    /// deletion of an account.
+    password_needed: bool,
     /// A request for a copy: `preparing`, `ready` or `failed`.
     copy_state: Option<&'static str>,
     /// Where to download the copy while it is offered.
@@ -168,7 +174,9 @@ fn view_of(view: PublicView, id: i64, token: &str) -> PublicRequestView {
             hearth_app::Holder::Agent => "agent",
         },
         agent: view.agent,
+        agent_email: view.agent_email,
         confirmable: view.confirmable,
+        password_needed: view.password_needed,
         copy_state,
         copy_download,
     }
@@ -197,10 +205,35 @@ async fn show(
     State(state): State<WebState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<PassQuery>,
-) -> Result<Json<PublicRequestView>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let token = checked(&query.token)?;
     let view = state.app.public_request(id, token).await?;
-    Ok(Json(view_of(view, id, token)))
+    Ok(private(Json(view_of(view, id, token))))
+}
+
+/// An answer holding a link's secret and what is held about someone: no cache keeps it.
+fn private(json: Json<PublicRequestView>) -> impl IntoResponse {
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        json,
+    )
+}
+
+/// The person's confirmation of their request.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ConfirmBody {
+    /// The `token` parameter of the mailed link.
+    #[schema(min_length = 1, max_length = 200)]
+    token: String,
+    /// The account's password, when `password_needed` (a copy or a deletion of an account).
+    #[serde(default)]
+    password: Option<String>,
+    /// A code from the authenticator (or a recovery code), when two-factor sign-in is on.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// Confirm a privacy request made without a session (the person, by their link's `token`):
@@ -208,16 +241,21 @@ async fn show(
 /// request, a correction, or a kind the operator approves). Confirming again changes nothing.
 #[utoipa::path(post, path = "/api/v1/privacy/public-requests/{id}/confirmation",
     tag = "privacy", security(()), params(("id" = String, Path)),
-    request_body = PassQuery,
+    request_body = ConfirmBody,
     responses((status = 200, body = PublicRequestView), (status = 400, body = Problem),
               (status = 403, body = Problem, description = "the agent's link cannot confirm"),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem),
+              (status = 422, body = Problem, description = "a wrong password or code"),
+              (status = 429, body = Problem)))]
 async fn confirm(
     State(state): State<WebState>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<PassQuery>,
-) -> Result<Json<PublicRequestView>, ApiError> {
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let token = checked(&body.token)?;
-    let view = state.app.confirm_public_request(id, token).await?;
-    Ok(Json(view_of(view, id, token)))
+    let view = state
+        .app
+        .confirm_public_request(id, token, body.password, body.code.as_deref())
+        .await?;
+    Ok(private(Json(view_of(view, id, token))))
 }

@@ -231,7 +231,9 @@ struct RequestPage {
     due: String,
     answered: String,
     agent: Option<String>,
+    agent_email: Option<String>,
     confirmable: bool,
+    password_needed: bool,
     failure: Option<String>,
     answer: Option<String>,
     note: Option<String>,
@@ -287,7 +289,9 @@ impl RequestPage {
             due: request.due.to_string(),
             answered: request.answered_at.map(day_and_time).unwrap_or_default(),
             agent: view.agent,
+            agent_email: view.agent_email,
             confirmable: view.confirmable,
+            password_needed: view.password_needed,
             failure: request.failure,
             answer: request.answer,
             note: request.note,
@@ -329,6 +333,10 @@ pub(crate) struct ConfirmForm {
     form_token: String,
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// `POST /privacy/request/{id}/confirm`.
@@ -339,9 +347,26 @@ pub(crate) async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
-    let view = state.app.confirm_public_request(id, &form.token).await?;
-    let page = RequestPage::new(view, form.token, &visitor, None);
-    Ok(link_page(StatusCode::OK, &page, &visitor))
+    let confirmed = state
+        .app
+        .confirm_public_request(id, &form.token, form.password, form.code.as_deref())
+        .await;
+    match confirmed {
+        Ok(view) => {
+            let page = RequestPage::new(view, form.token, &visitor, None);
+            Ok(link_page(StatusCode::OK, &page, &visitor))
+        }
+        // A wrong password (or code) leaves the page asking again, saying why.
+        Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. }))
+        | Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::RateLimited { .. })) =>
+        {
+            let problem = ApiError::from(error);
+            let view = state.app.public_request(id, &form.token).await?;
+            let page = RequestPage::new(view, form.token, &visitor, Some(form_error(&problem)));
+            Ok(link_page(problem.status(), &page, &visitor))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `GET /privacy/request/{id}/copy?token=…`: the copy's ZIP, to the link's holder, while it

@@ -806,6 +806,14 @@ async fn privacy_bench(args: &Args, server: &mut Server) -> anyhow::Result<()> {
     println!("the copy: {:.1} MiB", copy_bytes as f64 / 1048576.0);
     print!("{}", erase.stdout.lines().next().unwrap_or_default());
     println!();
+    // With RUST_LOG set (say `hearth_store=debug`), the commands' logs: each erasure step's
+    // statement, rows and milliseconds.
+    if std::env::var_os("RUST_LOG").is_some() {
+        for (what, run) in [("export", &export), ("erase", &erase)] {
+            println!("--- {what}'s log");
+            print!("{}", run.stderr);
+        }
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! keyed hashes, so that a new account under them inherits nothing.
 
 use crate::browser::Browser;
-use crate::harness::{Backend, Client, TestServer, on_both_backends};
+use crate::harness::{Backend, Client, TestServer, on_both_backends, password_of};
 use crate::mail::{Mail, mails_in, mails_to};
 use crate::requests::{count, execute, operator};
 use hearth_core::Timestamp;
@@ -70,18 +70,20 @@ async fn view(anon: &Client, id: &str, token: &str) -> Value {
 }
 
 async fn confirm(anon: &Client, id: &str, token: &str) -> Value {
-    anon.post(
-        &format!("{FORM}/{id}/confirmation"),
-        json!({ "token": token }),
-    )
-    .await
-    .expect_status(200)
-    .body
+    confirm_with(anon, id, json!({ "token": token })).await
+}
+
+async fn confirm_with(anon: &Client, id: &str, body: Value) -> Value {
+    anon.post(&format!("{FORM}/{id}/confirmation"), body)
+        .await
+        .expect_status(200)
+        .body
 }
 
 async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(backend: Backend) {
     let server = TestServer::start(backend).await;
     let _ann = server.member("ann").await;
+    let ops = operator(&server, "olga").await;
     let anon = server.anonymous();
 
     // Known address or not, the same answer.
@@ -171,7 +173,27 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
     .expect_status(202);
     let (copy_id, copy_token) = link(&server, "ann@example.org").await;
     assert_ne!(copy_id, id);
-    let started = confirm(&anon, &copy_id, &copy_token).await;
+    // The mailbox alone does not disclose an account's data: its password comes too.
+    let asking = view(&anon, &copy_id, &copy_token).await;
+    assert_eq!(asking["password_needed"], true, "{asking}");
+    anon.post(
+        &format!("{FORM}/{copy_id}/confirmation"),
+        json!({ "token": copy_token }),
+    )
+    .await
+    .expect_problem(422, "validation");
+    anon.post(
+        &format!("{FORM}/{copy_id}/confirmation"),
+        json!({ "token": copy_token, "password": "not the password" }),
+    )
+    .await
+    .expect_problem(422, "validation");
+    let started = confirm_with(
+        &anon,
+        &copy_id,
+        json!({ "token": copy_token, "password": password_of("ann") }),
+    )
+    .await;
     assert_eq!(started["request"]["state"], "in_progress", "{started}");
     run_jobs(&server).await;
     let ready = view(&anon, &copy_id, &copy_token).await;
@@ -208,6 +230,29 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
         .unwrap();
     assert_eq!(refused.status(), 404);
 
+    // An agent's request the operator finds unconvincing is refused as unverifiable, even
+    // after the person confirmed.
+    anon.post(
+        FORM,
+        json!({ "kind": "know", "email": "ann@example.org",
+                "agent": { "name": "Doubtful", "email": "d@agents.example.net",
+                           "permission": "trust me" } }),
+    )
+    .await
+    .expect_status(202);
+    let (agent_id, agent_token) = link(&server, "ann@example.org").await;
+    let waiting = confirm(&anon, &agent_id, &agent_token).await;
+    assert_eq!(waiting["request"]["state"], "verified", "{waiting}");
+    let refused = ops
+        .post(
+            &format!("/api/v1/privacy/requests/{agent_id}/decision"),
+            json!({ "action": "deny", "reason": "cannot_verify",
+                    "note": "The permission carries no signature." }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(refused.body["state"], "denied", "{}", refused.body);
+
     // Opting out needs no confirmation: done at once for the account using the address.
     let applied = anon
         .post(
@@ -224,6 +269,24 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
         )
         .await,
         1
+    );
+    // An address no account uses gets the same answer, and a record of the request too.
+    let none = anon
+        .post(
+            FORM,
+            json!({ "kind": "opt_out", "email": "nobody@example.org" }),
+        )
+        .await
+        .expect_status(202);
+    assert_eq!(none.body, applied.body);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE kind = 'opt_out' AND manner = 'form' \
+             AND state = 'completed'"
+        )
+        .await,
+        2
     );
     // Bad input gets a clear answer.
     anon.post(FORM, json!({ "kind": "sell", "email": "ann@example.org" }))
@@ -270,8 +333,23 @@ async fn an_agent_asks_the_person_confirms_and_the_operator_approves(backend: Ba
     // The agent's secret opens nothing before the person confirms.
     let before = view(&anon, &id, &person).await;
     assert_eq!(before["agent"], "Pat Proxy");
+    assert_eq!(before["agent_email"], "pat@agents.example.net");
     assert_eq!(before["request"]["manner"], "agent");
-    let confirmed = confirm(&anon, &id, &person).await;
+    // Unconfirmed, it is on no one's desk, and can only be refused, never extended.
+    let inbox = ops.get("/api/v1/privacy/requests").await.expect_status(200);
+    assert!(!inbox.body.to_string().contains(&id), "{}", inbox.body);
+    ops.post(
+        &format!("/api/v1/privacy/requests/{id}/decision"),
+        json!({ "action": "extend", "note": "We need more time" }),
+    )
+    .await
+    .expect_problem(409, "conflict");
+    let confirmed = confirm_with(
+        &anon,
+        &id,
+        json!({ "token": person, "password": password_of("bob") }),
+    )
+    .await;
     assert_eq!(confirmed["request"]["state"], "verified", "{confirmed}");
     // Now the agent is told, with their own link, which cannot confirm.
     let (agent_id, agent_token) = link(&server, "pat@agents.example.net").await;
@@ -424,6 +502,14 @@ async fn unconfirmed_requests_expire_and_the_form_cannot_flood_a_mailbox(backend
         &format!("UPDATE request_verifications SET expires_at = 1 WHERE request_id = {id}"),
     )
     .await;
+    execute(
+        &server,
+        &format!(
+            "UPDATE privacy_requests SET received_at = {} WHERE id = {id}",
+            Timestamp::now().plus_seconds(-8 * 24 * 3600).0
+        ),
+    )
+    .await;
     let swept = server.app().sweep_retention().await.unwrap();
     assert_eq!(swept.unconfirmed_requests, 1);
     let expired = view(&anon, &id, &token).await;
@@ -449,6 +535,11 @@ async fn unconfirmed_requests_expire_and_the_form_cannot_flood_a_mailbox(backend
                 .expect_status(202);
         }
         anon.post(FORM, json!({ "kind": "know", "email": address }))
+            .await
+            .expect_problem(429, "rate-limited");
+        // A tag after `+` reaches the same mailbox.
+        let tagged = address.replacen('@', "+again@", 1);
+        anon.post(FORM, json!({ "kind": "know", "email": tagged }))
             .await
             .expect_problem(429, "rate-limited");
     }
@@ -492,6 +583,7 @@ async fn a_former_member_asks_for_a_copy_on_the_public_form_and_downloads_it(bac
         .open(&server, &format!("/privacy/request/{id}?token={token}"))
         .await;
     browser.wait_for_text("h1", "A copy of my data").await;
+    browser.fill("#password", &password_of("dee")).await;
     browser.screenshots(&shots("public-request-confirm")).await;
     browser
         .assert_accessible("a public request's confirmation")

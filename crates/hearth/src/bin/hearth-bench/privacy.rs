@@ -25,6 +25,8 @@ pub(crate) struct Measured {
     pub(crate) wall: Duration,
     pub(crate) peak_rss_kib: u64,
     pub(crate) stdout: String,
+    /// What it wrote on standard error: its log (`RUST_LOG` passes on to it).
+    pub(crate) stderr: String,
 }
 
 /// Runs `hearth` with `args` against the bench's database and data directory, sampling its
@@ -78,6 +80,7 @@ pub(crate) fn run_measured(
         wall,
         peak_rss_kib,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     })
 }
 
