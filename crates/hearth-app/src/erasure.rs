@@ -8,13 +8,14 @@
 use crate::audit::record;
 use crate::mail::MAIL_JOB;
 use crate::privacy::ChoiceBy;
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, JobHandler};
+use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
 use hearth_core::model::Community;
 use hearth_core::requests::{LawProfile, RequestKind, RequestStep};
 use hearth_core::{DomainError, Timestamp, UserId};
-use hearth_store::PrivacyRequestRow;
+use hearth_store::{JobRow, NewJob, PrivacyRequestRow, Tx};
 
 /// The answer to a carried-out request to delete.
 #[derive(Debug, Clone)]
@@ -220,6 +221,9 @@ impl App {
                     if !tx.delete_user_telling(user, progress.as_ref()).await? {
                         return Err(DomainError::NotFound("account").into());
                     }
+                    // Should this process stop before the search index has let go of their
+                    // words (just below), a job finishes it.
+                    queue_search_purge(tx, now).await?;
                     Ok::<_, AppError>((row.email, mail_jobs, exports, held, kept_as_deleted_user))
                 })
             })
@@ -227,6 +231,8 @@ impl App {
         // This node forgets their sessions and tokens at once; the others within the
         // credential cache's few seconds (their rows are gone).
         self.credentials.forget_user(user);
+        // Their words leave the search index now, in short transactions between others'.
+        self.purge_search_index().await?;
         // The files follow the rows that made them visible. Should removing them fail, the
         // retention sweep removes files that no row names.
         if let Err(error) = self.blobs.remove_owner(user).await {
@@ -245,5 +251,93 @@ impl App {
             held,
             kept_as_deleted_user,
         })
+    }
+}
+
+/// The job kind that takes an erased person's words out of the search index.
+pub const SEARCH_PURGE_JOB: &str = "search.purge";
+
+/// Messages whose words leave the search index per transaction: about a tenth of a second
+/// of the writer's time each.
+const PURGE_BATCH: i64 = 400;
+
+/// Queues the search index's purge, once however many erasures wait for it.
+async fn queue_search_purge(tx: &mut Tx, now: Timestamp) -> Result<(), AppError> {
+    // PostgreSQL's index lets go of a row with the row.
+    if tx.conn().backend() != hearth_store::Backend::Sqlite {
+        return Ok(());
+    }
+    let id = tx.next_id();
+    tx.conn()
+        .enqueue_job(
+            &NewJob {
+                id,
+                kind: SEARCH_PURGE_JOB,
+                payload: "{}",
+                user: None,
+                dedupe_key: Some(SEARCH_PURGE_JOB),
+                run_at: now,
+                every_ms: None,
+                max_attempts: crate::DEFAULT_ATTEMPTS,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Runs the search index's purge as a job.
+struct SearchPurger;
+
+impl JobHandler for SearchPurger {
+    fn kind(&self) -> &'static str {
+        SEARCH_PURGE_JOB
+    }
+
+    fn run<'a>(&'a self, app: &'a App, _job: &'a JobRow) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            app.purge_search_index()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl App {
+    /// Lets a job purge the search index of erased words.
+    pub(crate) fn start_search_purges(&self) {
+        self.register_job_handler(std::sync::Arc::new(SearchPurger));
+    }
+
+    /// Takes every erased message's words out of the search index, a batch per
+    /// transaction; returns how many.
+    pub(crate) async fn purge_search_index(&self) -> Result<u64, AppError> {
+        let started = std::time::Instant::now();
+        let mut purged = 0;
+        let mut batches = 0;
+        loop {
+            let batch = self
+                .store
+                .write(|tx| {
+                    Box::pin(
+                        async move { Ok::<_, AppError>(tx.purge_search_batch(PURGE_BATCH).await?) },
+                    )
+                })
+                .await?;
+            purged += batch;
+            batches += 1;
+            if batch < PURGE_BATCH.unsigned_abs() {
+                if purged > 0 {
+                    tracing::debug!(
+                        messages = purged,
+                        batches,
+                        ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "erased words purged from the search index"
+                    );
+                }
+                return Ok(purged);
+            }
+        }
     }
 }

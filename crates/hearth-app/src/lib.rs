@@ -221,6 +221,7 @@ impl App {
         app.oidc = oidc;
         app.start_mail()?;
         app.start_exports();
+        app.start_search_purges();
         app.start_webhook_jobs();
         Ok(app)
     }

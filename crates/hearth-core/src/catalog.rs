@@ -267,6 +267,8 @@ pub enum Retention {
     LegalRecordMonths(u32),
     /// Until the privacy request it verifies closes, or its mailed link expires unused.
     UntilRequestCloses,
+    /// Seconds after an erasure: until the search index has let go of the erased words.
+    UntilIndexPurged,
 }
 
 /// What erasing the person does to the column.
@@ -438,6 +440,9 @@ pub enum SubjectLink {
     Columns(&'static [PersonLink]),
     /// Rows hold no personal information.
     None,
+    /// Rows hold what an erasure is still taking out of an index, for seconds: the person
+    /// is already gone, and no row names them.
+    AlreadyErased,
 }
 
 impl SubjectLink {
@@ -445,7 +450,7 @@ impl SubjectLink {
     pub fn links(self) -> &'static [PersonLink] {
         match self {
             SubjectLink::Columns(links) => links,
-            SubjectLink::None => &[],
+            SubjectLink::None | SubjectLink::AlreadyErased => &[],
         }
     }
 }
@@ -1653,6 +1658,26 @@ pub const TABLES: &[Table] = &[
             )),
         ],
     },
+    // The words an erasure takes out of SQLite's full-text index, between the erasure's
+    // transaction and the batches right after it that take them out. Whose they were is not
+    // kept (the person is gone); PostgreSQL leaves the table empty.
+    Table {
+        name: "search_purge",
+        description: "The text of an erased person's messages, for the seconds it takes the \
+                      search index to let go of it after the erasure.",
+        source: Source::Hearth,
+        subject: SubjectLink::AlreadyErased,
+        columns: &[
+            key("message_id"),
+            message_content(personal(
+                "body",
+                CommunicationsContent,
+                LegalCompliance,
+                UntilIndexPurged,
+                DeleteRow,
+            )),
+        ],
+    },
     // Uploaded files go with their uploader and with their message. The bytes themselves are
     // in the blob store (uploads/<owner_id>/<id> under the data directory), removed with the
     // row: the file's content has the same category and sensitivity as its name.
@@ -2364,7 +2389,8 @@ mod tests {
                 .columns
                 .iter()
                 .any(|c| c.category != Category::NotPersonal);
-            assert_eq!(personal, !t.subject.links().is_empty(), "{}", t.name);
+            let whose = !t.subject.links().is_empty() || t.subject == SubjectLink::AlreadyErased;
+            assert_eq!(personal, whose, "{}", t.name);
         }
     }
 

@@ -205,6 +205,7 @@ fn retention_words(retention: catalog::Retention) -> String {
         WhileMember => "while a member of the community".into(),
         LegalRecordMonths(months) => format!("{months} months, as the law asks"),
         UntilRequestCloses => "until the request is answered".into(),
+        UntilIndexPurged => "seconds, until the search index lets go of it".into(),
     }
 }
 

@@ -98,6 +98,7 @@ pub fn retention_words(retention: Retention) -> String {
             format!("{months} months, as the law asks of the record")
         }
         Retention::UntilRequestCloses => "Until your request is answered".into(),
+        Retention::UntilIndexPurged => "Seconds after your data is deleted".into(),
     }
 }
 

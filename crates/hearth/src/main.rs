@@ -686,6 +686,7 @@ fn catalog_table(session_days: i64) -> String {
                 Retention::WhileMember => "while the person is a member".to_string(),
                 Retention::LegalRecordMonths(m) => format!("{m} months (legal record)"),
                 Retention::UntilRequestCloses => "until the request closes".to_string(),
+                Retention::UntilIndexPurged => "seconds after an erasure".to_string(),
             };
             let sensitive = match c.sensitive {
                 Sensitivity::No => "no",
@@ -732,7 +733,9 @@ fn catalog_table(session_days: i64) -> String {
                 }
             })
             .collect();
-        let whose = if links.is_empty() {
+        let whose = if table.subject == hearth_core::catalog::SubjectLink::AlreadyErased {
+            "a person already erased, for seconds".to_string()
+        } else if links.is_empty() {
             "no one's".to_string()
         } else {
             links.join("; ")

@@ -15,9 +15,16 @@ on_both_backends!(
 /// Deletes an account row the way account deletion will, once its content is erased.
 pub(crate) async fn delete_account(store: &Store, id: &str) -> Result<bool, StoreError> {
     let id = UserId(id.parse().unwrap());
-    store
+    let deleted = store
         .write(move |tx| Box::pin(async move { tx.delete_user(id).await }))
-        .await
+        .await?;
+    // Their words leave SQLite's search index right after, in batches, as the app does.
+    while store
+        .write(|tx| Box::pin(async move { tx.purge_search_batch(1000).await }))
+        .await?
+        == 1000
+    {}
+    Ok(deleted)
 }
 
 /// What every string Alice writes starts with, so that none of it can hide anywhere.
@@ -336,6 +343,7 @@ impl Raw {
             "held_messages",
             "request_verifications",
             "erased_identifiers",
+            "search_purge",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES
