@@ -231,8 +231,6 @@ impl App {
         // This node forgets their sessions and tokens at once; the others within the
         // credential cache's few seconds (their rows are gone).
         self.credentials.forget_user(user);
-        // Their words leave the search index now, in short transactions between others'.
-        self.purge_search_index().await?;
         // The files follow the rows that made them visible. Should removing them fail, the
         // retention sweep removes files that no row names.
         if let Err(error) = self.blobs.remove_owner(user).await {
@@ -243,6 +241,12 @@ impl App {
         self.remove_export_files(&exports).await;
         if let Err(error) = self.purge_outbox_of(&mail_jobs, &address).await {
             tracing::error!(%error, "the outbox could not be purged of an erased person's mail");
+        }
+        // Their words leave the search index now, in short transactions between others'.
+        // The erasure is done whatever happens here: a failure (or a caller that stops
+        // waiting) leaves the rest to the job queued with it, and to the retention sweep.
+        if let Err(error) = self.purge_search_index().await {
+            tracing::error!(%error, "the search index could not be purged yet of erased words");
         }
         Ok(ErasureAnswer {
             request_id,
@@ -261,7 +265,7 @@ pub const SEARCH_PURGE_JOB: &str = "search.purge";
 /// of the writer's time each.
 const PURGE_BATCH: i64 = 400;
 
-/// Queues the search index's purge, once however many erasures wait for it.
+/// Queues the search index's purge, for when this process stops before it is done.
 async fn queue_search_purge(tx: &mut Tx, now: Timestamp) -> Result<(), AppError> {
     // PostgreSQL's index lets go of a row with the row.
     if tx.conn().backend() != hearth_store::Backend::Sqlite {
@@ -275,7 +279,9 @@ async fn queue_search_purge(tx: &mut Tx, now: Timestamp) -> Result<(), AppError>
                 kind: SEARCH_PURGE_JOB,
                 payload: "{}",
                 user: None,
-                dedupe_key: Some(SEARCH_PURGE_JOB),
+                // One per erasure: a finished job's row outlives it by weeks, and a key
+                // shared with it would swallow the next erasure's purge.
+                dedupe_key: None,
                 run_at: now,
                 every_ms: None,
                 max_attempts: crate::DEFAULT_ATTEMPTS,

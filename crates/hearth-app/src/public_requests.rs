@@ -246,7 +246,9 @@ fn mailbox_of(email: &str) -> String {
     match email.rsplit_once('@') {
         Some((local, domain)) => {
             let local = local.split_once('+').map_or(local, |(base, _)| base);
-            format!("{local}@{domain}")
+            // Dots too: many providers ignore them, and counting too few mailboxes only
+            // makes the limit stricter.
+            format!("{}@{domain}", local.replace('.', ""))
         }
         None => email.to_string(),
     }
@@ -314,9 +316,14 @@ impl App {
             self.store
                 .write(move |tx| {
                     Box::pin(async move {
+                        let mut row = row;
+                        // On the person's record only when it changed something: a stranger
+                        // repeating the form fills no one's history.
+                        row.user_id = None;
                         if let Some(user) = account {
                             let sale = choice == Choice::SaleOptOut;
                             if tx.conn().set_privacy_choice(user, sale, Some(now)).await? {
+                                row.user_id = Some(user.0);
                                 let action = if sale {
                                     AuditAction::SaleOptedOut
                                 } else {
@@ -495,6 +502,7 @@ impl App {
         token: &str,
         password: Option<String>,
         code: Option<&str>,
+        from: Option<std::net::IpAddr>,
     ) -> Result<PublicView, AppError> {
         if self.holder_of(id, token)? != Holder::Person {
             return Err(DomainError::Forbidden(
@@ -515,9 +523,13 @@ impl App {
         };
         let kind = RequestKind::parse(&row.kind)
             .ok_or_else(|| AppError::Internal("a request of no known kind".into()))?;
-        if row.state != RequestState::Received.code() {
+        // Nothing is tried on a request that is no longer waiting, or whose link expired.
+        if row.state != RequestState::Received.code()
+            || verification.expires_at <= Timestamp::now().0
+        {
             return self.public_request(id, token).await;
         }
+        let agent = verification.agent_email.is_some();
         // The account must still use the address the link went to: one that moved away
         // from a mailbox is no longer confirmed by it.
         let account = match row.user_id.map(UserId) {
@@ -527,7 +539,8 @@ impl App {
                 match current {
                     Some(u) if u.email == verification.email => Some(user),
                     Some(_) => {
-                        self.close_public(row, DenialReason::CannotVerify, None, true)
+                        // Told on the page only: an agent learns nothing of the account.
+                        self.close_public(row, DenialReason::CannotVerify, None, false)
                             .await?;
                         return self.public_request(id, token).await;
                     }
@@ -545,12 +558,30 @@ impl App {
                     "must be entered: a copy or a deletion of an account needs its password",
                 )
             })?;
-            self.reauthenticate_user(user, password, code).await?;
+            // Counted against the sender's network as well as the account, and one answer
+            // for a wrong password and a missing or wrong code: the form is no way to learn
+            // either apart.
+            self.check_address(from)?;
+            self.reauthenticate_user(user, password, code)
+                .await
+                .map_err(|error| match error {
+                    AppError::Domain(DomainError::Invalid { .. }) => DomainError::invalid(
+                        "password",
+                        "the password, or the code from the authenticator, is not right",
+                    )
+                    .into(),
+                    other => other,
+                })?;
         }
-        let Some((row, verification)) = self.verify_public(id).await? else {
+        let Some((row, _)) = self.verify_public(id).await? else {
             return self.public_request(id, token).await;
         };
-        let agent = verification.agent_email.is_some();
+        // An agent's request waits for the operator's review of the permission whatever is
+        // held, so that the agent learns nothing before it: not even whether an account
+        // uses the address.
+        if agent {
+            return self.public_request(id, token).await;
+        }
         let Some(user) = account else {
             // No account uses the address: nothing is held to answer with.
             self.close_public(row, DenialReason::NothingHeld, None, true)
@@ -631,8 +662,7 @@ impl App {
                     }
                     let object = (ObjectKind::PrivacyRequest, Some(id));
                     record(tx, None, AuditAction::RequestVerified, object, None);
-                    let agent = verification.agent_email.is_some();
-                    if agent && row.user_id.is_some() {
+                    if verification.agent_email.is_some() {
                         let audience = audience(tx, &row).await?;
                         tell(
                             tx,
@@ -851,7 +881,7 @@ mod tests {
         assert_eq!(mailbox_of("ann+x@example.org"), "ann@example.org");
         assert_eq!(mailbox_of("ann+x+y@example.org"), "ann@example.org");
         assert_eq!(mailbox_of("ann@example.org"), "ann@example.org");
-        assert_ne!(mailbox_of("a.nn@example.org"), "ann@example.org");
+        assert_eq!(mailbox_of("a.nn+z@example.org"), "ann@example.org");
         assert_eq!(domain_of("ann+x@example.org"), "example.org");
     }
 

@@ -933,7 +933,10 @@ impl App {
                     DenialReason::CannotVerify
                         if request.state != RequestState::Received
                             && !(request.manner == "agent"
-                                && request.state == RequestState::Verified) =>
+                                && matches!(
+                                    request.state,
+                                    RequestState::Verified | RequestState::Extended
+                                )) =>
                     {
                         return Err(DomainError::Conflict(
                             "the requester's identity was verified already",

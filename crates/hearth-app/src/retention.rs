@@ -49,6 +49,8 @@ pub struct SweepReport {
     /// Requests from the public form whose link expired unconfirmed: refused as
     /// unverifiable, and what verification collected forgotten.
     pub unconfirmed_requests: u64,
+    /// Erased messages whose words a stopped erasure left in the search index.
+    pub search_purged: u64,
 }
 
 /// When a sweep of one table stops.
@@ -136,6 +138,8 @@ impl App {
         report.outbox = self.sweep_outbox(now).await?;
         report.exports = self.sweep_exports(now).await?;
         report.unconfirmed_requests = self.expire_unconfirmed_requests(now).await?;
+        // Words of erased people a stopped process left in the search index.
+        report.search_purged = self.purge_search_index().await?;
         let deliveries_before = expired_before("webhook_deliveries", now)?;
         report.webhook_deliveries = self
             .sweep(Until::ShortBatch, move |tx| {
@@ -225,6 +229,7 @@ impl crate::JobHandler for RetentionSweep {
                     exports = report.exports,
                     webhook_deliveries = report.webhook_deliveries,
                     unconfirmed_requests = report.unconfirmed_requests,
+                    search_purged = report.search_purged,
                     "retention sweep deleted expired rows"
                 );
             }

@@ -50,9 +50,10 @@ fn statement(step: &ErasureStep) -> String {
 /// How the plan's step deleting a person's search rows begins.
 const SEARCH_DELETE: &str = "DELETE FROM message_search WHERE";
 
-/// Keeps the text of the person's search rows for the index's purge, before the rows go.
-const STASH_SEARCH: &str = "INSERT INTO search_purge (message_id, body) \
-     SELECT message_id, body FROM message_search WHERE author_id = $1";
+/// Keeps the text of the person's search rows for the index's purge, before the rows go
+/// (followed by the step's own condition).
+const STASH_SEARCH: &str =
+    "INSERT INTO search_purge (message_id, body) SELECT message_id, body FROM message_search WHERE";
 
 /// The plan's statements, built once from the catalog (whose names are all constants).
 fn statements() -> &'static [String] {
@@ -106,9 +107,12 @@ impl Conn<'_> {
             // SQLite's full-text index needs a row's old text to take its words out, a
             // quarter of a millisecond a message: the text waits in search_purge instead, and
             // leaves the index in short batches after this transaction (`purge_search_batch`).
-            if self.backend() == Backend::Sqlite && sql.starts_with(SEARCH_DELETE) {
-                let statement = sqlx::AssertSqlSafe(STASH_SEARCH);
-                dispatch!(self, c => sqlx::query(statement)
+            if self.backend() == Backend::Sqlite
+                && let Some(rows) = sql.strip_prefix(SEARCH_DELETE)
+            {
+                // The same rows the step deletes, by the same condition.
+                let stash = format!("{STASH_SEARCH}{rows}");
+                dispatch!(self, c => sqlx::query(sqlx::AssertSqlSafe(stash))
                     .bind(id.0).execute(&mut **c).await?.rows_affected());
             }
             let statement = sqlx::AssertSqlSafe(sql.as_str());

@@ -249,13 +249,14 @@ pub(crate) struct ConfirmBody {
               (status = 429, body = Problem)))]
 async fn confirm(
     State(state): State<WebState>,
+    ClientAddress(address): ClientAddress,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let token = checked(&body.token)?;
     let view = state
         .app
-        .confirm_public_request(id, token, body.password, body.code.as_deref())
+        .confirm_public_request(id, token, body.password, body.code.as_deref(), address)
         .await?;
     Ok(private(Json(view_of(view, id, token))))
 }

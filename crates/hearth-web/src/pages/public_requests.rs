@@ -343,13 +343,20 @@ pub(crate) struct ConfirmForm {
 pub(crate) async fn confirm(
     State(state): State<WebState>,
     visitor: Visitor,
+    ClientAddress(address): ClientAddress,
     Path(id): Path<i64>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     visitor.check_form(&form.form_token)?;
     let confirmed = state
         .app
-        .confirm_public_request(id, &form.token, form.password, form.code.as_deref())
+        .confirm_public_request(
+            id,
+            &form.token,
+            form.password,
+            form.code.as_deref(),
+            address,
+        )
         .await;
     match confirmed {
         Ok(view) => {

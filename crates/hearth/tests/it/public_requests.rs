@@ -253,6 +253,23 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
         .expect_status(200);
     assert_eq!(refused.body["state"], "denied", "{}", refused.body);
 
+    // An agent asking for an address no account uses learns nothing more than one asking for
+    // a member: the person's confirmation leaves it waiting for the operator's review.
+    anon.post(
+        FORM,
+        json!({ "kind": "know", "email": "nobody@example.org",
+                "agent": { "name": "Prober", "email": "p@agents.example.net",
+                           "permission": "signed" } }),
+    )
+    .await
+    .expect_status(202);
+    let (probe_id, probe_token) = link(&server, "nobody@example.org").await;
+    let probed = confirm(&anon, &probe_id, &probe_token).await;
+    assert_eq!(probed["request"]["state"], "verified", "{probed}");
+    let told = mails(&server, "p@agents.example.net").await;
+    assert_eq!(told.len(), 1);
+    assert!(told[0].text.contains("reviewing your permission"), "{told:?}");
+
     // Opting out needs no confirmation: done at once for the account using the address.
     let applied = anon
         .post(

@@ -109,6 +109,7 @@ async fn expired_sessions_and_events_past_their_days_are_swept(backend: Backend)
             exports: 0,
             webhook_deliveries: 1,
             unconfirmed_requests: 0,
+            search_purged: 0,
         }
     );
     assert!(!outbox.join("old.eml").exists() && outbox.join("new.eml").exists());
