@@ -268,7 +268,10 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
     assert_eq!(probed["request"]["state"], "verified", "{probed}");
     let told = mails(&server, "p@agents.example.net").await;
     assert_eq!(told.len(), 1);
-    assert!(told[0].text.contains("reviewing your permission"), "{told:?}");
+    assert!(
+        told[0].text.contains("reviewing your permission"),
+        "{told:?}"
+    );
 
     // Opting out needs no confirmation: done at once for the account using the address.
     let applied = anon
