@@ -319,6 +319,16 @@ impl App {
     /// Takes every erased message's words out of the search index, a batch per
     /// transaction; returns how many.
     pub(crate) async fn purge_search_index(&self) -> Result<u64, AppError> {
+        if !self
+            .store
+            .reader()
+            .await?
+            .conn()
+            .search_purge_pending()
+            .await?
+        {
+            return Ok(0);
+        }
         let started = std::time::Instant::now();
         let mut purged = 0;
         let mut batches = 0;

@@ -694,11 +694,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("cannot refuse: {e}")))?;
         let was = row.state.clone();
         let now = Timestamp::now();
-        row.state = denied.state.code().into();
-        row.denial_reason = Some(reason.code().into());
-        row.responded_at = Some(now.0);
-        row.details = None;
-        row.answer = Some(answer.unwrap_or_else(|| reason.consumer_text().into()));
+        crate::requests::mark_denied(&mut row, denied.state, reason, answer, now);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -755,16 +751,10 @@ impl App {
             if due.is_empty() {
                 return Ok(expired);
             }
-            for id in due {
-                let row = {
-                    let mut reader = self.store.reader().await?;
-                    reader.conn().privacy_request(id).await?
-                };
-                if let Some(row) = row {
-                    self.close_public(row, DenialReason::CannotVerify, None, false)
-                        .await?;
-                    expired += 1;
-                }
+            for row in due {
+                self.close_public(row, DenialReason::CannotVerify, None, false)
+                    .await?;
+                expired += 1;
             }
         }
     }

@@ -956,13 +956,8 @@ impl App {
                 }
                 let mut row = row;
                 let was = row.state.clone();
-                row.state = next.state.code().into();
-                row.denial_reason = Some(reason.code().into());
                 row.note = checked_note(&note, false)?;
-                row.details = None;
-                row.failure = None;
-                row.responded_at = Some(Timestamp::now().0);
-                row.answer = Some(reason.consumer_text().into());
+                mark_denied(&mut row, next.state, reason, None, Timestamp::now());
                 self.move_on(
                     admin,
                     row,
@@ -1434,4 +1429,21 @@ pub fn request_log_csv(requests: &[RequestInfo]) -> Result<String, AppError> {
         .into_inner()
         .map_err(|e| AppError::Internal(format!("the request log CSV: {e}")))?;
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Writes a refusal into a request's row: its state, the reason, and the answer the person
+/// reads (the reason's own words unless `answer` says more); what it was waiting on goes.
+pub(crate) fn mark_denied(
+    row: &mut PrivacyRequestRow,
+    state: RequestState,
+    reason: DenialReason,
+    answer: Option<String>,
+    now: Timestamp,
+) {
+    row.state = state.code().into();
+    row.denial_reason = Some(reason.code().into());
+    row.details = None;
+    row.failure = None;
+    row.responded_at = Some(now.0);
+    row.answer = Some(answer.unwrap_or_else(|| reason.consumer_text().into()));
 }

@@ -75,6 +75,18 @@ impl Conn<'_> {
         Ok(())
     }
 
+    /// Whether erased messages' words still wait to leave SQLite's search index: a read, so
+    /// that a sweep with nothing to purge costs the writer nothing.
+    pub async fn search_purge_pending(&mut self) -> Result<bool, StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(false);
+        }
+        let pending: Option<i64> = dispatch!(self, c => sqlx::query_scalar(
+            "SELECT message_id FROM search_purge LIMIT 1")
+            .fetch_optional(&mut **c).await?);
+        Ok(pending.is_some())
+    }
+
     async fn erase_person(
         &mut self,
         id: UserId,

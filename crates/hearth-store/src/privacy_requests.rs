@@ -158,6 +158,25 @@ impl Conn<'_> {
         )
     }
 
+    /// Requests from the public form still waiting for their person's confirmation, received
+    /// before `before` (their link has expired), at most `limit`. Read from the requests
+    /// themselves: an erasure by another path takes their verification rows with it.
+    pub async fn unconfirmed_expired(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<PrivacyRequestRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM privacy_requests WHERE state = 'received' \
+             AND manner IN ('form', 'agent') AND received_at < $1 \
+             ORDER BY received_at LIMIT $2"
+        );
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, PrivacyRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(before.0).bind(limit).fetch_all(&mut **c).await?),
+        )
+    }
+
     /// Writes a request's new standing, provided it still stands where it was read
     /// (`was_state`): two admins acting at once cannot both move it. Returns whether it was
     /// written.

@@ -80,21 +80,6 @@ impl Conn<'_> {
             .bind(pattern).bind(since.0).fetch_all(&mut **c).await?))
     }
 
-    /// Requests from the public form still waiting for their person's confirmation, received
-    /// before `before` (their link has expired), at most `limit`. Read from the requests
-    /// themselves: an erasure by another path takes their verification rows with it.
-    pub async fn unconfirmed_expired(
-        &mut self,
-        before: Timestamp,
-        limit: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM privacy_requests WHERE state = 'received' \
-             AND manner IN ('form', 'agent') AND received_at < $1 \
-             ORDER BY received_at LIMIT $2")
-            .bind(before.0).bind(limit).fetch_all(&mut **c).await?))
-    }
-
     /// Puts identifiers on the suppression list (`(digest, kind)`); one already there stays.
     pub async fn suppress_identifiers(
         &mut self,

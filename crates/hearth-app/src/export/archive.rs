@@ -97,7 +97,13 @@ impl Archive {
             hasher: Sha256::new(),
             bytes: 0,
         };
-        fill(&mut hashing).map_err(|e| format!("the copy could not be written: {e}"))?;
+        // Rows arrive a value at a time; the hash and the deflater work best on large
+        // slices, so they are gathered here first.
+        let mut buffered = BufWriter::with_capacity(64 * 1024, &mut hashing);
+        fill(&mut buffered)
+            .and_then(|()| buffered.flush())
+            .map_err(|e| format!("the copy could not be written: {e}"))?;
+        drop(buffered);
         let (hasher, bytes) = (hashing.hasher, hashing.bytes);
         self.entries.push(Entry {
             path: path.to_string(),
@@ -432,6 +438,40 @@ fn copy_file(archive: &mut Archive, path: &str, from: &Path) -> Result<(), Strin
     archive.entry(path, |out| std::io::copy(&mut file, out).map(drop))
 }
 
+/// Each column's name as it opens a member of a JSON object (`"name":`), worked out once
+/// per kind so that a row costs only its values.
+fn object_keys(names: &[&str]) -> Vec<Vec<u8>> {
+    names
+        .iter()
+        .map(|name| {
+            let mut key = serde_json::to_vec(name).unwrap_or_default();
+            key.push(b':');
+            key
+        })
+        .collect()
+}
+
+/// Writes one row as a JSON object straight to `out`: no map is built per row, which was a
+/// fifth of an export's time for a person with many messages.
+fn write_object(
+    out: &mut dyn Write,
+    keys: &[Vec<u8>],
+    values: &[Option<String>],
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (key, value)) in keys.iter().zip(values).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(key)?;
+        match value {
+            Some(text) => serde_json::to_writer(&mut *out, text)?,
+            None => out.write_all(b"null")?,
+        }
+    }
+    out.write_all(b"}")
+}
+
 /// Writes one kind's JSON and CSV entries; returns how many rows it had.
 #[allow(clippy::too_many_arguments)]
 fn write_kind(
@@ -449,6 +489,7 @@ fn write_kind(
     // Worked out once per kind, not per row.
     let columns: Vec<_> = kind.columns().collect();
     let names: Vec<&'static str> = columns.iter().map(|(c, _)| c.name).collect();
+    let keys = object_keys(&names);
     let position = |name: &str| names.iter().position(|n| *n == name);
     let upload_columns = (kind.name() == "uploads")
         .then(|| position("id").zip(position("file_name")))
@@ -490,21 +531,11 @@ fn write_kind(
                         found.avatar = values[avatar].as_deref().and_then(|v| v.parse().ok());
                         *username = values[handle].clone().unwrap_or_default();
                     }
-                    let object: serde_json::Map<String, serde_json::Value> = names
-                        .iter()
-                        .zip(&values)
-                        .map(|(name, value)| {
-                            (
-                                (*name).to_string(),
-                                value.clone().map_or(serde_json::Value::Null, Into::into),
-                            )
-                        })
-                        .collect();
                     let written = (|| -> Result<(), String> {
                         if rows > 0 {
                             out.write_all(b",").map_err(|e| e.to_string())?;
                         }
-                        serde_json::to_writer(&mut *out, &object).map_err(|e| e.to_string())?;
+                        write_object(&mut *out, &keys, &values).map_err(|e| e.to_string())?;
                         csv.write_record(values.iter().map(|v| v.as_deref().unwrap_or("")))
                             .map_err(|e| e.to_string())
                     })();
@@ -539,4 +570,30 @@ fn write_kind(
     drop(draft);
     std::fs::remove_file(csv_draft).map_err(|e| format!("a CSV draft cannot be removed: {e}"))?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{object_keys, write_object};
+
+    #[test]
+    fn a_row_is_written_as_the_json_object_a_map_would_make()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let keys = object_keys(&["id", "body \"quoted\"", "edited_at"]);
+        let values = vec![
+            Some("7".to_string()),
+            Some("line\nbreak, \"quote\", back\\slash, \u{1}control, é".to_string()),
+            None,
+        ];
+        let mut out = Vec::new();
+        write_object(&mut out, &keys, &values)?;
+        let read: serde_json::Value = serde_json::from_slice(&out)?;
+        let expected = serde_json::json!({
+            "id": "7",
+            "body \"quoted\"": "line\nbreak, \"quote\", back\\slash, \u{1}control, é",
+            "edited_at": null,
+        });
+        assert_eq!(read, expected);
+        Ok(())
+    }
 }

@@ -7,12 +7,12 @@
 use crate::WebState;
 use crate::extract::ClientAddress;
 use crate::pages::accounts::form_error;
-use crate::pages::{Layout, PageError, Visitor, render_with_status};
+use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use hearth_app::Confirmed;
 use serde::Deserialize;
@@ -65,17 +65,6 @@ struct ResetPage {
     token: String,
     step: Step,
     error: Option<String>,
-}
-
-/// A page that came from a mailed link: its address holds the link's secret, which no
-/// other site may see in a `Referer`.
-fn link_page(status: StatusCode, page: &impl Template, visitor: &Visitor) -> Response {
-    let mut response = render_with_status(status, page, visitor);
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
 }
 
 #[derive(Deserialize)]

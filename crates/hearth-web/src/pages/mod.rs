@@ -302,6 +302,17 @@ pub(crate) fn render(template: &impl Template, visitor: &Visitor) -> Response {
     render_with_status(StatusCode::OK, template, visitor)
 }
 
+/// Renders a page whose address or forms hold a mailed link's secret: no other site may see
+/// it in a `Referer` (and, as for every page, no cache may keep it).
+pub(crate) fn link_page(status: StatusCode, page: &impl Template, visitor: &Visitor) -> Response {
+    let mut response = render_with_status(status, page, visitor);
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 /// Renders a page with `status`.
 pub(crate) fn render_with_status(
     status: StatusCode,

@@ -10,7 +10,7 @@ use crate::extract::ClientAddress;
 use crate::pages::accounts::form_error;
 use crate::pages::requests::{KnowView, kind_label, state_label};
 use crate::pages::settings::day_and_time;
-use crate::pages::{Layout, PageError, Visitor, render_with_status};
+use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
@@ -60,19 +60,6 @@ fn kinds() -> Vec<(&'static str, &'static str)> {
             "Limit the use of my sensitive personal information",
         ),
     ]
-}
-
-/// A page that holds a link's secret in its address or forms: no other site may see it in a
-/// `Referer`, and no cache may keep it.
-fn link_page(status: StatusCode, page: &impl Template, visitor: &Visitor) -> Response {
-    let mut response = render_with_status(status, page, visitor);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// `GET /privacy/request`: the form.

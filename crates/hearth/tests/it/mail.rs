@@ -4,6 +4,7 @@
 //! loopback.
 
 use crate::harness::{Backend, Client, TestServer, on_both_backends, password_of};
+use crate::requests::count;
 use hearth::config::{SmtpTlsMode, UnconfirmedAccountsMode};
 use hearth_app::JobOutcome;
 use hearth_core::Timestamp;
@@ -168,16 +169,6 @@ async fn deliver(server: &TestServer) -> Vec<JobOutcome> {
         .into_iter()
         .map(|run| run.outcome)
         .collect()
-}
-
-/// The single number `sql` selects.
-async fn count(server: &TestServer, sql: &str) -> i64 {
-    let mut reader = server.app().store().reader().await.unwrap();
-    reader
-        .conn()
-        .count_unchecked(sql.to_string())
-        .await
-        .unwrap()
 }
 
 /// How many audit entries have the action `code`.
