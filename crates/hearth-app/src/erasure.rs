@@ -164,7 +164,7 @@ impl App {
                             .iter()
                             .map(|h| {
                                 format!(
-                                    "{} of your messages in {}, under a legal hold ({})",
+                                    "the text of {} of your messages in {}, under a legal hold ({})",
                                     h.messages, h.community, h.reason
                                 )
                             })

@@ -46,6 +46,13 @@ pub trait JobHandler: Send + Sync {
 
     /// Runs one job. An error says, in plain words and without personal data, why it failed.
     fn run<'a>(&'a self, app: &'a App, job: &'a JobRow) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Whether its payload holds personal data (a mail's address and letter): then it is
+    /// forgotten once the job is done, rather than kept with the finished job's row for
+    /// weeks. A failed job keeps it, so that an operator can run it again.
+    fn payload_is_personal(&self) -> bool {
+        false
+    }
 }
 
 /// The handlers a node knows.
@@ -247,7 +254,9 @@ impl App {
         job: &JobRow,
         now: Timestamp,
     ) -> Result<JobOutcome, AppError> {
-        let result = match self.jobs.handler(&job.kind) {
+        let handler = self.jobs.handler(&job.kind);
+        let personal = handler.as_ref().is_some_and(|h| h.payload_is_personal());
+        let result = match handler {
             // A handler that panics fails its attempt like one that returns an error; the
             // runner, and the node's other jobs, carry on.
             Some(handler) => {
@@ -311,18 +320,21 @@ impl App {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    Ok::<_, AppError>(
-                        tx.conn()
-                            .settle_job(
-                                (id, &owner),
-                                state,
-                                run_at,
-                                error.as_deref(),
-                                reset,
-                                Timestamp::now(),
-                            )
-                            .await?,
-                    )
+                    let settled = tx
+                        .conn()
+                        .settle_job(
+                            (id, &owner),
+                            state,
+                            run_at,
+                            error.as_deref(),
+                            reset,
+                            Timestamp::now(),
+                        )
+                        .await?;
+                    if settled && personal && state == JobState::Done {
+                        tx.conn().forget_job_payload(id).await?;
+                    }
+                    Ok::<_, AppError>(settled)
                 })
             })
             .await?;

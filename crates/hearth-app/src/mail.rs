@@ -800,6 +800,10 @@ impl JobHandler for MailSender {
         MAIL_JOB
     }
 
+    fn payload_is_personal(&self) -> bool {
+        true
+    }
+
     fn run<'a>(&'a self, app: &'a App, job: &'a JobRow) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let message = self.message(&app.key, job)?;

@@ -804,6 +804,18 @@ impl App {
         let lifecycle = lifecycle_of(&row)?;
         let admin = actor.user;
         let refused = |e| AppError::from(DomainError::Conflict(refusal_text(e)));
+        // The account is one across the instance: what the operator holds for their own
+        // decision, a community's admins can neither approve, refuse, extend nor complete.
+        // Running a failed step again changes no decision.
+        if !matches!(decision, Decision::Retry)
+            && matches!(desk, Desk::Community(_))
+            && self.handling(None).await?.needs_approval(request.kind)
+        {
+            return Err(DomainError::Forbidden(
+                "on this Hearth the operator decides this kind of request",
+            )
+            .into());
+        }
         match decision {
             Decision::Approve | Decision::Retry => {
                 if matches!(decision, Decision::Retry) && request.failure.is_none() {
@@ -856,17 +868,6 @@ impl App {
                     .requester
                     .ok_or(DomainError::Conflict("the requester's account is gone"))?;
                 let retry = matches!(decision, Decision::Retry);
-                // The account is one across the instance: what the operator holds for their
-                // own approval, a community's admins cannot approve for them.
-                if !retry
-                    && matches!(desk, Desk::Community(_))
-                    && self.handling(None).await?.needs_approval(request.kind)
-                {
-                    return Err(DomainError::Forbidden(
-                        "on this Hearth the operator approves this kind of request",
-                    )
-                    .into());
-                }
                 // Approval acts once: from waiting (verified or extended), never again on a
                 // request already being carried out. A retry acts on one whose step failed.
                 if !retry
@@ -1421,7 +1422,8 @@ pub fn request_log_csv(requests: &[RequestInfo]) -> Result<String, AppError> {
             r.beyond_quota.to_string(),
             r.answered_at.map(|a| a.to_rfc3339()).unwrap_or_default(),
             r.denial.map(|d| d.code().to_string()).unwrap_or_default(),
-            r.failure.clone().unwrap_or_default(),
+            // The one cell with words others chose (a webhook's name leads a failure).
+            hearth_core::export::csv_cell(r.failure.as_deref().unwrap_or_default()).into_owned(),
         ])
         .map_err(failed)?;
     }

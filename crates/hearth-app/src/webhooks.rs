@@ -188,7 +188,7 @@ pub(crate) async fn requeue_request_deliveries(
     let failed = tx.conn().failed_deliveries_of_request(request).await?;
     let now = Timestamp::now();
     for id in &failed {
-        tx.conn().requeue_delivery(*id).await?;
+        tx.conn().requeue_delivery(*id, now).await?;
         queue_delivery(tx, *id, now).await?;
     }
     Ok(failed.len())
@@ -279,6 +279,31 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// would let an admin map the operator's network.
 const UNREACHABLE: &str = "the recipient could not be reached";
 
+/// A webhook may carry only channels of its community that its maker may read: an admin who
+/// is not in a private channel cannot send its words outside by way of a webhook.
+async fn check_channels(
+    conn: &mut hearth_store::Conn<'_>,
+    community: CommunityId,
+    user: UserId,
+    channels: &[ChannelId],
+) -> Result<(), AppError> {
+    for channel in channels {
+        let readable = match crate::chat::access(conn, user, *channel).await {
+            Ok(access) => access.channel.community_id == Some(community) && access.may_read(),
+            Err(AppError::Domain(DomainError::NotFound(_))) => false,
+            Err(other) => return Err(other),
+        };
+        if !readable {
+            return Err(DomainError::invalid(
+                "channels",
+                "must be channels of this community that you can read",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 impl App {
     /// Registers the dispatcher's and the deliveries' job handlers.
     pub(crate) fn start_webhook_jobs(&self) {
@@ -355,16 +380,7 @@ impl App {
             let mut reader = self.store.reader().await?;
             let role = role_in(&mut reader.conn(), community, actor.user).await?;
             require(role, Action::ManageWebhooks, "only admins set up webhooks")?;
-            for channel in &new.channels {
-                let found = reader.conn().channel(*channel).await?;
-                if found.is_none_or(|c| c.community_id != Some(community)) {
-                    return Err(DomainError::invalid(
-                        "channels",
-                        "must be channels of this community",
-                    )
-                    .into());
-                }
-            }
+            check_channels(&mut reader.conn(), community, actor.user, &new.channels).await?;
         }
         if let Err(why) = self.reachable(&url).await {
             tracing::debug!(%why, "a webhook's address was refused");
@@ -418,16 +434,7 @@ impl App {
                             DomainError::Conflict("a community has at most 20 webhooks").into()
                         );
                     }
-                    for channel in &channels {
-                        let found = tx.conn().channel(*channel).await?;
-                        if found.is_none_or(|c| c.community_id != Some(community)) {
-                            return Err(DomainError::invalid(
-                                "channels",
-                                "must be channels of this community",
-                            )
-                            .into());
-                        }
-                    }
+                    check_channels(&mut tx.conn(), community, user, &channels).await?;
                     // From now on: what was posted before is not sent.
                     row.dispatched_through = tx.conn().last_event_seq().await?;
                     tx.conn().insert_webhook(&row).await?;
@@ -549,6 +556,7 @@ impl App {
     async fn may_send(
         &self,
         recipient: Recipient,
+        maker: Option<i64>,
         message: MessageId,
     ) -> Result<Option<UserId>, AppError> {
         let mut reader = self.store.reader().await?;
@@ -570,6 +578,20 @@ impl App {
             sensitive_limit: person.sensitive_limit_at.is_some(),
         };
         let sensitive = channel.kind != ChannelKind::Public;
+        // A private channel's words go out only while the webhook's maker could read them:
+        // one who left the channel (or whose account is gone) no longer sends them.
+        if sensitive {
+            let still_member = match maker {
+                Some(maker) => conn
+                    .channel_with_access(found.channel_id, UserId(maker))
+                    .await?
+                    .is_some_and(|(_, member, _)| member),
+                None => false,
+            };
+            if !still_member {
+                return Ok(None);
+            }
+        }
         Ok(may_receive(recipient, choices, sensitive).then_some(author))
     }
 
@@ -597,7 +619,10 @@ impl App {
             };
             let mut authors = Vec::new();
             for (_, message) in &posts {
-                if let Some(author) = self.may_send(recipient, MessageId(*message)).await? {
+                if let Some(author) = self
+                    .may_send(recipient, hook.created_by, MessageId(*message))
+                    .await?
+                {
                     authors.push((*message, Some(author)));
                 }
             }
@@ -724,12 +749,13 @@ impl App {
         let recipient = Recipient::parse(&hook.recipient).unwrap_or(Recipient::ThirdParty);
         if delivery.event == "message.posted"
             && self
-                .may_send(recipient, MessageId(delivery.object_id))
+                .may_send(recipient, hook.created_by, MessageId(delivery.object_id))
                 .await
                 .map_err(fail)?
                 .is_none()
         {
-            // Deleted, or its author opted out or limited since it was queued.
+            // Deleted, or its author opted out or limited since it was queued, or the
+            // webhook's maker left its private channel.
             self.forget_delivery(id).await.map_err(fail)?;
             return Ok(());
         }

@@ -130,6 +130,19 @@ impl Kind {
     }
 }
 
+/// A CSV cell as a spreadsheet should show it: text that a spreadsheet would run as a formula
+/// (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not a plain number)
+/// is given a leading apostrophe, so that opening a copy or a log runs nothing planted in it.
+/// The JSON beside the CSV keeps every value exactly.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && value.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
 /// Every kind of data a copy holds, in catalog order.
 pub fn kinds() -> Vec<Kind> {
     catalog::TABLES
@@ -212,6 +225,20 @@ fn retention_words(retention: catalog::Retention) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_made_text_and_numbers_stay_numbers() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"https://x\")"),
+            "'=HYPERLINK(\"https://x\")"
+        );
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("+1 555 cmd"), "'+1 555 cmd");
+        assert_eq!(csv_cell("\tX"), "'\tX");
+        assert_eq!(csv_cell("-12.5"), "-12.5");
+        assert_eq!(csv_cell("hello = world"), "hello = world");
+        assert_eq!(csv_cell(""), "");
+    }
 
     #[test]
     fn every_table_about_people_is_a_kind_or_derived_from_one() {

@@ -234,6 +234,14 @@ impl Conn<'_> {
         Ok(changed == 1)
     }
 
+    /// Replaces a finished job's payload with an empty object: what it held (a mail's
+    /// address and letter) is not kept once it is done.
+    pub async fn forget_job_payload(&mut self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query("UPDATE jobs SET payload = '{}' WHERE id = $1")
+            .bind(id).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
     /// A job by id.
     pub async fn job(&mut self, id: i64) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");

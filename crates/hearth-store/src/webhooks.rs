@@ -285,11 +285,12 @@ impl Conn<'_> {
         Ok(())
     }
 
-    /// Puts a delivery back in the queue, to be tried again.
-    pub async fn requeue_delivery(&mut self, id: i64) -> Result<(), StoreError> {
+    /// Puts a delivery back in the queue, to be tried again; its log entry counts from now.
+    pub async fn requeue_delivery(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'queued', error = NULL WHERE id = $1")
-            .bind(id).execute(&mut **c).await?.rows_affected());
+            "UPDATE webhook_deliveries SET state = 'queued', error = NULL, created_at = $2 \
+             WHERE id = $1")
+            .bind(id).bind(now.0).execute(&mut **c).await?.rows_affected());
         Ok(())
     }
 
@@ -321,7 +322,9 @@ impl Conn<'_> {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Deletes up to `limit` deliveries made before `before`.
+    /// Deletes up to `limit` deliveries made before `before`, except a request's notices
+    /// that have not gone yet: they stay, to be run again from the request's desk, as long as
+    /// the request's record is kept.
     pub async fn delete_old_deliveries(
         &mut self,
         before: Timestamp,
@@ -329,7 +332,9 @@ impl Conn<'_> {
     ) -> Result<u64, StoreError> {
         Ok(dispatch!(self, c => sqlx::query(
             "DELETE FROM webhook_deliveries WHERE id IN \
-             (SELECT id FROM webhook_deliveries WHERE created_at < $1 LIMIT $2)")
+             (SELECT id FROM webhook_deliveries WHERE created_at < $1 \
+              AND (request_id IS NULL OR state = 'delivered' \
+                   OR request_id NOT IN (SELECT id FROM privacy_requests)) LIMIT $2)")
             .bind(before.0).bind(limit).execute(&mut **c).await?.rows_affected()))
     }
 }

@@ -472,6 +472,14 @@ fn write_object(
     out.write_all(b"}")
 }
 
+/// A CSV cell's bytes, made safe to open in a spreadsheet.
+fn cell_bytes(value: &str) -> std::borrow::Cow<'_, [u8]> {
+    match export::csv_cell(value) {
+        std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+        std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.into_bytes()),
+    }
+}
+
 /// Writes one kind's JSON and CSV entries; returns how many rows it had.
 #[allow(clippy::too_many_arguments)]
 fn write_kind(
@@ -536,8 +544,12 @@ fn write_kind(
                             out.write_all(b",").map_err(|e| e.to_string())?;
                         }
                         write_object(&mut *out, &keys, &values).map_err(|e| e.to_string())?;
-                        csv.write_record(values.iter().map(|v| v.as_deref().unwrap_or("")))
-                            .map_err(|e| e.to_string())
+                        csv.write_record(
+                            values
+                                .iter()
+                                .map(|v| cell_bytes(v.as_deref().unwrap_or(""))),
+                        )
+                        .map_err(|e| e.to_string())
                     })();
                     rows += 1;
                     written.map_err(|e| {

@@ -107,6 +107,24 @@ async fn the_public_form_verifies_by_the_address_on_record_and_answers_there(bac
         mail.iter()
             .any(|m| m.text.contains("Confirm your privacy request"))
     );
+    // Sent, a mail's address and letter are not kept with its finished job.
+    assert!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'mail.send' AND state = 'done'"
+        )
+        .await
+            > 0
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'mail.send' AND state = 'done' \
+             AND payload <> '{}'"
+        )
+        .await,
+        0
+    );
     // A wrong secret, or another request's, finds nothing.
     anon.get(&format!("{FORM}/{id}?token=AAAA"))
         .await

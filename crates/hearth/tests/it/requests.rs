@@ -1084,6 +1084,18 @@ async fn what_the_operator_holds_for_approval_a_community_cannot_approve(backend
     )
     .await
     .expect_problem(403, "forbidden");
+    // Nor refuse it, nor take more time over it.
+    for decision in [
+        json!({ "action": "deny", "reason": "legal_exception", "note": "we keep it" }),
+        json!({ "action": "extend", "note": "busy" }),
+    ] {
+        olga.post(
+            &format!("/api/v1/communities/{guild}/privacy/requests/{id}/decision"),
+            decision,
+        )
+        .await
+        .expect_problem(403, "forbidden");
+    }
     ada.get("/api/v1/me").await.expect_status(200);
     let ops = operator(&server, "ops").await;
     let done = ops

@@ -10,7 +10,7 @@ on_both_backends!(
 );
 
 /// Gives `member` a role in `community`, as `by`.
-async fn give_role(by: &Member, community: &str, member: &Member, role: &str) {
+pub(crate) async fn give_role(by: &Member, community: &str, member: &Member, role: &str) {
     by.put(
         &format!("/api/v1/communities/{community}/members/{}/role", member.id),
         json!({ "role": role }),

@@ -169,6 +169,17 @@ async fn a_third_party_receives_nothing_of_an_opted_out_member_and_a_service_pro
     )
     .await
     .expect_problem(403, "forbidden");
+    // An admin cannot send a private channel she is not in outside by way of a webhook.
+    crate::roles::give_role(&olga, &guild, &bea, "admin").await;
+    let hr = bea.create_channel(&guild, "hr", "private").await;
+    bea.say(&hr, "bea's private words").await;
+    olga.post(
+        &hooks,
+        json!({ "name": "Mirror", "url": third.url, "channel_ids": [hr],
+                "recipient": "service_provider", "attestation": "anything" }),
+    )
+    .await
+    .expect_problem(422, "validation");
     olga.post(
         &hooks,
         json!({ "name": "Archive", "url": provider.url, "channel_ids": [general],
