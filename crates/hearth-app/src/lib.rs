@@ -30,6 +30,7 @@ mod search;
 mod secrets;
 mod sessions;
 mod sign_in_limits;
+mod statements;
 mod two_factor;
 mod uploads;
 mod webhooks;
@@ -63,6 +64,9 @@ pub use requests::{
 };
 pub use retention::SweepReport;
 pub use search::{MAX_OFFSET, SearchIn};
+pub use statements::{
+    PrivacyStatement, Publication, StatementOptions, StatementVersion, ToAcknowledge,
+};
 pub use two_factor::{RECOVERY_CODES, SecondFactorChallenge, TwoFactorSetup, TwoFactorStatus};
 pub use uploads::{Download, MAX_ATTACHMENTS};
 pub use webhooks::{NewWebhook, WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WebhookInfo};

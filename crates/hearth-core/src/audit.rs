@@ -139,6 +139,12 @@ pub enum AuditAction {
     LegalHoldPlaced,
     /// A legal hold was released.
     LegalHoldReleased,
+    /// A new version of a community's privacy statement was published.
+    StatementPublished,
+    /// A member acknowledged a version of a community's privacy statement.
+    StatementAcknowledged,
+    /// A community changed what its privacy statement says of it (contact, metrics).
+    StatementSettingsChanged,
 }
 
 impl AuditAction {
@@ -210,6 +216,9 @@ impl AuditAction {
             AuditAction::WebhookDeleted => "webhook.deleted",
             AuditAction::LegalHoldPlaced => "legal_hold.placed",
             AuditAction::LegalHoldReleased => "legal_hold.released",
+            AuditAction::StatementPublished => "privacy.statement_published",
+            AuditAction::StatementAcknowledged => "privacy.statement_acknowledged",
+            AuditAction::StatementSettingsChanged => "privacy.statement_settings_changed",
         }
     }
 }
@@ -239,6 +248,8 @@ pub enum ObjectKind {
     Webhook,
     /// A legal hold.
     LegalHold,
+    /// A version of a community's privacy statement.
+    PrivacyStatement,
 }
 
 impl ObjectKind {
@@ -256,6 +267,7 @@ impl ObjectKind {
             ObjectKind::PrivacyRequest => "privacy_request",
             ObjectKind::Webhook => "webhook",
             ObjectKind::LegalHold => "legal_hold",
+            ObjectKind::PrivacyStatement => "privacy_statement",
         }
     }
 }

@@ -1090,6 +1090,56 @@ pub const TABLES: &[Table] = &[
             key("set_at"),
         ],
     },
+    // A community's privacy statement, every published version: the statement in force on
+    // any day can be shown. Its text speaks of the community, not of a person; who published
+    // it is kept while they have an account.
+    Table {
+        name: "privacy_statements",
+        description: "The versions of a community's privacy statement, and who published each.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Column("published_by")]),
+        columns: &[
+            key("id"),
+            key("community_id"),
+            key("version"),
+            key("body"),
+            key("url"),
+            personal(
+                "published_by",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Deidentify,
+            ),
+            key("published_at"),
+        ],
+    },
+    // A member's acknowledgement of a version of a community's statement: the proof they
+    // were told.
+    Table {
+        name: "statement_acknowledgements",
+        description: "Which versions of a community's privacy statement you acknowledged, and \
+                      when.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("statement_id"),
+            personal(
+                "user_id",
+                Identifiers,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "acknowledged_at",
+                InternetActivity,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
     // What a hold kept of an erased person: their messages' text, sealed for no one, until
     // the hold is released.
     Table {
@@ -1388,6 +1438,16 @@ pub const TABLES: &[Table] = &[
             key("approved_requests"),
             // Whether an erased member's messages go or stay under "Deleted user".
             key("erased_messages"),
+            // Where the statement tells people to write about their privacy: the community's
+            // own address or page, which may be its owner's.
+            personal(
+                "privacy_contact",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            key("publish_request_metrics"),
             personal(
                 "owner_id",
                 Identifiers,

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod redacted_debug;
 pub mod requests;
 pub mod sign_in_throttle;
+pub mod statement;
 pub mod timestamp;
 pub mod uploads;
 pub mod validate;

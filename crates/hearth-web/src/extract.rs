@@ -155,6 +155,32 @@ impl FromRequestParts<WebState> for Authed {
     }
 }
 
+/// The caller when they sent credentials, else no one: for what anyone may read and
+/// members may read more of. A token that fails is refused as for [`Authed`]; a session
+/// cookie that no longer works reads as signed out.
+pub(crate) struct MaybeAuthed(pub Option<Actor>);
+
+impl FromRequestParts<WebState> for MaybeAuthed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Authed::from_request_parts(parts, state)
+                .await
+                .map(|Authed(actor)| MaybeAuthed(Some(actor)));
+        }
+        if session_cookie(parts).is_none() {
+            return Ok(MaybeAuthed(None));
+        }
+        Ok(MaybeAuthed(
+            Authed::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|Authed(actor)| actor),
+        ))
+    }
+}
+
 /// Where a sign-in comes from: the client's address, its device cookie and its user agent.
 pub(crate) fn sign_in_from(
     address: Option<IpAddr>,

@@ -10,6 +10,7 @@ mod markdown;
 mod ops;
 mod pages;
 mod problem;
+mod statement_html;
 mod telemetry;
 mod unconfirmed;
 

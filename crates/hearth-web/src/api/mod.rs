@@ -14,6 +14,7 @@ mod profiles;
 mod public_requests;
 pub(crate) mod requests;
 mod search;
+mod statements;
 mod two_factor;
 pub(crate) mod uploads;
 mod webhooks;
@@ -78,6 +79,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(requests::router())
         .merge(public_requests::router())
         .merge(webhooks::router())
+        .merge(statements::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

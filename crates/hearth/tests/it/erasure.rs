@@ -97,6 +97,21 @@ pub(crate) async fn plant_alice(
         .expect_status(201)
         .str("id");
     alice.join(&community).await;
+    // The club's statement, which she acknowledges: the record that she was told.
+    let statement = format!("/api/v1/communities/{community}/privacy-statement");
+    bob.post(
+        &statement,
+        json!({ "markdown": "# The club's privacy statement" }),
+    )
+    .await
+    .expect_status(201);
+    alice
+        .post(
+            &format!("{statement}/acknowledgement"),
+            json!({ "version": 1 }),
+        )
+        .await
+        .expect_status(200);
     alice
         .put(
             &format!("/api/v1/communities/{community}/profile"),

@@ -81,6 +81,10 @@ const NOT_FILLED: &[(&str, &str)] = &[
         "held_messages.*",
         "filled only once a held person is erased",
     ),
+    (
+        "privacy_statements.*",
+        "she published no statement (tests/it/statements.rs)",
+    ),
     ("channels.*", "she made no channel"),
     ("communities.*", "she owns no community"),
     (

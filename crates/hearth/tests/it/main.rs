@@ -34,6 +34,7 @@ mod roles;
 mod schema;
 mod search;
 mod sign_in;
+mod statements;
 mod two_factor;
 mod uploads;
 mod webhooks;

@@ -344,6 +344,8 @@ impl Raw {
             "request_verifications",
             "erased_identifiers",
             "search_purge",
+            "privacy_statements",
+            "statement_acknowledgements",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

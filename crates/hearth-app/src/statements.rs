@@ -1,0 +1,477 @@
+//! Communities' privacy statements: the template written from the data catalog and the
+//! community's settings, the versions its admins publish (Hearth's own page in Markdown, or a
+//! link to their own policy), and members' acknowledgements of each new version. Until a
+//! first version is published, the template is the statement.
+
+use crate::audit::record;
+use crate::communities::{require, role_in};
+use crate::{Actor, App, AppError};
+use hearth_core::audit::{AuditAction, ObjectKind};
+use hearth_core::catalog::{Category, TABLES, Table};
+use hearth_core::model::JoinPolicy;
+use hearth_core::permissions::Action;
+use hearth_core::statement::{self, Facts, Recipient};
+use hearth_core::{CommunityId, DomainError, Timestamp};
+use hearth_store::{StatementRow, StatementSettings};
+
+/// Longest statement, in bytes: a long policy fits many times over.
+const MAX_STATEMENT_BYTES: usize = 200_000;
+/// Longest contact, in characters.
+const MAX_CONTACT_CHARS: usize = 300;
+
+/// A community's privacy statement as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct PrivacyStatement {
+    /// The community.
+    pub community: CommunityId,
+    /// Its name.
+    pub community_name: String,
+    /// The published version shown; `None` while nothing is published and the template
+    /// stands in.
+    pub version: Option<i32>,
+    /// Hearth's own page, as Markdown (the template's, until a version is published).
+    pub markdown: Option<String>,
+    /// Or the owner's own policy.
+    pub url: Option<String>,
+    /// When the version shown was published.
+    pub published_at: Option<Timestamp>,
+    /// When the reader acknowledged the version shown, if they did.
+    pub acknowledged_at: Option<Timestamp>,
+    /// Whether a newer version than the one shown exists.
+    pub superseded: bool,
+}
+
+/// One published version, as the list of versions shows it.
+#[derive(Debug, Clone)]
+pub struct StatementVersion {
+    /// Its number.
+    pub version: i32,
+    /// Whether it is a link to the owner's own policy.
+    pub url: Option<String>,
+    /// When.
+    pub published_at: Timestamp,
+}
+
+/// What an admin publishes.
+#[derive(Debug, Clone)]
+pub enum Publication {
+    /// Hearth's own page, as Markdown.
+    Markdown(String),
+    /// A link to the owner's own policy.
+    Url(String),
+}
+
+/// A statement a member has yet to acknowledge: the banner's text.
+#[derive(Debug, Clone)]
+pub struct ToAcknowledge {
+    /// The community.
+    pub community: CommunityId,
+    /// Its name.
+    pub community_name: String,
+    /// The version.
+    pub version: i32,
+}
+
+/// What a community's statement says of it beyond the catalog, as its admins set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementOptions {
+    /// Where people write about their privacy (an address or a page).
+    pub contact: Option<String>,
+    /// Whether the statement publishes last year's request figures.
+    pub publish_metrics: bool,
+}
+
+impl App {
+    /// The statement written from the catalog and the community's settings today, as
+    /// Markdown, for its admins to start from.
+    pub async fn statement_template(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<String, AppError> {
+        {
+            let mut reader = self.store.reader().await?;
+            let role = role_in(&mut reader.conn(), community, actor.user).await?;
+            require(
+                role,
+                Action::EditSettings,
+                "only admins edit the privacy statement",
+            )?;
+        }
+        self.generated_statement(community).await
+    }
+
+    /// What a community's statement says until its admins publish their own.
+    async fn generated_statement(&self, community: CommunityId) -> Result<String, AppError> {
+        self.template_with(community, TABLES.iter().collect()).await
+    }
+
+    /// The template over `tables` (the catalog's, or more in a test).
+    pub async fn template_with(
+        &self,
+        community: CommunityId,
+        tables: Vec<&'static Table>,
+    ) -> Result<String, AppError> {
+        let (name, settings, erased, recipients, categories) = {
+            let mut reader = self.store.reader().await?;
+            let mut conn = reader.conn();
+            let found = conn
+                .community(community)
+                .await?
+                .ok_or(DomainError::NotFound("community"))?;
+            let settings = conn
+                .statement_settings(community)
+                .await?
+                .ok_or(DomainError::NotFound("community"))?;
+            let erased = conn.erased_messages(community).await?.unwrap_or_default();
+            let recipients: Vec<Recipient> = conn
+                .webhooks_of(community)
+                .await?
+                .into_iter()
+                .map(|hook| Recipient {
+                    name: hook.name,
+                    service_provider: hook.recipient == "service_provider",
+                })
+                .collect();
+            let mut categories: Vec<Category> = Vec::new();
+            for field in conn.profile_fields(community).await? {
+                if !categories.contains(&field.category) {
+                    categories.push(field.category);
+                }
+            }
+            (found.name, settings, erased, recipients, categories)
+        };
+        let handling = self.handling(Some(community)).await?;
+        let last_year = Timestamp::now().to_datetime().year() - 1;
+        let metrics = if settings.publish_request_metrics {
+            Some(
+                self.request_metrics(None, crate::Desk::Community(community), last_year)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let updated = Timestamp::now().to_datetime().date().to_string();
+        let facts = Facts {
+            business: &name,
+            contact: settings.privacy_contact.as_deref(),
+            law: handling.law,
+            profile_categories: &categories,
+            recipients: &recipients,
+            messages_kept_after_erasure: erased == crate::ErasedMessages::Keep.code(),
+            approved_kinds: &handling.approved,
+            minimum_age: None,
+            metrics: metrics.as_deref().map(|m| (last_year, m)),
+            updated: &updated,
+        };
+        Ok(statement::generate(&tables, &facts))
+    }
+
+    /// A community's statement: `version`, or the one in force. Anyone may read the
+    /// statement of an open community; an invitation-only one's, its members.
+    pub async fn privacy_statement(
+        &self,
+        reader_actor: Option<&Actor>,
+        community: CommunityId,
+        version: Option<i32>,
+    ) -> Result<PrivacyStatement, AppError> {
+        let (name, row, latest, acknowledged) = {
+            let mut reader = self.store.reader().await?;
+            let mut conn = reader.conn();
+            let found = conn
+                .community(community)
+                .await?
+                .ok_or(DomainError::NotFound("community"))?;
+            if found.join_policy != JoinPolicy::Open {
+                let member = match reader_actor {
+                    Some(actor) => conn.member_role(community, actor.user).await?.is_some(),
+                    None => false,
+                };
+                if !member {
+                    return Err(DomainError::NotFound("community").into());
+                }
+            }
+            let latest = conn.statement(community, None).await?;
+            let row = match version {
+                Some(_) => Some(
+                    conn.statement(community, version)
+                        .await?
+                        .ok_or(DomainError::NotFound("privacy statement version"))?,
+                ),
+                None => latest.clone(),
+            };
+            let acknowledged = match (&row, reader_actor) {
+                (Some(row), Some(actor)) => conn.acknowledged_at(row.id, actor.user).await?,
+                _ => None,
+            };
+            (found.name, row, latest, acknowledged)
+        };
+        let superseded = match (&row, &latest) {
+            (Some(shown), Some(latest)) => shown.version < latest.version,
+            _ => false,
+        };
+        Ok(match row {
+            Some(row) => PrivacyStatement {
+                community,
+                community_name: name,
+                version: Some(row.version),
+                markdown: row.body,
+                url: row.url,
+                published_at: Some(Timestamp(row.published_at)),
+                acknowledged_at: acknowledged.map(Timestamp),
+                superseded,
+            },
+            None => PrivacyStatement {
+                community,
+                community_name: name,
+                version: None,
+                markdown: Some(self.generated_statement(community).await?),
+                url: None,
+                published_at: None,
+                acknowledged_at: None,
+                superseded: false,
+            },
+        })
+    }
+
+    /// Every published version of a community's statement, newest first.
+    pub async fn statement_versions(
+        &self,
+        reader_actor: Option<&Actor>,
+        community: CommunityId,
+    ) -> Result<Vec<StatementVersion>, AppError> {
+        // The same rule as reading the statement.
+        self.privacy_statement(reader_actor, community, None)
+            .await?;
+        let mut reader = self.store.reader().await?;
+        Ok(reader
+            .conn()
+            .statement_versions(community)
+            .await?
+            .into_iter()
+            .map(|row| StatementVersion {
+                version: row.version,
+                url: row.url,
+                published_at: Timestamp(row.published_at),
+            })
+            .collect())
+    }
+
+    /// Publishes a new version of a community's statement (its admins). Members are asked to
+    /// acknowledge it.
+    pub async fn publish_statement(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        publication: Publication,
+    ) -> Result<PrivacyStatement, AppError> {
+        let (body, url) = match publication {
+            Publication::Markdown(text) => {
+                let text = text.replace("\r\n", "\n");
+                if text.trim().is_empty() {
+                    return Err(DomainError::invalid("markdown", "must not be empty").into());
+                }
+                if text.len() > MAX_STATEMENT_BYTES {
+                    return Err(DomainError::invalid("markdown", "is too long").into());
+                }
+                (Some(text), None)
+            }
+            Publication::Url(url) => (None, Some(checked_policy_url(&url)?)),
+        };
+        let user = actor.user;
+        let row = StatementRow {
+            id: self.store.next_id(),
+            community_id: community.0,
+            version: 0,
+            body,
+            url,
+            published_by: Some(user.0),
+            published_at: Timestamp::now().0,
+        };
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(
+                        role,
+                        Action::EditSettings,
+                        "only admins publish the privacy statement",
+                    )?;
+                    tx.conn().publish_statement(&row).await?;
+                    let object = (ObjectKind::PrivacyStatement, Some(row.id));
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::StatementPublished,
+                        object,
+                        Some(community),
+                    );
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        self.privacy_statement(Some(actor), community, None).await
+    }
+
+    /// Records that the caller acknowledged the community's statement in force (members).
+    pub async fn acknowledge_statement(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        version: i32,
+    ) -> Result<PrivacyStatement, AppError> {
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if tx.conn().member_role(community, user).await?.is_none() {
+                        return Err(DomainError::NotFound("community").into());
+                    }
+                    let latest = tx
+                        .conn()
+                        .statement(community, None)
+                        .await?
+                        .ok_or(DomainError::Conflict("nothing is published to acknowledge"))?;
+                    // Acknowledging is of the version read: one published since must be
+                    // read first.
+                    if latest.version != version {
+                        return Err(DomainError::Conflict(
+                            "a newer version was published: read it first",
+                        )
+                        .into());
+                    }
+                    let now = Timestamp::now();
+                    if tx
+                        .conn()
+                        .acknowledge_statement(latest.id, user, now.0)
+                        .await?
+                    {
+                        let object = (ObjectKind::PrivacyStatement, Some(latest.id));
+                        record(
+                            tx,
+                            Some(user),
+                            AuditAction::StatementAcknowledged,
+                            object,
+                            Some(community),
+                        );
+                    }
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        self.privacy_statement(Some(actor), community, None).await
+    }
+
+    /// The statements of the caller's communities published since they last acknowledged
+    /// one: what the banner asks them to read.
+    pub async fn statements_to_acknowledge(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<ToAcknowledge>, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let rows = conn.statements_to_acknowledge(actor.user).await?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let community = CommunityId(row.community_id);
+            if let Some(found) = conn.community(community).await? {
+                due.push(ToAcknowledge {
+                    community,
+                    community_name: found.name,
+                    version: row.version,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    /// What the community's statement says of it beyond the catalog (its admins).
+    pub async fn statement_options(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<StatementOptions, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let role = role_in(&mut conn, community, actor.user).await?;
+        require(
+            role,
+            Action::EditSettings,
+            "only admins see the statement's settings",
+        )?;
+        let settings = conn
+            .statement_settings(community)
+            .await?
+            .ok_or(DomainError::NotFound("community"))?;
+        Ok(StatementOptions {
+            contact: settings.privacy_contact,
+            publish_metrics: settings.publish_request_metrics,
+        })
+    }
+
+    /// Sets what the community's statement says of it beyond the catalog (its admins).
+    pub async fn set_statement_options(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        options: StatementOptions,
+    ) -> Result<StatementOptions, AppError> {
+        let contact = options
+            .contact
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+        if contact
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_CONTACT_CHARS || c.contains(['\n', '\r']))
+        {
+            return Err(DomainError::invalid(
+                "contact",
+                "must be one line of at most 300 characters",
+            )
+            .into());
+        }
+        let settings = StatementSettings {
+            privacy_contact: contact.clone(),
+            publish_request_metrics: options.publish_metrics,
+        };
+        let user = actor.user;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let role = role_in(&mut tx.conn(), community, user).await?;
+                    require(
+                        role,
+                        Action::EditSettings,
+                        "only admins change the statement's settings",
+                    )?;
+                    tx.conn()
+                        .set_statement_settings(community, &settings)
+                        .await?;
+                    let object = (ObjectKind::Community, Some(community.0));
+                    record(
+                        tx,
+                        Some(user),
+                        AuditAction::StatementSettingsChanged,
+                        object,
+                        Some(community),
+                    );
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+        Ok(StatementOptions {
+            contact,
+            publish_metrics: options.publish_metrics,
+        })
+    }
+}
+
+/// The address of an owner's own policy: an `https` address with a host and no credentials.
+fn checked_policy_url(url: &str) -> Result<String, AppError> {
+    let url = url.trim();
+    hearth_core::webhooks::check_url(url).map_err(|why| DomainError::invalid("url", why))?;
+    if !url.starts_with("https://") {
+        return Err(DomainError::invalid("url", "must start with https://").into());
+    }
+    Ok(url.to_string())
+}
