@@ -114,7 +114,10 @@ fn still_as_read(written: bool) -> Result<(), AppError> {
 
 /// The invitation a code names and its community, if it can still be used: not revoked, not
 /// expired, not used up.
-async fn usable_invite(conn: &mut Conn<'_>, code: &str) -> Result<(Invite, Community), AppError> {
+pub(crate) async fn usable_invite(
+    conn: &mut Conn<'_>,
+    code: &str,
+) -> Result<(Invite, Community), AppError> {
     let now = Timestamp::now();
     let invite = conn
         .invite_by_code(code)

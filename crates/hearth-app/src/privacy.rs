@@ -28,6 +28,9 @@ pub enum ChoiceBy {
     Operator,
     /// On the public request form, by someone without a session, for themself.
     Form,
+    /// On the privacy choices page before signing in: kept in the browser, and made for the
+    /// account when the person signs in there.
+    Browser,
     /// On the public request form, by an authorized agent.
     Agent,
 }
@@ -42,6 +45,7 @@ impl ChoiceBy {
             ChoiceBy::Operator => "operator",
             ChoiceBy::Form => "form",
             ChoiceBy::Agent => "agent",
+            ChoiceBy::Browser => "browser",
         }
     }
 }
@@ -185,7 +189,8 @@ impl App {
                                 | ChoiceBy::Api
                                 | ChoiceBy::Operator
                                 | ChoiceBy::Form
-                                | ChoiceBy::Agent,
+                                | ChoiceBy::Agent
+                                | ChoiceBy::Browser,
                             ) => AuditAction::SaleOptedOut,
                             (Choice::SaleOptOut, false, _) => AuditAction::SaleOptOutWithdrawn,
                             (Choice::SensitiveLimit, true, _) => AuditAction::SensitiveLimited,
@@ -199,6 +204,21 @@ impl App {
                 })
             })
             .await
+    }
+
+    /// Makes the choices a browser kept from before its person signed in (the privacy choices
+    /// page works signed out) for the account that signed in there. A choice the account has
+    /// already is left as it is, and nothing is recorded for it.
+    pub async fn carry_browser_choices(
+        &self,
+        user: UserId,
+        choices: &[Choice],
+    ) -> Result<(), AppError> {
+        for choice in choices {
+            self.apply_privacy_choice(user, Some(user), *choice, true, ChoiceBy::Browser)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Applies the browser's Global Privacy Control signal to the caller's account: an

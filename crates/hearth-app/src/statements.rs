@@ -168,12 +168,25 @@ impl App {
     }
 
     /// A community's statement: `version`, or the one in force. Anyone may read the
-    /// statement of an open community; an invitation-only one's, its members.
+    /// statement of an open community; an invitation-only one's, its members and whoever
+    /// holds a usable invitation to it (`invite`), who must be told before they join.
     pub async fn privacy_statement(
         &self,
         reader_actor: Option<&Actor>,
         community: CommunityId,
         version: Option<i32>,
+    ) -> Result<PrivacyStatement, AppError> {
+        self.privacy_statement_for(reader_actor, community, version, None)
+            .await
+    }
+
+    /// [`App::privacy_statement`], for the holder of an invitation code.
+    pub async fn privacy_statement_for(
+        &self,
+        reader_actor: Option<&Actor>,
+        community: CommunityId,
+        version: Option<i32>,
+        invite: Option<&str>,
     ) -> Result<PrivacyStatement, AppError> {
         let (name, row, latest, acknowledged) = {
             let mut reader = self.store.reader().await?;
@@ -187,7 +200,13 @@ impl App {
                     Some(actor) => conn.member_role(community, actor.user).await?.is_some(),
                     None => false,
                 };
-                if !member {
+                let invited = match invite {
+                    Some(code) if !member => crate::communities::usable_invite(&mut conn, code)
+                        .await
+                        .is_ok_and(|(_, opened)| opened.id == community),
+                    _ => false,
+                };
+                if !member && !invited {
                     return Err(DomainError::NotFound("community").into());
                 }
             }

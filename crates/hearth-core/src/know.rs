@@ -90,6 +90,7 @@ pub fn retention_words(retention: Retention) -> String {
     match retention {
         Retention::WhileAccountExists => "Until you delete your account".into(),
         Retention::UntilDeleted => "Until you (or a moderator) delete it, or your account".into(),
+        Retention::Days(1) => "1 day".into(),
         Retention::Days(days) => format!("{days} days"),
         Retention::SessionLifetime => "Until you sign out or the sign-in expires".into(),
         Retention::WhileCommunityExists => "As long as the community exists".into(),

@@ -89,14 +89,22 @@ fn write_statement(
             ""
         };
         writeln!(out, "### {}{sensitive}\n", held.category.label())?;
-        let found: Vec<&str> = held.found_in.iter().map(|d| first_sentence(d)).collect();
-        writeln!(out, "- **What:** {}", join_unique(&found))?;
         let sources: Vec<&str> = held.sources.iter().map(|s| s.label()).collect();
         writeln!(out, "- **Where it comes from:** {}", join_unique(&sources))?;
         let purposes: Vec<&str> = held.purposes.iter().map(|p| p.label()).collect();
         writeln!(out, "- **Why:** {}", join_unique(&purposes))?;
         let kept: Vec<&str> = held.retention.iter().map(String::as_str).collect();
-        writeln!(out, "- **How long:** {}\n", join_unique(&kept))?;
+        writeln!(out, "- **How long:** {}", join_unique(&kept))?;
+        writeln!(out, "- **Found in:**")?;
+        let mut found: Vec<&str> = Vec::new();
+        for description in &held.found_in {
+            let what = first_sentence(description);
+            if !found.contains(&what) {
+                found.push(what);
+                writeln!(out, "  - {what}")?;
+            }
+        }
+        writeln!(out)?;
     }
     if facts.messages_kept_after_erasure {
         writeln!(
@@ -382,6 +390,42 @@ fn one_line(text: &str) -> String {
         .to_string()
 }
 
+/// One line of a notice at collection (Civ. 1798.100(a), Reg. §7012): a category a form
+/// collects, why, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeLine {
+    /// The category's name.
+    pub category: &'static str,
+    /// Whether it is sensitive personal information.
+    pub sensitive: bool,
+    /// Why, in plain words.
+    pub purposes: String,
+    /// How long, in plain words.
+    pub retention: String,
+}
+
+/// The notice shown on a form before it collects anything: each category the form's tables
+/// (`tables`) and the profile fields it asks (`profile_categories`) store, with why and for
+/// how long, from the catalog.
+pub fn notice_at_collection(
+    tables: &[&'static Table],
+    profile_categories: &[Category],
+) -> Vec<NoticeLine> {
+    categories_held(tables, profile_categories)
+        .into_iter()
+        .map(|held| {
+            let purposes: Vec<&str> = held.purposes.iter().map(|p| p.label()).collect();
+            let kept: Vec<&str> = held.retention.iter().map(String::as_str).collect();
+            NoticeLine {
+                category: held.category.label(),
+                sensitive: held.sensitive,
+                purposes: join_unique(&purposes),
+                retention: join_unique(&kept),
+            }
+        })
+        .collect()
+}
+
 /// Every right the statement must name, in the words it names them: a check that a statement
 /// (generated, or edited by its owner) still tells people how to use each.
 pub fn rights_named(statement: &str) -> Vec<RequestKind> {
@@ -490,6 +534,25 @@ mod tests {
         ));
         assert!(!statement.contains("does not sell"));
         assert!(!statement.contains("\n# Heading"));
+    }
+
+    #[test]
+    fn a_notice_at_collection_names_what_a_form_stores_and_nothing_else() {
+        let users: Vec<&'static Table> = ["users"]
+            .iter()
+            .filter_map(|name| crate::catalog::table(name))
+            .collect();
+        let notice = notice_at_collection(&users, &[Category::Health]);
+        let named: Vec<&str> = notice.iter().map(|l| l.category).collect();
+        assert!(named.contains(&Category::Identifiers.label()));
+        assert!(named.contains(&Category::AccountCredentials.label()));
+        assert!(named.contains(&Category::Health.label()));
+        assert!(!named.contains(&Category::CommunicationsContent.label()));
+        let health = notice
+            .iter()
+            .find(|l| l.category == Category::Health.label());
+        assert!(health.is_some_and(|l| l.sensitive && !l.purposes.is_empty()));
+        assert!(notice.iter().all(|l| !l.retention.is_empty()));
     }
 
     #[test]

@@ -32,7 +32,16 @@ struct RegisterPage {
     display_name: String,
     registered: bool,
     error: Option<String>,
+    /// What the form collects, and why (the notice at collection).
+    notice: Vec<hearth_core::statement::NoticeLine>,
+    notice_more: &'static str,
 }
+
+/// What registering stores: the account, its confirmation link, and the record of it.
+const REGISTER_TABLES: &[&str] = &["users", "account_links", "audit_log"];
+/// The rest of the registration notice.
+const REGISTER_NOTICE: &str =
+    "Each community has its own privacy statement, shown before you join it.";
 
 /// `GET /sign-in`.
 pub(crate) async fn sign_in_page(State(state): State<WebState>, visitor: Visitor) -> Response {
@@ -95,7 +104,7 @@ pub(crate) async fn sign_in(
         .sign_in(&form.login, form.password, &from, None)
         .await
     {
-        Ok(signed_in) => signed_in_response(&signed_in, https),
+        Ok(signed_in) => signed_in_response(&state, &headers, &signed_in, https).await,
         Err(hearth_app::AppError::SecondFactorRequired(challenge)) => {
             // The checked password waits in a cookie for the code, on this page only.
             code_page_with_challenge(&visitor, &challenge, https)
@@ -129,10 +138,14 @@ struct CodePage {
 
 /// Where a sign-in leads: the person's communities, with the session and device cookies (and
 /// the challenge cookie, if any, cleared).
-fn signed_in_response(
+async fn signed_in_response(
+    state: &WebState,
+    headers: &HeaderMap,
     signed_in: &hearth_app::SignedIn,
     https: bool,
 ) -> Result<Response, PageError> {
+    // Privacy choices made in this browser before signing in are the account's now.
+    crate::pages::choices::carry_into_account(state, headers, signed_in.account.id).await?;
     let mut response = see_other("/communities");
     let cookies = response.headers_mut();
     cookies.append(header::SET_COOKIE, session_cookie(signed_in, https)?);
@@ -173,7 +186,7 @@ pub(crate) async fn sign_in_code(
         .sign_in_with_code(&challenge, &form.code, &from)
         .await
     {
-        Ok(signed_in) => signed_in_response(&signed_in, https),
+        Ok(signed_in) => signed_in_response(&state, &headers, &signed_in, https).await,
         Err(error) => {
             let problem = ApiError::from(error);
             let page = CodePage {
@@ -252,7 +265,7 @@ pub(crate) async fn oidc_callback(
         }
     };
     let mut response = match result {
-        Ok(signed_in) => signed_in_response(&signed_in, https)?,
+        Ok(signed_in) => signed_in_response(&state, &headers, &signed_in, https).await?,
         Err(hearth_app::AppError::SecondFactorRequired(challenge)) => {
             code_page_with_challenge(&visitor, &challenge, https)?
         }
@@ -316,6 +329,8 @@ pub(crate) async fn register_page(visitor: Visitor) -> Response {
         display_name: String::new(),
         registered: false,
         error: None,
+        notice: crate::pages::collection_notice(REGISTER_TABLES, &[]),
+        notice_more: REGISTER_NOTICE,
     };
     render(&page, &visitor)
 }
@@ -358,6 +373,8 @@ pub(crate) async fn register(
         display_name: form.display_name,
         registered,
         error,
+        notice: crate::pages::collection_notice(REGISTER_TABLES, &[]),
+        notice_more: REGISTER_NOTICE,
     };
     Ok(render_with_status(status, &page, &visitor))
 }

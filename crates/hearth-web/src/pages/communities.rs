@@ -185,6 +185,34 @@ struct JoinPage {
     /// The profile fields joining asks.
     fields: Vec<FieldInput>,
     error: Option<String>,
+    /// What joining collects, and why (the notice at collection).
+    notice: Vec<hearth_core::statement::NoticeLine>,
+    notice_more: String,
+}
+
+/// The notice at collection for joining `community`, whose profile fields are `fields`.
+pub(crate) fn join_notice(
+    community: CommunityId,
+    fields: &[hearth_core::profile::ProfileField],
+    invite: Option<&str>,
+) -> (Vec<hearth_core::statement::NoticeLine>, String) {
+    let mut categories = Vec::new();
+    for field in fields {
+        if !categories.contains(&field.category) {
+            categories.push(field.category);
+        }
+    }
+    let notice = crate::pages::collection_notice(&["community_members"], &categories);
+    // An invitation code is letters and digits only (checked before it gets here).
+    let query = invite
+        .map(|code| format!("?invite={code}"))
+        .unwrap_or_default();
+    let more = format!(
+        "Its <a href=\"/communities/{}/privacy{query}\">privacy statement</a> says what else it \
+         keeps, who receives it, and how to use your rights.",
+        community.0
+    );
+    (notice, more)
 }
 
 /// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
@@ -206,11 +234,14 @@ pub(crate) async fn community(
         }
     }
     let fields = state.app.profile_fields(&me.actor, id).await?;
+    let (notice, notice_more) = join_notice(id, &fields, None);
     let page = JoinPage {
         layout: Layout::new(community.name.clone(), &visitor),
         community: CommunityItem::of(community, role),
         fields: inputs(fields, &[]),
         error: None,
+        notice,
+        notice_more,
     };
     Ok(render(&page, &visitor))
 }
@@ -237,11 +268,14 @@ pub(crate) async fn join(
             let error = ApiError::from(error);
             let (community, role) = state.app.community(&me.actor, id).await?;
             let fields = state.app.profile_fields(&me.actor, id).await?;
+            let (notice, notice_more) = join_notice(id, &fields, None);
             let page = JoinPage {
                 layout: Layout::new(community.name.clone(), &visitor),
                 community: CommunityItem::of(community, role),
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
+                notice,
+                notice_more,
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

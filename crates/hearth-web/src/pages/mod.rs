@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod chat;
+mod choices;
 mod communities;
 mod mail_links;
 mod messages;
@@ -16,6 +17,7 @@ mod requests;
 mod search;
 pub(crate) mod settings;
 mod setup;
+mod statements;
 mod two_factor;
 mod visitor;
 mod webhooks;
@@ -165,6 +167,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/password", post(settings::password))
         .route("/settings/email", post(settings::email))
         .route("/privacy", get(privacy::show).post(privacy::choose))
+        .route("/privacy/choices", get(choices::show).post(choices::choose))
         .route(
             "/privacy/delete",
             get(privacy::confirm_delete).post(privacy::delete),
@@ -208,6 +211,19 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             get(webhooks::show).post(webhooks::create),
         )
         .route("/communities/{id}/webhooks/{hook}", get(webhooks::log))
+        .route("/communities/{id}/privacy", get(statements::show))
+        .route(
+            "/communities/{id}/privacy/acknowledge",
+            post(statements::acknowledge),
+        )
+        .route(
+            "/communities/{id}/privacy/edit",
+            get(statements::edit).post(statements::save),
+        )
+        .route(
+            "/communities/{id}/privacy/settings",
+            post(statements::settings),
+        )
         .route(
             "/communities/{id}/webhooks/{hook}/delete",
             post(webhooks::remove),
@@ -274,6 +290,9 @@ pub(crate) struct Layout {
     pub privacy_signal: bool,
     /// Someone is signed in (for the footer's link to their privacy choices).
     pub signed_in: bool,
+    /// New versions of their communities' privacy statements to read: community id, name
+    /// and version.
+    pub statements_due: Vec<(i64, String, i32)>,
 }
 
 impl Layout {
@@ -293,6 +312,16 @@ impl Layout {
                 .is_some_and(|s| s.actor.read_only),
             privacy_signal: visitor.privacy_signal,
             signed_in: visitor.signed_in.is_some(),
+            statements_due: visitor
+                .signed_in
+                .as_ref()
+                .map(|s| {
+                    s.statements_due
+                        .iter()
+                        .map(|d| (d.community.0, d.community_name.clone(), d.version))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -300,6 +329,19 @@ impl Layout {
 /// Renders a page with the headers every page carries.
 pub(crate) fn render(template: &impl Template, visitor: &Visitor) -> Response {
     render_with_status(StatusCode::OK, template, visitor)
+}
+
+/// The notice at collection for a form that stores into `tables` (and asks profile fields of
+/// `profile_categories`), from the data catalog.
+pub(crate) fn collection_notice(
+    tables: &[&str],
+    profile_categories: &[hearth_core::catalog::Category],
+) -> Vec<hearth_core::statement::NoticeLine> {
+    let tables: Vec<&'static hearth_core::catalog::Table> = tables
+        .iter()
+        .filter_map(|name| hearth_core::catalog::table(name))
+        .collect();
+    hearth_core::statement::notice_at_collection(&tables, profile_categories)
 }
 
 /// Renders a page whose address or forms hold a mailed link's secret: no other site may see

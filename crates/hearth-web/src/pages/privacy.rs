@@ -64,6 +64,7 @@ pub(crate) async fn page(
                 "signal" => "your browser's privacy signal",
                 "api" => "the API",
                 "operator" => "this Hearth's operator",
+                "browser" => "this browser, before you signed in",
                 _ => "this page",
             };
             let answered = r

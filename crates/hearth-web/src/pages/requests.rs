@@ -634,6 +634,7 @@ async fn desk_page(
             "operator" => "through the operator".into(),
             "form" => "on the public request form".into(),
             "agent" => "on the public request form, by an authorized agent".into(),
+            "browser" => "on the privacy choices page before signing in".into(),
             _ => "on the privacy page".into(),
         },
         law: law_label(r.law),

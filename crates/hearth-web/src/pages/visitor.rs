@@ -39,6 +39,8 @@ pub(crate) struct Visitor {
 pub(crate) struct SignedIn {
     pub actor: Actor,
     pub account: Account,
+    /// New versions of their communities' privacy statements they have yet to read.
+    pub statements_due: Vec<hearth_app::ToAcknowledge>,
 }
 
 impl Visitor {
@@ -85,7 +87,15 @@ impl FromRequestParts<WebState> for Visitor {
                     state.app.honour_privacy_signal(&actor).await?;
                     account = state.app.me(&actor).await?;
                 }
-                signed_in = Some((SignedIn { actor, account }, token_for(secret)));
+                let statements_due = state.app.statements_to_acknowledge(&actor).await?;
+                signed_in = Some((
+                    SignedIn {
+                        actor,
+                        account,
+                        statements_due,
+                    },
+                    token_for(secret),
+                ));
             }
         }
         if let Some((signed_in, form_token)) = signed_in {

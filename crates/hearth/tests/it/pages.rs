@@ -227,7 +227,7 @@ async fn the_setup_page_creates_the_operator_only_with_the_code_from_the_log(bac
 }
 
 /// The page at `path` as `member` sees it.
-async fn page_as(
+pub(crate) async fn page_as(
     server: &TestServer,
     member: &crate::harness::Member,
     path: &str,

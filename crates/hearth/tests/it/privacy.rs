@@ -1,11 +1,18 @@
 //! Privacy choices: opting out of sale and sharing and limiting sensitive information, by the
 //! API, the page, and the browser's Global Privacy Control signal, which is recorded on the
-//! account the first time it is seen, kept when a later visit lacks it, and logged.
+//! account the first time it is seen, kept when a later visit lacks it, and logged; and the
+//! choices a visitor makes before signing in, kept in the browser and made for the account at
+//! sign-in.
 
+use crate::browser::Browser;
 use crate::harness::{Backend, TestServer, on_both_backends};
+use crate::requests::count;
 use serde_json::json;
 
-on_both_backends!(the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_steps_back);
+on_both_backends!(
+    the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_steps_back,
+    a_signed_out_visitors_choice_is_carried_into_the_account_at_sign_in,
+);
 
 async fn audited(server: &TestServer, code: &str) -> i64 {
     let mut reader = server.app().store().reader().await.unwrap();
@@ -106,4 +113,59 @@ async fn the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_s
     ] {
         assert_eq!(audited(&server, code).await, times, "{code}");
     }
+}
+
+async fn a_signed_out_visitors_choice_is_carried_into_the_account_at_sign_in(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ada = server.member("ada").await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = Browser::start().await;
+
+    // Signed out, every page's footer offers both choices; opting out is one press.
+    browser.open(&server, "/directory").await;
+    browser
+        .click("footer a[href='/privacy/choices#sale']")
+        .await;
+    browser.wait_for_text("h1", "Your privacy choices").await;
+    browser.screenshots(&shots("privacy-choices")).await;
+    browser.assert_accessible("the privacy choices page").await;
+    browser.click("#sale button[type=submit]").await;
+    browser
+        .wait_for_text("#sale p[role=status]", "Opt-Out Request Honored")
+        .await;
+    browser.screenshots(&shots("privacy-choices-saved")).await;
+    // Kept in the browser only: the account knows nothing yet.
+    assert_eq!(
+        ada.get("/api/v1/me/privacy").await.body["sale_opt_out"],
+        false
+    );
+
+    // Signing in makes it the account's, recorded as a request that came from this page.
+    browser.sign_in(&server, "ada").await;
+    let choices = ada.get("/api/v1/me/privacy").await.expect_status(200);
+    assert_eq!(choices.body["sale_opt_out"], true, "{}", choices.body);
+    assert_eq!(choices.body["sensitive_limit"], false);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE kind = 'opt_out' AND manner = 'browser' \
+             AND state = 'completed'"
+        )
+        .await,
+        1
+    );
+    // Signed in, the choices page is the account's privacy page.
+    browser.open(&server, "/privacy/choices").await;
+    browser.wait_for_path("/privacy").await;
+    // Signing in again changes nothing more.
+    browser.sign_out().await;
+    browser.sign_in(&server, "ada").await;
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE manner = 'browser'"
+        )
+        .await,
+        1
+    );
 }

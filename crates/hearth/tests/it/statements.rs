@@ -2,6 +2,7 @@
 //! their own, every version kept, members asked to acknowledge each new one, and the
 //! acknowledgements on record.
 
+use crate::browser::Browser;
 use crate::harness::{Backend, TestServer, on_both_backends};
 use crate::requests::count;
 use hearth_core::catalog::TABLES;
@@ -13,6 +14,8 @@ use serde_json::json;
 on_both_backends!(
     a_new_communitys_statement_is_written_from_the_catalog_and_names_every_right,
     admins_publish_versions_and_members_acknowledge_each_new_one,
+    a_member_sees_the_banner_for_a_new_version_and_acknowledges_it_in_the_browser,
+    forms_that_collect_say_what_they_collect_and_link_the_statement,
 );
 
 async fn audited(server: &TestServer, code: &str) -> i64 {
@@ -248,4 +251,175 @@ async fn admins_publish_versions_and_members_acknowledge_each_new_one(backend: B
             .iter()
             .any(|k| k.name() == "statement_acknowledgements")
     );
+}
+
+async fn a_member_sees_the_banner_for_a_new_version_and_acknowledges_it_in_the_browser(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let guild = olga.create_community("guild").await;
+    ada.join(&guild).await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = Browser::start().await;
+
+    // The owner starts from the generated statement, previews a change, and publishes.
+    browser.sign_in(&server, "olga").await;
+    browser
+        .open(&server, &format!("/communities/{guild}/privacy"))
+        .await;
+    browser
+        .wait_for_text(".statement h1", "Privacy statement of guild")
+        .await;
+    browser.screenshots(&shots("statement-generated")).await;
+    browser
+        .assert_accessible("a statement written from the catalog")
+        .await;
+    browser
+        .open(&server, &format!("/communities/{guild}/privacy/edit"))
+        .await;
+    browser
+        .wait_for_text("h1", "Privacy statement of guild")
+        .await;
+    let draft = browser
+        .find("#statement_markdown")
+        .await
+        .prop("value")
+        .await
+        .unwrap_or_default()
+        .unwrap_or_default();
+    assert!(draft.contains("# Privacy statement of guild"), "{draft}");
+    // Typed short: the whole statement typed key by key would take a minute.
+    browser
+        .fill(
+            "#statement_markdown",
+            "# The guild's privacy statement\n\n## Our meetings\n\nWe meet on Tuesdays.",
+        )
+        .await;
+    browser.click("button[value=preview]").await;
+    browser
+        .wait_for_text("#preview-heading", "Preview (not published)")
+        .await;
+    assert!(
+        browser
+            .text(".statement")
+            .await
+            .contains("We meet on Tuesdays.")
+    );
+    browser.screenshots(&shots("statement-editor")).await;
+    browser
+        .assert_accessible("the privacy statement editor")
+        .await;
+    browser.click("button[value=publish]").await;
+    browser
+        .wait_for_text("p.notice", "Version 1 is published")
+        .await;
+    browser.sign_out().await;
+
+    // Ada is asked, on every page, to read it; reading and acknowledging clears the banner.
+    browser.sign_in(&server, "ada").await;
+    browser
+        .wait_for_text(
+            "p.banner",
+            "guild published a new privacy statement (version 1)",
+        )
+        .await;
+    browser.screenshots(&shots("statement-banner")).await;
+    browser.click("p.banner a").await;
+    browser.wait_for_text(".statement h2", "Our meetings").await;
+    browser.screenshots(&shots("statement-page")).await;
+    browser.assert_accessible("a privacy statement").await;
+    browser
+        .click("form[action$='/privacy/acknowledge'] button")
+        .await;
+    browser
+        .wait_for_text("p.notice", "your acknowledgement of version 1 is recorded")
+        .await;
+    browser.open(&server, "/communities").await;
+    browser.wait_for_text("h1", "My communities").await;
+    assert!(
+        browser
+            .text("main")
+            .await
+            .find("published a new privacy statement")
+            .is_none(),
+        "the banner stays after acknowledging"
+    );
+    assert_eq!(audited(&server, "privacy.statement_acknowledged").await, 1);
+    assert_eq!(
+        ada.get("/api/v1/me/privacy-statements").await.body,
+        json!([])
+    );
+}
+
+async fn forms_that_collect_say_what_they_collect_and_link_the_statement(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let guild = olga.create_community("guild").await;
+    olga.post(
+        &format!("/api/v1/communities/{guild}/profile-fields"),
+        json!({ "label": "Health", "kind": "text", "visibility": "admins", "category": "health" }),
+    )
+    .await
+    .expect_status(201);
+
+    // Registering: what the account holds, before anything is stored.
+    let register = reqwest::get(format!("{}/register", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        register.contains("What this form collects, and why"),
+        "{register}"
+    );
+    assert!(register.contains("Identifiers"));
+    assert!(register.contains("Account log-in credentials"));
+    assert!(register.contains("href=\"/privacy/choices\""));
+
+    // Joining: what membership and the community's questions store, with its statement.
+    let (status, join) =
+        crate::pages::page_as(&server, &ada, &format!("/communities/{guild}")).await;
+    assert_eq!(status, 200);
+    assert!(join.contains("What this form collects, and why"), "{join}");
+    assert!(
+        join.contains("Health information</strong> (sensitive)"),
+        "{join}"
+    );
+    assert!(join.contains(&format!("href=\"/communities/{guild}/privacy\"")));
+
+    // An invitation-only community's statement is open to the holder of an invitation.
+    let inner = olga
+        .post(
+            "/api/v1/communities",
+            json!({ "slug": "inner", "name": "Inner", "join_policy": "invite" }),
+        )
+        .await
+        .expect_status(201)
+        .str("id");
+    let code = olga
+        .post(&format!("/api/v1/communities/{inner}/invites"), json!({}))
+        .await
+        .expect_status(201)
+        .str("code");
+    let (status, invited) = crate::pages::page_as(&server, &ada, &format!("/invite/{code}")).await;
+    assert_eq!(status, 200);
+    let link = format!("/communities/{inner}/privacy?invite={code}");
+    assert!(invited.contains(&link), "{invited}");
+    let (status, statement) = crate::pages::page_as(&server, &ada, &link).await;
+    assert_eq!(status, 200, "{statement}");
+    assert!(statement.contains("Privacy statement of Inner"));
+    let (status, _) =
+        crate::pages::page_as(&server, &ada, &format!("/communities/{inner}/privacy")).await;
+    assert_eq!(status, 404);
+    let (status, _) = crate::pages::page_as(
+        &server,
+        &ada,
+        &format!("/communities/{inner}/privacy?invite=wrongcode"),
+    )
+    .await;
+    assert_eq!(status, 404);
 }
