@@ -1,6 +1,6 @@
 //! The privacy choices page for visitors who are not signed in (Civ. 1798.135): opt out of
 //! sale and sharing, and limit the use of sensitive personal information, kept in a cookie
-//! that holds nothing but the choices, and made for the account when its person signs in in
+//! that holds nothing but the choices, and made for the account when its person signs in from
 //! that browser. Signed in, the choices are on `/privacy`.
 
 use crate::WebState;

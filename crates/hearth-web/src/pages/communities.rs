@@ -202,7 +202,12 @@ pub(crate) fn join_notice(
             categories.push(field.category);
         }
     }
-    let notice = crate::pages::collection_notice(&["community_members"], &categories);
+    let tables: &[&str] = if fields.is_empty() {
+        &["community_members"]
+    } else {
+        &["community_members", "profile_values"]
+    };
+    let notice = crate::pages::collection_notice(tables, &categories);
     // An invitation code is letters and digits only (checked before it gets here).
     let query = invite
         .map(|code| format!("?invite={code}"))
