@@ -15,7 +15,7 @@ use hearth_core::{CommunityId, DomainError, Timestamp};
 use hearth_store::{StatementRow, StatementSettings};
 
 /// Longest statement, in bytes: a long policy fits many times over.
-const MAX_STATEMENT_BYTES: usize = 200_000;
+const MAX_STATEMENT_BYTES: usize = 100_000;
 /// Longest contact, in characters.
 const MAX_CONTACT_CHARS: usize = 300;
 
@@ -188,28 +188,12 @@ impl App {
         version: Option<i32>,
         invite: Option<&str>,
     ) -> Result<PrivacyStatement, AppError> {
-        let (name, row, latest, acknowledged) = {
+        let name = self
+            .check_statement_access(reader_actor, community, invite)
+            .await?;
+        let (row, latest, acknowledged) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();
-            let found = conn
-                .community(community)
-                .await?
-                .ok_or(DomainError::NotFound("community"))?;
-            if found.join_policy != JoinPolicy::Open {
-                let member = match reader_actor {
-                    Some(actor) => conn.member_role(community, actor.user).await?.is_some(),
-                    None => false,
-                };
-                let invited = match invite {
-                    Some(code) if !member => crate::communities::usable_invite(&mut conn, code)
-                        .await
-                        .is_ok_and(|(_, opened)| opened.id == community),
-                    _ => false,
-                };
-                if !member && !invited {
-                    return Err(DomainError::NotFound("community").into());
-                }
-            }
             let latest = conn.statement(community, None).await?;
             let row = match version {
                 Some(_) => Some(
@@ -223,7 +207,7 @@ impl App {
                 (Some(row), Some(actor)) => conn.acknowledged_at(row.id, actor.user).await?,
                 _ => None,
             };
-            (found.name, row, latest, acknowledged)
+            (row, latest, acknowledged)
         };
         let superseded = match (&row, &latest) {
             (Some(shown), Some(latest)) => shown.version < latest.version,
@@ -253,6 +237,55 @@ impl App {
         })
     }
 
+    /// Whether any of the community's webhooks sends to a third party: the notice at
+    /// collection says so.
+    pub async fn shares_with_third_parties(
+        &self,
+        community: CommunityId,
+    ) -> Result<bool, AppError> {
+        let mut reader = self.store.reader().await?;
+        Ok(reader
+            .conn()
+            .webhooks_of(community)
+            .await?
+            .iter()
+            .any(|hook| hook.recipient != "service_provider"))
+    }
+
+    /// Whether the reader may read the community's statement: anyone an open community's,
+    /// members and holders of a usable invitation (`invite`) an invitation-only one's.
+    async fn check_statement_access(
+        &self,
+        reader_actor: Option<&Actor>,
+        community: CommunityId,
+        invite: Option<&str>,
+    ) -> Result<String, AppError> {
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let found = conn
+            .community(community)
+            .await?
+            .ok_or(DomainError::NotFound("community"))?;
+        if found.join_policy == JoinPolicy::Open {
+            return Ok(found.name);
+        }
+        let member = match reader_actor {
+            Some(actor) => conn.member_role(community, actor.user).await?.is_some(),
+            None => false,
+        };
+        let invited = match invite {
+            Some(code) if !member => crate::communities::usable_invite(&mut conn, code)
+                .await
+                .is_ok_and(|(_, opened)| opened.id == community),
+            _ => false,
+        };
+        if member || invited {
+            Ok(found.name)
+        } else {
+            Err(DomainError::NotFound("community").into())
+        }
+    }
+
     /// Every published version of a community's statement, newest first.
     pub async fn statement_versions(
         &self,
@@ -260,7 +293,7 @@ impl App {
         community: CommunityId,
     ) -> Result<Vec<StatementVersion>, AppError> {
         // The same rule as reading the statement.
-        self.privacy_statement(reader_actor, community, None)
+        self.check_statement_access(reader_actor, community, None)
             .await?;
         let mut reader = self.store.reader().await?;
         Ok(reader
@@ -388,20 +421,15 @@ impl App {
         actor: &Actor,
     ) -> Result<Vec<ToAcknowledge>, AppError> {
         let mut reader = self.store.reader().await?;
-        let mut conn = reader.conn();
-        let rows = conn.statements_to_acknowledge(actor.user).await?;
-        let mut due = Vec::with_capacity(rows.len());
-        for row in rows {
-            let community = CommunityId(row.community_id);
-            if let Some(found) = conn.community(community).await? {
-                due.push(ToAcknowledge {
-                    community,
-                    community_name: found.name,
-                    version: row.version,
-                });
-            }
-        }
-        Ok(due)
+        let rows = reader.conn().statements_to_acknowledge(actor.user).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(community, community_name, version)| ToAcknowledge {
+                community: CommunityId(community),
+                community_name,
+                version,
+            })
+            .collect())
     }
 
     /// What the community's statement says of it beyond the catalog (its admins).

@@ -1102,8 +1102,21 @@ pub const TABLES: &[Table] = &[
             key("id"),
             key("community_id"),
             key("version"),
-            key("body"),
-            key("url"),
+            // The community's text, which its admins may have signed with their names.
+            personal(
+                "body",
+                CommunicationsContent,
+                LegalCompliance,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
+            personal(
+                "url",
+                CommunicationsContent,
+                LegalCompliance,
+                WhileCommunityExists,
+                Keep(SHARED_TEXT_REASON),
+            ),
             personal(
                 "published_by",
                 Identifiers,

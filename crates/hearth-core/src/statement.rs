@@ -77,7 +77,7 @@ fn write_statement(
         out,
         "This statement says what personal information {business} collects about you on \
          Hearth, where it comes from, why, how long it is kept, who receives it, and how to \
-         use your rights over it. It follows the {}.\n",
+         use your rights over it. Requests are answered within the deadlines of the {}.\n",
         law_name(facts.law)
     )?;
 
@@ -129,11 +129,18 @@ fn write_statement(
     if sensitive.is_empty() {
         writeln!(out, "We collect no sensitive personal information.\n")?;
     } else {
+        let beyond = if third_parties.is_empty() {
+            "We use them only to provide the service you ask for, keep it secure, and as the \
+             law requires, and draw no inferences about you from them."
+        } else {
+            "We use them to provide the service you ask for, keep it secure, and as the law \
+             requires, and draw no inferences about you from them; but the messages of the \
+             channels this community sends to third parties (below) may include them."
+        };
         writeln!(
             out,
-            "Of the above, these are sensitive personal information: {}. We use them only to \
-             provide the service you ask for, keep it secure, and as the law requires; never \
-             to infer anything about you. You may limit their use all the same: \
+            "Of the above, these are sensitive personal information: {}. {beyond} You may \
+             limit their use to what the service needs: \
              [Limit the Use of My Sensitive Personal Information]({CHOICES}).\n",
             sensitive.join(", ")
         )?;
@@ -188,8 +195,7 @@ fn write_statement(
     }
     writeln!(
         out,
-        "We do not sell or share the personal information of anyone we know to be under 16. \
-         Your browser's Global Privacy Control signal counts as a request to opt out: it is \
+        "Your browser's Global Privacy Control signal counts as a request to opt out: it is \
          recorded on your account, and stays when a later visit lacks it.\n"
     )?;
 
@@ -238,33 +244,25 @@ fn write_statement(
 
     writeln!(out, "## Children\n")?;
     match facts.minimum_age {
-        Some(age) => writeln!(
-            out,
-            "{business} admits members from the age of {age}. Members under 16 are never opted \
-             in to sale or sharing unless they (or, under 13, a parent) opt in.\n"
-        )?,
+        Some(age) => writeln!(out, "{business} admits members from the age of {age}.\n")?,
         None => writeln!(
             out,
-            "Members under 16 are never opted in to sale or sharing unless they (or, under 13, \
-             a parent) opt in.\n"
+            "{business} does not ask its members their age, and sets no age below which it \
+             refuses them.\n"
         )?,
     }
 
     if let Some((year, lines)) = facts.metrics {
         writeln!(out, "## Requests answered in {year}\n")?;
-        writeln!(
-            out,
-            "| Request | Received | Complied with | Refused | Median days to answer |"
-        )?;
-        writeln!(out, "|---|---|---|---|---|")?;
         for line in lines {
             let median = line
                 .median_days
-                .map_or_else(|| "-".to_string(), |d| format!("{d:.1}"));
+                .map_or_else(|| "none answered".to_string(), |d| format!("{d:.1} days"));
             let denied: u32 = line.denied.iter().map(|(_, n)| n).sum();
             writeln!(
                 out,
-                "| {} | {} | {} | {denied} | {median} |",
+                "- **{}:** {} received, {} complied with in whole or in part, {denied} refused; \
+                 median time to answer: {median}.",
                 right_name(line.kind),
                 line.received,
                 line.complied_in_whole + line.complied_in_part,
@@ -538,7 +536,7 @@ mod tests {
 
     #[test]
     fn a_notice_at_collection_names_what_a_form_stores_and_nothing_else() {
-        let users: Vec<&'static Table> = ["users"]
+        let users: Vec<&'static Table> = ["users", "profile_values"]
             .iter()
             .filter_map(|name| crate::catalog::table(name))
             .collect();
@@ -574,6 +572,9 @@ mod tests {
         assert!(statement.contains("within one month (once extended by up to 2 months"));
         assert!(statement.contains("General Data Protection Regulation"));
         assert!(statement.contains("## Requests answered in 2025"));
-        assert!(statement.contains("| To delete | 12 | 10 | 2 | 3.5 |"));
+        assert!(statement.contains(
+            "- **To delete:** 12 received, 10 complied with in whole or in part, 2 refused; \
+             median time to answer: 3.5 days."
+        ));
     }
 }

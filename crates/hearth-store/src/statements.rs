@@ -113,21 +113,24 @@ impl Conn<'_> {
     }
 
     /// The latest statements of the communities `user` belongs to that they have not
-    /// acknowledged, oldest community first.
+    /// acknowledged, oldest community first: community id, name and version. One query, as
+    /// every page a member opens asks it.
     pub async fn statements_to_acknowledge(
         &mut self,
         user: UserId,
-    ) -> Result<Vec<StatementRow>, StoreError> {
-        Ok(dispatch!(self, c => sqlx::query_as::<_, StatementRow>(
-            "SELECT s.id, s.community_id, s.version, NULL AS body, s.url, s.published_by, \
-             s.published_at FROM privacy_statements s \
+    ) -> Result<Vec<(i64, String, i32)>, StoreError> {
+        Ok(
+            dispatch!(self, c => sqlx::query_as::<_, (i64, String, i32)>(
+            "SELECT s.community_id, c.name, s.version FROM privacy_statements s \
              JOIN community_members m ON m.community_id = s.community_id AND m.user_id = $1 \
+             JOIN communities c ON c.id = s.community_id \
              WHERE s.version = (SELECT MAX(version) FROM privacy_statements l \
                                 WHERE l.community_id = s.community_id) \
              AND NOT EXISTS (SELECT 1 FROM statement_acknowledgements a \
                              WHERE a.statement_id = s.id AND a.user_id = $1) \
              ORDER BY s.community_id")
-            .bind(user.0).fetch_all(&mut **c).await?))
+            .bind(user.0).fetch_all(&mut **c).await?),
+        )
     }
 
     /// The statement settings of a community.

@@ -33,15 +33,11 @@ struct RegisterPage {
     registered: bool,
     error: Option<String>,
     /// What the form collects, and why (the notice at collection).
-    notice: Vec<hearth_core::statement::NoticeLine>,
-    notice_more: &'static str,
+    notice: crate::pages::CollectionNotice,
 }
 
 /// What registering stores: the account, its confirmation link, and the record of it.
 const REGISTER_TABLES: &[&str] = &["users", "account_links", "audit_log"];
-/// The rest of the registration notice.
-const REGISTER_NOTICE: &str =
-    "Each community has its own privacy statement, shown before you join it.";
 
 /// `GET /sign-in`.
 pub(crate) async fn sign_in_page(State(state): State<WebState>, visitor: Visitor) -> Response {
@@ -145,9 +141,14 @@ async fn signed_in_response(
     https: bool,
 ) -> Result<Response, PageError> {
     // Privacy choices made in this browser before signing in are the account's now.
-    crate::pages::choices::carry_into_account(state, headers, signed_in.account.id).await?;
+    let carried =
+        crate::pages::choices::carry_into_account(state, headers, signed_in.account.id, https)
+            .await;
     let mut response = see_other("/communities");
     let cookies = response.headers_mut();
+    if let Some(clear) = carried {
+        cookies.append(header::SET_COOKIE, clear);
+    }
     cookies.append(header::SET_COOKIE, session_cookie(signed_in, https)?);
     cookies.append(header::SET_COOKIE, device_cookie(signed_in, https)?);
     cookies.append(
@@ -329,8 +330,7 @@ pub(crate) async fn register_page(visitor: Visitor) -> Response {
         display_name: String::new(),
         registered: false,
         error: None,
-        notice: crate::pages::collection_notice(REGISTER_TABLES, &[]),
-        notice_more: REGISTER_NOTICE,
+        notice: crate::pages::collection_notice(REGISTER_TABLES, &[], None, false),
     };
     render(&page, &visitor)
 }
@@ -373,8 +373,7 @@ pub(crate) async fn register(
         display_name: form.display_name,
         registered,
         error,
-        notice: crate::pages::collection_notice(REGISTER_TABLES, &[]),
-        notice_more: REGISTER_NOTICE,
+        notice: crate::pages::collection_notice(REGISTER_TABLES, &[], None, false),
     };
     Ok(render_with_status(status, &page, &visitor))
 }

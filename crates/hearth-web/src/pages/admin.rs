@@ -377,8 +377,7 @@ struct InvitePage {
     fields: Vec<FieldInput>,
     error: Option<String>,
     /// What joining collects, and why (the notice at collection).
-    notice: Vec<hearth_core::statement::NoticeLine>,
-    notice_more: String,
+    notice: crate::pages::CollectionNotice,
 }
 
 /// `GET /invite/{code}`: asks the signed-in visitor to accept. Only a well-formed code is
@@ -392,8 +391,8 @@ pub(crate) async fn invite_page(
     visitor.require()?;
     let code = hearth_core::validate::invite_code(&code).map_err(|_| PageError::not_found())?;
     let (community, fields) = state.app.invite_preview(&code).await?;
-    let (notice, notice_more) =
-        crate::pages::communities::join_notice(community.id, &fields, Some(&code));
+    let notice =
+        crate::pages::communities::join_notice(&state, community.id, &fields, Some(&code)).await?;
     let page = InvitePage {
         layout: Layout::new("Invitation", &visitor),
         community_name: community.name,
@@ -401,7 +400,6 @@ pub(crate) async fn invite_page(
         fields: inputs(fields, &[]),
         error: None,
         notice,
-        notice_more,
     };
     Ok(render(&page, &visitor))
 }
@@ -430,8 +428,9 @@ pub(crate) async fn accept(
         Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. })) => {
             let error = ApiError::from(error);
             let (community, fields) = state.app.invite_preview(&code).await?;
-            let (notice, notice_more) =
-                crate::pages::communities::join_notice(community.id, &fields, Some(&code));
+            let notice =
+                crate::pages::communities::join_notice(&state, community.id, &fields, Some(&code))
+                    .await?;
             let page = InvitePage {
                 layout: Layout::new("Invitation", &visitor),
                 community_name: community.name,
@@ -439,7 +438,6 @@ pub(crate) async fn accept(
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
-                notice_more,
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

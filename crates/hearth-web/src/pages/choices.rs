@@ -136,17 +136,27 @@ pub(crate) async fn choose(
     Ok(response)
 }
 
-/// Makes the choices this browser kept for the account that just signed in here.
+/// Makes the choices this browser kept for the account that just signed in here, and
+/// returns the `Set-Cookie` that clears them from the browser once they are the account's
+/// (so that a later sign-in, perhaps another person's on a shared computer, does not make
+/// them again). A failure leaves the cookie for the next sign-in and does not stop this one.
 pub(crate) async fn carry_into_account(
     state: &WebState,
     headers: &HeaderMap,
     user: hearth_core::UserId,
-) -> Result<(), PageError> {
+    https: bool,
+) -> Option<HeaderValue> {
     let kept = kept_choices(headers);
-    if !kept.is_empty() {
-        state.app.carry_browser_choices(user, &kept).await?;
+    if kept.is_empty() {
+        return None;
     }
-    Ok(())
+    match state.app.carry_browser_choices(user, &kept).await {
+        Ok(()) => choices_cookie(&[], https).ok(),
+        Err(error) => {
+            tracing::warn!(%error, "a browser's privacy choices could not be made for its account yet");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

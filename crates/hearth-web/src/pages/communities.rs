@@ -186,16 +186,17 @@ struct JoinPage {
     fields: Vec<FieldInput>,
     error: Option<String>,
     /// What joining collects, and why (the notice at collection).
-    notice: Vec<hearth_core::statement::NoticeLine>,
-    notice_more: String,
+    notice: crate::pages::CollectionNotice,
 }
 
-/// The notice at collection for joining `community`, whose profile fields are `fields`.
-pub(crate) fn join_notice(
+/// The notice at collection for joining `community`, whose profile fields are `fields`; an
+/// invitation's holder reads the statement of an invitation-only community through `invite`.
+pub(crate) async fn join_notice(
+    state: &WebState,
     community: CommunityId,
     fields: &[hearth_core::profile::ProfileField],
     invite: Option<&str>,
-) -> (Vec<hearth_core::statement::NoticeLine>, String) {
+) -> Result<crate::pages::CollectionNotice, PageError> {
     let mut categories = Vec::new();
     for field in fields {
         if !categories.contains(&field.category) {
@@ -207,17 +208,16 @@ pub(crate) fn join_notice(
     } else {
         &["community_members", "profile_values"]
     };
-    let notice = crate::pages::collection_notice(tables, &categories);
-    // An invitation code is letters and digits only (checked before it gets here).
     let query = invite
         .map(|code| format!("?invite={code}"))
         .unwrap_or_default();
-    let more = format!(
-        "Its <a href=\"/communities/{}/privacy{query}\">privacy statement</a> says what else it \
-         keeps, who receives it, and how to use your rights.",
-        community.0
-    );
-    (notice, more)
+    let shares = state.app.shares_with_third_parties(community).await?;
+    Ok(crate::pages::collection_notice(
+        tables,
+        &categories,
+        Some(format!("/communities/{}/privacy{query}", community.0)),
+        shares,
+    ))
 }
 
 /// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
@@ -239,14 +239,13 @@ pub(crate) async fn community(
         }
     }
     let fields = state.app.profile_fields(&me.actor, id).await?;
-    let (notice, notice_more) = join_notice(id, &fields, None);
+    let notice = join_notice(&state, id, &fields, None).await?;
     let page = JoinPage {
         layout: Layout::new(community.name.clone(), &visitor),
         community: CommunityItem::of(community, role),
         fields: inputs(fields, &[]),
         error: None,
         notice,
-        notice_more,
     };
     Ok(render(&page, &visitor))
 }
@@ -273,14 +272,13 @@ pub(crate) async fn join(
             let error = ApiError::from(error);
             let (community, role) = state.app.community(&me.actor, id).await?;
             let fields = state.app.profile_fields(&me.actor, id).await?;
-            let (notice, notice_more) = join_notice(id, &fields, None);
+            let notice = join_notice(&state, id, &fields, None).await?;
             let page = JoinPage {
                 layout: Layout::new(community.name.clone(), &visitor),
                 community: CommunityItem::of(community, role),
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
-                notice_more,
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

@@ -331,17 +331,33 @@ pub(crate) fn render(template: &impl Template, visitor: &Visitor) -> Response {
     render_with_status(StatusCode::OK, template, visitor)
 }
 
+/// The notice at collection on a form that stores personal information (Reg. §7012).
+pub(crate) struct CollectionNotice {
+    /// Each category the form stores, why and for how long, from the data catalog.
+    pub lines: Vec<hearth_core::statement::NoticeLine>,
+    /// The privacy statement that says the rest, when the form is a community's.
+    pub statement: Option<String>,
+    /// Whether the community sends anything to third parties (its webhooks).
+    pub shares: bool,
+}
+
 /// The notice at collection for a form that stores into `tables` (and asks profile fields of
 /// `profile_categories`), from the data catalog.
 pub(crate) fn collection_notice(
     tables: &[&str],
     profile_categories: &[hearth_core::catalog::Category],
-) -> Vec<hearth_core::statement::NoticeLine> {
+    statement: Option<String>,
+    shares: bool,
+) -> CollectionNotice {
     let tables: Vec<&'static hearth_core::catalog::Table> = tables
         .iter()
         .filter_map(|name| hearth_core::catalog::table(name))
         .collect();
-    hearth_core::statement::notice_at_collection(&tables, profile_categories)
+    CollectionNotice {
+        lines: hearth_core::statement::notice_at_collection(&tables, profile_categories),
+        statement,
+        shares,
+    }
 }
 
 /// Renders a page whose address or forms hold a mailed link's secret: no other site may see

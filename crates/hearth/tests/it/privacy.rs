@@ -12,6 +12,7 @@ use serde_json::json;
 on_both_backends!(
     the_privacy_signal_opts_the_account_out_for_good_and_choices_take_two_steps_back,
     a_signed_out_visitors_choice_is_carried_into_the_account_at_sign_in,
+    a_member_who_uses_privacy_rights_keeps_every_page_and_permission,
 );
 
 async fn audited(server: &TestServer, code: &str) -> i64 {
@@ -168,4 +169,95 @@ async fn a_signed_out_visitors_choice_is_carried_into_the_account_at_sign_in(bac
         .await,
         1
     );
+}
+
+/// Equal service (Civ. 1798.125): a member who opted out of sale and sharing and limited the
+/// use of their sensitive information reaches every page and does everything an equal member
+/// does, with the same answers.
+async fn a_member_who_uses_privacy_rights_keeps_every_page_and_permission(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let ada = server.member("ada").await;
+    let bea = server.member("bea").await;
+    let guild = olga.create_community("guild").await;
+    ada.join(&guild).await;
+    bea.join(&guild).await;
+    ada.put(
+        "/api/v1/me/privacy",
+        json!({ "sale_opt_out": true, "sensitive_limit": true }),
+    )
+    .await
+    .expect_status(200);
+    let choices = ada.get("/api/v1/me/privacy").await.expect_status(200);
+    assert_eq!(choices.body["sale_opt_out"], true);
+    assert_eq!(choices.body["sensitive_limit"], true);
+    let general = olga.general_channel(&guild).await;
+    let mut statuses = Vec::new();
+    for (n, (member, other)) in [(&ada, &bea), (&bea, &ada)].into_iter().enumerate() {
+        let said = member.say(&general, "hello from an equal member").await;
+        let thread = member
+            .post(
+                &format!("/api/v1/channels/{general}/messages"),
+                json!({ "body": "a reply", "reply_to": said }),
+            )
+            .await
+            .status;
+        let direct = member
+            .post("/api/v1/direct", json!({ "user_ids": [other.id] }))
+            .await
+            .status;
+        let private = member
+            .post(
+                &format!("/api/v1/communities/{guild}/channels"),
+                json!({ "name": format!("room-{n}"), "kind": "private" }),
+            )
+            .await
+            .status;
+        let mut pages = Vec::new();
+        for path in [
+            "/communities".to_string(),
+            format!("/communities/{guild}"),
+            format!("/channels/{general}"),
+            format!("/communities/{guild}/members"),
+            format!("/communities/{guild}/privacy"),
+            "/directory".to_string(),
+            "/search?q=hello".to_string(),
+            "/settings".to_string(),
+            "/privacy".to_string(),
+            "/direct".to_string(),
+        ] {
+            pages.push((
+                path.clone(),
+                crate::pages::page_as(&server, member, &path).await.0,
+            ));
+        }
+        let api = [
+            member.get("/api/v1/me").await.status,
+            member
+                .get(&format!("/api/v1/channels/{general}/messages"))
+                .await
+                .status,
+            member
+                .get(&format!("/api/v1/communities/{guild}/members"))
+                .await
+                .status,
+            member.get("/api/v1/search?q=hello").await.status,
+        ];
+        statuses.push((thread, direct, private, pages, api));
+    }
+    assert_eq!(
+        statuses[0], statuses[1],
+        "the member who used their rights is served differently"
+    );
+    let (thread, direct, private, pages, api) = &statuses[0];
+    assert_eq!(*thread, 201);
+    assert!(*direct == 200 || *direct == 201, "{direct}");
+    assert_eq!(*private, 201);
+    assert!(
+        pages
+            .iter()
+            .all(|(_, status)| *status == 200 || *status == 303),
+        "{pages:?}"
+    );
+    assert!(api.iter().all(|status| *status == 200), "{api:?}");
 }
