@@ -10,7 +10,7 @@ use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{Category, TABLES, Table};
 use hearth_core::model::JoinPolicy;
 use hearth_core::permissions::Action;
-use hearth_core::statement::{self, Facts, Recipient};
+use hearth_core::statement::{self, Facts, MessagesAfterErasure, Recipient};
 use hearth_core::{CommunityId, DomainError, Timestamp};
 use hearth_store::{StatementRow, StatementSettings};
 
@@ -101,6 +101,40 @@ impl App {
         self.generated_statement(community).await
     }
 
+    /// The statement of this Hearth itself, for what its operator holds about everyone with
+    /// an account (linked from the registration form): written from the catalog, every
+    /// community's webhooks as recipients, and the operator's law and approval settings.
+    pub async fn instance_statement(&self) -> Result<String, AppError> {
+        let recipients: Vec<Recipient> = {
+            let mut reader = self.store.reader().await?;
+            reader
+                .conn()
+                .all_webhooks()
+                .await?
+                .into_iter()
+                .map(|hook| Recipient {
+                    name: hook.name,
+                    service_provider: hook.recipient == "service_provider",
+                })
+                .collect()
+        };
+        let updated = Timestamp::now().to_datetime().date().to_string();
+        let tables: Vec<&'static Table> = TABLES.iter().collect();
+        let facts = Facts {
+            business: "this Hearth",
+            contact: None,
+            law: self.config.law,
+            profile_categories: &[],
+            recipients: &recipients,
+            messages_after_erasure: MessagesAfterErasure::AsEachCommunityChooses,
+            approved_kinds: &self.config.approved_requests,
+            minimum_age: None,
+            metrics: None,
+            updated: &updated,
+        };
+        Ok(statement::generate(&tables, &facts))
+    }
+
     /// What a community's statement says until its admins publish their own.
     async fn generated_statement(&self, community: CommunityId) -> Result<String, AppError> {
         self.template_with(community, TABLES.iter().collect()).await
@@ -158,7 +192,11 @@ impl App {
             law: handling.law,
             profile_categories: &categories,
             recipients: &recipients,
-            messages_kept_after_erasure: erased == crate::ErasedMessages::Keep.code(),
+            messages_after_erasure: if erased == crate::ErasedMessages::Keep.code() {
+                MessagesAfterErasure::Kept
+            } else {
+                MessagesAfterErasure::Removed
+            },
             approved_kinds: &handling.approved,
             minimum_age: None,
             metrics: metrics.as_deref().map(|m| (last_year, m)),

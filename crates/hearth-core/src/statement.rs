@@ -18,6 +18,17 @@ pub struct Recipient {
     pub service_provider: bool,
 }
 
+/// What becomes of a member's messages when they delete their account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagesAfterErasure {
+    /// Their text goes; replies keep their place.
+    Removed,
+    /// They stay, shown as by "Deleted user".
+    Kept,
+    /// Each community chooses (the instance's own statement).
+    AsEachCommunityChooses,
+}
+
 /// What the statement says beyond the catalog: the community's own facts.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
@@ -31,8 +42,8 @@ pub struct Facts<'a> {
     pub profile_categories: &'a [Category],
     /// Its webhooks' recipients.
     pub recipients: &'a [Recipient],
-    /// Whether a member's messages stay (under "Deleted user") when they delete their account.
-    pub messages_kept_after_erasure: bool,
+    /// What becomes of a member's messages when they delete their account.
+    pub messages_after_erasure: MessagesAfterErasure,
     /// The kinds of request its admins look at before they are carried out.
     pub approved_kinds: &'a [RequestKind],
     /// The youngest age it admits, if it sets one.
@@ -106,19 +117,22 @@ fn write_statement(
         }
         writeln!(out)?;
     }
-    if facts.messages_kept_after_erasure {
-        writeln!(
-            out,
+    let after_erasure = match facts.messages_after_erasure {
+        MessagesAfterErasure::Kept => {
             "When you delete your account, this community keeps your messages, shown as by \
-             \"Deleted user\" and linked to no one, so that conversations stay readable.\n"
-        )?;
-    } else {
-        writeln!(
-            out,
+             \"Deleted user\" and linked to no one, so that conversations stay readable."
+        }
+        MessagesAfterErasure::Removed => {
             "When you delete your account, the text of your messages goes with it; replies \
-             keep their place.\n"
-        )?;
-    }
+             keep their place."
+        }
+        MessagesAfterErasure::AsEachCommunityChooses => {
+            "When you delete your account, each community either deletes the text of your \
+             messages there or keeps them, shown as by \"Deleted user\" and linked to no one, \
+             as its own privacy statement says."
+        }
+    };
+    writeln!(out, "{after_erasure}\n")?;
 
     let sensitive: Vec<&str> = categories
         .iter()
@@ -207,9 +221,9 @@ fn write_statement(
     )?;
     for kind in RequestKind::ALL {
         let review = if facts.approved_kinds.contains(&kind) {
-            " An admin of the community looks at it before it is carried out."
+            format!(" The admins of {business} look at it before it is carried out.")
         } else {
-            ""
+            String::new()
         };
         writeln!(
             out,
@@ -447,7 +461,7 @@ mod tests {
             law: LawProfile::Ccpa,
             profile_categories: &[],
             recipients,
-            messages_kept_after_erasure: false,
+            messages_after_erasure: MessagesAfterErasure::Removed,
             approved_kinds: &[RequestKind::Delete],
             minimum_age: None,
             metrics: None,
@@ -478,7 +492,7 @@ mod tests {
         assert!(statement.contains("Last updated: 2026-11-27"));
         assert!(statement.contains("privacy@garden.example"));
         assert!(statement.contains("45 days"));
-        assert!(statement.contains("An admin of the community looks at it"));
+        assert!(statement.contains("The admins of Garden Club look at it"));
         assert!(statement.contains(REQUEST_FORM) && statement.contains(CHOICES));
     }
 

@@ -168,6 +168,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route("/settings/email", post(settings::email))
         .route("/privacy", get(privacy::show).post(privacy::choose))
         .route("/privacy/choices", get(choices::show).post(choices::choose))
+        .route("/privacy/statement", get(statements::instance))
         .route(
             "/privacy/delete",
             get(privacy::confirm_delete).post(privacy::delete),

@@ -106,6 +106,27 @@ pub(crate) async fn show(
     Ok(render_with_status(StatusCode::OK, &page, &visitor))
 }
 
+#[derive(Template)]
+#[template(path = "instance_statement.html")]
+struct InstanceStatementPage {
+    layout: Layout,
+    html: String,
+}
+
+/// `GET /privacy/statement`: this Hearth's own statement, for what its operator holds about
+/// everyone with an account.
+pub(crate) async fn instance(
+    State(state): State<WebState>,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let markdown = state.app.instance_statement().await?;
+    let page = InstanceStatementPage {
+        layout: Layout::new("Privacy statement", &visitor),
+        html: crate::statement_html::to_safe_html(&markdown),
+    };
+    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+}
+
 #[derive(Deserialize)]
 pub(crate) struct AcknowledgeForm {
     form_token: String,

@@ -93,7 +93,7 @@ async fn a_new_communitys_statement_is_written_from_the_catalog_and_names_every_
     );
     assert!(text.contains("General Data Protection Regulation"));
     assert!(text.contains("one month"));
-    assert!(text.contains("An admin of the community looks at it"));
+    assert!(text.contains("The admins of guild look at it"));
     assert!(text.contains("## Requests answered in"));
     assert_eq!(
         audited(&server, "privacy.statement_settings_changed").await,
@@ -379,6 +379,21 @@ async fn forms_that_collect_say_what_they_collect_and_link_the_statement(backend
     assert!(register.contains("Identifiers"));
     assert!(register.contains("Account log-in credentials"));
     assert!(register.contains("href=\"/privacy/choices\""));
+    assert!(register.contains("href=\"/privacy/statement\""));
+    // This Hearth's own statement: every right, every community's recipients.
+    let instance = reqwest::get(format!("{}/privacy/statement", server.base))
+        .await
+        .unwrap();
+    assert_eq!(instance.status().as_u16(), 200);
+    let instance = instance.text().await.unwrap();
+    assert!(
+        instance.contains("Privacy statement of this Hearth"),
+        "{instance}"
+    );
+    for kind in RequestKind::ALL {
+        assert!(instance.contains(right_name(kind)), "{kind:?}");
+    }
+    assert!(instance.contains("each community either deletes the text of your messages"));
 
     // Joining: what membership and the community's questions store, with its statement.
     let (status, join) =
