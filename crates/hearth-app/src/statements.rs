@@ -112,10 +112,7 @@ impl App {
                 .all_webhooks()
                 .await?
                 .into_iter()
-                .map(|hook| Recipient {
-                    name: hook.name,
-                    service_provider: hook.recipient == "service_provider",
-                })
+                .map(statement_recipient)
                 .collect()
         };
         let updated = Timestamp::now().to_datetime().date().to_string();
@@ -135,17 +132,10 @@ impl App {
         Ok(statement::generate(&tables, &facts))
     }
 
-    /// What a community's statement says until its admins publish their own.
+    /// What a community's statement says until its admins publish their own: the template
+    /// over the catalog's tables.
     async fn generated_statement(&self, community: CommunityId) -> Result<String, AppError> {
-        self.template_with(community, TABLES.iter().collect()).await
-    }
-
-    /// The template over `tables` (the catalog's, or more in a test).
-    pub async fn template_with(
-        &self,
-        community: CommunityId,
-        tables: Vec<&'static Table>,
-    ) -> Result<String, AppError> {
+        let tables: Vec<&'static Table> = TABLES.iter().collect();
         let (name, settings, erased, recipients, categories) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();
@@ -162,10 +152,7 @@ impl App {
                 .webhooks_of(community)
                 .await?
                 .into_iter()
-                .map(|hook| Recipient {
-                    name: hook.name,
-                    service_provider: hook.recipient == "service_provider",
-                })
+                .map(statement_recipient)
                 .collect();
             let mut categories: Vec<Category> = Vec::new();
             for field in conn.profile_fields(community).await? {
@@ -286,8 +273,8 @@ impl App {
             .conn()
             .webhooks_of(community)
             .await?
-            .iter()
-            .any(|hook| hook.recipient != "service_provider"))
+            .into_iter()
+            .any(|hook| !statement_recipient(hook).service_provider))
     }
 
     /// Whether the reader may read the community's statement: anyone an open community's,
@@ -559,4 +546,13 @@ fn checked_policy_url(url: &str) -> Result<String, AppError> {
         return Err(DomainError::invalid("url", "must start with https://").into());
     }
     Ok(url.to_string())
+}
+
+/// A webhook as the statement names its recipient: a service provider only when declared one.
+fn statement_recipient(hook: hearth_store::WebhookRow) -> Recipient {
+    Recipient {
+        service_provider: hearth_core::webhooks::Recipient::parse(&hook.recipient)
+            == Some(hearth_core::webhooks::Recipient::ServiceProvider),
+        name: hook.name,
+    }
 }

@@ -87,7 +87,12 @@ impl FromRequestParts<WebState> for Visitor {
                     state.app.honour_privacy_signal(&actor).await?;
                     account = state.app.me(&actor).await?;
                 }
-                let statements_due = state.app.statements_to_acknowledge(&actor).await?;
+                // The banner is on pages that are read; a form's answer redirects to one.
+                let statements_due = if writing {
+                    Vec::new()
+                } else {
+                    state.app.statements_to_acknowledge(&actor).await?
+                };
                 signed_in = Some((
                     SignedIn {
                         actor,
