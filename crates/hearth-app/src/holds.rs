@@ -77,16 +77,15 @@ impl App {
         username: &str,
         reason: &str,
     ) -> Result<LegalHold, AppError> {
-        let reason = reason.trim().to_string();
+        let reason = hearth_core::validate::several_lines("reason", reason, MAX_REASON_CHARS)?;
         if reason.is_empty() {
             return Err(
                 DomainError::invalid("reason", "must say why the messages are held").into(),
             );
         }
-        if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(DomainError::invalid("reason", "is too long").into());
-        }
-        let username = username.trim().to_lowercase();
+        // Any text that is no username finds no member (an address included): only what a
+        // database cannot hold is refused as input.
+        let username = hearth_core::validate::one_line("username", username, 254)?.to_lowercase();
         let admin = actor.user;
         let id = self.store.next_id();
         let row = self

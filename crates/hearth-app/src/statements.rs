@@ -344,8 +344,8 @@ impl App {
     ) -> Result<PrivacyStatement, AppError> {
         let (body, url) = match publication {
             Publication::Markdown(text) => {
-                let text = text.replace("\r\n", "\n");
-                if text.trim().is_empty() {
+                let text = hearth_core::validate::several_lines("markdown", &text, usize::MAX)?;
+                if text.is_empty() {
                     return Err(DomainError::invalid("markdown", "must not be empty").into());
                 }
                 if text.len() > MAX_STATEMENT_BYTES {
@@ -490,18 +490,9 @@ impl App {
     ) -> Result<StatementOptions, AppError> {
         let contact = options
             .contact
-            .map(|c| c.trim().to_string())
+            .map(|c| hearth_core::validate::one_line("contact", &c, MAX_CONTACT_CHARS))
+            .transpose()?
             .filter(|c| !c.is_empty());
-        if contact
-            .as_ref()
-            .is_some_and(|c| c.chars().count() > MAX_CONTACT_CHARS || c.contains(['\n', '\r']))
-        {
-            return Err(DomainError::invalid(
-                "contact",
-                "must be one line of at most 300 characters",
-            )
-            .into());
-        }
         let settings = StatementSettings {
             privacy_contact: contact.clone(),
             publish_request_metrics: options.publish_metrics,

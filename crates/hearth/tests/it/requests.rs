@@ -912,6 +912,15 @@ async fn a_legal_hold_keeps_messages_through_an_erasure_and_a_community_may_keep
     olga.post(&holds, json!({ "username": "ada", "reason": " " }))
         .await
         .expect_problem(422, "validation");
+    // A NUL byte, which PostgreSQL cannot store, is refused as input, not a server error.
+    for body in [
+        json!({ "username": "\u{0}", "reason": "Matter 42" }),
+        json!({ "username": "ada", "reason": "Matter\u{0}42" }),
+    ] {
+        olga.post(&holds, body)
+            .await
+            .expect_problem(422, "validation");
+    }
     // An admin learns nothing of addresses, nor of people outside the community.
     olga.post(
         &holds,

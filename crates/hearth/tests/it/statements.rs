@@ -118,6 +118,14 @@ async fn a_new_communitys_statement_is_written_from_the_catalog_and_names_every_
     )
     .await
     .expect_problem(422, "validation");
+    for bad in [json!({ "contact": "nul\u{0}here", "publish_metrics": false })] {
+        olga.put(&format!("{path}/settings"), bad)
+            .await
+            .expect_problem(422, "validation");
+    }
+    olga.post(&path, json!({ "markdown": "# A\u{0}B" }))
+        .await
+        .expect_problem(422, "validation");
 
     // An invitation-only community's statement is for its members.
     let inner = olga
