@@ -27,6 +27,9 @@ pub struct NewCommunity {
     pub description: String,
     /// How people join.
     pub join_policy: JoinPolicy,
+    /// The ids of the legal terms' versions in force, which the creator accepts for the
+    /// community (empty when the operator has published none).
+    pub accepted_terms: Vec<i64>,
 }
 
 /// Settings to change; `None` leaves a setting as it is.
@@ -73,6 +76,11 @@ pub(crate) async fn role_in(
     // they act as members. The owner, who sets the rule, is not held to it.
     if held_back && role != Role::Owner && role.at_least(Role::Moderator) {
         return Ok(Role::Member);
+    }
+    // Legal terms published since the owner last accepted: the community's admin powers
+    // wait until they accept them (moderating goes on).
+    if role.at_least(Role::Admin) && crate::terms::terms_due(conn, community).await? {
+        return Ok(Role::Moderator);
     }
     Ok(role)
 }
@@ -211,6 +219,8 @@ impl App {
                         Some(community.id),
                     );
                     add_member(tx, community.id, owner, Role::Owner).await?;
+                    crate::terms::accept_in_force(tx, community.id, owner, &input.accepted_terms)
+                        .await?;
                     Ok(community)
                 })
             })

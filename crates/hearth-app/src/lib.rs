@@ -31,6 +31,7 @@ mod secrets;
 mod sessions;
 mod sign_in_limits;
 mod statements;
+mod terms;
 mod two_factor;
 mod uploads;
 mod webhooks;
@@ -67,6 +68,7 @@ pub use search::{MAX_OFFSET, SearchIn};
 pub use statements::{
     PrivacyStatement, Publication, StatementOptions, StatementVersion, ToAcknowledge,
 };
+pub use terms::{CommunityTerms, LegalTerms, TermsAcceptance};
 pub use two_factor::{RECOVERY_CODES, SecondFactorChallenge, TwoFactorSetup, TwoFactorStatus};
 pub use uploads::{Download, MAX_ATTACHMENTS};
 pub use webhooks::{NewWebhook, WEBHOOK_DELIVERY, WEBHOOK_DISPATCH, WebhookInfo};
@@ -305,6 +307,7 @@ mod tests {
                     name: PLANTED.into(),
                     description: PLANTED.into(),
                     join_policy: JoinPolicy::Open,
+                    accepted_terms: Vec::new(),
                 }
             ),
             format!(

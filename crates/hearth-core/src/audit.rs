@@ -145,6 +145,24 @@ pub enum AuditAction {
     StatementAcknowledged,
     /// A community changed what its privacy statement says of it (contact, metrics).
     StatementSettingsChanged,
+    /// The operator published a new version of a legal document.
+    TermsPublished,
+    /// A community's owner accepted a version of a legal document for it.
+    TermsAccepted,
+    /// A community changed the ages it admits or how it asks.
+    AgePolicyChanged,
+    /// A member aged 13 to 15 gave their own consent to joining a community.
+    MinorConsented,
+    /// A member under 16 joined without allowing sale and sharing, and was opted out of it.
+    MinorOptedOut,
+    /// A member aged 13 to 15 allowed the sale and sharing of their personal information.
+    MinorOptedIn,
+    /// A parent was asked to consent to their child's joining a community.
+    ParentalConsentRequested,
+    /// A parent consented to their child's joining a community.
+    ParentalConsentGiven,
+    /// A parent refused their child's joining a community.
+    ParentalConsentRefused,
 }
 
 impl AuditAction {
@@ -219,6 +237,15 @@ impl AuditAction {
             AuditAction::StatementPublished => "privacy.statement_published",
             AuditAction::StatementAcknowledged => "privacy.statement_acknowledged",
             AuditAction::StatementSettingsChanged => "privacy.statement_settings_changed",
+            AuditAction::TermsPublished => "terms.published",
+            AuditAction::TermsAccepted => "terms.accepted",
+            AuditAction::AgePolicyChanged => "community.age_policy_changed",
+            AuditAction::MinorConsented => "consent.minor_consented",
+            AuditAction::MinorOptedOut => "consent.minor_opted_out",
+            AuditAction::MinorOptedIn => "consent.minor_opted_in",
+            AuditAction::ParentalConsentRequested => "consent.parental_requested",
+            AuditAction::ParentalConsentGiven => "consent.parental_given",
+            AuditAction::ParentalConsentRefused => "consent.parental_refused",
         }
     }
 }
@@ -250,6 +277,8 @@ pub enum ObjectKind {
     LegalHold,
     /// A version of a community's privacy statement.
     PrivacyStatement,
+    /// A version of one of the platform's legal documents.
+    LegalTerms,
 }
 
 impl ObjectKind {
@@ -268,6 +297,7 @@ impl ObjectKind {
             ObjectKind::Webhook => "webhook",
             ObjectKind::LegalHold => "legal_hold",
             ObjectKind::PrivacyStatement => "privacy_statement",
+            ObjectKind::LegalTerms => "legal_terms",
         }
     }
 }

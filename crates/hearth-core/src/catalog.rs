@@ -342,6 +342,8 @@ pub enum Source {
     OtherMembers,
     /// Hearth itself: its records of what happened, and what it derives.
     Hearth,
+    /// A child's parent or guardian, who consented to the child's joining a community.
+    Parent,
 }
 
 impl Source {
@@ -356,6 +358,9 @@ impl Source {
             }
             Source::Hearth => {
                 "Hearth's own records of what happened, and what it works out from what you wrote"
+            }
+            Source::Parent => {
+                "Your parent or guardian, when they consented to your joining a community"
             }
         }
     }
@@ -1153,6 +1158,49 @@ pub const TABLES: &[Table] = &[
             ),
         ],
     },
+    // The platform's legal documents (terms, service level, data processing), every version:
+    // the operator's text; who published it is kept while they have an account.
+    Table {
+        name: "legal_terms",
+        description: "The versions of this Hearth's legal terms, and who published each.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Column("published_by")]),
+        columns: &[
+            key("id"),
+            key("kind"),
+            key("version"),
+            key("body"),
+            personal(
+                "published_by",
+                Identifiers,
+                LegalCompliance,
+                UntilDeleted,
+                Deidentify,
+            ),
+            key("published_at"),
+        ],
+    },
+    // A community's acceptance of a version of the legal terms: the record stays with the
+    // community, no longer naming who accepted it once their account is gone.
+    Table {
+        name: "terms_acceptances",
+        description: "Which versions of this Hearth's legal terms you accepted for a community \
+                      you owned, and when.",
+        source: Source::Person,
+        subject: SubjectLink::Columns(&[PersonLink::Column("accepted_by")]),
+        columns: &[
+            key("terms_id"),
+            key("community_id"),
+            personal(
+                "accepted_by",
+                Identifiers,
+                LegalCompliance,
+                WhileCommunityExists,
+                Deidentify,
+            ),
+            key("accepted_at"),
+        ],
+    },
     // What a hold kept of an erased person: their messages' text, sealed for no one, until
     // the hold is released.
     Table {
@@ -1461,6 +1509,9 @@ pub const TABLES: &[Table] = &[
                 Keep(SHARED_TEXT_REASON),
             ),
             key("publish_request_metrics"),
+            // The ages it admits and how it asks.
+            key("age_question"),
+            key("minimum_age"),
             personal(
                 "owner_id",
                 Identifiers,
@@ -1497,6 +1548,63 @@ pub const TABLES: &[Table] = &[
                 "joined_at",
                 InternetActivity,
                 ProvideService,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            // Only the age group joining told, where the community asks: never a birth date.
+            personal(
+                "age_group",
+                ProtectedCharacteristics,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            // The proof that a member aged 13 to 15 consented to joining, and whether they
+            // themself allowed the sale and sharing of their personal information.
+            personal(
+                "minor_consent_at",
+                InternetActivity,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "sale_opt_in_at",
+                InternetActivity,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+        ],
+    },
+    // A parent's consent for their child under 13 to join a community: the proof the law asks
+    // for, kept while the child has an account.
+    Table {
+        name: "parental_consents",
+        description: "Your parent's consent to your joining a community while under 13: their \
+                      address and when they confirmed it.",
+        source: Source::Parent,
+        subject: SubjectLink::Columns(&[USER]),
+        columns: &[
+            key("community_id"),
+            personal(
+                "user_id",
+                Identifiers,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "parent_email",
+                Identifiers,
+                LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            personal(
+                "confirmed_at",
+                InternetActivity,
+                LegalCompliance,
                 WhileAccountExists,
                 DeleteRow,
             ),

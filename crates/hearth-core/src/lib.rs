@@ -2,6 +2,7 @@
 //! data catalog. No I/O, no SQL, no async: everything here is unit-testable.
 #![forbid(unsafe_code)]
 
+pub mod ages;
 pub mod audit;
 pub mod catalog;
 pub mod device;
@@ -19,6 +20,7 @@ pub mod redacted_debug;
 pub mod requests;
 pub mod sign_in_throttle;
 pub mod statement;
+pub mod terms;
 pub mod timestamp;
 pub mod uploads;
 pub mod validate;

@@ -5,6 +5,7 @@
 
 mod account_links;
 mod accounts;
+mod ages;
 mod audit;
 mod blobs;
 mod chat;
@@ -28,6 +29,7 @@ mod search;
 mod settings;
 mod statements;
 mod store;
+mod terms;
 mod two_factor;
 mod uploads;
 mod webhooks;
@@ -35,6 +37,7 @@ pub mod writer;
 
 pub use account_links::{AccountLink, NewAccountLink};
 pub use accounts::{NewUser, SessionRow};
+pub use ages::{AgePolicyRow, MemberAgeRow};
 pub use audit::{AuditRecord, EventRecord, TimeOrderedLog, multi_row_insert};
 pub use blobs::BlobStore;
 pub use chat::{Edit, NewMessage};
@@ -52,6 +55,7 @@ pub use search::{HIT_END, HIT_START, SearchHit, SearchScope, searchable_text};
 pub use settings::{Settings, SettingsInForce};
 pub use statements::{StatementRow, StatementSettings};
 pub use store::{Store, StoreOptions};
+pub use terms::{AcceptanceRow, TermsRow};
 pub use two_factor::TwoFactorRow;
 pub use uploads::UploadRow;
 pub use webhooks::{DeliveryRow, WebhookRow};

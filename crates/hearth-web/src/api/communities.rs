@@ -82,6 +82,11 @@ pub(crate) struct CreateCommunityRequest {
     description: String,
     /// Defaults to `open`.
     join_policy: Option<JoinPolicy>,
+    /// The ids of the legal terms in force (`GET /api/v1/terms`), accepted for the community:
+    /// every one of them, once the operator has published any.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    accept_terms: Vec<i64>,
 }
 
 /// Create a community; the caller becomes its owner.
@@ -103,6 +108,7 @@ async fn create_community(
                 name: body.name,
                 description: body.description,
                 join_policy: body.join_policy.unwrap_or(JoinPolicy::Open),
+                accepted_terms: body.accept_terms,
             },
         )
         .await?;

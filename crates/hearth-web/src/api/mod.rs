@@ -15,6 +15,7 @@ mod public_requests;
 pub(crate) mod requests;
 mod search;
 mod statements;
+mod terms;
 mod two_factor;
 pub(crate) mod uploads;
 mod webhooks;
@@ -40,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "communities", description = "Communities, members and invitations"),
         (name = "chat", description = "Channels, direct conversations and messages"),
         (name = "privacy", description = "A person's privacy choices"),
+        (name = "terms", description = "This Hearth's legal terms, and communities' acceptances"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(public_requests::router())
         .merge(webhooks::router())
         .merge(statements::router())
+        .merge(terms::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

@@ -148,6 +148,9 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = CommunityId(parse_id(&id)?);
+    if let Some(to) = crate::pages::terms::terms_gate(&state, &visitor, id).await? {
+        return Ok(to);
+    }
     settings_page(&state, &visitor, (&headers, https), id, None).await
 }
 

@@ -80,7 +80,42 @@ struct MyCommunitiesPage {
     layout: Layout,
     communities: Vec<CommunityItem>,
     form: CreateForm,
+    /// The legal terms in force, which creating a community accepts.
+    terms: Vec<TermsLink>,
+    /// Their ids, as the form sends them back.
+    terms_ids: String,
     error: Option<String>,
+}
+
+/// A legal document in force, linked from a form that accepts it.
+pub(crate) struct TermsLink {
+    pub(crate) id: i64,
+    pub(crate) label: &'static str,
+    pub(crate) version: i32,
+}
+
+impl TermsLink {
+    pub(crate) fn of(terms: &hearth_app::LegalTerms) -> TermsLink {
+        TermsLink {
+            id: terms.id,
+            label: terms.kind.label(),
+            version: terms.version,
+        }
+    }
+}
+
+/// The ids a form's hidden `terms` field carries, if its acceptance box was ticked.
+pub(crate) fn accepted_ids(ticked: bool, ids: &str) -> Result<Vec<i64>, PageError> {
+    if !ticked {
+        return Ok(Vec::new());
+    }
+    ids.split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|_| PageError::bad_request("the terms accepted are not valid"))
+        })
+        .collect()
 }
 
 #[derive(Default, Deserialize)]
@@ -93,6 +128,12 @@ pub(crate) struct CreateForm {
     description: String,
     #[serde(default)]
     invite_only: Option<String>,
+    /// The versions of the legal terms the form showed.
+    #[serde(default)]
+    terms: String,
+    /// Ticked: they are accepted.
+    #[serde(default)]
+    accept_terms: Option<String>,
 }
 
 /// `GET /communities`: the communities one belongs to, and a form to create one.
@@ -114,8 +155,15 @@ async fn my_communities_page(
         .app
         .my_communities(&me.actor, None, PageSize::requested(Some(PageSize::MAX))?)
         .await?;
+    let terms = state.app.terms_in_force().await?;
     let page = MyCommunitiesPage {
         layout: Layout::new("My communities", visitor),
+        terms_ids: terms
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        terms: terms.iter().map(TermsLink::of).collect(),
         communities: mine
             .into_iter()
             .map(|(c, role)| CommunityItem::of(c, Some(role)))
@@ -144,6 +192,7 @@ pub(crate) async fn create(
         } else {
             JoinPolicy::Open
         },
+        accepted_terms: accepted_ids(form.accept_terms.is_some(), &form.terms)?,
     };
     match state.app.create_community(&me.actor, input).await {
         Ok(community) => Ok(see_other(&format!("/communities/{}", community.id))),

@@ -18,6 +18,7 @@ mod search;
 pub(crate) mod settings;
 mod setup;
 mod statements;
+mod terms;
 mod two_factor;
 mod visitor;
 mod webhooks;
@@ -228,6 +229,13 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route(
             "/communities/{id}/webhooks/{hook}/delete",
             post(webhooks::remove),
+        )
+        .route("/terms", get(terms::in_force))
+        .route("/terms/{id}", get(terms::version))
+        .route("/admin/terms", get(terms::admin).post(terms::publish))
+        .route(
+            "/communities/{id}/terms",
+            get(terms::community).post(terms::accept),
         )
         .route("/admin/requests", get(requests::operator_inbox))
         .route("/admin/requests/report", get(requests::operator_report))

@@ -381,6 +381,9 @@ pub(crate) async fn fields(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = CommunityId(parse_id(&id)?);
+    if let Some(to) = crate::pages::terms::terms_gate(&state, &visitor, id).await? {
+        return Ok(to);
+    }
     fields_page(&state, &visitor, id, DefinitionView::blank(), None).await
 }
 

@@ -99,6 +99,9 @@ pub(crate) async fn show(
     visitor: Visitor,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
+    if let Some(to) = crate::pages::terms::terms_gate(&state, &visitor, CommunityId(id)).await? {
+        return Ok(to);
+    }
     webhooks_page(&state, &visitor, CommunityId(id), None, None).await
 }
 

@@ -1,0 +1,108 @@
+//! Minors: the ages a community admits, what joining recorded of a member's age and consent,
+//! and parents' consents.
+
+use crate::StoreError;
+use crate::conn::{Conn, dispatch};
+use hearth_core::{CommunityId, UserId};
+
+/// A community's age policy as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgePolicyRow {
+    /// `none`, `birth_date` or `bracket`.
+    pub age_question: String,
+    /// The youngest age admitted (0: under 13 with a parent's consent).
+    pub minimum_age: i32,
+}
+
+/// What joining recorded of a member's age.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberAgeRow {
+    /// Their age group, where the community asks.
+    pub age_group: Option<String>,
+    /// When a member aged 13 to 15 consented to joining.
+    pub minor_consent_at: Option<i64>,
+    /// When they allowed the sale and sharing of their personal information themself.
+    pub sale_opt_in_at: Option<i64>,
+}
+
+impl Conn<'_> {
+    /// A community's age policy.
+    pub async fn age_policy(
+        &mut self,
+        community: CommunityId,
+    ) -> Result<Option<AgePolicyRow>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as::<_, AgePolicyRow>(
+            "SELECT age_question, minimum_age FROM communities WHERE id = $1")
+            .bind(community.0).fetch_optional(&mut **c).await?))
+    }
+
+    /// Sets a community's age policy.
+    pub async fn set_age_policy(
+        &mut self,
+        community: CommunityId,
+        policy: &AgePolicyRow,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE communities SET age_question = $2, minimum_age = $3 WHERE id = $1")
+            .bind(community.0).bind(&policy.age_question).bind(policy.minimum_age)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Records what joining told of a member's age.
+    pub async fn set_member_age(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        age: &MemberAgeRow,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE community_members SET age_group = $3, minor_consent_at = $4, \
+             sale_opt_in_at = $5 WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).bind(&age.age_group).bind(age.minor_consent_at)
+            .bind(age.sale_opt_in_at).execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// What joining recorded of a member's age.
+    pub async fn member_age(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<Option<MemberAgeRow>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as::<_, MemberAgeRow>(
+            "SELECT age_group, minor_consent_at, sale_opt_in_at FROM community_members \
+             WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?))
+    }
+
+    /// Records a parent's confirmed consent for `user` to join `community` (replacing an
+    /// earlier one).
+    pub async fn insert_parental_consent(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+        parent_email: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO parental_consents (community_id, user_id, parent_email, confirmed_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, user_id) \
+             DO UPDATE SET parent_email = excluded.parent_email, \
+             confirmed_at = excluded.confirmed_at")
+            .bind(community.0).bind(user.0).bind(parent_email).bind(at)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// When a parent confirmed their consent for `user` to join `community`, if one did.
+    pub async fn parental_consent(
+        &mut self,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT confirmed_at FROM parental_consents WHERE community_id = $1 AND user_id = $2")
+            .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?))
+    }
+}
