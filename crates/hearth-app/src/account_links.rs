@@ -39,7 +39,7 @@ pub enum Confirmed {
 
 /// Stores a new link of `purpose` for `user`, sent to `email`, working for `ttl_secs`;
 /// returns its id (from which the mail job derives its secret).
-async fn new_link(
+pub(crate) async fn new_link(
     tx: &mut Tx,
     key: &InstanceKey,
     (user, purpose): (UserId, &str),
@@ -64,7 +64,7 @@ async fn new_link(
 }
 
 /// Uses up the live link of `purpose` whose secret hashes to `hash`, with its account.
-async fn take_link(
+pub(crate) async fn take_link(
     tx: &mut Tx,
     purpose: &str,
     hash: &[u8],

@@ -1,6 +1,7 @@
 //! Communities: creation, settings, joining (open or by invitation), leaving and removal.
 
 use crate::actor::Actor;
+use crate::ages::{AgeAnswer, AgeCheck, Joining, ask_parent, check_age, record_admission};
 use crate::audit::record;
 use crate::events::{MEMBER_JOINED, MEMBER_LEFT};
 use crate::profiles::{Answers, joining_answers, write_answers};
@@ -15,6 +16,7 @@ use hearth_core::{
     validate,
 };
 use hearth_store::{Conn, Tx};
+use std::sync::Arc;
 
 /// What it takes to create a community.
 #[derive(Clone)]
@@ -360,15 +362,20 @@ impl App {
             .await
     }
 
-    /// Joins an open community, answering its profile fields: every required one must be
-    /// answered (a required checkbox ticked) or the join is refused and nothing is kept.
+    /// Joins an open community, answering its profile fields (every required one must be
+    /// answered, a required checkbox ticked) and, where it asks, telling its age: a join
+    /// refused for either keeps nothing. A child under 13 joins only once a parent consents:
+    /// the parent is mailed a link, and nothing else is kept until then.
     pub async fn join_community(
         &self,
         actor: &Actor,
         id: CommunityId,
         answers: Answers,
-    ) -> Result<Role, AppError> {
+        age: AgeAnswer,
+    ) -> Result<Joining, AppError> {
+        self.check_parent_mail_rate(actor, &age)?;
         let user = actor.user;
+        let key = Arc::clone(&self.key);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -384,13 +391,33 @@ impl App {
                         // Invitation-only communities are not revealed to outsiders.
                         return Err(DomainError::NotFound("community").into());
                     }
+                    let check = check_age(tx, id, user, &age).await?;
                     let checked = joining_answers(&mut tx.conn(), id, &answers).await?;
+                    if let AgeCheck::AskParent { email } = &check {
+                        ask_parent(tx, &key, (id, &community.name), user, email).await?;
+                        return Ok(Joining::AwaitingParent);
+                    }
                     add_member(tx, id, user, Role::Member).await?;
                     write_answers(tx, id, user, &checked).await?;
-                    Ok(Role::Member)
+                    record_admission(tx, id, user, &check).await?;
+                    Ok(Joining::Joined)
                 })
             })
             .await
+    }
+
+    /// One mail a minute to parents per child: the address is theirs to type.
+    fn check_parent_mail_rate(&self, actor: &Actor, age: &AgeAnswer) -> Result<(), AppError> {
+        if age
+            .parent_email
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty())
+        {
+            self.parent_mail_limiter
+                .check(&actor.user)
+                .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
+        }
+        Ok(())
     }
 
     /// The community an invitation opens and the profile fields joining it asks, for the
@@ -407,16 +434,20 @@ impl App {
         Ok((community, fields))
     }
 
-    /// Joins a community with an invitation code, answering its profile fields as
-    /// [`App::join_community`] does.
+    /// Joins a community with an invitation code, answering its profile fields and telling
+    /// its age as [`App::join_community`] does. While a parent's consent is awaited, the
+    /// invitation is not used up.
     pub async fn accept_invite(
         &self,
         actor: &Actor,
         code: &str,
         answers: Answers,
-    ) -> Result<Community, AppError> {
+        age: AgeAnswer,
+    ) -> Result<(Community, Joining), AppError> {
         let code = validate::invite_code(code)?;
+        self.check_parent_mail_rate(actor, &age)?;
         let user = actor.user;
+        let key = Arc::clone(&self.key);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -425,13 +456,19 @@ impl App {
                     if tx.conn().member_role(community.id, user).await?.is_some() {
                         return Err(DomainError::Conflict("already a member").into());
                     }
+                    let check = check_age(tx, community.id, user, &age).await?;
+                    let checked = joining_answers(&mut tx.conn(), community.id, &answers).await?;
+                    if let AgeCheck::AskParent { email } = &check {
+                        ask_parent(tx, &key, (community.id, &community.name), user, email).await?;
+                        return Ok((community, Joining::AwaitingParent));
+                    }
                     if !tx.conn().use_invite(invite.id, now).await? {
                         return Err(DomainError::NotFound("invite").into());
                     }
-                    let checked = joining_answers(&mut tx.conn(), community.id, &answers).await?;
                     add_member(tx, community.id, user, Role::Member).await?;
                     write_answers(tx, community.id, user, &checked).await?;
-                    Ok(community)
+                    record_admission(tx, community.id, user, &check).await?;
+                    Ok((community, Joining::Joined))
                 })
             })
             .await

@@ -6,6 +6,7 @@
 mod account_links;
 mod accounts;
 mod actor;
+mod ages;
 mod audit;
 mod channel_view;
 mod chat;
@@ -39,6 +40,7 @@ mod webhooks;
 pub use account_links::Confirmed;
 pub use accounts::{NewAccount, Registration, SignInFrom, SignedIn};
 pub use actor::{Actor, Credential};
+pub use ages::{AgeAnswer, AgePolicy, Joining, ParentalRequest};
 pub use channel_view::ChannelView;
 pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};
@@ -184,6 +186,8 @@ pub struct App {
     key: Arc<InstanceKey>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
     password_change_limiter: Arc<sign_in_limits::AccountLimiter>,
+    /// Mails to parents asked to consent to a child's joining, per child.
+    parent_mail_limiter: Arc<sign_in_limits::AccountLimiter>,
     hashing: Arc<sign_in_limits::HashingAdmission>,
     events: Arc<events::EventHub>,
     credentials: Arc<credential_cache::CredentialCache>,
@@ -258,6 +262,7 @@ impl App {
             password_change_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(
                 PASSWORD_CHANGES_PER_MINUTE,
             )),
+            parent_mail_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(1)),
             events,
             credentials: Arc::default(),
             setup_code: Arc::default(),

@@ -152,6 +152,17 @@ pub(crate) enum Letter {
         /// The account's handle.
         username: String,
     },
+    /// A child under 13 asked to join a community: their parent is asked to consent.
+    ParentalConsent {
+        /// The account link whose secret the consent link carries.
+        link: i64,
+        /// The community's id, in the link's path.
+        community: i64,
+        /// Its name.
+        community_name: String,
+        /// The child's handle.
+        username: String,
+    },
     /// A test from the operator (`hearth mail test`).
     Test,
     /// Two-factor sign-in was turned on or off.
@@ -415,6 +426,40 @@ impl Letter {
                 ],
                 action: None,
                 closing: vec![ignore],
+            },
+            Letter::ParentalConsent {
+                link: id,
+                community,
+                community_name,
+                username,
+            } => Composed {
+                subject: format!("Your consent for {username} to join {community_name}"),
+                greeting: "Hello,".into(),
+                paragraphs: vec![
+                    format!(
+                        "{username} asked to join the community {community_name} on Hearth and \
+                         gave this address as their parent's or guardian's. They said they are \
+                         under 13, so they can join only with your consent."
+                    ),
+                    "The page the button opens says what the community keeps about its \
+                     members and links to its privacy statement. There you can consent or \
+                     refuse; if you refuse, or do nothing, nothing about this request is kept."
+                        .into(),
+                ],
+                action: Some((
+                    "Consent or refuse".into(),
+                    link(
+                        &format!("/parental-consent/{community}"),
+                        LinkSecret::AccountLink(*id),
+                    ),
+                )),
+                closing: vec![
+                    format!(
+                        "The link works once, for {} days.",
+                        hearth_core::catalog::ACCOUNT_LINK_DAYS
+                    ),
+                    "If you do not know who asked, ignore this message.".into(),
+                ],
             },
             Letter::ResetPassword { link: id, username } => Composed {
                 subject: "Reset your password".into(),
@@ -964,6 +1009,12 @@ mod tests {
             Letter::ResetPassword {
                 link: 9,
                 username: "ann".into(),
+            },
+            Letter::ParentalConsent {
+                link: 9,
+                community: 4,
+                community_name: "<i>club</i>".into(),
+                username: "kid".into(),
             },
             Letter::PasswordChanged {
                 username: "ann".into(),

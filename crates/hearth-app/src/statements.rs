@@ -136,7 +136,7 @@ impl App {
     /// over the catalog's tables.
     async fn generated_statement(&self, community: CommunityId) -> Result<String, AppError> {
         let tables: Vec<&'static Table> = TABLES.iter().collect();
-        let (name, settings, erased, recipients, categories) = {
+        let (name, settings, erased, recipients, categories, ages) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();
             let found = conn
@@ -160,7 +160,12 @@ impl App {
                     categories.push(field.category);
                 }
             }
-            (found.name, settings, erased, recipients, categories)
+            let ages = conn
+                .age_policy(community)
+                .await?
+                .filter(|p| p.age_question != hearth_core::ages::AgeQuestion::None.code())
+                .and_then(|p| u8::try_from(p.minimum_age).ok());
+            (found.name, settings, erased, recipients, categories, ages)
         };
         let handling = self.handling(Some(community)).await?;
         let last_year = Timestamp::now().to_datetime().year() - 1;
@@ -185,7 +190,7 @@ impl App {
                 MessagesAfterErasure::Removed
             },
             approved_kinds: &handling.approved,
-            minimum_age: None,
+            minimum_age: ages,
             metrics: metrics.as_deref().map(|m| (last_year, m)),
             updated: &updated,
         };

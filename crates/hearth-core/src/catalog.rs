@@ -1286,8 +1286,9 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "account_links",
-        description: "Mailed links that confirm an email address or reset a forgotten \
-                      password; only a hash of each link's secret is kept, and a link is \
+        description: "Mailed links that confirm an email address, reset a forgotten \
+                      password or ask a parent's consent to a child's joining a community; \
+                      only a hash of each link's secret is kept, and a link is \
                       deleted when used or once it has expired.",
         source: Source::Person,
         subject: SubjectLink::Columns(&[USER]),
@@ -1295,7 +1296,8 @@ pub const TABLES: &[Table] = &[
             key("id"),
             personal("user_id", Identifiers, Security, ACCOUNT_LINK, DeleteRow),
             key("purpose"),
-            // The address the link was sent to: for a change of address, the new one.
+            // The address the link was sent to: for a change of address, the new one; for a
+            // child's joining, their parent's.
             personal("email", Identifiers, Security, ACCOUNT_LINK, DeleteRow),
             personal(
                 "token_hash",

@@ -258,7 +258,33 @@ fn write_statement(
 
     writeln!(out, "## Children\n")?;
     match facts.minimum_age {
-        Some(age) => writeln!(out, "{business} admits members from the age of {age}.\n")?,
+        Some(age) => {
+            let teens = "Members aged 13 to 15 tick their own consent to join, and their \
+                         personal information is not sold or shared unless they allow it \
+                         themselves.";
+            match age {
+                0 => writeln!(
+                    out,
+                    "{business} asks its members' age when they join, and keeps only their \
+                     age group, never a birth date. A child under 13 joins only once a parent \
+                     or guardian consents through a link mailed to them; the parent's address \
+                     and the time are kept as the record, and a child's personal information \
+                     is never sold or shared. {teens}\n"
+                )?,
+                13 => writeln!(
+                    out,
+                    "{business} admits members aged 13 and over. It asks their age when they \
+                     join and keeps only their age group, never a birth date; it refuses \
+                     younger children and keeps nothing of a refused join. {teens}\n"
+                )?,
+                _ => writeln!(
+                    out,
+                    "{business} admits members aged {age} and over. It asks their age when \
+                     they join and keeps only their age group, never a birth date; it refuses \
+                     anyone younger and keeps nothing of a refused join.\n"
+                )?,
+            }
+        }
         None => writeln!(
             out,
             "{business} does not ask its members their age, and sets no age below which it \

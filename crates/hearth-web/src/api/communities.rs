@@ -8,7 +8,7 @@ use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hearth_app::{CommunitySettings, NewCommunity, NewInvite};
+use hearth_app::{AgeAnswer, CommunitySettings, Joining, NewCommunity, NewInvite};
 use hearth_core::model::{Community, Invite, JoinPolicy, Membership, Role};
 use hearth_core::{CommunityId, InviteId, UserId};
 use serde::{Deserialize, Serialize};
@@ -195,10 +195,70 @@ async fn update_community(
     Ok(Json(CommunityView { community, role }))
 }
 
-/// The caller's new membership.
+/// The caller's new membership, or that a parent's consent is awaited.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Joined {
-    role: Role,
+    /// `joined`, or `awaiting_parent`: the caller said they are under 13, their parent was
+    /// mailed a link to consent, and they join (by asking again) once the parent has.
+    status: String,
+    /// Their role, once joined.
+    role: Option<Role>,
+}
+
+/// What a joining member tells of their age, where the community asks it (see its
+/// `age-policy`). Only the age group is kept, never the birth date; a join refused for age
+/// keeps nothing.
+#[derive(Deserialize, ToSchema, Default)]
+pub(crate) struct AgeBody {
+    /// Where the community asks the birth date: `YYYY-MM-DD`.
+    #[schema(max_length = 10)]
+    birth_date: Option<String>,
+    /// Where it asks the age group: `under_13`, `13_15`, `16_17` or `18_plus`.
+    #[schema(max_length = 10)]
+    age_group: Option<String>,
+    /// Aged 13 to 15: `true` to consent to joining (required).
+    #[serde(default)]
+    consent: bool,
+    /// Aged 13 to 15: `true` to allow the sale and sharing of your personal information;
+    /// otherwise you are opted out of it.
+    #[serde(default)]
+    allow_sale: bool,
+    /// Under 13, where the community admits children: a parent's email address, mailed a link
+    /// to consent.
+    #[schema(max_length = 254)]
+    parent_email: Option<String>,
+}
+
+impl From<AgeBody> for AgeAnswer {
+    fn from(body: AgeBody) -> Self {
+        AgeAnswer {
+            birth_date: body.birth_date,
+            age_group: body.age_group,
+            consent: body.consent,
+            allow_sale: body.allow_sale,
+            parent_email: body.parent_email,
+        }
+    }
+}
+
+/// The status a join answers with, and its body.
+fn joined(joining: Joining) -> (StatusCode, Json<Joined>) {
+    match joining {
+        Joining::Joined => (
+            StatusCode::CREATED,
+            Json(Joined {
+                status: "joined".into(),
+                role: Some(Role::Member),
+            }),
+        ),
+        Joining::AwaitingParent => (
+            StatusCode::ACCEPTED,
+            Json(Joined {
+                status: "awaiting_parent".into(),
+                role: None,
+            }),
+        ),
+    }
 }
 
 /// Answers to the community's profile fields, given when joining.
@@ -209,26 +269,31 @@ pub(crate) struct JoinRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     profile: AnswerMap,
+    /// The caller's age, where the community asks it.
+    #[serde(default)]
+    age: AgeBody,
 }
 
 /// Join an open community. The body, which may be left out when the community asks no
 /// required profile fields, answers them.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/join", tag = "communities",
     params(("community_id" = i64, Path)), request_body = Option<JoinRequest>,
-    responses((status = 201, body = Joined), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 201, body = Joined), (status = 202, body = Joined),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn join_community(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiPath(id): ApiPath<i64>,
     OptionalApiJson(body): OptionalApiJson<JoinRequest>,
 ) -> Result<(StatusCode, Json<Joined>), ApiError> {
-    let given = answers(body.map(|b| b.profile).unwrap_or_default())?;
-    let role = state
+    let (profile, age) = body.map(|b| (b.profile, b.age)).unwrap_or_default();
+    let given = answers(profile)?;
+    let joining = state
         .app
-        .join_community(&actor, CommunityId(id), given)
+        .join_community(&actor, CommunityId(id), given, age.into())
         .await?;
-    Ok((StatusCode::CREATED, Json(Joined { role })))
+    Ok(joined(joining))
 }
 
 /// Leave a community.
@@ -412,25 +477,31 @@ pub(crate) struct AcceptInviteRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     profile: AnswerMap,
+    /// The caller's age, where the community asks it.
+    #[serde(default)]
+    age: AgeBody,
 }
 
-/// Join a community with an invitation code.
+/// Join a community with an invitation code. 202 (no role) when the caller is under 13 and
+/// their parent was mailed a link to consent: the invitation is used once they join.
 #[utoipa::path(post, path = "/api/v1/invites/accept", tag = "communities",
     request_body = AcceptInviteRequest,
-    responses((status = 201, body = CommunityView), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 201, body = CommunityView), (status = 202, body = CommunityView),
+              (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn accept_invite(
     State(state): State<WebState>,
     Authed(actor): Authed,
     ApiJson(body): ApiJson<AcceptInviteRequest>,
 ) -> Result<(StatusCode, Json<CommunityView>), ApiError> {
     let given = answers(body.profile)?;
-    let community = state.app.accept_invite(&actor, &body.code, given).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CommunityView {
-            community,
-            role: Some(Role::Member),
-        }),
-    ))
+    let (community, joining) = state
+        .app
+        .accept_invite(&actor, &body.code, given, body.age.into())
+        .await?;
+    let (status, role) = match joining {
+        Joining::Joined => (StatusCode::CREATED, Some(Role::Member)),
+        Joining::AwaitingParent => (StatusCode::ACCEPTED, None),
+    };
+    Ok((status, Json(CommunityView { community, role })))
 }

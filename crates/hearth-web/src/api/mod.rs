@@ -10,6 +10,7 @@ mod identities;
 mod paging;
 mod privacy;
 pub(crate) use privacy::export_response;
+mod ages;
 mod profiles;
 mod public_requests;
 pub(crate) mod requests;
@@ -83,6 +84,7 @@ fn router() -> OpenApiRouter<WebState> {
         .merge(webhooks::router())
         .merge(statements::router())
         .merge(terms::router())
+        .merge(ages::router())
         .merge(communities::router())
         .merge(chat::router())
         .merge(uploads::router())

@@ -4,6 +4,7 @@
 use crate::WebState;
 use crate::extract::OverHttps;
 use crate::pages::accounts::form_error;
+use crate::pages::ages::{AgeForm, answer_from_form, parent_asked};
 use crate::pages::chat::parse_id;
 use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
 use crate::pages::settings::day_and_time;
@@ -14,7 +15,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use hearth_app::{CommunitySettings, NewChannel, NewInvite};
+use hearth_app::{AgeAnswer, CommunitySettings, Joining, NewChannel, NewInvite};
 use hearth_core::model::{ChannelKind, JoinPolicy, Role};
 use hearth_core::permissions::{Action, allows};
 use hearth_core::{CommunityId, InviteId, PageSize, UserId};
@@ -43,6 +44,9 @@ struct SettingsPage {
     require_two_factor: bool,
     /// The visitor's powers here wait for their second factor.
     held_back: bool,
+    /// How it asks ages (`none`, `birth_date`, `bracket`), and the youngest it admits.
+    age_question: &'static str,
+    minimum_age: u8,
     error: Option<String>,
 }
 
@@ -106,7 +110,10 @@ async fn settings_page(
     } else {
         state.config.public_url.clone()
     };
+    let ages = state.app.age_policy(Some(&me.actor), id, None).await?;
     let page = SettingsPage {
+        age_question: ages.question.code(),
+        minimum_age: ages.minimum_age,
         layout: Layout::new(format!("Settings · {}", community.name), visitor),
         id,
         name: community.name,
@@ -230,6 +237,46 @@ pub(crate) async fn two_factor_rule(
     };
     let result = state.app.update_community(&me.actor, id, settings).await;
     after(&state, &visitor, (&headers, https), id, result.map(|_| ())).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AgesForm {
+    form_token: String,
+    age_question: String,
+    minimum_age: i64,
+}
+
+/// `POST /communities/{id}/settings/ages`: the ages admitted and how they are asked.
+pub(crate) async fn ages(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<AgesForm>,
+) -> Result<Response, PageError> {
+    visitor.check_form(&form.form_token)?;
+    let id = CommunityId(parse_id(&id)?);
+    let me = visitor.require()?;
+    let result = match (
+        hearth_core::ages::AgeQuestion::parse(&form.age_question),
+        hearth_core::ages::minimum_age(form.minimum_age),
+    ) {
+        (Ok(question), Ok(minimum_age)) => state
+            .app
+            .set_age_policy(
+                &me.actor,
+                id,
+                hearth_app::AgePolicy {
+                    question,
+                    minimum_age,
+                },
+            )
+            .await
+            .map(|_| ()),
+        (Err(e), _) | (_, Err(e)) => Err(e.into()),
+    };
+    after(&state, &visitor, (&headers, https), id, result).await
 }
 
 #[derive(Deserialize)]
@@ -381,6 +428,8 @@ struct InvitePage {
     error: Option<String>,
     /// What joining collects, and why (the notice at collection).
     notice: crate::pages::CollectionNotice,
+    /// The age questions, where the community asks.
+    age: crate::pages::ages::AgeForm,
 }
 
 /// `GET /invite/{code}`: asks the signed-in visitor to accept. Only a well-formed code is
@@ -396,6 +445,11 @@ pub(crate) async fn invite_page(
     let (community, fields) = state.app.invite_preview(&code).await?;
     let notice =
         crate::pages::communities::join_notice(&state, community.id, &fields, Some(&code)).await?;
+    let me = visitor.require()?;
+    let policy = state
+        .app
+        .age_policy(Some(&me.actor), community.id, Some(&code))
+        .await?;
     let page = InvitePage {
         layout: Layout::new("Invitation", &visitor),
         community_name: community.name,
@@ -403,6 +457,7 @@ pub(crate) async fn invite_page(
         fields: inputs(fields, &[]),
         error: None,
         notice,
+        age: AgeForm::of(policy, &AgeAnswer::default()),
     };
     Ok(render(&page, &visitor))
 }
@@ -421,19 +476,28 @@ pub(crate) async fn accept(
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    let age = answer_from_form(&form);
     match state
         .app
-        .accept_invite(&me.actor, &code, answers.clone())
+        .accept_invite(&me.actor, &code, answers.clone(), age.clone())
         .await
     {
-        Ok(community) => Ok(see_other(&format!("/communities/{}", community.id))),
-        // Refused for its answers: the form again, as it was filled in, saying why.
-        Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. })) => {
+        Ok((community, Joining::Joined)) => {
+            Ok(see_other(&format!("/communities/{}", community.id)))
+        }
+        Ok((community, Joining::AwaitingParent)) => Ok(parent_asked(&visitor, community.name)),
+        // Refused for its answers or the age given: the form again, as it was filled in,
+        // saying why.
+        Err(error) if crate::pages::communities::refused_for_form(&error) => {
             let error = ApiError::from(error);
             let (community, fields) = state.app.invite_preview(&code).await?;
             let notice =
                 crate::pages::communities::join_notice(&state, community.id, &fields, Some(&code))
                     .await?;
+            let policy = state
+                .app
+                .age_policy(Some(&me.actor), community.id, Some(&code))
+                .await?;
             let page = InvitePage {
                 layout: Layout::new("Invitation", &visitor),
                 community_name: community.name,
@@ -441,6 +505,7 @@ pub(crate) async fn accept(
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
+                age: AgeForm::of(policy, &age),
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

@@ -2,6 +2,7 @@
 
 use crate::WebState;
 use crate::pages::accounts::form_error;
+use crate::pages::ages::{AgeForm, answer_from_form, parent_asked};
 use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
 use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
@@ -9,7 +10,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use hearth_app::NewCommunity;
+use hearth_app::{AgeAnswer, Joining, NewCommunity};
 use hearth_core::model::{Community, JoinPolicy, Role};
 use hearth_core::{CommunityId, PageSize};
 use serde::Deserialize;
@@ -236,6 +237,21 @@ struct JoinPage {
     error: Option<String>,
     /// What joining collects, and why (the notice at collection).
     notice: crate::pages::CollectionNotice,
+    /// The age questions, where the community asks.
+    age: AgeForm,
+}
+
+/// Whether a join's refusal is about what the form said (its answers or the age given), so
+/// that the form comes back, filled in as it was, saying why.
+pub(crate) fn refused_for_form(error: &hearth_app::AppError) -> bool {
+    matches!(
+        error,
+        hearth_app::AppError::Domain(
+            hearth_core::DomainError::Invalid { .. }
+                | hearth_core::DomainError::Forbidden(_)
+                | hearth_core::DomainError::RateLimited { .. }
+        )
+    )
 }
 
 /// The notice at collection for joining `community`, whose profile fields are `fields`; an
@@ -289,12 +305,14 @@ pub(crate) async fn community(
     }
     let fields = state.app.profile_fields(&me.actor, id).await?;
     let notice = join_notice(&state, id, &fields, None).await?;
+    let policy = state.app.age_policy(Some(&me.actor), id, None).await?;
     let page = JoinPage {
         layout: Layout::new(community.name.clone(), &visitor),
         community: CommunityItem::of(community, role),
         fields: inputs(fields, &[]),
         error: None,
         notice,
+        age: AgeForm::of(policy, &AgeAnswer::default()),
     };
     Ok(render(&page, &visitor))
 }
@@ -310,24 +328,30 @@ pub(crate) async fn join(
     visitor.check_form(&token)?;
     let id = CommunityId(id.parse().map_err(|_| PageError::not_found())?);
     let me = visitor.require()?;
+    let age = answer_from_form(&form);
     match state
         .app
-        .join_community(&me.actor, id, answers.clone())
+        .join_community(&me.actor, id, answers.clone(), age.clone())
         .await
     {
-        Ok(_) => Ok(see_other(&format!("/communities/{id}"))),
-        // Refused for its answers: the form again, as it was filled in, saying why.
-        Err(error @ hearth_app::AppError::Domain(hearth_core::DomainError::Invalid { .. })) => {
+        Ok(Joining::Joined) => Ok(see_other(&format!("/communities/{id}"))),
+        Ok(Joining::AwaitingParent) => {
+            let (community, _) = state.app.community(&me.actor, id).await?;
+            Ok(parent_asked(&visitor, community.name))
+        }
+        Err(error) if refused_for_form(&error) => {
             let error = ApiError::from(error);
             let (community, role) = state.app.community(&me.actor, id).await?;
             let fields = state.app.profile_fields(&me.actor, id).await?;
             let notice = join_notice(&state, id, &fields, None).await?;
+            let policy = state.app.age_policy(Some(&me.actor), id, None).await?;
             let page = JoinPage {
                 layout: Layout::new(community.name.clone(), &visitor),
                 community: CommunityItem::of(community, role),
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
+                age: AgeForm::of(policy, &age),
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod ages;
 mod chat;
 mod choices;
 mod communities;
@@ -101,6 +102,7 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             "/communities/{id}/settings/two-factor",
             post(admin::two_factor_rule),
         )
+        .route("/communities/{id}/settings/ages", post(admin::ages))
         .route("/communities/{id}/channels", post(admin::create_channel))
         .route("/communities/{id}/invites", post(admin::create_invite))
         .route(
@@ -229,6 +231,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
         .route(
             "/communities/{id}/webhooks/{hook}/delete",
             post(webhooks::remove),
+        )
+        .route(
+            "/parental-consent/{community}",
+            get(ages::consent_page).post(ages::answer),
         )
         .route("/terms", get(terms::in_force))
         .route("/terms/{id}", get(terms::version))

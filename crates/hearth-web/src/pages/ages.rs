@@ -1,0 +1,169 @@
+//! Minors on the pages: the age questions of the join and invitation forms, the parent's
+//! consent page a mailed link opens, and the page a child sees while their parent is asked.
+
+use crate::WebState;
+use crate::pages::{Layout, PageError, Visitor, render_with_status};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hearth_app::{AgeAnswer, AgePolicy};
+use hearth_core::CommunityId;
+use hearth_core::ages::{AgeGroup, AgeQuestion};
+use serde::Deserialize;
+
+/// The age questions of a join form, with what was sent.
+pub(crate) struct AgeForm {
+    /// `none`, `birth_date` or `bracket`.
+    pub(crate) question: &'static str,
+    /// The youngest age admitted: 0 admits children under 13 with a parent's consent.
+    pub(crate) minimum_age: u8,
+    /// The groups a bracket offers: code, label.
+    pub(crate) groups: Vec<(&'static str, &'static str)>,
+    pub(crate) birth_date: String,
+    pub(crate) age_group: String,
+    pub(crate) parent_email: String,
+}
+
+impl AgeForm {
+    pub(crate) fn of(policy: AgePolicy, sent: &AgeAnswer) -> AgeForm {
+        AgeForm {
+            question: policy.question.code(),
+            minimum_age: policy.minimum_age,
+            groups: AgeGroup::ALL
+                .into_iter()
+                .map(|g| (g.code(), g.label()))
+                .collect(),
+            birth_date: sent.birth_date.clone().unwrap_or_default(),
+            age_group: sent.age_group.clone().unwrap_or_default(),
+            parent_email: sent.parent_email.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Whether the form asks anything.
+    pub(crate) fn asks(&self) -> bool {
+        self.question != AgeQuestion::None.code()
+    }
+
+    /// The rule, in a sentence.
+    pub(crate) fn rule(&self) -> String {
+        match self.minimum_age {
+            0 => "This community admits all ages: under 13 a parent or guardian consents, and \
+                  13 to 15 consent themselves."
+                .into(),
+            13 => "This community admits members aged 13 and over; 13 to 15 consent themselves."
+                .into(),
+            age => format!("This community admits members aged {age} and over."),
+        }
+    }
+}
+
+/// The age answer a join form sent.
+pub(crate) fn answer_from_form(form: &[(String, String)]) -> AgeAnswer {
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    AgeAnswer {
+        birth_date: value("birth_date"),
+        age_group: value("age_group"),
+        consent: value("minor_consent").is_some(),
+        allow_sale: value("allow_sale").is_some(),
+        parent_email: value("parent_email"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "parent_asked.html")]
+pub(crate) struct ParentAskedPage {
+    pub(crate) layout: Layout,
+    pub(crate) community_name: String,
+}
+
+/// The page a child under 13 sees once their parent is asked.
+pub(crate) fn parent_asked(visitor: &Visitor, community_name: String) -> Response {
+    let page = ParentAskedPage {
+        layout: Layout::new("A parent's consent", visitor),
+        community_name,
+    };
+    render_with_status(StatusCode::ACCEPTED, &page, visitor)
+}
+
+#[derive(Template)]
+#[template(path = "parental_consent.html")]
+struct ConsentPage {
+    layout: Layout,
+    community: i64,
+    community_name: String,
+    username: String,
+    token: String,
+    /// Set once answered: whether they consented.
+    answered: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /parental-consent/{community}?token=`: what the child asked, and the two buttons.
+pub(crate) async fn consent_page(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(community): Path<i64>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let asked = state
+        .app
+        .parental_request(CommunityId(community), &query.token)
+        .await?;
+    let page = ConsentPage {
+        layout: Layout::new("A parent's consent", &visitor),
+        community,
+        community_name: asked.community_name,
+        username: asked.username,
+        token: query.token,
+        answered: None,
+    };
+    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConsentForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    answer: String,
+}
+
+/// `POST /parental-consent/{community}`: the parent consents or refuses. The link is the
+/// proof; the parent needs no account, so the form carries no session token.
+pub(crate) async fn answer(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(community): Path<i64>,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, PageError> {
+    let consent = match form.answer.as_str() {
+        "consent" => true,
+        "refuse" => false,
+        _ => return Err(PageError::bad_request("answer must be consent or refuse")),
+    };
+    let asked = state
+        .app
+        .answer_parental_request(CommunityId(community), &form.token, consent)
+        .await?;
+    let page = ConsentPage {
+        layout: Layout::new("A parent's consent", &visitor),
+        community,
+        community_name: asked.community_name,
+        username: asked.username,
+        token: String::new(),
+        answered: Some(consent),
+    };
+    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+}
