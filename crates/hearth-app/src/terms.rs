@@ -81,23 +81,25 @@ pub(crate) async fn terms_due(
 }
 
 /// Records `user`'s acceptance for `community` of `accepted`, which must be exactly the
-/// versions in force; inside the transaction that creates the community or accepts anew.
+/// versions in force it has not accepted yet; inside the transaction that creates the
+/// community or accepts anew.
 pub(crate) async fn accept_in_force(
     tx: &mut Tx,
     community: CommunityId,
     user: UserId,
     accepted: &[i64],
 ) -> Result<(), AppError> {
-    let in_force: Vec<i64> = tx
+    // What the community has yet to accept: for a new one, every version in force.
+    let due: Vec<i64> = tx
         .conn()
-        .terms_in_force()
+        .terms_due(community)
         .await?
         .iter()
         .map(|t| t.id)
         .collect();
-    accepts_all(&in_force, accepted)?;
+    accepts_all(&due, accepted)?;
     let now = Timestamp::now();
-    for id in in_force {
+    for id in due {
         if tx.conn().accept_terms(id, community, user, now.0).await? {
             record(
                 tx,

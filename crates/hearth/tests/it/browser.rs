@@ -117,6 +117,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Sets the value of the field `css` as a script would: for inputs whose typing depends on
+    /// the browser's locale (dates).
+    pub(crate) async fn set_value(&self, css: &str, value: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("set {css}: {e}"));
+    }
+
     /// Clicks `css` and waits for the page it leads to.
     pub(crate) async fn click(&self, css: &str) {
         self.find(css)

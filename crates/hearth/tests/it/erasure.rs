@@ -96,7 +96,21 @@ pub(crate) async fn plant_alice(
         .await
         .expect_status(201)
         .str("id");
-    alice.join(&community).await;
+    // The club asks ages; she joins at 13 to 15, ticking her own consent and allowing sale
+    // and sharing herself: the records of her age group and her consents.
+    bob.put(
+        &format!("/api/v1/communities/{community}/age-policy"),
+        json!({ "age_question": "bracket", "minimum_age": 13 }),
+    )
+    .await
+    .expect_status(200);
+    alice
+        .post(
+            &format!("/api/v1/communities/{community}/join"),
+            json!({ "age": { "age_group": "13_15", "consent": true, "allow_sale": true } }),
+        )
+        .await
+        .expect_status(201);
     // The club's statement, which she acknowledges: the record that she was told.
     let statement = format!("/api/v1/communities/{community}/privacy-statement");
     bob.post(

@@ -85,6 +85,18 @@ const NOT_FILLED: &[(&str, &str)] = &[
         "privacy_statements.*",
         "she published no statement (tests/it/statements.rs)",
     ),
+    (
+        "legal_terms.*",
+        "she is not the operator (tests/it/terms.rs)",
+    ),
+    (
+        "terms_acceptances.*",
+        "she owns no community (tests/it/terms.rs exports an owner's)",
+    ),
+    (
+        "parental_consents.*",
+        "she joined at 13 to 15, on her own consent (tests/it/minors.rs exports a child's)",
+    ),
     ("channels.*", "she made no channel"),
     ("communities.*", "she owns no community"),
     (
@@ -152,6 +164,27 @@ async fn wait_until_ready(server: &TestServer, member: &Member, id: &str) -> Val
         }
     }
     panic!("the copy was never ready")
+}
+
+/// Makes `member`'s whole copy through the API (their password is `name`'s), unpacks and
+/// checks it, and returns every file in it as text: for tests that look for one record.
+pub(crate) async fn whole_copy_text(server: &TestServer, member: &Member, name: &str) -> String {
+    let asked = member
+        .post(
+            REQUESTS,
+            json!({ "kind": "access", "password": password_of(name), "everything": true }),
+        )
+        .await
+        .expect_status(202);
+    let ready = wait_until_ready(server, member, &asked.str("id")).await;
+    let (status, zip) = fetch(member, ready["download"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    let work = tempfile::tempdir().unwrap();
+    let zip_path = work.path().join("copy.zip");
+    std::fs::write(&zip_path, &zip).unwrap();
+    let unpacked = work.path().join("copy");
+    check_with_python(&zip_path, &unpacked);
+    everything_in(&unpacked)
 }
 
 /// Every file under `dir` as text (lossy), joined: what a search of the copy sees.

@@ -346,6 +346,9 @@ impl Raw {
             "search_purge",
             "privacy_statements",
             "statement_acknowledgements",
+            "legal_terms",
+            "terms_acceptances",
+            "parental_consents",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

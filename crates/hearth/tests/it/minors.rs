@@ -1,0 +1,487 @@
+//! Minors: a community's age policy, the age asked at joining (only the group kept), a join
+//! refused for age that keeps nothing, a 13-to-15-year-old's own consent and opt-out, and a
+//! parent's consent for a child under 13, mailed, recorded and in the child's copy.
+
+use crate::browser::Browser;
+use crate::export::whole_copy_text;
+use crate::harness::{Backend, Member, TestServer, on_both_backends};
+use crate::mail::{mails_in, mails_to};
+use crate::requests::count;
+use hearth_core::Timestamp;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_join_refused_for_age_keeps_nothing_and_teens_consent_themselves,
+    a_child_under_13_joins_once_a_parent_consents_by_mail,
+    a_14_year_olds_join_waits_for_the_consent_box_and_opts_them_out_in_the_browser,
+);
+
+async fn set_policy(owner: &Member, community: &str, question: &str, minimum: i64) {
+    owner
+        .put(
+            &format!("/api/v1/communities/{community}/age-policy"),
+            json!({ "age_question": question, "minimum_age": minimum }),
+        )
+        .await
+        .expect_status(200);
+}
+
+async fn join_with(member: &Member, community: &str, age: Value) -> crate::harness::Resp {
+    member
+        .post(
+            &format!("/api/v1/communities/{community}/join"),
+            json!({ "age": age }),
+        )
+        .await
+}
+
+async fn user_id(server: &TestServer, name: &str) -> i64 {
+    count(
+        server,
+        &format!("SELECT id FROM users WHERE username = '{name}'"),
+    )
+    .await
+}
+
+/// A birth date `years` years and a day ago.
+fn born_years_ago(years: i32) -> String {
+    let today = Timestamp::now().to_datetime().date();
+    let date = today
+        .replace_year(today.year() - years)
+        .unwrap_or(today)
+        .previous_day()
+        .unwrap();
+    date.to_string()
+}
+
+async fn a_join_refused_for_age_keeps_nothing_and_teens_consent_themselves(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let guild = olga.create_community("guild").await;
+
+    // The policy: read by whoever may join; set by admins; a minimum needs a question.
+    let policy = format!("/api/v1/communities/{guild}/age-policy");
+    assert_eq!(
+        server
+            .anonymous()
+            .get(&policy)
+            .await
+            .expect_status(200)
+            .body,
+        json!({ "age_question": "none", "minimum_age": 0 })
+    );
+    olga.put(
+        &policy,
+        json!({ "age_question": "none", "minimum_age": 13 }),
+    )
+    .await
+    .expect_problem(422, "validation");
+    olga.put(
+        &policy,
+        json!({ "age_question": "bracket", "minimum_age": 12 }),
+    )
+    .await
+    .expect_problem(422, "validation");
+    let ada = server.member("ada").await;
+    ada.put(
+        &policy,
+        json!({ "age_question": "bracket", "minimum_age": 13 }),
+    )
+    .await
+    .expect_problem(404, "not-found");
+    set_policy(&olga, &guild, "bracket", 13).await;
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'community.age_policy_changed'"
+        )
+        .await,
+        1
+    );
+
+    // Under 13 here: refused, and nothing of it is kept, not even in the audit log.
+    let kid = server.member("kid").await;
+    let kid_id = user_id(&server, "kid").await;
+    let audit_before = count(&server, "SELECT COUNT(*) FROM audit_log").await;
+    join_with(
+        &kid,
+        &guild,
+        json!({ "age_group": "under_13", "parent_email": "mum@example.net" }),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    join_with(&kid, &guild, json!({}))
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM audit_log").await,
+        audit_before
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM community_members WHERE user_id = {kid_id}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM account_links WHERE user_id = {kid_id} \
+                 AND purpose LIKE 'parental%'"
+            )
+        )
+        .await,
+        0
+    );
+
+    // 13 to 15: their own consent is needed, and they are opted out of sale and sharing.
+    let tess = server.member("tess").await;
+    let tess_id = user_id(&server, "tess").await;
+    join_with(&tess, &guild, json!({ "age_group": "13_15" }))
+        .await
+        .expect_problem(422, "validation");
+    let joined = join_with(
+        &tess,
+        &guild,
+        json!({ "age_group": "13_15", "consent": true }),
+    )
+    .await
+    .expect_status(201);
+    assert_eq!(joined.body, json!({ "status": "joined", "role": "member" }));
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM community_members WHERE user_id = {tess_id} \
+                 AND age_group = '13_15' AND minor_consent_at IS NOT NULL \
+                 AND sale_opt_in_at IS NULL"
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM users WHERE id = {tess_id} AND sale_opt_out_at IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+    let privacy = tess.get("/api/v1/me/privacy").await.expect_status(200);
+    assert_eq!(privacy.body["sale_opt_out"], true, "{}", privacy.body);
+    for action in ["consent.minor_consented", "consent.minor_opted_out"] {
+        assert_eq!(
+            count(&server, &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND actor_id = {tess_id}")).await,
+            1,
+            "{action}"
+        );
+    }
+
+    // One who allows sale and sharing themself is not opted out; the opt-in is recorded.
+    let theo = server.member("theo").await;
+    let theo_id = user_id(&server, "theo").await;
+    join_with(
+        &theo,
+        &guild,
+        json!({ "age_group": "13_15", "consent": true, "allow_sale": true }),
+    )
+    .await
+    .expect_status(201);
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM users WHERE id = {theo_id} AND sale_opt_out_at IS NULL")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'consent.minor_opted_in'"
+        )
+        .await,
+        1
+    );
+
+    // Adults join with nothing more; the birth date is never stored, only the group.
+    set_policy(&olga, &guild, "birth_date", 18).await;
+    let sam = server.member("sam").await;
+    join_with(&sam, &guild, json!({ "birth_date": born_years_ago(17) }))
+        .await
+        .expect_problem(403, "forbidden");
+    join_with(&sam, &guild, json!({ "birth_date": "2000-02-30" }))
+        .await
+        .expect_problem(422, "validation");
+    let birth = born_years_ago(30);
+    join_with(&sam, &guild, json!({ "birth_date": birth }))
+        .await
+        .expect_status(201);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM community_members WHERE age_group = '18_plus'"
+        )
+        .await,
+        1
+    );
+    let statement = server
+        .anonymous()
+        .get(&format!("/api/v1/communities/{guild}/privacy-statement"))
+        .await
+        .expect_status(200);
+    let text = statement.body["markdown"].as_str().unwrap();
+    assert!(text.contains("admits members aged 18 and over"), "{text}");
+}
+
+async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let guild = olga.create_community("guild").await;
+    set_policy(&olga, &guild, "birth_date", 0).await;
+    let kid = server.member("kid").await;
+    let kid_id = user_id(&server, "kid").await;
+    let born = born_years_ago(10);
+
+    // A parent's address is asked; then they are mailed, and the child is not a member yet.
+    join_with(&kid, &guild, json!({ "birth_date": born }))
+        .await
+        .expect_problem(422, "validation");
+    let asked = join_with(
+        &kid,
+        &guild,
+        json!({ "birth_date": born, "parent_email": "mum@example.net" }),
+    )
+    .await
+    .expect_status(202);
+    assert_eq!(
+        asked.body,
+        json!({ "status": "awaiting_parent", "role": null })
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM community_members WHERE user_id = {kid_id}")
+        )
+        .await,
+        0
+    );
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    let mails = mails_to(&mails_in(&server.config.outbox_path()), "mum@example.net");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].header("Subject").contains("kid to join guild"),
+        "{:?}",
+        mails[0]
+    );
+    let path = format!("/parental-consent/{guild}");
+    let token = mails[0].token_for(&path).unwrap();
+
+    // The parent's page names the child and the community; the link works once.
+    let page = server
+        .anonymous()
+        .http
+        .get(format!("{}{path}?token={token}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("kid") && html.contains("guild"), "{html}");
+    let answer = |token: String, answer: &'static str| {
+        let http = server.anonymous().http;
+        let url = format!("{}{path}", server.base);
+        async move {
+            http.post(url)
+                .form(&[("token", token.as_str()), ("answer", answer)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let consented = answer(token.clone(), "consent").await;
+    assert_eq!(consented.status(), 200);
+    assert!(
+        consented
+            .text()
+            .await
+            .unwrap()
+            .contains("your consent is recorded")
+    );
+    assert_eq!(answer(token, "consent").await.status(), 400);
+    assert_eq!(
+        count(&server, &format!("SELECT COUNT(*) FROM parental_consents WHERE user_id = {kid_id} AND parent_email = 'mum@example.net'")).await,
+        1
+    );
+
+    // Now the child joins; under 13, they are opted out of sale and sharing.
+    join_with(&kid, &guild, json!({ "birth_date": born }))
+        .await
+        .expect_status(201);
+    assert_eq!(
+        count(&server, &format!("SELECT COUNT(*) FROM community_members WHERE user_id = {kid_id} AND age_group = 'under_13'")).await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM users WHERE id = {kid_id} AND sale_opt_out_at IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+    for action in [
+        "consent.parental_requested",
+        "consent.parental_given",
+        "consent.minor_opted_out",
+    ] {
+        assert_eq!(
+            count(
+                &server,
+                &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'")
+            )
+            .await,
+            1,
+            "{action}"
+        );
+    }
+    // The consent is in the child's copy of their data.
+    let copy = whole_copy_text(&server, &kid, "kid").await;
+    assert!(
+        copy.contains("mum@example.net"),
+        "the parent's consent is not in the copy"
+    );
+
+    // Another parent refuses: nothing is kept of the request but the audit entry.
+    let kim = server.member("kim").await;
+    let kim_id = user_id(&server, "kim").await;
+    join_with(
+        &kim,
+        &guild,
+        json!({ "birth_date": born, "parent_email": "dad@example.net" }),
+    )
+    .await
+    .expect_status(202);
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    let mails = mails_to(&mails_in(&server.config.outbox_path()), "dad@example.net");
+    let token = mails[0].token_for(&path).unwrap();
+    let refused = answer(token, "refuse").await;
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("nothing about this request is kept")
+    );
+    for (table, only) in [
+        ("parental_consents", "TRUE"),
+        ("account_links", "purpose LIKE 'parental%'"),
+        ("community_members", "TRUE"),
+    ] {
+        assert_eq!(
+            count(
+                &server,
+                &format!("SELECT COUNT(*) FROM {table} WHERE user_id = {kim_id} AND {only}")
+            )
+            .await,
+            0,
+            "{table}"
+        );
+    }
+    // Asking a parent again within the minute is refused: the address is the child's to type.
+    join_with(
+        &kim,
+        &guild,
+        json!({ "birth_date": born, "parent_email": "dad@example.net" }),
+    )
+    .await
+    .expect_problem(429, "rate-limited");
+}
+
+async fn a_14_year_olds_join_waits_for_the_consent_box_and_opts_them_out_in_the_browser(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let olga = server.member("olga").await;
+    let guild = olga.create_community("guild").await;
+    set_policy(&olga, &guild, "birth_date", 13).await;
+    let _tess = server.member("tess").await;
+    let tess_id = user_id(&server, "tess").await;
+    let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
+    let browser = Browser::start().await;
+
+    browser.sign_in(&server, "tess").await;
+    browser
+        .open(&server, &format!("/communities/{guild}"))
+        .await;
+    browser.wait_for_text("legend", "Your age").await;
+    // Nothing is ticked for her.
+    for name in ["minor_consent", "allow_sale"] {
+        let ticked = browser
+            .find(&format!("input[name={name}]"))
+            .await
+            .is_selected()
+            .await
+            .unwrap();
+        assert!(!ticked, "{name} is ticked already");
+    }
+    browser.screenshots(&shots("join-ages")).await;
+    browser
+        .assert_accessible("a join form that asks the age")
+        .await;
+    browser.set_value("#birth_date", &born_years_ago(14)).await;
+    browser
+        .click("form[action$='/join'] button[type=submit]")
+        .await;
+    browser.wait_for_text("p.error", "consent").await;
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM community_members WHERE user_id = {tess_id}")
+        )
+        .await,
+        0
+    );
+    browser.screenshots(&shots("join-consent-missing")).await;
+
+    // Ticking the box lets her in, opted out of sale and sharing.
+    browser.set_value("#birth_date", &born_years_ago(14)).await;
+    browser.click("input[name=minor_consent]").await;
+    browser
+        .click("form[action$='/join'] button[type=submit]")
+        .await;
+    browser.wait_for_text("main", "#general").await;
+    assert_eq!(
+        count(&server, &format!("SELECT COUNT(*) FROM community_members WHERE user_id = {tess_id} AND age_group = '13_15' AND minor_consent_at IS NOT NULL")).await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            &format!(
+                "SELECT COUNT(*) FROM users WHERE id = {tess_id} AND sale_opt_out_at IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+    browser.open(&server, "/privacy").await;
+    browser.wait_for_text("h1", "privacy").await;
+    browser.screenshots(&shots("minor-privacy")).await;
+}
