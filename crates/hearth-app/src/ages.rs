@@ -70,6 +70,9 @@ pub(crate) enum AgeCheck {
     AskParent { email: String },
 }
 
+/// Mails asking consent that one parent's address receives in a day, whoever asks.
+const PARENT_MAILS_PER_DAY: i64 = 3;
+
 /// The purpose of a parent's consent link for `community`.
 fn purpose(community: CommunityId) -> String {
     format!("parental_consent:{}", community.0)
@@ -123,6 +126,15 @@ pub(crate) async fn check_age(
             }
         },
     };
+    // Someone who said they were under 13 (here or elsewhere, or for whom a parent was asked)
+    // does not become older by answering again.
+    if group > AgeGroup::Under13 && tx.conn().declared_under_13(user).await? {
+        return Err(DomainError::invalid(
+            "age_group",
+            "does not match the age you gave before: ask this Hearth's operator to correct it",
+        )
+        .into());
+    }
     match admission(policy.minimum_age, group) {
         Admission::Refused => Err(DomainError::Forbidden(match policy.minimum_age {
             13 => "this community admits members aged 13 and over",
@@ -149,6 +161,22 @@ pub(crate) async fn check_age(
             let email = validate::email(email).map_err(|_| {
                 DomainError::invalid("parent_email", "must be a parent's email address")
             })?;
+            // A parent's own address: not one an account here has (the child's, or a second
+            // account of theirs).
+            if tx.conn().user_by_login(&email).await?.is_some() {
+                return Err(DomainError::invalid(
+                    "parent_email",
+                    "must be your parent's own address, not one an account here uses",
+                )
+                .into());
+            }
+            let day_ago = Timestamp::now().plus_seconds(-24 * 3600).0;
+            if tx.conn().parent_links_to(&email, day_ago).await? >= PARENT_MAILS_PER_DAY {
+                return Err(DomainError::RateLimited {
+                    retry_after_secs: 24 * 3600,
+                }
+                .into());
+            }
             Ok(AgeCheck::AskParent { email })
         }
         Admission::OwnConsent => {
@@ -240,11 +268,15 @@ pub(crate) async fn record_admission(
 /// working.
 pub(crate) async fn ask_parent(
     tx: &mut Tx,
-    key: &crate::InstanceKey,
+    (key, limiter): (&crate::InstanceKey, &crate::sign_in_limits::AccountLimiter),
     (community, community_name): (CommunityId, &str),
     user: UserId,
     email: &str,
 ) -> Result<(), AppError> {
+    // One mail a minute per child, besides the day's cap per parent's address.
+    limiter
+        .check(&user)
+        .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
     let purpose = purpose(community);
     tx.conn().delete_account_links(user, &purpose).await?;
     let ttl = i64::from(ACCOUNT_LINK_DAYS) * 24 * 3600;
@@ -303,12 +335,13 @@ impl App {
             None => false,
         };
         let invited = match invite {
-            Some(code) => {
-                let code = validate::invite_code(code)?;
-                crate::communities::usable_invite(&mut conn, &code)
+            // A malformed code invites no one, like an unknown one.
+            Some(code) => match validate::invite_code(code) {
+                Ok(code) => crate::communities::usable_invite(&mut conn, &code)
                     .await
-                    .is_ok_and(|(_, c)| c.id == community)
-            }
+                    .is_ok_and(|(_, c)| c.id == community),
+                Err(_) => false,
+            },
             None => false,
         };
         if details.join_policy != JoinPolicy::Open && !member && !invited {
@@ -347,12 +380,18 @@ impl App {
                         Action::EditSettings,
                         "only admins set the ages admitted",
                     )?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     let row = AgePolicyRow {
                         age_question: policy.question.code().into(),
                         minimum_age: i32::from(policy.minimum_age),
                     };
                     if tx.conn().age_policy(community).await?.as_ref() != Some(&row) {
                         tx.conn().set_age_policy(community, &row).await?;
+                        // Age groups are kept only while the community asks them; the
+                        // consents given stay as the record of how members joined.
+                        if policy.question == AgeQuestion::None {
+                            tx.conn().forget_age_groups(community).await?;
+                        }
                         record(
                             tx,
                             Some(user),

@@ -79,11 +79,6 @@ pub(crate) async fn role_in(
     if held_back && role != Role::Owner && role.at_least(Role::Moderator) {
         return Ok(Role::Member);
     }
-    // Legal terms published since the owner last accepted: the community's admin powers
-    // wait until they accept them (moderating goes on).
-    if role.at_least(Role::Admin) && crate::terms::terms_due(conn, community).await? {
-        return Ok(Role::Moderator);
-    }
     Ok(role)
 }
 
@@ -313,6 +308,7 @@ impl App {
                         Action::EditSettings,
                         "only admins change community settings",
                     )?;
+                    crate::terms::hold_for_terms(tx, id).await?;
                     let mut community = tx
                         .conn()
                         .community(id)
@@ -373,9 +369,9 @@ impl App {
         answers: Answers,
         age: AgeAnswer,
     ) -> Result<Joining, AppError> {
-        self.check_parent_mail_rate(actor, &age)?;
         let user = actor.user;
         let key = Arc::clone(&self.key);
+        let limiter = Arc::clone(&self.parent_mail_limiter);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -394,7 +390,8 @@ impl App {
                     let check = check_age(tx, id, user, &age).await?;
                     let checked = joining_answers(&mut tx.conn(), id, &answers).await?;
                     if let AgeCheck::AskParent { email } = &check {
-                        ask_parent(tx, &key, (id, &community.name), user, email).await?;
+                        ask_parent(tx, (&key, &limiter), (id, &community.name), user, email)
+                            .await?;
                         return Ok(Joining::AwaitingParent);
                     }
                     add_member(tx, id, user, Role::Member).await?;
@@ -404,20 +401,6 @@ impl App {
                 })
             })
             .await
-    }
-
-    /// One mail a minute to parents per child: the address is theirs to type.
-    fn check_parent_mail_rate(&self, actor: &Actor, age: &AgeAnswer) -> Result<(), AppError> {
-        if age
-            .parent_email
-            .as_deref()
-            .is_some_and(|e| !e.trim().is_empty())
-        {
-            self.parent_mail_limiter
-                .check(&actor.user)
-                .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
-        }
-        Ok(())
     }
 
     /// The community an invitation opens and the profile fields joining it asks, for the
@@ -445,9 +428,9 @@ impl App {
         age: AgeAnswer,
     ) -> Result<(Community, Joining), AppError> {
         let code = validate::invite_code(code)?;
-        self.check_parent_mail_rate(actor, &age)?;
         let user = actor.user;
         let key = Arc::clone(&self.key);
+        let limiter = Arc::clone(&self.parent_mail_limiter);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -459,7 +442,14 @@ impl App {
                     let check = check_age(tx, community.id, user, &age).await?;
                     let checked = joining_answers(&mut tx.conn(), community.id, &answers).await?;
                     if let AgeCheck::AskParent { email } = &check {
-                        ask_parent(tx, &key, (community.id, &community.name), user, email).await?;
+                        ask_parent(
+                            tx,
+                            (&key, &limiter),
+                            (community.id, &community.name),
+                            user,
+                            email,
+                        )
+                        .await?;
                         return Ok((community, Joining::AwaitingParent));
                     }
                     if !tx.conn().use_invite(invite.id, now).await? {
@@ -505,6 +495,7 @@ impl App {
                         Action::ManageInvites,
                         "only admins create invitations",
                     )?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     let now = Timestamp::now();
                     let invite = Invite {
                         id: InviteId(tx.next_id()),
@@ -676,6 +667,7 @@ impl App {
                 Box::pin(async move {
                     let role = role_in(&mut tx.conn(), community, user).await?;
                     require(role, Action::ManageRoles, "only admins change roles")?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     let current = tx
                         .conn()
                         .member_role(community, member)

@@ -173,6 +173,15 @@ impl App {
                 Box::pin(async move {
                     let at = on.then_some(now);
                     let sale = choice == Choice::SaleOptOut;
+                    // A child under 13 cannot allow sale or sharing themself (Civ. Code
+                    // §1798.120(c)): only a parent could, and Hearth offers no such step.
+                    if sale && !on && tx.conn().declared_under_13(user).await? {
+                        return Err(DomainError::Forbidden(
+                            "the personal information of a member under 13 is not sold or \
+                             shared",
+                        )
+                        .into());
+                    }
                     let changed = tx.conn().set_privacy_choice(user, sale, at).await?;
                     if changed && on {
                         tx.conn().insert_privacy_request(&request, now).await?;

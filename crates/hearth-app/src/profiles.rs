@@ -65,6 +65,7 @@ async fn hold_fields(
 ) -> Result<(), AppError> {
     let role = role_in(&mut tx.conn(), community, user).await?;
     require(role, Action::ManageProfileFields, refusal)?;
+    crate::terms::hold_for_terms(tx, community).await?;
     tx.conn().lock_community_fields(community, true).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The platform's legal terms: the operator publishes the terms and conditions, the service
 //! level agreement and the data processing agreement in versions; creating a community
-//! accepts the versions in force, and when a new one is published the community's admin
-//! powers wait until its owner accepts it. Every acceptance (which version, who, when) is
+//! accepts the versions in force, and when a new one is published the community's
+//! configuration waits until its owner accepts it. Every acceptance (which version, who, when) is
 //! kept with the community and audited.
 
 use crate::audit::record;
@@ -71,8 +71,22 @@ fn from_rows(rows: Vec<TermsRow>) -> Result<Vec<LegalTerms>, AppError> {
     rows.into_iter().map(from_row).collect()
 }
 
-/// Whether `community` has versions in force it has not accepted: while it does, its owner
-/// and admins act as moderators.
+/// Refuses a change to a community's configuration (its settings, invitations, roles,
+/// profile fields, webhooks, statement and age policy) while it has legal terms in force
+/// that its owner has not accepted. Talking, moderating, answering privacy requests, handing
+/// the community on and deleting one's account go on: they do not wait on a contract.
+pub(crate) async fn hold_for_terms(tx: &mut Tx, community: CommunityId) -> Result<(), AppError> {
+    if terms_due(&mut tx.conn(), community).await? {
+        return Err(DomainError::Forbidden(
+            "this Hearth published new terms: the community's owner must accept them before \
+             its settings change",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether `community` has versions in force it has not accepted.
 pub(crate) async fn terms_due(
     conn: &mut Conn<'_>,
     community: CommunityId,
@@ -123,7 +137,7 @@ impl App {
     }
 
     /// Publishes a new version of a legal document (the operator). Every community's owner
-    /// must accept it before their community's admin pages work again.
+    /// must accept it before their community's configuration can change again.
     pub async fn publish_terms(
         &self,
         actor: &Actor,
@@ -198,8 +212,7 @@ impl App {
         Ok(reader.conn().terms_acceptance_counts().await?)
     }
 
-    /// Where a community stands with the legal terms: for its owner and admins (who are told
-    /// why their powers wait), by their role as given, not as it acts.
+    /// Where a community stands with the legal terms: for its owner and admins.
     pub async fn community_terms(
         &self,
         actor: &Actor,

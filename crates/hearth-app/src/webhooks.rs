@@ -429,6 +429,7 @@ impl App {
                     let mut row = row;
                     let role = role_in(&mut tx.conn(), community, user).await?;
                     require(role, Action::ManageWebhooks, "only admins set up webhooks")?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     if tx.conn().webhooks_of(community).await?.len() >= MAX_WEBHOOKS {
                         return Err(
                             DomainError::Conflict("a community has at most 20 webhooks").into()

@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     fn date(text: &str) -> Date {
-        birth_date(text).unwrap()
+        birth_date(text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
     #[test]

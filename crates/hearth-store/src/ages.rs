@@ -105,4 +105,35 @@ impl Conn<'_> {
             "SELECT confirmed_at FROM parental_consents WHERE community_id = $1 AND user_id = $2")
             .bind(community.0).bind(user.0).fetch_optional(&mut **c).await?))
     }
+
+    /// Whether `user` told any community they are under 13, or a parent was asked (the audit
+    /// log keeps that) or consented for them: a later, older answer does not undo it.
+    pub async fn declared_under_13(&mut self, user: UserId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM community_members \
+             WHERE user_id = $1 AND age_group = 'under_13' \
+             UNION ALL SELECT CAST(1 AS BIGINT) FROM parental_consents WHERE user_id = $1 \
+             UNION ALL SELECT CAST(1 AS BIGINT) FROM account_links WHERE user_id = $1 \
+             AND purpose LIKE 'parental_consent:%' \
+             UNION ALL SELECT CAST(1 AS BIGINT) FROM audit_log WHERE actor_id = $1 \
+             AND action = 'consent.parental_requested' LIMIT 1")
+            .bind(user.0).fetch_optional(&mut **c).await?);
+        Ok(row.is_some())
+    }
+
+    /// How many parents' consent links went to `email` since `since` (milliseconds).
+    pub async fn parent_links_to(&mut self, email: &str, since: i64) -> Result<i64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM account_links WHERE email = $1 \
+             AND purpose LIKE 'parental_consent:%' AND created_at >= $2")
+            .bind(email).bind(since).fetch_one(&mut **c).await?))
+    }
+
+    /// Forgets the age groups a community's members gave, once it no longer asks.
+    pub async fn forget_age_groups(&mut self, community: CommunityId) -> Result<u64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query(
+            "UPDATE community_members SET age_group = NULL \
+             WHERE community_id = $1 AND age_group IS NOT NULL")
+            .bind(community.0).execute(&mut **c).await?.rows_affected()))
+    }
 }

@@ -26,6 +26,8 @@ const ACCOUNT_PATHS: &[&str] = &[
     "/verify-email",
     "/forgot-password",
     "/reset-password",
+    // A parent answering a mailed link, whatever session the browser holds.
+    "/parental-consent",
 ];
 
 /// Whether `path` is `prefix` or below it.

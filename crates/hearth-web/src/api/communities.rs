@@ -280,7 +280,8 @@ pub(crate) struct JoinRequest {
     params(("community_id" = i64, Path)), request_body = Option<JoinRequest>,
     responses((status = 201, body = Joined), (status = 202, body = Joined),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+              (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem)))]
 async fn join_community(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -488,7 +489,8 @@ pub(crate) struct AcceptInviteRequest {
     request_body = AcceptInviteRequest,
     responses((status = 201, body = CommunityView), (status = 202, body = CommunityView),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+              (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem)))]
 async fn accept_invite(
     State(state): State<WebState>,
     Authed(actor): Authed,

@@ -450,10 +450,11 @@ pub(crate) struct PrivacyChange {
 }
 
 /// Make or withdraw privacy choices. Making one needs nothing more; withdrawing one needs
-/// `confirm: true`. Each change is audited.
+/// `confirm: true` (and is refused, `403`, for the opt-out of a member under 13). Each change
+/// is audited.
 #[utoipa::path(put, path = "/api/v1/me/privacy", tag = "privacy", request_body = PrivacyChange,
     responses((status = 200, body = PrivacyView), (status = 401, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn change(
     State(state): State<WebState>,
     Authed(actor): Authed,

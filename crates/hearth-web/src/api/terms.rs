@@ -116,7 +116,7 @@ pub(crate) struct NewTerms {
 }
 
 /// Publish a new version of a legal document (the operator). Every community's owner must
-/// accept it before the community's admin powers work again.
+/// accept it before the community's configuration can change again.
 #[utoipa::path(post, path = "/api/v1/terms", tag = "terms", request_body = NewTerms,
     responses((status = 201, body = TermsView), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -159,8 +159,8 @@ impl From<TermsAcceptance> for AcceptanceView {
 /// Where a community stands with the legal terms.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CommunityTermsView {
-    /// The versions in force it has not accepted: until its owner accepts them, its owner and
-    /// admins act as moderators.
+    /// The versions in force it has not accepted: until its owner accepts them, the
+    /// community's configuration cannot change.
     due: Vec<TermsView>,
     /// Every acceptance on record, newest first.
     acceptances: Vec<AcceptanceView>,

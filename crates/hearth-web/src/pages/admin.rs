@@ -505,7 +505,7 @@ pub(crate) async fn accept(
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
-                age: AgeForm::of(policy, &age),
+                age: AgeForm::of(policy, &crate::pages::communities::retry_with(&error, age)),
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

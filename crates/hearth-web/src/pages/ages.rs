@@ -2,7 +2,7 @@
 //! consent page a mailed link opens, and the page a child sees while their parent is asked.
 
 use crate::WebState;
-use crate::pages::{Layout, PageError, Visitor, render_with_status};
+use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -46,15 +46,14 @@ impl AgeForm {
         self.question != AgeQuestion::None.code()
     }
 
-    /// The rule, in a sentence.
-    pub(crate) fn rule(&self) -> String {
-        match self.minimum_age {
-            0 => "This community admits all ages: under 13 a parent or guardian consents, and \
-                  13 to 15 consent themselves."
-                .into(),
-            13 => "This community admits members aged 13 and over; 13 to 15 consent themselves."
-                .into(),
-            age => format!("This community admits members aged {age} and over."),
+    /// What the form asks, in a sentence. It does not say the youngest age admitted before
+    /// the answer: a neutral question gets a truer answer.
+    pub(crate) fn rule(&self) -> &'static str {
+        if self.minimum_age == 0 {
+            "This community asks your age. Under 13, a parent or guardian consents to your \
+             joining; from 13 to 15, you consent yourself."
+        } else {
+            "This community asks your age."
         }
     }
 }
@@ -129,7 +128,8 @@ pub(crate) async fn consent_page(
         token: query.token,
         answered: None,
     };
-    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+    // The address holds the link's secret: no other site may see it in a Referer.
+    Ok(link_page(StatusCode::OK, &page, &visitor))
 }
 
 #[derive(Deserialize)]
@@ -165,5 +165,5 @@ pub(crate) async fn answer(
         token: String::new(),
         answered: Some(consent),
     };
-    Ok(render_with_status(StatusCode::OK, &page, &visitor))
+    Ok(link_page(StatusCode::OK, &page, &visitor))
 }

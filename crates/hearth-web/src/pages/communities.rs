@@ -254,6 +254,16 @@ pub(crate) fn refused_for_form(error: &hearth_app::AppError) -> bool {
     )
 }
 
+/// What the form shows again after a refusal: not the age that was refused, so that the
+/// form does not lead to a different answer.
+pub(crate) fn retry_with(error: &ApiError, age: AgeAnswer) -> AgeAnswer {
+    if error.status() == axum::http::StatusCode::FORBIDDEN {
+        AgeAnswer::default()
+    } else {
+        age
+    }
+}
+
 /// The notice at collection for joining `community`, whose profile fields are `fields`; an
 /// invitation's holder reads the statement of an invitation-only community through `invite`.
 pub(crate) async fn join_notice(
@@ -277,12 +287,33 @@ pub(crate) async fn join_notice(
         .map(|code| format!("?invite={code}"))
         .unwrap_or_default();
     let shares = state.app.shares_with_third_parties(community).await?;
-    Ok(crate::pages::collection_notice(
+    let mut notice = crate::pages::collection_notice(
         tables,
         &categories,
         Some(format!("/communities/{}/privacy{query}", community.0)),
         shares,
-    ))
+    );
+    // A member's age group is the one protected characteristic joining may store: where the
+    // community asks no age (and no question of that category), nothing of it is collected.
+    let policy = state.app.age_policy(None, community, invite).await?;
+    let asks_age = policy.question != hearth_core::ages::AgeQuestion::None;
+    let protected = hearth_core::catalog::Category::ProtectedCharacteristics;
+    if !asks_age && !categories.contains(&protected) {
+        notice
+            .lines
+            .retain(|line| line.category != protected.label());
+    }
+    // Where children join with a parent's consent, the parent's address is collected too.
+    if asks_age && policy.minimum_age == 0 {
+        let with_parent = crate::pages::collection_notice(
+            &["community_members", "profile_values", "parental_consents"],
+            &categories,
+            None,
+            shares,
+        );
+        notice.lines = with_parent.lines;
+    }
+    Ok(notice)
 }
 
 /// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
@@ -351,7 +382,7 @@ pub(crate) async fn join(
                 fields: inputs(fields, &answers),
                 error: Some(form_error(&error)),
                 notice,
-                age: AgeForm::of(policy, &age),
+                age: AgeForm::of(policy, &retry_with(&error, age)),
             };
             Ok(render_with_status(error.status(), &page, &visitor))
         }

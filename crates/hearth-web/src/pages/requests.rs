@@ -460,9 +460,6 @@ pub(crate) async fn community_inbox(
     Path(id): Path<i64>,
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, PageError> {
-    if let Some(to) = crate::pages::terms::terms_gate(&state, &visitor, CommunityId(id)).await? {
-        return Ok(to);
-    }
     let notice = query.saved.map(|_| "Saved.");
     inbox_page(
         &state,

@@ -249,10 +249,18 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     let kid_id = user_id(&server, "kid").await;
     let born = born_years_ago(10);
 
-    // A parent's address is asked; then they are mailed, and the child is not a member yet.
+    // A parent's address is asked (not one an account here uses, such as the child's own);
+    // then they are mailed, and the child is not a member yet.
     join_with(&kid, &guild, json!({ "birth_date": born }))
         .await
         .expect_problem(422, "validation");
+    join_with(
+        &kid,
+        &guild,
+        json!({ "birth_date": born, "parent_email": "KID@example.org" }),
+    )
+    .await
+    .expect_problem(422, "validation");
     let asked = join_with(
         &kid,
         &guild,
@@ -309,15 +317,23 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
                 .unwrap()
         }
     };
-    let consented = answer(token.clone(), "consent").await;
-    assert_eq!(consented.status(), 200);
-    assert!(
-        consented
-            .text()
-            .await
-            .unwrap()
-            .contains("your consent is recorded")
-    );
+    // The parent, signed in nowhere, consents in their browser.
+    let browser = Browser::start().await;
+    browser
+        .open(&server, &format!("{path}?token={token}"))
+        .await;
+    browser.wait_for_text("h1", "Your consent for kid").await;
+    browser
+        .screenshots(&format!("parental-consent-{backend:?}").to_lowercase())
+        .await;
+    browser.assert_accessible("a parent's consent").await;
+    browser.click("button[value=consent]").await;
+    browser
+        .wait_for_text("p.notice", "your consent is recorded")
+        .await;
+    browser
+        .screenshots(&format!("parental-consented-{backend:?}").to_lowercase())
+        .await;
     assert_eq!(answer(token, "consent").await.status(), 400);
     assert_eq!(
         count(&server, &format!("SELECT COUNT(*) FROM parental_consents WHERE user_id = {kid_id} AND parent_email = 'mum@example.net'")).await,
@@ -357,6 +373,18 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
             "{action}"
         );
     }
+    // The child cannot allow sale or sharing themself, nor grow older elsewhere.
+    kid.put(
+        "/api/v1/me/privacy",
+        json!({ "sale_opt_out": false, "confirm": true }),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    let other = olga.create_community("other").await;
+    set_policy(&olga, &other, "bracket", 13).await;
+    join_with(&kid, &other, json!({ "age_group": "18_plus" }))
+        .await
+        .expect_problem(422, "validation");
     // The consent is in the child's copy of their data.
     let copy = whole_copy_text(&server, &kid, "kid").await;
     assert!(
@@ -387,7 +415,7 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
             .text()
             .await
             .unwrap()
-            .contains("nothing about this request is kept")
+            .contains("Nothing of the request is kept but the audit log")
     );
     for (table, only) in [
         ("parental_consents", "TRUE"),

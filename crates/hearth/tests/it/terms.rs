@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     the_operator_publishes_terms_that_creating_a_community_accepts,
-    a_new_version_holds_admin_powers_until_the_owner_accepts_it,
+    a_new_version_holds_the_configuration_until_the_owner_accepts_it,
     an_owner_is_led_from_the_admin_pages_to_the_new_terms_in_the_browser,
 );
 
@@ -160,7 +160,7 @@ async fn the_operator_publishes_terms_that_creating_a_community_accepts(backend:
     );
 }
 
-async fn a_new_version_holds_admin_powers_until_the_owner_accepts_it(backend: Backend) {
+async fn a_new_version_holds_the_configuration_until_the_owner_accepts_it(backend: Backend) {
     let server = TestServer::start(backend).await;
     let ops = operator(&server, "opal").await;
     let olga = server.member("olga").await;
@@ -187,7 +187,7 @@ async fn a_new_version_holds_admin_powers_until_the_owner_accepts_it(backend: Ba
         .await
         .expect_status(200);
 
-    // A second version: the owner and the admins act as moderators until the owner accepts.
+    // A second version: the community's configuration waits until the owner accepts it.
     let second = publish(&server, &ops, "terms", "Version two.").await;
     olga.patch(&settings, json!({ "description": "held" }))
         .await
@@ -195,9 +195,16 @@ async fn a_new_version_holds_admin_powers_until_the_owner_accepts_it(backend: Ba
     ada.post(&format!("/api/v1/communities/{guild}/invites"), json!({}))
         .await
         .expect_problem(403, "forbidden");
-    // Talking goes on.
+    // Talking, moderating, privacy requests and stopping data flows go on.
     let general = olga.general_channel(&guild).await;
     olga.say(&general, "still here").await;
+    let said = ada.say(&general, "hello").await;
+    olga.delete(&format!("/api/v1/messages/{said}"))
+        .await
+        .expect_status(204);
+    olga.get(&format!("/api/v1/communities/{guild}/privacy/requests"))
+        .await
+        .expect_status(200);
     let standing = ada
         .get(&format!("/api/v1/communities/{guild}/terms"))
         .await
