@@ -70,7 +70,7 @@ pub(crate) enum AgeCheck {
     AskParent { email: String },
 }
 
-/// Mails asking consent that one parent's address receives in a day, whoever asks.
+/// Mails asking a parent's consent one child may send in a day.
 const PARENT_MAILS_PER_DAY: i64 = 3;
 
 /// The purpose of a parent's consent link for `community`.
@@ -136,12 +136,10 @@ pub(crate) async fn check_age(
         .into());
     }
     match admission(policy.minimum_age, group) {
-        Admission::Refused => Err(DomainError::Forbidden(match policy.minimum_age {
-            13 => "this community admits members aged 13 and over",
-            16 => "this community admits members aged 16 and over",
-            _ => "this community admits members aged 18 and over",
-        })
-        .into()),
+        // The refusal does not say the age that would pass.
+        Admission::Refused => {
+            Err(DomainError::Forbidden("this community does not admit members of your age").into())
+        }
         Admission::ParentsConsent => {
             if tx.conn().parental_consent(community, user).await?.is_some() {
                 return Ok(AgeCheck::Admit {
@@ -161,20 +159,15 @@ pub(crate) async fn check_age(
             let email = validate::email(email).map_err(|_| {
                 DomainError::invalid("parent_email", "must be a parent's email address")
             })?;
-            // A parent's own address: not one an account here has (the child's, or a second
-            // account of theirs).
-            if tx.conn().user_by_login(&email).await?.is_some() {
+            // A parent's own address, not the child's. (Another account's address is
+            // accepted as any other: a parent may have an account here, and refusing it would
+            // tell the child whose addresses are registered.)
+            let own = tx.conn().user(user).await?.map(|u| u.email);
+            if own.is_some_and(|own| own.eq_ignore_ascii_case(&email)) {
                 return Err(DomainError::invalid(
                     "parent_email",
-                    "must be your parent's own address, not one an account here uses",
+                    "must be your parent's or guardian's address, not yours",
                 )
-                .into());
-            }
-            let day_ago = Timestamp::now().plus_seconds(-24 * 3600).0;
-            if tx.conn().parent_links_to(&email, day_ago).await? >= PARENT_MAILS_PER_DAY {
-                return Err(DomainError::RateLimited {
-                    retry_after_secs: 24 * 3600,
-                }
                 .into());
             }
             Ok(AgeCheck::AskParent { email })
@@ -268,15 +261,31 @@ pub(crate) async fn record_admission(
 /// working.
 pub(crate) async fn ask_parent(
     tx: &mut Tx,
-    (key, limiter): (&crate::InstanceKey, &crate::sign_in_limits::AccountLimiter),
+    key: &crate::InstanceKey,
     (community, community_name): (CommunityId, &str),
     user: UserId,
     email: &str,
 ) -> Result<(), AppError> {
-    // One mail a minute per child, besides the day's cap per parent's address.
-    limiter
-        .check(&user)
-        .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
+    // At most one mail a minute and three a day per child, counted from the audit log so
+    // that every node and a retried transaction count the same.
+    let now = Timestamp::now();
+    let asked = |secs: i64| now.plus_seconds(-secs).0;
+    let (last_minute, last_day) = (
+        tx.conn().parents_asked_by(user, asked(60)).await?,
+        tx.conn().parents_asked_by(user, asked(24 * 3600)).await?,
+    );
+    if last_minute > 0 {
+        return Err(DomainError::RateLimited {
+            retry_after_secs: 60,
+        }
+        .into());
+    }
+    if last_day >= PARENT_MAILS_PER_DAY {
+        return Err(DomainError::RateLimited {
+            retry_after_secs: 24 * 3600,
+        }
+        .into());
+    }
     let purpose = purpose(community);
     tx.conn().delete_account_links(user, &purpose).await?;
     let ttl = i64::from(ACCOUNT_LINK_DAYS) * 24 * 3600;
@@ -380,7 +389,6 @@ impl App {
                         Action::EditSettings,
                         "only admins set the ages admitted",
                     )?;
-                    crate::terms::hold_for_terms(tx, community).await?;
                     let row = AgePolicyRow {
                         age_question: policy.question.code().into(),
                         minimum_age: i32::from(policy.minimum_age),

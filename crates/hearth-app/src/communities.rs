@@ -371,7 +371,6 @@ impl App {
     ) -> Result<Joining, AppError> {
         let user = actor.user;
         let key = Arc::clone(&self.key);
-        let limiter = Arc::clone(&self.parent_mail_limiter);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -390,8 +389,7 @@ impl App {
                     let check = check_age(tx, id, user, &age).await?;
                     let checked = joining_answers(&mut tx.conn(), id, &answers).await?;
                     if let AgeCheck::AskParent { email } = &check {
-                        ask_parent(tx, (&key, &limiter), (id, &community.name), user, email)
-                            .await?;
+                        ask_parent(tx, &key, (id, &community.name), user, email).await?;
                         return Ok(Joining::AwaitingParent);
                     }
                     add_member(tx, id, user, Role::Member).await?;
@@ -430,7 +428,6 @@ impl App {
         let code = validate::invite_code(code)?;
         let user = actor.user;
         let key = Arc::clone(&self.key);
-        let limiter = Arc::clone(&self.parent_mail_limiter);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -442,14 +439,7 @@ impl App {
                     let check = check_age(tx, community.id, user, &age).await?;
                     let checked = joining_answers(&mut tx.conn(), community.id, &answers).await?;
                     if let AgeCheck::AskParent { email } = &check {
-                        ask_parent(
-                            tx,
-                            (&key, &limiter),
-                            (community.id, &community.name),
-                            user,
-                            email,
-                        )
-                        .await?;
+                        ask_parent(tx, &key, (community.id, &community.name), user, email).await?;
                         return Ok((community, Joining::AwaitingParent));
                     }
                     if !tx.conn().use_invite(invite.id, now).await? {
@@ -667,12 +657,15 @@ impl App {
                 Box::pin(async move {
                     let role = role_in(&mut tx.conn(), community, user).await?;
                     require(role, Action::ManageRoles, "only admins change roles")?;
-                    crate::terms::hold_for_terms(tx, community).await?;
                     let current = tx
                         .conn()
                         .member_role(community, member)
                         .await?
                         .ok_or(DomainError::NotFound("member"))?;
+                    // A promotion waits on new terms; a demotion does not.
+                    if new > current {
+                        crate::terms::hold_for_terms(tx, community).await?;
+                    }
                     if !may_assign(role, current, new) {
                         return Err(DomainError::Forbidden(
                             "you may not give this member that role",

@@ -186,8 +186,6 @@ pub struct App {
     key: Arc<InstanceKey>,
     address_limiter: Arc<sign_in_limits::AddressLimiter>,
     password_change_limiter: Arc<sign_in_limits::AccountLimiter>,
-    /// Mails to parents asked to consent to a child's joining, per child.
-    parent_mail_limiter: Arc<sign_in_limits::AccountLimiter>,
     hashing: Arc<sign_in_limits::HashingAdmission>,
     events: Arc<events::EventHub>,
     credentials: Arc<credential_cache::CredentialCache>,
@@ -262,7 +260,7 @@ impl App {
             password_change_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(
                 PASSWORD_CHANGES_PER_MINUTE,
             )),
-            parent_mail_limiter: Arc::new(sign_in_limits::AccountLimiter::per_minute(1)),
+
             events,
             credentials: Arc::default(),
             setup_code: Arc::default(),

@@ -65,7 +65,6 @@ async fn hold_fields(
 ) -> Result<(), AppError> {
     let role = role_in(&mut tx.conn(), community, user).await?;
     require(role, Action::ManageProfileFields, refusal)?;
-    crate::terms::hold_for_terms(tx, community).await?;
     tx.conn().lock_community_fields(community, true).await?;
     Ok(())
 }
@@ -134,6 +133,7 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     hold_fields(tx, community, user, "only admins define profile fields").await?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     let existing = tx.conn().profile_fields(community).await?;
                     if existing.len() >= MAX_FIELDS {
                         return Err(DomainError::Conflict(
@@ -179,6 +179,7 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     hold_fields(tx, community, user, "only admins change profile fields").await?;
+                    crate::terms::hold_for_terms(tx, community).await?;
                     let current = tx
                         .conn()
                         .profile_fields(community)

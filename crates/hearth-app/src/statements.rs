@@ -379,7 +379,6 @@ impl App {
                         Action::EditSettings,
                         "only admins publish the privacy statement",
                     )?;
-                    crate::terms::hold_for_terms(tx, community).await?;
                     tx.conn().publish_statement(&row).await?;
                     let object = (ObjectKind::PrivacyStatement, Some(row.id));
                     record(
@@ -513,7 +512,6 @@ impl App {
                         Action::EditSettings,
                         "only admins change the statement's settings",
                     )?;
-                    crate::terms::hold_for_terms(tx, community).await?;
                     tx.conn()
                         .set_statement_settings(community, &settings)
                         .await?;

@@ -71,10 +71,11 @@ fn from_rows(rows: Vec<TermsRow>) -> Result<Vec<LegalTerms>, AppError> {
     rows.into_iter().map(from_row).collect()
 }
 
-/// Refuses a change to a community's configuration (its settings, invitations, roles,
-/// profile fields, webhooks, statement and age policy) while it has legal terms in force
-/// that its owner has not accepted. Talking, moderating, answering privacy requests, handing
-/// the community on and deleting one's account go on: they do not wait on a contract.
+/// Refuses a change that widens a community (its settings, new invitations, promotions, new
+/// or changed profile fields, new webhooks) while it has legal terms in force that its owner
+/// has not accepted. What protects people or the law asks for goes on: talking, moderating,
+/// answering privacy requests, its privacy statement, its ages, removing fields, webhooks and
+/// invitations, demotions, handing the community on and deleting one's account.
 pub(crate) async fn hold_for_terms(tx: &mut Tx, community: CommunityId) -> Result<(), AppError> {
     if terms_due(&mut tx.conn(), community).await? {
         return Err(DomainError::Forbidden(
@@ -94,9 +95,9 @@ pub(crate) async fn terms_due(
     Ok(!conn.terms_due(community).await?.is_empty())
 }
 
-/// Records `user`'s acceptance for `community` of `accepted`, which must be exactly the
-/// versions in force it has not accepted yet; inside the transaction that creates the
-/// community or accepts anew.
+/// Records `user`'s acceptance for `community` of `accepted`, which must name every version
+/// in force it has not accepted yet, and nothing not in force; inside the transaction that
+/// creates the community or accepts anew.
 pub(crate) async fn accept_in_force(
     tx: &mut Tx,
     community: CommunityId,
@@ -111,7 +112,14 @@ pub(crate) async fn accept_in_force(
         .iter()
         .map(|t| t.id)
         .collect();
-    accepts_all(&due, accepted)?;
+    let in_force: Vec<i64> = tx
+        .conn()
+        .terms_in_force()
+        .await?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    accepts_all(&due, &in_force, accepted)?;
     let now = Timestamp::now();
     for id in due {
         if tx.conn().accept_terms(id, community, user, now.0).await? {

@@ -50,27 +50,28 @@ impl TermsKind {
     }
 }
 
-/// Whether the ids a community's owner accepted are exactly the versions in force, given as
-/// ids: none missing (the owner must have seen every one) and none stale or unknown (a version
-/// published while they read makes them read again).
-pub fn accepts_all(in_force: &[i64], accepted: &[i64]) -> Result<(), DomainError> {
-    if in_force.iter().all(|id| accepted.contains(id)) {
-        if accepted.iter().all(|id| in_force.contains(id)) {
-            return Ok(());
+/// Whether the ids a community's owner accepted cover what it has `due` (every version in
+/// force it has not accepted: the owner must have seen each) and name nothing outside the
+/// versions `in_force` (a version published while they read makes them read again).
+pub fn accepts_all(due: &[i64], in_force: &[i64], accepted: &[i64]) -> Result<(), DomainError> {
+    if !due.iter().all(|id| accepted.contains(id)) {
+        if accepted.is_empty() {
+            return Err(DomainError::invalid(
+                "accept_terms",
+                "the current terms, service level and data processing agreements must be \
+                 accepted",
+            ));
         }
+        return Err(DomainError::Conflict(
+            "newer terms were published: read the current terms and accept them",
+        ));
+    }
+    if !accepted.iter().all(|id| in_force.contains(id)) {
         return Err(DomainError::Conflict(
             "a version accepted is no longer in force: read the current terms and accept them",
         ));
     }
-    if accepted.is_empty() {
-        return Err(DomainError::invalid(
-            "accept_terms",
-            "the current terms, service level and data processing agreements must be accepted",
-        ));
-    }
-    Err(DomainError::Conflict(
-        "newer terms were published: read the current terms and accept them",
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -86,19 +87,21 @@ mod tests {
     }
 
     #[test]
-    fn acceptance_must_name_exactly_the_versions_in_force() {
-        assert!(accepts_all(&[], &[]).is_ok());
-        assert!(accepts_all(&[1, 2], &[2, 1]).is_ok());
+    fn acceptance_must_cover_what_is_due_and_name_only_versions_in_force() {
+        assert!(accepts_all(&[], &[], &[]).is_ok());
+        assert!(accepts_all(&[1, 2], &[1, 2], &[2, 1]).is_ok());
+        // Naming a version in force that was accepted already is fine.
+        assert!(accepts_all(&[2], &[1, 2], &[1, 2]).is_ok());
         assert!(matches!(
-            accepts_all(&[1, 2], &[]),
+            accepts_all(&[1, 2], &[1, 2], &[]),
             Err(DomainError::Invalid { .. })
         ));
         assert!(matches!(
-            accepts_all(&[1, 3], &[1, 2]),
+            accepts_all(&[1, 3], &[1, 3], &[1, 2]),
             Err(DomainError::Conflict(_))
         ));
         assert!(matches!(
-            accepts_all(&[1], &[1, 2]),
+            accepts_all(&[1], &[1], &[1, 2]),
             Err(DomainError::Conflict(_))
         ));
     }

@@ -121,12 +121,13 @@ impl Conn<'_> {
         Ok(row.is_some())
     }
 
-    /// How many parents' consent links went to `email` since `since` (milliseconds).
-    pub async fn parent_links_to(&mut self, email: &str, since: i64) -> Result<i64, StoreError> {
+    /// How many times `user` had a parent asked to consent since `since` (milliseconds), as
+    /// the audit log counts.
+    pub async fn parents_asked_by(&mut self, user: UserId, since: i64) -> Result<i64, StoreError> {
         Ok(dispatch!(self, c => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM account_links WHERE email = $1 \
-             AND purpose LIKE 'parental_consent:%' AND created_at >= $2")
-            .bind(email).bind(since).fetch_one(&mut **c).await?))
+            "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1 \
+             AND action = 'consent.parental_requested' AND at >= $2")
+            .bind(user.0).bind(since).fetch_one(&mut **c).await?))
     }
 
     /// Forgets the age groups a community's members gave, once it no longer asks.

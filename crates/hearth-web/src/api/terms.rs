@@ -119,7 +119,8 @@ pub(crate) struct NewTerms {
 /// accept it before the community's configuration can change again.
 #[utoipa::path(post, path = "/api/v1/terms", tag = "terms", request_body = NewTerms,
     responses((status = 201, body = TermsView), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
 async fn publish(
     State(state): State<WebState>,
     Authed(actor): Authed,
@@ -200,13 +201,15 @@ async fn community_terms(
 /// The versions accepted.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Acceptance {
-    /// The ids of every version in force (`GET /api/v1/terms`).
+    /// The ids of the versions in force (`GET /api/v1/terms`): every one the community has
+    /// not accepted (its `due`), and any others in force.
     #[schema(max_items = 10)]
     accept_terms: Vec<i64>,
 }
 
 /// Accept the versions in force for the community (its owner): `accept_terms` must name every
-/// one, so a version published meanwhile is not accepted unread (409).
+/// one it has not accepted and only versions in force, so a version published meanwhile is
+/// not accepted unread (409).
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/terms/acceptance",
     tag = "terms", params(("community_id" = i64, Path)), request_body = Acceptance,
     responses((status = 200, body = CommunityTermsView), (status = 401, body = Problem),

@@ -239,9 +239,6 @@ pub(crate) async fn edit(
     Path(id): Path<i64>,
     Query(query): Query<EditQuery>,
 ) -> Result<Response, PageError> {
-    if let Some(to) = crate::pages::terms::terms_gate(&state, &visitor, CommunityId(id)).await? {
-        return Ok(to);
-    }
     let draft = Draft {
         markdown: None,
         url: None,

@@ -195,7 +195,13 @@ async fn a_new_version_holds_the_configuration_until_the_owner_accepts_it(backen
     ada.post(&format!("/api/v1/communities/{guild}/invites"), json!({}))
         .await
         .expect_problem(403, "forbidden");
-    // Talking, moderating, privacy requests and stopping data flows go on.
+    // Talking, moderating, privacy requests, the statement and demotions go on.
+    olga.post(
+        &format!("/api/v1/communities/{guild}/privacy-statement"),
+        json!({ "markdown": "# Our statement" }),
+    )
+    .await
+    .expect_status(201);
     let general = olga.general_channel(&guild).await;
     olga.say(&general, "still here").await;
     let said = ada.say(&general, "hello").await;
@@ -237,6 +243,14 @@ async fn a_new_version_holds_the_configuration_until_the_owner_accepts_it(backen
     olga.patch(&settings, json!({ "description": "free again" }))
         .await
         .expect_status(200);
+    // A new service level alone: every version in force may be named, the one accepted too.
+    let sla = publish(&server, &ops, "sla", "Always up.").await;
+    olga.post(
+        &format!("/api/v1/communities/{guild}/terms/acceptance"),
+        json!({ "accept_terms": [second, sla] }),
+    )
+    .await
+    .expect_status(200);
     ada.post(&format!("/api/v1/communities/{guild}/invites"), json!({}))
         .await
         .expect_status(201);
@@ -248,7 +262,7 @@ async fn a_new_version_holds_the_configuration_until_the_owner_accepts_it(backen
             "SELECT COUNT(*) FROM terms_acceptances WHERE accepted_by IS NOT NULL"
         )
         .await,
-        2
+        3
     );
 }
 
