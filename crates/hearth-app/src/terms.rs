@@ -190,13 +190,17 @@ impl App {
     /// read them.
     pub async fn terms_in_force(&self) -> Result<Vec<LegalTerms>, AppError> {
         let mut reader = self.store.reader().await?;
-        from_rows(reader.conn().terms_in_force().await?)
+        let mut terms = from_rows(reader.conn().terms_in_force().await?)?;
+        terms.sort_by_key(|t| t.kind);
+        Ok(terms)
     }
 
     /// Every version published, without its text. Anyone may read them.
     pub async fn terms_versions(&self) -> Result<Vec<LegalTerms>, AppError> {
         let mut reader = self.store.reader().await?;
-        from_rows(reader.conn().terms_versions().await?)
+        let mut terms = from_rows(reader.conn().terms_versions().await?)?;
+        terms.sort_by_key(|t| (t.kind, std::cmp::Reverse(t.version)));
+        Ok(terms)
     }
 
     /// One version, with its text.
