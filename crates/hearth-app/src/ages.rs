@@ -7,16 +7,20 @@
 use crate::account_links::{new_link, take_link};
 use crate::audit::record;
 use crate::communities::{require, role_in};
-use crate::mail::{Letter, queue_mail};
+use crate::mail::{Letter, queue_mail, withdrawal_secret};
 use crate::secrets::token_hash;
 use crate::{Actor, App, AppError};
-use hearth_core::ages::{Admission, AgeGroup, AgeQuestion, admission, birth_date, minimum_age};
+use hearth_core::ages::{
+    Admission, AgeGroup, AgeQuestion, EARLIER_AGES_DAYS, admission, birth_date, minimum_age,
+    narrows, widest_minimum,
+};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::ACCOUNT_LINK_DAYS;
 use hearth_core::model::JoinPolicy;
 use hearth_core::permissions::Action;
 use hearth_core::{CommunityId, DomainError, Timestamp, UserId, validate};
-use hearth_store::{AgePolicyRow, MemberAgeRow, Tx};
+use hearth_store::{AgePolicyRow, Conn, MemberAgeRow, Tx};
+use std::sync::Arc;
 
 /// The ages a community admits, and how it asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +74,19 @@ pub(crate) enum AgeCheck {
     AskParent { email: String },
 }
 
+/// Why a join is refused for the age given: in neutral words, naming no age that would pass.
+pub const AGE_REFUSAL: &str = "this community does not admit members of your age";
+
+/// Whether `error` refuses a join for the age given.
+pub fn refused_for_age(error: &AppError) -> bool {
+    matches!(error, AppError::Domain(DomainError::Forbidden(why)) if *why == AGE_REFUSAL)
+}
+
 /// Mails asking a parent's consent one child may send in a day.
 const PARENT_MAILS_PER_DAY: i64 = 3;
+/// Unanswered requests for consent one address may have at a time, from any children: a
+/// parent of several has room, and no one can flood a stranger's inbox through many accounts.
+const PARENT_LINKS_PER_ADDRESS: i64 = 5;
 
 /// The purpose of a parent's consent link for `community`.
 fn purpose(community: CommunityId) -> String {
@@ -137,9 +152,7 @@ pub(crate) async fn check_age(
     }
     match admission(policy.minimum_age, group) {
         // The refusal does not say the age that would pass.
-        Admission::Refused => {
-            Err(DomainError::Forbidden("this community does not admit members of your age").into())
-        }
+        Admission::Refused => Err(DomainError::Forbidden(AGE_REFUSAL).into()),
         Admission::ParentsConsent => {
             if tx.conn().parental_consent(community, user).await?.is_some() {
                 return Ok(AgeCheck::Admit {
@@ -288,6 +301,12 @@ pub(crate) async fn ask_parent(
     }
     let purpose = purpose(community);
     tx.conn().delete_account_links(user, &purpose).await?;
+    if tx.conn().parent_links_to(email, now.0).await? >= PARENT_LINKS_PER_ADDRESS {
+        return Err(DomainError::RateLimited {
+            retry_after_secs: 24 * 3600,
+        }
+        .into());
+    }
     let ttl = i64::from(ACCOUNT_LINK_DAYS) * 24 * 3600;
     let link = new_link(tx, key, (user, &purpose), email, ttl).await?;
     let username = tx
@@ -316,6 +335,8 @@ pub(crate) async fn ask_parent(
 /// What a parent's link asks, for the page it opens.
 #[derive(Debug, Clone)]
 pub struct ParentalRequest {
+    /// The child.
+    pub user: UserId,
     /// The child's username.
     pub username: String,
     /// The community.
@@ -393,7 +414,11 @@ impl App {
                         age_question: policy.question.code().into(),
                         minimum_age: i32::from(policy.minimum_age),
                     };
-                    if tx.conn().age_policy(community).await?.as_ref() != Some(&row) {
+                    let before = tx.conn().age_policy(community).await?;
+                    if before.as_ref() != Some(&row) {
+                        if let Some(before) = before {
+                            note_narrowing(tx, community, &before, policy).await?;
+                        }
                         tx.conn().set_age_policy(community, &row).await?;
                         // Age groups are kept only while the community asks them; the
                         // consents given stay as the record of how members joined.
@@ -427,20 +452,7 @@ impl App {
             .account_link(&purpose(community), &hash, Timestamp::now())
             .await?
             .ok_or(DomainError::LinkExpired)?;
-        let username = conn
-            .user(link.user)
-            .await?
-            .ok_or(DomainError::LinkExpired)?
-            .username;
-        let details = conn
-            .community(community)
-            .await?
-            .ok_or(DomainError::LinkExpired)?;
-        Ok(ParentalRequest {
-            username,
-            community,
-            community_name: details.name,
-        })
+        describe(&mut conn, link.user, community).await
     }
 
     /// A parent's answer through their link: consent is recorded with their address and the
@@ -454,6 +466,8 @@ impl App {
     ) -> Result<ParentalRequest, AppError> {
         let asked = self.parental_request(community, secret).await?;
         let hash = token_hash(secret);
+        let key = Arc::clone(&self.key);
+        let (name, username) = (asked.community_name.clone(), asked.username.clone());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -461,9 +475,25 @@ impl App {
                     let (link, _) = take_link(tx, &purpose(community), &hash, now).await?;
                     let object = (ObjectKind::User, Some(link.user.0));
                     if consent {
+                        // The parent is mailed a link that withdraws the consent (and deletes
+                        // the child's account); only its secret's hash is kept.
+                        let withdraw = tx.next_id();
+                        let hash = token_hash(&withdrawal_secret(&key, withdraw));
                         tx.conn()
-                            .insert_parental_consent(community, link.user, &link.email, now.0)
+                            .insert_parental_consent(
+                                (community, link.user),
+                                &link.email,
+                                &hash,
+                                now.0,
+                            )
                             .await?;
+                        let letter = Letter::ParentalConsentGiven {
+                            link: withdraw,
+                            community: community.0,
+                            community_name: name,
+                            username,
+                        };
+                        queue_mail(tx, &link.email, Some(link.user), letter, None).await?;
                         record(
                             tx,
                             None,
@@ -486,4 +516,100 @@ impl App {
             .await?;
         Ok(asked)
     }
+
+    /// What a parent's withdrawal link withdraws, without using it.
+    pub async fn parental_withdrawal(
+        &self,
+        community: CommunityId,
+        secret: &str,
+    ) -> Result<ParentalRequest, AppError> {
+        let hash = token_hash(secret);
+        let mut reader = self.store.reader().await?;
+        let mut conn = reader.conn();
+        let user = conn
+            .consent_withdrawn_by(community, &hash)
+            .await?
+            .ok_or(DomainError::LinkExpired)?;
+        describe(&mut conn, user, community).await
+    }
+
+    /// A parent withdraws their consent through the link mailed to them once they consented:
+    /// the child's account is deleted, and everything about them, as the child's own request
+    /// to delete would (recorded as a request the parent made).
+    pub async fn withdraw_parental_consent(
+        &self,
+        community: CommunityId,
+        secret: &str,
+    ) -> Result<ParentalRequest, AppError> {
+        let asked = self.parental_withdrawal(community, secret).await?;
+        let request = self
+            .new_request_row(
+                hearth_core::requests::RequestKind::Delete,
+                Some(asked.user),
+                None,
+                self.config.law,
+                crate::ChoiceBy::Parent,
+                Timestamp::now(),
+            )
+            .await?;
+        let withdrawn = Some((community, token_hash(secret)));
+        self.erase_for(asked.user, request, true, None, withdrawn)
+            .await?;
+        Ok(asked)
+    }
+}
+
+/// Keeps, when a community stops collecting something of members' ages, the youngest age it
+/// admitted before (the widest over the past 12 months), so that its statement still names
+/// what it collected then.
+async fn note_narrowing(
+    tx: &mut Tx,
+    community: CommunityId,
+    before: &AgePolicyRow,
+    after: AgePolicy,
+) -> Result<(), AppError> {
+    let was = (
+        AgeQuestion::parse(&before.age_question)?,
+        minimum_age(i64::from(before.minimum_age))?,
+    );
+    if !narrows(was, (after.question, after.minimum_age)) {
+        return Ok(());
+    }
+    let now = Timestamp::now().0;
+    let year_ago = now - EARLIER_AGES_DAYS * 24 * 60 * 60 * 1000;
+    let earlier = tx
+        .conn()
+        .earlier_ages(community)
+        .await?
+        .filter(|(_, until)| *until >= year_ago)
+        .and_then(|(minimum, _)| u8::try_from(minimum).ok());
+    let widest = widest_minimum(was.1, earlier);
+    tx.conn()
+        .set_earlier_ages(community, i32::from(widest), now)
+        .await?;
+    Ok(())
+}
+
+/// What a parent's link is about: the child and the community, named for the parent's page.
+/// A child or community gone since counts as an expired link.
+async fn describe(
+    conn: &mut Conn<'_>,
+    user: UserId,
+    community: CommunityId,
+) -> Result<ParentalRequest, AppError> {
+    let username = conn
+        .user(user)
+        .await?
+        .ok_or(DomainError::LinkExpired)?
+        .username;
+    let details = conn
+        .community(community)
+        .await?
+        .ok_or(DomainError::LinkExpired)?;
+    Ok(ParentalRequest {
+        user,
+        username,
+        community,
+        community_name: details.name,
+    })
 }

@@ -12,9 +12,9 @@ use crate::{Actor, App, AppError, JobHandler};
 use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
-use hearth_core::model::Community;
+use hearth_core::model::{Community, Role};
 use hearth_core::requests::{LawProfile, RequestKind, RequestStep};
-use hearth_core::{DomainError, Timestamp, UserId};
+use hearth_core::{CommunityId, DomainError, Timestamp, UserId};
 use hearth_store::{JobRow, NewJob, PrivacyRequestRow, Tx};
 
 /// The answer to a carried-out request to delete.
@@ -54,7 +54,11 @@ impl App {
         self.erase(actor.user, by).await
     }
 
-    async fn erase(&self, user: UserId, by: ChoiceBy) -> Result<ErasureAnswer, AppError> {
+    pub(crate) async fn erase(
+        &self,
+        user: UserId,
+        by: ChoiceBy,
+    ) -> Result<ErasureAnswer, AppError> {
         let request = self
             .new_request_row(
                 RequestKind::Delete,
@@ -65,7 +69,7 @@ impl App {
                 Timestamp::now(),
             )
             .await?;
-        self.erase_for(user, request, true, None).await
+        self.erase_for(user, request, true, None, None).await
     }
 
     /// Deletes the account named `login` (username or address) for an operator carrying out
@@ -88,12 +92,16 @@ impl App {
 
     /// Erases `user` as the request `request` asks (inserted when `fresh`, else moved on
     /// from where it stood: `admin` approved it), completing it in the same transaction.
+    /// When a parent withdraws their consent (`withdrawn`: the community and the hash of
+    /// their link), it goes ahead only while that link still stands, and the communities the
+    /// child owns pass to their heirs, since the child is not there to hand them on.
     pub(crate) async fn erase_for(
         &self,
         user: UserId,
         mut request: PrivacyRequestRow,
         fresh: bool,
         admin: Option<UserId>,
+        withdrawn: Option<(CommunityId, Vec<u8>)>,
     ) -> Result<ErasureAnswer, AppError> {
         let now = Timestamp::now();
         let law = LawProfile::parse(&request.law).unwrap_or(self.config.law);
@@ -125,6 +133,21 @@ impl App {
             .write(move |tx| {
                 Box::pin(async move {
                     tx.conn().lock_person(user).await?;
+                    if let Some((community, hash)) = &withdrawn {
+                        let child = tx.conn().consent_withdrawn_by(*community, hash).await?;
+                        if child != Some(user) {
+                            return Err(DomainError::LinkExpired.into());
+                        }
+                        hand_on_owned(tx, user).await?;
+                        let object = (ObjectKind::User, Some(user.0));
+                        record(
+                            tx,
+                            None,
+                            AuditAction::ParentalConsentWithdrawn,
+                            object,
+                            Some(*community),
+                        );
+                    }
                     if !tx.conn().communities_owned_by(user).await?.is_empty() {
                         return Err(DomainError::Conflict(
                             "you own a community: hand each one on to another member (its \
@@ -356,4 +379,37 @@ impl App {
             }
         }
     }
+}
+
+/// Hands each community `user` owns to its heir (see `heir_of`), for an erasure the owner did
+/// not ask for themself. A community no one else could own stops the erasure.
+async fn hand_on_owned(tx: &mut Tx, user: UserId) -> Result<(), AppError> {
+    let now = Timestamp::now();
+    for community in tx.conn().communities_owned_by(user).await? {
+        let (heir, role) =
+            tx.conn()
+                .heir_of(community.id, user)
+                .await?
+                .ok_or(DomainError::Conflict(
+                    "the child owns a community that no other member could take on: this \
+                 Hearth's operator must remove it first",
+                ))?;
+        let handed = tx.conn().set_owner(community.id, user, heir, now).await?
+            && tx
+                .conn()
+                .set_member_role(community.id, heir, role, Role::Owner)
+                .await?;
+        if !handed {
+            return Err(DomainError::Conflict("ownership has just changed").into());
+        }
+        let object = (ObjectKind::User, Some(heir.0));
+        record(
+            tx,
+            None,
+            AuditAction::OwnershipTransferred,
+            object,
+            Some(community.id),
+        );
+    }
+    Ok(())
 }

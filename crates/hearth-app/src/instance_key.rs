@@ -41,6 +41,8 @@ pub(crate) enum KeyedPurpose {
     PostRequest,
     /// A mailed account link's id, giving the secret the link carries.
     AccountLink,
+    /// A parent's consent's id, giving the secret of the link that withdraws it.
+    ParentalWithdrawal,
     /// A mail job's id, giving the mail's Message-ID.
     MessageId,
     /// The key stream that encrypts a person's TOTP seed (with its nonce).
@@ -70,6 +72,7 @@ impl KeyedPurpose {
             Self::SignInDevice => b"hearth sign-in device",
             Self::PostRequest => b"hearth post request",
             Self::AccountLink => b"hearth account link",
+            Self::ParentalWithdrawal => b"hearth parental withdrawal",
             Self::MessageId => b"hearth message id",
             Self::TwoFactorSeed => b"hearth two-factor seed",
             Self::RecoveryCode => b"hearth recovery code",

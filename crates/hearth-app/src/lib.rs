@@ -40,7 +40,7 @@ mod webhooks;
 pub use account_links::Confirmed;
 pub use accounts::{NewAccount, Registration, SignInFrom, SignedIn};
 pub use actor::{Actor, Credential};
-pub use ages::{AgeAnswer, AgePolicy, Joining, ParentalRequest};
+pub use ages::{AGE_REFUSAL, AgeAnswer, AgePolicy, Joining, ParentalRequest, refused_for_age};
 pub use channel_view::ChannelView;
 pub use chat::{HistoryPage, MAX_UNREAD_COUNTED, MessageActions, NewChannel};
 pub use communities::{CommunitySettings, NewCommunity, NewInvite};

@@ -163,6 +163,18 @@ pub(crate) enum Letter {
         /// The child's handle.
         username: String,
     },
+    /// A parent consented to a child's joining: what they agreed to, and the link that
+    /// withdraws it.
+    ParentalConsentGiven {
+        /// The id whose derived secret the withdrawal link carries.
+        link: i64,
+        /// The community's id, in the link's path.
+        community: i64,
+        /// Its name.
+        community_name: String,
+        /// The child's handle.
+        username: String,
+    },
     /// A test from the operator (`hearth mail test`).
     Test,
     /// Two-factor sign-in was turned on or off.
@@ -226,6 +238,8 @@ enum LinkSecret {
     None,
     /// A mailed account link's, by its id.
     AccountLink(i64),
+    /// A parent's link that withdraws their consent, by its id.
+    ParentalWithdrawal(i64),
     /// A request from the public form's, by its id and who holds the link.
     RequestPass(i64, Holder),
 }
@@ -460,6 +474,37 @@ impl Letter {
                     ),
                     "If you do not know who asked, ignore this message.".into(),
                 ],
+            },
+            Letter::ParentalConsentGiven {
+                link: id,
+                community,
+                community_name,
+                username,
+            } => Composed {
+                subject: format!("You consented to {username} joining {community_name}"),
+                greeting: "Hello,".into(),
+                paragraphs: vec![
+                    format!(
+                        "You consented to {username} joining the community {community_name} on \
+                         Hearth. Your address and the time are kept as the record of it, for as \
+                         long as {username} has an account. Their personal information is never \
+                         sold or shared."
+                    ),
+                    format!(
+                        "If you did not consent, or you change your mind, withdraw your consent \
+                         with the button below: {username}'s account on this Hearth is then \
+                         deleted, in every community, with everything about them. Keep this message: the link works for as long \
+                         as your consent stands."
+                    ),
+                ],
+                action: Some((
+                    "Withdraw my consent".into(),
+                    link(
+                        &format!("/parental-consent/{community}/withdraw"),
+                        LinkSecret::ParentalWithdrawal(*id),
+                    ),
+                )),
+                closing: vec![],
             },
             Letter::ResetPassword { link: id, username } => Composed {
                 subject: "Reset your password".into(),
@@ -708,6 +753,9 @@ impl MailSender {
         let composed = mail.letter.compose(|path, secret| match secret {
             LinkSecret::None => format!("{base}{path}"),
             LinkSecret::AccountLink(id) => format!("{base}{path}?token={}", link_secret(key, id)),
+            LinkSecret::ParentalWithdrawal(id) => {
+                format!("{base}{path}?token={}", withdrawal_secret(key, id))
+            }
             LinkSecret::RequestPass(id, holder) => {
                 format!("{base}{path}?token={}", request_pass(key, id, holder))
             }
@@ -772,6 +820,14 @@ pub(crate) fn link_secret(key: &crate::InstanceKey, link: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(key.keyed_hash(KeyedPurpose::AccountLink, &[&link.to_be_bytes()]))
+}
+
+/// The secret a parent's link that withdraws their consent carries: derived from an id under
+/// a purpose of its own, so that no other link ever carries it.
+pub(crate) fn withdrawal_secret(key: &crate::InstanceKey, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(key.keyed_hash(KeyedPurpose::ParentalWithdrawal, &[&id.to_be_bytes()]))
 }
 
 /// The Message-ID of mail job `job`: the same on every attempt.
@@ -1011,6 +1067,12 @@ mod tests {
                 username: "ann".into(),
             },
             Letter::ParentalConsent {
+                link: 9,
+                community: 4,
+                community_name: "<i>club</i>".into(),
+                username: "kid".into(),
+            },
+            Letter::ParentalConsentGiven {
                 link: 9,
                 community: 4,
                 community_name: "<i>club</i>".into(),

@@ -33,6 +33,8 @@ pub enum ChoiceBy {
     Browser,
     /// On the public request form, by an authorized agent.
     Agent,
+    /// By the parent who consented to a child's joining, through the link mailed to them.
+    Parent,
 }
 
 impl ChoiceBy {
@@ -45,6 +47,7 @@ impl ChoiceBy {
             ChoiceBy::Operator => "operator",
             ChoiceBy::Form => "form",
             ChoiceBy::Agent => "agent",
+            ChoiceBy::Parent => "parent",
             ChoiceBy::Browser => "browser",
         }
     }
@@ -199,6 +202,7 @@ impl App {
                                 | ChoiceBy::Operator
                                 | ChoiceBy::Form
                                 | ChoiceBy::Agent
+                                | ChoiceBy::Parent
                                 | ChoiceBy::Browser,
                             ) => AuditAction::SaleOptedOut,
                             (Choice::SaleOptOut, false, _) => AuditAction::SaleOptOutWithdrawn,

@@ -608,7 +608,7 @@ impl App {
                         .await
                         .map(drop)
                 }
-                RequestKind::Delete => self.erase_for(user, row, false, None).await.map(drop),
+                RequestKind::Delete => self.erase_for(user, row, false, None, None).await.map(drop),
                 RequestKind::Correct | RequestKind::OptOut | RequestKind::Limit => Ok(()),
             };
             if let Err(error) = carried {

@@ -428,7 +428,7 @@ impl App {
                     .await?,
             )),
             RequestKind::Delete => Ok(Outcome::Erased(
-                self.erase_for(actor.user, row, true, None).await?,
+                self.erase_for(actor.user, row, true, None, None).await?,
             )),
             RequestKind::Know | RequestKind::Correct => {
                 let correction = new.correction.clone();
@@ -900,7 +900,7 @@ impl App {
                         self.my_request_row(id).await
                     }
                     RequestKind::Delete => {
-                        self.erase_for(user, row, false, Some(admin)).await?;
+                        self.erase_for(user, row, false, Some(admin), None).await?;
                         self.my_request_row(id).await
                     }
                     RequestKind::OptOut | RequestKind::Limit => Err(DomainError::Conflict(

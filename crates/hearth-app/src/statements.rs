@@ -6,6 +6,7 @@
 use crate::audit::record;
 use crate::communities::{require, role_in};
 use crate::{Actor, App, AppError};
+use hearth_core::ages::{AgeQuestion, EARLIER_AGES_DAYS, minimum_age, unfilled_by};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{Category, TABLES, Table};
 use hearth_core::model::JoinPolicy;
@@ -13,7 +14,10 @@ use hearth_core::permissions::Action;
 use hearth_core::statement::{self, Facts, MessagesAfterErasure, Recipient};
 use hearth_core::{CommunityId, DomainError, Timestamp};
 use hearth_store::{StatementRow, StatementSettings};
+use sha2::{Digest, Sha256};
 
+/// The scope of this Hearth's own generated statement; a community's is its id.
+const INSTANCE_SCOPE: i64 = 0;
 /// Longest statement, in bytes: a long policy fits many times over.
 const MAX_STATEMENT_BYTES: usize = 100_000;
 /// Longest contact, in characters.
@@ -115,7 +119,6 @@ impl App {
                 .map(statement_recipient)
                 .collect()
         };
-        let updated = Timestamp::now().to_datetime().date().to_string();
         let tables: Vec<&'static Table> = TABLES.iter().collect();
         let facts = Facts {
             business: "this Hearth",
@@ -126,10 +129,13 @@ impl App {
             messages_after_erasure: MessagesAfterErasure::AsEachCommunityChooses,
             approved_kinds: &self.config.approved_requests,
             minimum_age: None,
+            // Each community may fill every column: the instance's statement claims them all.
+            unfilled: &[],
+            children_from_before: false,
             metrics: None,
-            updated: &updated,
+            updated: "",
         };
-        Ok(statement::generate(&tables, &facts))
+        self.dated(INSTANCE_SCOPE, &tables, facts).await
     }
 
     /// What a community's statement says until its admins publish their own: the template
@@ -160,13 +166,31 @@ impl App {
                     categories.push(field.category);
                 }
             }
-            let ages = conn
+            let policy = conn
                 .age_policy(community)
                 .await?
-                .filter(|p| p.age_question != hearth_core::ages::AgeQuestion::None.code())
-                .and_then(|p| u8::try_from(p.minimum_age).ok());
+                .ok_or(DomainError::NotFound("community"))?;
+            let question = AgeQuestion::parse(&policy.age_question)?;
+            let minimum = minimum_age(i64::from(policy.minimum_age))?;
+            // What the policy leaves unfilled, unless members who joined under an earlier
+            // one still hold it, or an earlier one collected it in the past 12 months.
+            let year_ago = Timestamp::now().0 - EARLIER_AGES_DAYS * 24 * 60 * 60 * 1000;
+            let earlier = match conn.earlier_ages(community).await? {
+                Some((minimum, until)) if until >= year_ago => {
+                    unfilled_by(AgeQuestion::BirthDate, minimum_age(i64::from(minimum))?)
+                }
+                _ => unfilled_by(AgeQuestion::None, 0),
+            };
+            let mut unfilled = Vec::new();
+            for empty in unfilled_by(question, minimum) {
+                if earlier.contains(&empty) && !conn.community_fills(community, empty).await? {
+                    unfilled.push(empty);
+                }
+            }
+            let ages = (question, minimum, unfilled);
             (found.name, settings, erased, recipients, categories, ages)
         };
+        let (question, minimum, unfilled) = ages;
         let handling = self.handling(Some(community)).await?;
         let last_year = Timestamp::now().to_datetime().year() - 1;
         let metrics = if settings.publish_request_metrics {
@@ -177,7 +201,6 @@ impl App {
         } else {
             None
         };
-        let updated = Timestamp::now().to_datetime().date().to_string();
         let facts = Facts {
             business: &name,
             contact: settings.privacy_contact.as_deref(),
@@ -190,11 +213,56 @@ impl App {
                 MessagesAfterErasure::Removed
             },
             approved_kinds: &handling.approved,
-            minimum_age: ages,
+            minimum_age: (question != AgeQuestion::None).then_some(minimum),
+            unfilled: &unfilled,
+            // Admitting no children now (or asking no ages), yet holding parents' consents.
+            children_from_before: (question == AgeQuestion::None || minimum > 0)
+                && !unfilled.contains(&("parental_consents", None)),
             metrics: metrics.as_deref().map(|m| (last_year, m)),
-            updated: &updated,
+            updated: "",
         };
-        Ok(statement::generate(&tables, &facts))
+        self.dated(community.0, &tables, facts).await
+    }
+
+    /// The statement written from `facts`, dated the day its text last changed: the catalog
+    /// (a new release), the community's settings, fields, webhooks or ages all change it, and
+    /// reading it is what notices. Reading today's text for the first time records today.
+    async fn dated(
+        &self,
+        scope: i64,
+        tables: &[&'static Table],
+        facts: Facts<'_>,
+    ) -> Result<String, AppError> {
+        let digest = Sha256::digest(statement::generate(tables, &facts).as_bytes()).to_vec();
+        let seen = {
+            let mut reader = self.store.reader().await?;
+            reader.conn().generated_statement(scope).await?
+        };
+        let since = match seen {
+            Some((seen, since)) if seen == digest => since,
+            _ => {
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            let now = Timestamp::now().0;
+                            let since = tx
+                                .conn()
+                                .note_generated_statement(scope, &digest, now)
+                                .await?;
+                            Ok::<_, AppError>(since)
+                        })
+                    })
+                    .await?
+            }
+        };
+        let updated = Timestamp(since).to_datetime().date().to_string();
+        Ok(statement::generate(
+            tables,
+            &Facts {
+                updated: &updated,
+                ..facts
+            },
+        ))
     }
 
     /// A community's statement: `version`, or the one in force. Anyone may read the

@@ -184,6 +184,50 @@ pub fn admission(minimum: u8, group: AgeGroup) -> Admission {
     }
 }
 
+/// A catalog column, or a whole table (no column), that nothing fills.
+pub type Unfilled = (&'static str, Option<&'static str>);
+
+/// What a community's age policy leaves unfilled, so that its statement and join notice do
+/// not claim to collect it: no age group where it asks no age; no consent of a member aged 13
+/// to 15 (nor their opt-in to sale) where none joins; no parent's consent where no child under
+/// 13 does.
+pub fn unfilled_by(question: AgeQuestion, minimum: u8) -> Vec<Unfilled> {
+    let asks = question != AgeQuestion::None;
+    let mut unfilled = Vec::new();
+    if !asks {
+        unfilled.push(("community_members", Some("age_group")));
+    }
+    if !asks || minimum > AgeGroup::From13To15.youngest() {
+        unfilled.push(("community_members", Some("minor_consent_at")));
+        unfilled.push(("community_members", Some("sale_opt_in_at")));
+    }
+    if !asks || minimum > AgeGroup::Under13.youngest() {
+        unfilled.push(("parental_consents", None));
+    }
+    unfilled
+}
+
+/// How long a statement names what an earlier, wider age policy collected: the law asks it
+/// to disclose what was collected in the preceding 12 months.
+pub const EARLIER_AGES_DAYS: i64 = 365;
+
+/// The youngest age admitted across a narrowing: what an earlier policy admitting from
+/// `earlier` (while still within the last 12 months) and the one narrowed from (`was`,
+/// asking ages) together collected.
+pub fn widest_minimum(was: u8, earlier: Option<u8>) -> u8 {
+    earlier.map_or(was, |earlier| earlier.min(was))
+}
+
+/// Whether going from `before` to `after` (each a question and the youngest age admitted)
+/// stops collecting something `before` collected.
+pub fn narrows(before: (AgeQuestion, u8), after: (AgeQuestion, u8)) -> bool {
+    let (was, now) = (
+        unfilled_by(before.0, before.1),
+        unfilled_by(after.0, after.1),
+    );
+    now.iter().any(|column| !was.contains(column))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +289,18 @@ mod tests {
         for group in AgeGroup::ALL {
             assert_eq!(AgeGroup::parse(group.code()), Ok(group));
         }
+    }
+
+    #[test]
+    fn narrowing_is_stopping_to_collect_something() {
+        use AgeQuestion::{BirthDate, Bracket, None};
+        assert!(narrows((Bracket, 0), (Bracket, 13)));
+        assert!(narrows((Bracket, 13), (Bracket, 16)));
+        assert!(narrows((BirthDate, 18), (None, 0)));
+        assert!(!narrows((Bracket, 16), (Bracket, 18)));
+        assert!(!narrows((None, 0), (Bracket, 18)));
+        assert!(!narrows((Bracket, 13), (BirthDate, 0)));
+        assert_eq!(widest_minimum(13, Some(0)), 0);
+        assert_eq!(widest_minimum(13, Option::None), 13);
     }
 }

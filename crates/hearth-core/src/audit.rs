@@ -163,6 +163,8 @@ pub enum AuditAction {
     ParentalConsentGiven,
     /// A parent refused their child's joining a community.
     ParentalConsentRefused,
+    /// A parent withdrew their consent, and their child's account was deleted.
+    ParentalConsentWithdrawn,
 }
 
 impl AuditAction {
@@ -246,6 +248,7 @@ impl AuditAction {
             AuditAction::ParentalConsentRequested => "consent.parental_requested",
             AuditAction::ParentalConsentGiven => "consent.parental_given",
             AuditAction::ParentalConsentRefused => "consent.parental_refused",
+            AuditAction::ParentalConsentWithdrawn => "consent.parental_withdrawn",
         }
     }
 }

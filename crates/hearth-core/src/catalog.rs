@@ -137,6 +137,21 @@ impl Category {
         self.describe().2
     }
 
+    /// Whether the GDPR counts it among the special categories of personal data (Art. 9),
+    /// which only explicit consent (or a narrow exception) lets anyone use.
+    pub const fn gdpr_special(self) -> bool {
+        matches!(
+            self,
+            Category::RacialOrEthnicOrigin
+                | Category::ReligiousOrPhilosophicalBeliefs
+                | Category::UnionMembership
+                | Category::GeneticData
+                | Category::Biometric
+                | Category::Health
+                | Category::SexLifeOrSexualOrientation
+        )
+    }
+
     const fn describe(self) -> (&'static str, &'static str, bool) {
         match self {
             Category::NotPersonal => ("not_personal", "Not personal information", false),
@@ -1514,6 +1529,9 @@ pub const TABLES: &[Table] = &[
             // The ages it admits and how it asks.
             key("age_question"),
             key("minimum_age"),
+            // The youngest age admitted before the ages were narrowed, and until when.
+            key("earlier_minimum_age"),
+            key("earlier_ages_until"),
             personal(
                 "owner_id",
                 Identifiers,
@@ -1584,7 +1602,8 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "parental_consents",
         description: "Your parent's consent to your joining a community while under 13: their \
-                      address and when they confirmed it.",
+                      address, when they confirmed it, and the hash of the link that withdraws \
+                      it.",
         source: Source::Parent,
         subject: SubjectLink::Columns(&[USER]),
         columns: &[
@@ -1607,6 +1626,14 @@ pub const TABLES: &[Table] = &[
                 "confirmed_at",
                 InternetActivity,
                 LegalCompliance,
+                WhileAccountExists,
+                DeleteRow,
+            ),
+            // Only the hash of the secret of the parent's link that withdraws the consent.
+            personal(
+                "withdraw_hash",
+                AccountCredentials,
+                Security,
                 WhileAccountExists,
                 DeleteRow,
             ),
@@ -2235,6 +2262,14 @@ pub const TABLES: &[Table] = &[
         source: Source::Hearth,
         subject: SubjectLink::None,
         columns: &[key("id"), key("key_check"), key("created_at")],
+    },
+    Table {
+        name: "generated_statements",
+        description: "When each privacy statement written from the catalog last changed, by \
+                      the digest of its text.",
+        source: Source::Hearth,
+        subject: SubjectLink::None,
+        columns: &[key("scope"), key("digest"), key("changed_at")],
     },
     Table {
         name: "event_sequence",

@@ -4,6 +4,7 @@
 //! kinds of data actually held about the person, so a new column is answered for without a
 //! change here.
 
+use crate::ages::Unfilled;
 use crate::catalog::{Category, Purpose, Retention, Source, Table};
 use std::collections::BTreeSet;
 
@@ -33,9 +34,22 @@ pub fn categories_held(
     held: &[&'static Table],
     profile_categories: &[Category],
 ) -> Vec<HeldCategory> {
+    categories_held_but(held, profile_categories, &[])
+}
+
+/// [`categories_held`], leaving out the columns (or whole tables) nothing fills.
+pub fn categories_held_but(
+    held: &[&'static Table],
+    profile_categories: &[Category],
+    unfilled: &[Unfilled],
+) -> Vec<HeldCategory> {
     let mut found: Vec<HeldCategory> = Vec::new();
     for table in held {
         for column in table.columns {
+            let empty = |(t, c): &Unfilled| *t == table.name && c.is_none_or(|c| c == column.name);
+            if unfilled.iter().any(empty) {
+                continue;
+            }
             let categories: Vec<Category> = match column.category {
                 Category::NotPersonal => continue,
                 Category::AsProfileFieldDeclares => profile_categories.to_vec(),

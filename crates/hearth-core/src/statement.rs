@@ -4,8 +4,10 @@
 //! anyone typing them, and a new catalogued column appears in it without a change here. The
 //! statement is Markdown: the owner may publish it as it is, or edit it first.
 
+use crate::ages::Unfilled;
+use crate::catalog::Purpose;
 use crate::catalog::{Category, Table};
-use crate::know::{HeldCategory, categories_held};
+use crate::know::{HeldCategory, categories_held_but, purposes_of};
 use crate::requests::{KindMetrics, LawProfile, RequestKind, Span};
 use std::fmt::Write;
 
@@ -48,6 +50,12 @@ pub struct Facts<'a> {
     pub approved_kinds: &'a [RequestKind],
     /// The youngest age it admits, if it sets one.
     pub minimum_age: Option<u8>,
+    /// The catalog's columns it leaves unfilled (such as the age columns where it asks no
+    /// age): the statement does not claim them.
+    pub unfilled: &'a [Unfilled],
+    /// Whether children under 13 admitted with a parent's consent under an earlier policy
+    /// may still be members, though it admits none now.
+    pub children_from_before: bool,
     /// Last year's request figures, when the owner publishes them.
     pub metrics: Option<(i32, &'a [KindMetrics])>,
     /// The day this version is dated (ISO 8601).
@@ -63,7 +71,7 @@ pub const CHOICES: &str = "/privacy/choices";
 
 /// The statement, as Markdown, from the catalog's `tables` and the community's `facts`.
 pub fn generate(tables: &[&'static Table], facts: &Facts<'_>) -> String {
-    let categories = categories_held(tables, facts.profile_categories);
+    let categories = categories_held_but(tables, facts.profile_categories, facts.unfilled);
     let third_parties: Vec<&Recipient> = facts
         .recipients
         .iter()
@@ -239,6 +247,10 @@ fn write_statement(
          of the community, no permission, and no different price.\n"
     )?;
 
+    if facts.law == LawProfile::Gdpr {
+        write_gdpr(out, categories, &business)?;
+    }
+
     writeln!(out, "## How we verify it is you\n")?;
     writeln!(
         out,
@@ -269,7 +281,8 @@ fn write_statement(
                      age group, never a birth date. A child under 13 joins only once a parent \
                      or guardian consents through a link mailed to them; the parent's address \
                      and the time are kept as the record, and a child's personal information \
-                     is never sold or shared. {teens}\n"
+                     is never sold or shared. A second link mailed to the parent withdraws the \
+                     consent at any time, which deletes the child's account. {teens}\n"
                 )?,
                 13 => writeln!(
                     out,
@@ -290,6 +303,15 @@ fn write_statement(
             "{business} does not ask its members their age, and sets no age below which it \
              refuses them.\n"
         )?,
+    }
+    if facts.children_from_before {
+        writeln!(
+            out,
+            "Children under 13 who joined earlier, with a parent's consent, may still be \
+             members: their parents' consents are kept as the record, their personal \
+             information is never sold or shared, and their parents may still withdraw \
+             consent through the link mailed to them.\n"
+        )?;
     }
 
     if let Some((year, lines)) = facts.metrics {
@@ -324,6 +346,61 @@ fn write_statement(
              or use the [request form]({REQUEST_FORM})."
         )?,
     }
+    Ok(())
+}
+
+/// What the GDPR asks a statement to say beyond the rights it shares with the other laws
+/// (Art. 13): the legal basis of each purpose, the rights only it gives, what is required, and
+/// that nothing is decided automatically.
+fn write_gdpr(out: &mut String, categories: &[HeldCategory], business: &str) -> std::fmt::Result {
+    writeln!(out, "## Legal basis\n")?;
+    for purpose in purposes_of(categories) {
+        let basis = match purpose {
+            Purpose::ProvideService => {
+                "performing the agreement you make when you join (GDPR Article 6(1)(b))"
+            }
+            Purpose::Security => {
+                "our legitimate interest in keeping accounts and the service safe from abuse \
+                 (Article 6(1)(f)), which you may object to"
+            }
+            Purpose::LegalCompliance => {
+                "the legal obligations we are under to answer and record privacy requests \
+                 (Article 6(1)(c))"
+            }
+            Purpose::Structural => continue,
+        };
+        writeln!(out, "- **{}:** {basis}.", purpose.label())?;
+    }
+    let special: Vec<&str> = categories
+        .iter()
+        .filter(|h| h.category.gdpr_special())
+        .map(|h| h.category.label())
+        .collect();
+    if !special.is_empty() {
+        writeln!(
+            out,
+            "- **Special categories** ({}): your explicit consent (Article 9(2)(a)), given by \
+             answering; withdraw it at any time by clearing the answer, without affecting what \
+             was done before.",
+            special.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "## Also under the GDPR\n")?;
+    writeln!(
+        out,
+        "- **To restrict and to object:** you may ask {business} to restrict the use of your \
+         personal information, or object to its use for our legitimate interests, by writing \
+         to the contact below; we answer within one month.\n\
+         - **To complain:** you may lodge a complaint with a data protection supervisory \
+         authority, in particular where you live, work, or think the law was broken.\n\
+         - **What is required:** a username, an email address and a password are needed to \
+         have an account; everything else you give is your choice.\n\
+         - **No automated decisions:** nothing about you is decided by automated processing, \
+         profiling included (Article 22).\n\
+         - **Transfers:** where a recipient above is outside the European Economic Area, ask \
+         the contact below for the safeguards that cover it.\n"
+    )?;
     Ok(())
 }
 
@@ -443,13 +520,14 @@ pub struct NoticeLine {
 }
 
 /// The notice shown on a form before it collects anything: each category the form's tables
-/// (`tables`) and the profile fields it asks (`profile_categories`) store, with why and for
-/// how long, from the catalog.
+/// (`tables`, but for what stays `unfilled`) and the profile fields it asks
+/// (`profile_categories`) store, with why and for how long, from the catalog.
 pub fn notice_at_collection(
     tables: &[&'static Table],
     profile_categories: &[Category],
+    unfilled: &[Unfilled],
 ) -> Vec<NoticeLine> {
-    categories_held(tables, profile_categories)
+    categories_held_but(tables, profile_categories, unfilled)
         .into_iter()
         .map(|held| {
             let purposes: Vec<&str> = held.purposes.iter().map(|p| p.label()).collect();
@@ -479,6 +557,7 @@ mod tests {
     use crate::catalog::{
         Column, Erasure, Purpose, Retention, Sensitivity, Source, SubjectLink, TABLES,
     };
+    use crate::know::categories_held;
 
     fn facts<'a>(recipients: &'a [Recipient]) -> Facts<'a> {
         Facts {
@@ -490,6 +569,8 @@ mod tests {
             messages_after_erasure: MessagesAfterErasure::Removed,
             approved_kinds: &[RequestKind::Delete],
             minimum_age: None,
+            unfilled: &[],
+            children_from_before: false,
             metrics: None,
             updated: "2026-11-27",
         }
@@ -520,6 +601,52 @@ mod tests {
         assert!(statement.contains("45 days"));
         assert!(statement.contains("The admins of Garden Club look at it"));
         assert!(statement.contains(REQUEST_FORM) && statement.contains(CHOICES));
+    }
+
+    #[test]
+    fn what_a_communitys_age_policy_leaves_unfilled_is_not_claimed() {
+        use crate::ages::{AgeQuestion, unfilled_by};
+        let protected = Category::ProtectedCharacteristics.label();
+        let parents = "Your parent's consent";
+        let no_ages = unfilled_by(AgeQuestion::None, 0);
+        let statement = generate(
+            &all_tables(),
+            &Facts {
+                unfilled: &no_ages,
+                ..facts(&[])
+            },
+        );
+        assert!(!statement.contains(protected) && !statement.contains(parents));
+        // A profile field of that category is collected all the same.
+        let asked = [Category::ProtectedCharacteristics];
+        let statement = generate(
+            &all_tables(),
+            &Facts {
+                unfilled: &no_ages,
+                profile_categories: &asked,
+                ..facts(&[])
+            },
+        );
+        assert!(statement.contains(protected) && !statement.contains(parents));
+        let teens = unfilled_by(AgeQuestion::Bracket, 13);
+        let statement = generate(
+            &all_tables(),
+            &Facts {
+                unfilled: &teens,
+                ..facts(&[])
+            },
+        );
+        assert!(statement.contains(protected) && !statement.contains(parents));
+        let children = unfilled_by(AgeQuestion::BirthDate, 0);
+        assert!(children.is_empty());
+        let statement = generate(
+            &all_tables(),
+            &Facts {
+                unfilled: &children,
+                ..facts(&[])
+            },
+        );
+        assert!(statement.contains(protected) && statement.contains(parents));
     }
 
     #[test]
@@ -580,7 +707,7 @@ mod tests {
             .iter()
             .filter_map(|name| crate::catalog::table(name))
             .collect();
-        let notice = notice_at_collection(&users, &[Category::Health]);
+        let notice = notice_at_collection(&users, &[Category::Health], &[]);
         let named: Vec<&str> = notice.iter().map(|l| l.category).collect();
         assert!(named.contains(&Category::Identifiers.label()));
         assert!(named.contains(&Category::AccountCredentials.label()));
@@ -611,6 +738,24 @@ mod tests {
         let statement = generate(&all_tables(), &gdpr);
         assert!(statement.contains("within one month (once extended by up to 2 months"));
         assert!(statement.contains("General Data Protection Regulation"));
+        assert!(statement.contains("## Legal basis") && statement.contains("Article 6(1)(b)"));
+        assert!(statement.contains("supervisory authority"));
+        // Account credentials are sensitive under the CCPA, not a special category.
+        assert!(!statement.contains("Special categories"));
+        let religion = [Category::ReligiousOrPhilosophicalBeliefs];
+        let asked = generate(
+            &all_tables(),
+            &Facts {
+                profile_categories: &religion,
+                ..gdpr.clone()
+            },
+        );
+        assert!(
+            asked.contains("- **Special categories** (Religious"),
+            "{asked}"
+        );
+        let ccpa = generate(&all_tables(), &facts(&[]));
+        assert!(!ccpa.contains("## Legal basis") && !ccpa.contains("supervisory authority"));
         assert!(statement.contains("## Requests answered in 2025"));
         assert!(statement.contains(
             "- **To delete:** 12 received, 10 complied with in whole or in part, 2 refused; \

@@ -3,6 +3,7 @@
 
 use crate::StoreError;
 use crate::conn::{Conn, dispatch};
+use hearth_core::ages::Unfilled;
 use hearth_core::{CommunityId, UserId};
 
 /// A community's age policy as stored.
@@ -77,22 +78,36 @@ impl Conn<'_> {
     }
 
     /// Records a parent's confirmed consent for `user` to join `community` (replacing an
-    /// earlier one).
+    /// earlier one), with the hash of the secret of the link that withdraws it.
     pub async fn insert_parental_consent(
         &mut self,
-        community: CommunityId,
-        user: UserId,
+        (community, user): (CommunityId, UserId),
         parent_email: &str,
+        withdraw_hash: &[u8],
         at: i64,
     ) -> Result<(), StoreError> {
         dispatch!(self, c => sqlx::query(
-            "INSERT INTO parental_consents (community_id, user_id, parent_email, confirmed_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (community_id, user_id) \
+            "INSERT INTO parental_consents \
+             (community_id, user_id, parent_email, confirmed_at, withdraw_hash) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, user_id) \
              DO UPDATE SET parent_email = excluded.parent_email, \
-             confirmed_at = excluded.confirmed_at")
-            .bind(community.0).bind(user.0).bind(parent_email).bind(at)
+             confirmed_at = excluded.confirmed_at, withdraw_hash = excluded.withdraw_hash")
+            .bind(community.0).bind(user.0).bind(parent_email).bind(at).bind(withdraw_hash)
             .execute(&mut **c).await?.rows_affected());
         Ok(())
+    }
+
+    /// The child whose consent to join `community` the link with this secret's hash withdraws.
+    pub async fn consent_withdrawn_by(
+        &mut self,
+        community: CommunityId,
+        withdraw_hash: &[u8],
+    ) -> Result<Option<UserId>, StoreError> {
+        let row: Option<i64> = dispatch!(self, c => sqlx::query_scalar(
+            "SELECT user_id FROM parental_consents \
+             WHERE community_id = $1 AND withdraw_hash = $2")
+            .bind(community.0).bind(withdraw_hash).fetch_optional(&mut **c).await?);
+        Ok(row.map(UserId))
     }
 
     /// When a parent confirmed their consent for `user` to join `community`, if one did.
@@ -130,11 +145,68 @@ impl Conn<'_> {
             .bind(user.0).bind(since).fetch_one(&mut **c).await?))
     }
 
+    /// The youngest age a community admitted before it last narrowed its ages, and until when
+    /// (milliseconds), if it ever did.
+    pub async fn earlier_ages(
+        &mut self,
+        community: CommunityId,
+    ) -> Result<Option<(i32, i64)>, StoreError> {
+        let row: Option<(Option<i32>, Option<i64>)> = dispatch!(self, c => sqlx::query_as(
+            "SELECT earlier_minimum_age, earlier_ages_until FROM communities WHERE id = $1")
+            .bind(community.0).fetch_optional(&mut **c).await?);
+        Ok(row.and_then(|(minimum, until)| minimum.zip(until)))
+    }
+
+    /// Records that a community admitted from `minimum` until `until` (milliseconds).
+    pub async fn set_earlier_ages(
+        &mut self,
+        community: CommunityId,
+        minimum: i32,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "UPDATE communities SET earlier_minimum_age = $2, earlier_ages_until = $3 \
+             WHERE id = $1")
+            .bind(community.0).bind(minimum).bind(until)
+            .execute(&mut **c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// How many parents' consent links to `email` (as validated: lower case) still stand
+    /// at `now`, from any child and community.
+    pub async fn parent_links_to(&mut self, email: &str, now: i64) -> Result<i64, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM account_links WHERE purpose LIKE 'parental_consent:%' \
+             AND email = $1 AND expires_at > $2")
+            .bind(email).bind(now).fetch_one(&mut **c).await?))
+    }
+
     /// Forgets the age groups a community's members gave, once it no longer asks.
     pub async fn forget_age_groups(&mut self, community: CommunityId) -> Result<u64, StoreError> {
         Ok(dispatch!(self, c => sqlx::query(
             "UPDATE community_members SET age_group = NULL \
              WHERE community_id = $1 AND age_group IS NOT NULL")
             .bind(community.0).execute(&mut **c).await?.rows_affected()))
+    }
+
+    /// Whether `community` holds anything in `column` of `table` (any row of it, for no
+    /// column), whatever its age policy says now: members who joined under an earlier one
+    /// keep what joining recorded. `table` must have a `community_id`; the names are the
+    /// catalog's, never input.
+    pub async fn community_fills(
+        &mut self,
+        community: CommunityId,
+        (table, column): Unfilled,
+    ) -> Result<bool, StoreError> {
+        let filled = column
+            .map(|column| format!(" AND {column} IS NOT NULL"))
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE community_id = $1{filled} \
+             LIMIT 1) AS held"
+        );
+        let held: i64 = dispatch!(self, c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(community.0).fetch_one(&mut **c).await?);
+        Ok(held > 0)
     }
 }

@@ -157,4 +157,36 @@ impl Conn<'_> {
             .execute(&mut **c).await?.rows_affected());
         Ok(changed == 1)
     }
+
+    /// The digest of the generated statement of `scope` (0: this Hearth's own; else a
+    /// community's id) as last seen, and since when it reads so.
+    pub async fn generated_statement(
+        &mut self,
+        scope: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        Ok(dispatch!(self, c => sqlx::query_as::<_, (Vec<u8>, i64)>(
+            "SELECT digest, changed_at FROM generated_statements WHERE scope = $1")
+            .bind(scope).fetch_optional(&mut **c).await?))
+    }
+
+    /// Records that the generated statement of `scope` reads as `digest` from `at`, unless it
+    /// already did; returns since when it reads so.
+    pub async fn note_generated_statement(
+        &mut self,
+        scope: i64,
+        digest: &[u8],
+        at: i64,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self, c => sqlx::query(
+            "INSERT INTO generated_statements (scope, digest, changed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (scope) DO UPDATE SET digest = excluded.digest, \
+             changed_at = excluded.changed_at \
+             WHERE generated_statements.digest <> excluded.digest")
+            .bind(scope).bind(digest).bind(at)
+            .execute(&mut **c).await?.rows_affected());
+        let since: i64 = dispatch!(self, c => sqlx::query_scalar(
+            "SELECT changed_at FROM generated_statements WHERE scope = $1")
+            .bind(scope).fetch_one(&mut **c).await?);
+        Ok(since)
+    }
 }

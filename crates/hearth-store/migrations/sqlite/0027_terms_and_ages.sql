@@ -30,6 +30,11 @@ CREATE INDEX terms_acceptances_by_community ON terms_acceptances(community_id);
 -- refuse anyone younger.
 ALTER TABLE communities ADD COLUMN age_question TEXT NOT NULL DEFAULT 'none';
 ALTER TABLE communities ADD COLUMN minimum_age INTEGER NOT NULL DEFAULT 0;
+-- After a community narrows the ages it asks (asks none, or admits no one so young), the
+-- youngest age it admitted before, and until when: its statement names what that collected
+-- for 12 months more (Civ. 1798.130(a)(5): what was collected in the preceding 12 months).
+ALTER TABLE communities ADD COLUMN earlier_minimum_age INTEGER;
+ALTER TABLE communities ADD COLUMN earlier_ages_until BIGINT;
 
 -- What joining told of a member's age: only the age group is kept, never a birth date; when a
 -- member aged 13 to 15 gave their own consent to join, and when (if ever) they themself
@@ -39,12 +44,24 @@ ALTER TABLE community_members ADD COLUMN minor_consent_at BIGINT;
 ALTER TABLE community_members ADD COLUMN sale_opt_in_at BIGINT;
 
 -- A parent's consent for a child under 13 to join a community: the parent's address and when
--- they confirmed it through the link mailed to them. Nothing is written here until they do.
+-- they confirmed it through the link mailed to them, and the hash of the secret of the link
+-- that withdraws it (mailed to them once they consented). Nothing is written here until they
+-- consent.
 CREATE TABLE parental_consents (
-    community_id BIGINT NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
-    user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    parent_email TEXT NOT NULL,
-    confirmed_at BIGINT NOT NULL,
+    community_id  BIGINT NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+    user_id       BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    parent_email  TEXT NOT NULL,
+    confirmed_at  BIGINT NOT NULL,
+    withdraw_hash BLOB NOT NULL UNIQUE,
     PRIMARY KEY (community_id, user_id)
 );
 CREATE INDEX parental_consents_by_user ON parental_consents(user_id);
+
+-- The statement written from the catalog, as it stood when it last changed: the digest of its
+-- text and since when it reads so, which dates it ("Last updated") until the community
+-- publishes its own. Scope 0 is this Hearth's own statement; any other is a community's.
+CREATE TABLE generated_statements (
+    scope      BIGINT PRIMARY KEY,
+    digest     BLOB NOT NULL,
+    changed_at BIGINT NOT NULL
+);

@@ -330,7 +330,7 @@ pub(crate) async fn register_page(visitor: Visitor) -> Response {
         display_name: String::new(),
         registered: false,
         error: None,
-        notice: crate::pages::collection_notice(REGISTER_TABLES, &[], None, false),
+        notice: crate::pages::collection_notice((REGISTER_TABLES, &[]), &[], None, false),
     };
     render(&page, &visitor)
 }
@@ -373,7 +373,7 @@ pub(crate) async fn register(
         display_name: form.display_name,
         registered,
         error,
-        notice: crate::pages::collection_notice(REGISTER_TABLES, &[], None, false),
+        notice: crate::pages::collection_notice((REGISTER_TABLES, &[]), &[], None, false),
     };
     Ok(render_with_status(status, &page, &visitor))
 }

@@ -4,7 +4,9 @@
 use crate::WebState;
 use crate::extract::OverHttps;
 use crate::pages::accounts::form_error;
-use crate::pages::ages::{AgeForm, answer_from_form, parent_asked};
+use crate::pages::ages::{
+    AgeForm, answer_from_form, parent_asked, refused_here_before, remember_refusal,
+};
 use crate::pages::chat::parse_id;
 use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
 use crate::pages::settings::day_and_time;
@@ -466,6 +468,8 @@ pub(crate) async fn invite_page(
 pub(crate) async fn accept(
     State(state): State<WebState>,
     visitor: Visitor,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (token, answers) = answers_from_form(&form, None);
@@ -477,11 +481,18 @@ pub(crate) async fn accept(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let age = answer_from_form(&form);
-    match state
-        .app
-        .accept_invite(&me.actor, &code, answers.clone(), age.clone())
-        .await
-    {
+    // A browser the community refused for age today meets the same refusal.
+    let (community, _) = state.app.invite_preview(&code).await?;
+    let accepted = match refused_here_before(&headers, community.id) {
+        Ok(()) => {
+            state
+                .app
+                .accept_invite(&me.actor, &code, answers.clone(), age.clone())
+                .await
+        }
+        Err(refused) => Err(refused),
+    };
+    match accepted {
         Ok((community, Joining::Joined)) => {
             Ok(see_other(&format!("/communities/{}", community.id)))
         }
@@ -489,6 +500,7 @@ pub(crate) async fn accept(
         // Refused for its answers or the age given: the form again, as it was filled in,
         // saying why.
         Err(error) if crate::pages::communities::refused_for_form(&error) => {
+            let for_age = hearth_app::refused_for_age(&error);
             let error = ApiError::from(error);
             let (community, fields) = state.app.invite_preview(&code).await?;
             let notice =
@@ -507,7 +519,11 @@ pub(crate) async fn accept(
                 notice,
                 age: AgeForm::of(policy, &crate::pages::communities::retry_with(&error, age)),
             };
-            Ok(render_with_status(error.status(), &page, &visitor))
+            let mut response = render_with_status(error.status(), &page, &visitor);
+            if for_age {
+                remember_refusal(&mut response, community.id, https);
+            }
+            Ok(response)
         }
         Err(error) => Err(error.into()),
     }

@@ -2,16 +2,49 @@
 //! consent page a mailed link opens, and the page a child sees while their parent is asked.
 
 use crate::WebState;
+use crate::extract::cookie;
 use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use hearth_app::{AgeAnswer, AgePolicy};
-use hearth_core::CommunityId;
+use hearth_app::{AGE_REFUSAL, AgeAnswer, AgePolicy, AppError, ParentalRequest};
 use hearth_core::ages::{AgeGroup, AgeQuestion};
+use hearth_core::{CommunityId, DomainError};
 use serde::Deserialize;
+
+/// The cookie that keeps, in this browser alone, that `community` refused the age given
+/// there: answering again with another age (the back button) meets the same refusal for a
+/// day. Hearth itself keeps nothing of a refusal.
+fn refusal_cookie(community: CommunityId) -> String {
+    format!("hearth_age_refused_{}", community.0)
+}
+
+/// A join by this browser that `community` refused for age within the day, as the error the
+/// refusal was; `Ok` for a browser that was not refused.
+pub(crate) fn refused_here_before(
+    headers: &HeaderMap,
+    community: CommunityId,
+) -> Result<(), AppError> {
+    match cookie(headers, &refusal_cookie(community)) {
+        Some(_) => Err(DomainError::Forbidden(AGE_REFUSAL).into()),
+        None => Ok(()),
+    }
+}
+
+/// Remembers in the browser that `community` refused it for age.
+pub(crate) fn remember_refusal(response: &mut Response, community: CommunityId, https: bool) {
+    let secure = if https { "; Secure" } else { "" };
+    let value = format!(
+        "{}=1; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}",
+        refusal_cookie(community)
+    );
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
 
 /// The age questions of a join form, with what was sent.
 pub(crate) struct AgeForm {
@@ -103,6 +136,24 @@ struct ConsentPage {
     answered: Option<bool>,
 }
 
+impl ConsentPage {
+    fn new(
+        visitor: &Visitor,
+        asked: ParentalRequest,
+        token: String,
+        answered: Option<bool>,
+    ) -> Self {
+        ConsentPage {
+            layout: Layout::new("A parent's consent", visitor),
+            community: asked.community.0,
+            community_name: asked.community_name,
+            username: asked.username,
+            token,
+            answered,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct TokenQuery {
     #[serde(default)]
@@ -120,14 +171,7 @@ pub(crate) async fn consent_page(
         .app
         .parental_request(CommunityId(community), &query.token)
         .await?;
-    let page = ConsentPage {
-        layout: Layout::new("A parent's consent", &visitor),
-        community,
-        community_name: asked.community_name,
-        username: asked.username,
-        token: query.token,
-        answered: None,
-    };
+    let page = ConsentPage::new(&visitor, asked, query.token, None);
     // The address holds the link's secret: no other site may see it in a Referer.
     Ok(link_page(StatusCode::OK, &page, &visitor))
 }
@@ -157,13 +201,61 @@ pub(crate) async fn answer(
         .app
         .answer_parental_request(CommunityId(community), &form.token, consent)
         .await?;
-    let page = ConsentPage {
-        layout: Layout::new("A parent's consent", &visitor),
-        community,
-        community_name: asked.community_name,
-        username: asked.username,
-        token: String::new(),
-        answered: Some(consent),
-    };
+    let page = ConsentPage::new(&visitor, asked, String::new(), Some(consent));
+    Ok(link_page(StatusCode::OK, &page, &visitor))
+}
+
+#[derive(Template)]
+#[template(path = "parental_withdraw.html")]
+struct WithdrawPage {
+    layout: Layout,
+    community: i64,
+    community_name: String,
+    username: String,
+    token: String,
+    withdrawn: bool,
+}
+
+impl WithdrawPage {
+    fn new(visitor: &Visitor, asked: ParentalRequest, token: String, withdrawn: bool) -> Self {
+        WithdrawPage {
+            layout: Layout::new("Withdraw a parent's consent", visitor),
+            community: asked.community.0,
+            community_name: asked.community_name,
+            username: asked.username,
+            token,
+            withdrawn,
+        }
+    }
+}
+
+/// `GET /parental-consent/{community}/withdraw?token=`: what withdrawing does, and its button.
+pub(crate) async fn withdraw_page(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(community): Path<i64>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let asked = state
+        .app
+        .parental_withdrawal(CommunityId(community), &query.token)
+        .await?;
+    let page = WithdrawPage::new(&visitor, asked, query.token, false);
+    Ok(link_page(StatusCode::OK, &page, &visitor))
+}
+
+/// `POST /parental-consent/{community}/withdraw`: the parent withdraws; the child's account
+/// is deleted.
+pub(crate) async fn withdraw(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(community): Path<i64>,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, PageError> {
+    let asked = state
+        .app
+        .withdraw_parental_consent(CommunityId(community), &form.token)
+        .await?;
+    let page = WithdrawPage::new(&visitor, asked, String::new(), true);
     Ok(link_page(StatusCode::OK, &page, &visitor))
 }

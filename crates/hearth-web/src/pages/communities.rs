@@ -1,14 +1,18 @@
 //! The start page, one's communities, the directory, and a community's front door.
 
 use crate::WebState;
+use crate::extract::OverHttps;
 use crate::pages::accounts::form_error;
-use crate::pages::ages::{AgeForm, answer_from_form, parent_asked};
+use crate::pages::ages::{
+    AgeForm, answer_from_form, parent_asked, refused_here_before, remember_refusal,
+};
 use crate::pages::profiles::{FieldInput, answers_from_form, inputs};
 use crate::pages::{Layout, PageError, Visitor, render, render_with_status, see_other};
 use crate::problem::ApiError;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use hearth_app::{AgeAnswer, Joining, NewCommunity};
 use hearth_core::model::{Community, JoinPolicy, Role};
@@ -279,41 +283,23 @@ pub(crate) async fn join_notice(
         }
     }
     let tables: &[&str] = if fields.is_empty() {
-        &["community_members"]
+        &["community_members", "parental_consents"]
     } else {
-        &["community_members", "profile_values"]
+        &["community_members", "profile_values", "parental_consents"]
     };
     let query = invite
         .map(|code| format!("?invite={code}"))
         .unwrap_or_default();
     let shares = state.app.shares_with_third_parties(community).await?;
-    let mut notice = crate::pages::collection_notice(
-        tables,
+    // The age columns (and a parent's address) only where the community's ages call for them.
+    let policy = state.app.age_policy(None, community, invite).await?;
+    let unfilled = hearth_core::ages::unfilled_by(policy.question, policy.minimum_age);
+    Ok(crate::pages::collection_notice(
+        (tables, &unfilled),
         &categories,
         Some(format!("/communities/{}/privacy{query}", community.0)),
         shares,
-    );
-    // A member's age group is the one protected characteristic joining may store: where the
-    // community asks no age (and no question of that category), nothing of it is collected.
-    let policy = state.app.age_policy(None, community, invite).await?;
-    let asks_age = policy.question != hearth_core::ages::AgeQuestion::None;
-    let protected = hearth_core::catalog::Category::ProtectedCharacteristics;
-    if !asks_age && !categories.contains(&protected) {
-        notice
-            .lines
-            .retain(|line| line.category != protected.label());
-    }
-    // Where children join with a parent's consent, the parent's address is collected too.
-    if asks_age && policy.minimum_age == 0 {
-        let with_parent = crate::pages::collection_notice(
-            &["community_members", "profile_values", "parental_consents"],
-            &categories,
-            None,
-            shares,
-        );
-        notice.lines = with_parent.lines;
-    }
-    Ok(notice)
+    ))
 }
 
 /// `GET /communities/{id}`: a member goes to its first channel; others see how to join.
@@ -352,6 +338,8 @@ pub(crate) async fn community(
 pub(crate) async fn join(
     State(state): State<WebState>,
     visitor: Visitor,
+    OverHttps(https): OverHttps,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -360,17 +348,23 @@ pub(crate) async fn join(
     let id = CommunityId(id.parse().map_err(|_| PageError::not_found())?);
     let me = visitor.require()?;
     let age = answer_from_form(&form);
-    match state
-        .app
-        .join_community(&me.actor, id, answers.clone(), age.clone())
-        .await
-    {
+    let joined = match refused_here_before(&headers, id) {
+        Ok(()) => {
+            state
+                .app
+                .join_community(&me.actor, id, answers.clone(), age.clone())
+                .await
+        }
+        Err(refused) => Err(refused),
+    };
+    match joined {
         Ok(Joining::Joined) => Ok(see_other(&format!("/communities/{id}"))),
         Ok(Joining::AwaitingParent) => {
             let (community, _) = state.app.community(&me.actor, id).await?;
             Ok(parent_asked(&visitor, community.name))
         }
         Err(error) if refused_for_form(&error) => {
+            let for_age = hearth_app::refused_for_age(&error);
             let error = ApiError::from(error);
             let (community, role) = state.app.community(&me.actor, id).await?;
             let fields = state.app.profile_fields(&me.actor, id).await?;
@@ -384,7 +378,11 @@ pub(crate) async fn join(
                 notice,
                 age: AgeForm::of(policy, &retry_with(&error, age)),
             };
-            Ok(render_with_status(error.status(), &page, &visitor))
+            let mut response = render_with_status(error.status(), &page, &visitor);
+            if for_age {
+                remember_refusal(&mut response, id, https);
+            }
+            Ok(response)
         }
         Err(error) => Err(error.into()),
     }

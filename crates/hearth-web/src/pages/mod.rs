@@ -236,6 +236,10 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             "/parental-consent/{community}",
             get(ages::consent_page).post(ages::answer),
         )
+        .route(
+            "/parental-consent/{community}/withdraw",
+            get(ages::withdraw_page).post(ages::withdraw),
+        )
         .route("/terms", get(terms::in_force))
         .route("/terms/{id}", get(terms::version))
         .route("/admin/terms", get(terms::admin).post(terms::publish))
@@ -356,10 +360,10 @@ pub(crate) struct CollectionNotice {
     pub shares: bool,
 }
 
-/// The notice at collection for a form that stores into `tables` (and asks profile fields of
-/// `profile_categories`), from the data catalog.
+/// The notice at collection for a form that stores into `tables` but for what stays
+/// `unfilled` (and asks profile fields of `profile_categories`), from the data catalog.
 pub(crate) fn collection_notice(
-    tables: &[&str],
+    (tables, unfilled): (&[&str], &[hearth_core::ages::Unfilled]),
     profile_categories: &[hearth_core::catalog::Category],
     statement: Option<String>,
     shares: bool,
@@ -369,7 +373,7 @@ pub(crate) fn collection_notice(
         .filter_map(|name| hearth_core::catalog::table(name))
         .collect();
     CollectionNotice {
-        lines: hearth_core::statement::notice_at_collection(&tables, profile_categories),
+        lines: hearth_core::statement::notice_at_collection(&tables, profile_categories, unfilled),
         statement,
         shares,
     }

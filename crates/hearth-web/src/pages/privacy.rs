@@ -65,6 +65,7 @@ pub(crate) async fn page(
                 "api" => "the API",
                 "operator" => "this Hearth's operator",
                 "browser" => "this browser, before you signed in",
+                "parent" => "your parent, withdrawing their consent",
                 _ => "this page",
             };
             let answered = r

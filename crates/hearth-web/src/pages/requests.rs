@@ -635,6 +635,7 @@ async fn desk_page(
             "form" => "on the public request form".into(),
             "agent" => "on the public request form, by an authorized agent".into(),
             "browser" => "on the privacy choices page before signing in".into(),
+            "parent" => "by a parent withdrawing their consent".into(),
             _ => "on the privacy page".into(),
         },
         law: law_label(r.law),

@@ -391,6 +391,102 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
         copy.contains("mum@example.net"),
         "the parent's consent is not in the copy"
     );
+    // Admitting no more children later does not hide from the statement the consent held
+    // for one who joined before.
+    set_policy(&olga, &guild, "birth_date", 13).await;
+    let template = olga
+        .get(&format!(
+            "/api/v1/communities/{guild}/privacy-statement/template"
+        ))
+        .await
+        .expect_status(200)
+        .str("markdown");
+    assert!(template.contains("Your parent's consent"), "{template}");
+    assert!(template.contains("Children under 13 who joined earlier"));
+    set_policy(&olga, &guild, "birth_date", 0).await;
+
+    // The parent was mailed a link that withdraws the consent: the child's account goes.
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    let mails = mails_to(&mails_in(&server.config.outbox_path()), "mum@example.net");
+    let withdraw_path = format!("{path}/withdraw");
+    let confirmation = mails
+        .iter()
+        .find(|m| m.token_for(&withdraw_path).is_some())
+        .expect("no mail confirms the consent");
+    assert!(
+        confirmation
+            .header("Subject")
+            .contains("You consented to kid joining guild")
+    );
+    let withdraw_token = confirmation.token_for(&withdraw_path).unwrap();
+    // The link of another community withdraws nothing.
+    server
+        .anonymous()
+        .get(&format!(
+            "/parental-consent/{other}/withdraw?token={withdraw_token}"
+        ))
+        .await
+        .expect_status(400);
+    // A community the child owns passes to its longest-standing other member.
+    let club = kid.create_community("kidclub").await;
+    olga.join(&club).await;
+    // Only the link's hash is stored.
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM parental_consents WHERE user_id = {kid_id}")
+        )
+        .await,
+        1
+    );
+    browser
+        .open(&server, &format!("{withdraw_path}?token={withdraw_token}"))
+        .await;
+    browser
+        .wait_for_text("h1", "Withdraw your consent for kid")
+        .await;
+    browser
+        .screenshots(&format!("parental-withdraw-{backend:?}").to_lowercase())
+        .await;
+    browser.assert_accessible("a parent's withdrawal").await;
+    browser.click("form[action$='/withdraw'] button").await;
+    browser
+        .wait_for_text("p.notice", "Your consent is withdrawn")
+        .await;
+    assert_eq!(
+        count(
+            &server,
+            &format!("SELECT COUNT(*) FROM users WHERE id = {kid_id}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE manner = 'parent' AND kind = 'delete'"
+        )
+        .await,
+        1
+    );
+    let olga_id = user_id(&server, "olga").await;
+    let owner = format!("SELECT owner_id FROM communities WHERE id = {club}");
+    assert_eq!(count(&server, &owner).await, olga_id);
+    for (code, times) in [
+        ("consent.parental_withdrawn", 1),
+        ("community.ownership_transferred", 1),
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = '{code}'");
+        assert_eq!(count(&server, &sql).await, times, "{code}");
+    }
+    browser
+        .open(&server, &format!("{withdraw_path}?token={withdraw_token}"))
+        .await;
+    browser.wait_for_text("main", "expired").await;
 
     // Another parent refuses: nothing is kept of the request but the audit entry.
     let kim = server.member("kim").await;
@@ -440,6 +536,21 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     )
     .await
     .expect_problem(429, "rate-limited");
+    // One address has at most five requests waiting, whatever the children asking.
+    for n in 0..6 {
+        let child = server.member(&format!("child{n}")).await;
+        let asked = join_with(
+            &child,
+            &guild,
+            json!({ "birth_date": born, "parent_email": "Busy@example.net" }),
+        )
+        .await;
+        if n < 5 {
+            asked.expect_status(202);
+        } else {
+            asked.expect_problem(429, "rate-limited");
+        }
+    }
 }
 
 async fn a_14_year_olds_join_waits_for_the_consent_box_and_opts_them_out_in_the_browser(
@@ -512,4 +623,28 @@ async fn a_14_year_olds_join_waits_for_the_consent_box_and_opts_them_out_in_the_
     browser.open(&server, "/privacy").await;
     browser.wait_for_text("h1", "privacy").await;
     browser.screenshots(&shots("minor-privacy")).await;
+
+    // Refused for her age elsewhere, going back to give an older one meets the same refusal
+    // in this browser: the browser keeps it, Hearth keeps nothing.
+    let older = olga.create_community("older").await;
+    set_policy(&olga, &older, "birth_date", 16).await;
+    for years in [14, 17] {
+        browser
+            .open(&server, &format!("/communities/{older}"))
+            .await;
+        browser.wait_for_text("legend", "Your age").await;
+        browser
+            .set_value("#birth_date", &born_years_ago(years))
+            .await;
+        browser
+            .click("form[action$='/join'] button[type=submit]")
+            .await;
+        browser
+            .wait_for_text("p.error", "does not admit members of your age")
+            .await;
+    }
+    let joined = format!(
+        "SELECT COUNT(*) FROM community_members WHERE user_id = {tess_id} AND community_id = {older}"
+    );
+    assert_eq!(count(&server, &joined).await, 0);
 }

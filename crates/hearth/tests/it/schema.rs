@@ -349,6 +349,7 @@ impl Raw {
             "legal_terms",
             "terms_acceptances",
             "parental_consents",
+            "generated_statements",
         ];
         let mut counts = Vec::new();
         for table in hearth_core::catalog::TABLES

@@ -4,9 +4,11 @@
 
 use crate::browser::Browser;
 use crate::harness::{Backend, TestServer, on_both_backends};
-use crate::requests::count;
+use crate::requests::{count, execute};
+use hearth_core::ages::{AgeQuestion, unfilled_by};
+use hearth_core::catalog::Category;
 use hearth_core::catalog::TABLES;
-use hearth_core::know::categories_held;
+use hearth_core::know::categories_held_but;
 use hearth_core::requests::RequestKind;
 use hearth_core::statement::right_name;
 use serde_json::json;
@@ -42,8 +44,12 @@ async fn a_new_communitys_statement_is_written_from_the_catalog_and_names_every_
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Every category in use: a new community asks no age, so keeps no age group.
     let tables: Vec<_> = TABLES.iter().collect();
-    for held in categories_held(&tables, &[]) {
+    let unfilled = unfilled_by(AgeQuestion::None, 0);
+    let protected = Category::ProtectedCharacteristics.label();
+    assert!(!markdown.contains(protected), "{markdown}");
+    for held in categories_held_but(&tables, &[], &unfilled) {
         assert!(
             markdown.contains(held.category.label()),
             "{} is not named",
@@ -60,6 +66,21 @@ async fn a_new_communitys_statement_is_written_from_the_catalog_and_names_every_
         "{html}"
     );
     assert!(html.contains("href=\"/privacy/request\""));
+
+    // It is dated the day its text last changed, not the day it is read: reading it again
+    // changes nothing, a change of settings dates it anew.
+    let changed_at = format!("SELECT changed_at FROM generated_statements WHERE scope = {guild}");
+    let first = count(&server, &changed_at).await;
+    let day = hearth_core::Timestamp(first)
+        .to_datetime()
+        .date()
+        .to_string();
+    assert!(
+        markdown.contains(&format!("Last updated: {day}")),
+        "{markdown}"
+    );
+    server.anonymous().get(&path).await.expect_status(200);
+    assert_eq!(count(&server, &changed_at).await, first);
 
     // The community's own facts go in: a contact, a profile field's category, its law.
     olga.put(
@@ -87,14 +108,54 @@ async fn a_new_communitys_statement_is_written_from_the_catalog_and_names_every_
         .expect_status(200);
     let text = template.str("markdown");
     assert!(text.contains("privacy@guild.example"), "{text}");
+    assert!(count(&server, &changed_at).await > first);
     assert!(
         text.contains("Religious or philosophical beliefs"),
         "{text}"
     );
     assert!(text.contains("General Data Protection Regulation"));
+    assert!(text.contains("## Legal basis") && text.contains("supervisory authority"));
+    assert!(text.contains("- **Special categories** (Religious or philosophical beliefs)"));
     assert!(text.contains("one month"));
     assert!(text.contains("The admins of guild look at it"));
     assert!(text.contains("## Requests answered in"));
+    assert!(!text.contains(protected) && !text.contains("Your parent's consent"));
+
+    // Asking ages, down to children with a parent's consent, collects the age group and a
+    // parent's address: the statement says so.
+    olga.put(
+        &format!("/api/v1/communities/{guild}/age-policy"),
+        json!({ "age_question": "bracket", "minimum_age": 0 }),
+    )
+    .await
+    .expect_status(200);
+    let text = olga
+        .get(&format!("{path}/template"))
+        .await
+        .expect_status(200)
+        .str("markdown");
+    assert!(text.contains(protected) && text.contains("Your parent's consent"));
+    // Asking no more, it still names for 12 months what it collected; not after.
+    olga.put(
+        &format!("/api/v1/communities/{guild}/age-policy"),
+        json!({ "age_question": "none", "minimum_age": 0 }),
+    )
+    .await
+    .expect_status(200);
+    let template = format!("{path}/template");
+    let text = olga.get(&template).await.expect_status(200).str("markdown");
+    assert!(text.contains(protected) && text.contains("Your parent's consent"));
+    let thirteen_months = 13 * 30 * 24 * 60 * 60 * 1000_i64;
+    execute(
+        &server,
+        &format!(
+            "UPDATE communities SET earlier_ages_until = earlier_ages_until - {thirteen_months} \
+             WHERE id = {guild}"
+        ),
+    )
+    .await;
+    let text = olga.get(&template).await.expect_status(200).str("markdown");
+    assert!(!text.contains(protected) && !text.contains("Your parent's consent"));
     assert_eq!(
         audited(&server, "privacy.statement_settings_changed").await,
         1
