@@ -154,6 +154,13 @@ pub(crate) async fn check_age(
         // The refusal does not say the age that would pass.
         Admission::Refused => Err(DomainError::Forbidden(AGE_REFUSAL).into()),
         Admission::ParentsConsent => {
+            // A child owns no community (see `refuse_child_owner`).
+            if !tx.conn().communities_owned_by(user).await?.is_empty() {
+                return Err(DomainError::Forbidden(
+                    "a member under 13 cannot own a community: hand yours on first",
+                )
+                .into());
+            }
             if tx.conn().parental_consent(community, user).await?.is_some() {
                 return Ok(AgeCheck::Admit {
                     group,
@@ -302,8 +309,9 @@ pub(crate) async fn ask_parent(
     let purpose = purpose(community);
     tx.conn().delete_account_links(user, &purpose).await?;
     if tx.conn().parent_links_to(email, now.0).await? >= PARENT_LINKS_PER_ADDRESS {
+        // The waiting links expire within their days at most.
         return Err(DomainError::RateLimited {
-            retry_after_secs: 24 * 3600,
+            retry_after_secs: u64::from(ACCOUNT_LINK_DAYS) * 24 * 3600,
         }
         .into());
     }

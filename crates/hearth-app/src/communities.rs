@@ -180,6 +180,7 @@ impl App {
                     if tx.conn().slug_taken(&slug).await? {
                         return Err(DomainError::Conflict("slug is taken").into());
                     }
+                    refuse_child_owner(tx, owner).await?;
                     let now = Timestamp::now();
                     let community = Community {
                         id: CommunityId(tx.next_id()),
@@ -719,6 +720,7 @@ impl App {
                         .member_role(community, new_owner)
                         .await?
                         .ok_or(DomainError::NotFound("member"))?;
+                    refuse_child_owner(tx, new_owner).await?;
                     // The owner is not held to the community's two-factor rule: one who could
                     // not meet it would escape it by inheriting the community.
                     if let Some((_, true)) = tx.conn().acting_role(community, new_owner).await? {
@@ -776,4 +778,17 @@ impl App {
         role_in(&mut conn, community, actor.user).await?;
         Ok(conn.members(community, after, size.get()).await?)
     }
+}
+
+/// Refuses to make `user` an owner when they said they are under 13 (or a parent was asked
+/// for them): a child answers for no community's members in law, and a parent's withdrawal of
+/// consent must be free to delete their account at any time.
+async fn refuse_child_owner(tx: &mut Tx, user: UserId) -> Result<(), AppError> {
+    if tx.conn().declared_under_13(user).await? {
+        return Err(DomainError::Forbidden(
+            "a member under 13 cannot own a community on this Hearth",
+        )
+        .into());
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use crate::{Actor, App, AppError, JobHandler};
 use futures_util::future::BoxFuture;
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{self, KeptAfterErasure};
-use hearth_core::model::{Community, Role};
+use hearth_core::model::Community;
 use hearth_core::requests::{LawProfile, RequestKind, RequestStep};
 use hearth_core::{CommunityId, DomainError, Timestamp, UserId};
 use hearth_store::{JobRow, NewJob, PrivacyRequestRow, Tx};
@@ -93,8 +93,8 @@ impl App {
     /// Erases `user` as the request `request` asks (inserted when `fresh`, else moved on
     /// from where it stood: `admin` approved it), completing it in the same transaction.
     /// When a parent withdraws their consent (`withdrawn`: the community and the hash of
-    /// their link), it goes ahead only while that link still stands, and the communities the
-    /// child owns pass to their heirs, since the child is not there to hand them on.
+    /// their link), it goes ahead only while that link still stands. (A child under 13 owns
+    /// no community, so a parent's withdrawal is never held up by one.)
     pub(crate) async fn erase_for(
         &self,
         user: UserId,
@@ -138,7 +138,6 @@ impl App {
                         if child != Some(user) {
                             return Err(DomainError::LinkExpired.into());
                         }
-                        hand_on_owned(tx, user).await?;
                         let object = (ObjectKind::User, Some(user.0));
                         record(
                             tx,
@@ -379,37 +378,4 @@ impl App {
             }
         }
     }
-}
-
-/// Hands each community `user` owns to its heir (see `heir_of`), for an erasure the owner did
-/// not ask for themself. A community no one else could own stops the erasure.
-async fn hand_on_owned(tx: &mut Tx, user: UserId) -> Result<(), AppError> {
-    let now = Timestamp::now();
-    for community in tx.conn().communities_owned_by(user).await? {
-        let (heir, role) =
-            tx.conn()
-                .heir_of(community.id, user)
-                .await?
-                .ok_or(DomainError::Conflict(
-                    "the child owns a community that no other member could take on: this \
-                 Hearth's operator must remove it first",
-                ))?;
-        let handed = tx.conn().set_owner(community.id, user, heir, now).await?
-            && tx
-                .conn()
-                .set_member_role(community.id, heir, role, Role::Owner)
-                .await?;
-        if !handed {
-            return Err(DomainError::Conflict("ownership has just changed").into());
-        }
-        let object = (ObjectKind::User, Some(heir.0));
-        record(
-            tx,
-            None,
-            AuditAction::OwnershipTransferred,
-            object,
-            Some(community.id),
-        );
-    }
-    Ok(())
 }

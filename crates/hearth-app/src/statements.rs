@@ -289,6 +289,30 @@ impl App {
         let name = self
             .check_statement_access(reader_actor, community, invite)
             .await?;
+        self.statement_shown(reader_actor, (community, name), version)
+            .await
+    }
+
+    /// The statement in force of the community a parent is asked to consent to, for the
+    /// parent holding the link: they must read it before they answer, invitation-only or not
+    /// (COPPA's direct notice).
+    pub async fn statement_for_parent(
+        &self,
+        community: CommunityId,
+        secret: &str,
+    ) -> Result<PrivacyStatement, AppError> {
+        let asked = self.parental_request(community, secret).await?;
+        self.statement_shown(None, (community, asked.community_name), None)
+            .await
+    }
+
+    /// A community's statement (`version`, or the one in force) once its reader may read it.
+    async fn statement_shown(
+        &self,
+        reader_actor: Option<&Actor>,
+        (community, name): (CommunityId, String),
+        version: Option<i32>,
+    ) -> Result<PrivacyStatement, AppError> {
         let (row, latest, acknowledged) = {
             let mut reader = self.store.reader().await?;
             let mut conn = reader.conn();

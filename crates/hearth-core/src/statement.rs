@@ -248,7 +248,7 @@ fn write_statement(
     )?;
 
     if facts.law == LawProfile::Gdpr {
-        write_gdpr(out, categories, &business)?;
+        write_gdpr(out, categories, third_parties, facts)?;
     }
 
     writeln!(out, "## How we verify it is you\n")?;
@@ -351,8 +351,13 @@ fn write_statement(
 
 /// What the GDPR asks a statement to say beyond the rights it shares with the other laws
 /// (Art. 13): the legal basis of each purpose, the rights only it gives, what is required, and
-/// that nothing is decided automatically.
-fn write_gdpr(out: &mut String, categories: &[HeldCategory], business: &str) -> std::fmt::Result {
+/// that nothing significant is decided automatically.
+fn write_gdpr(
+    out: &mut String,
+    categories: &[HeldCategory],
+    third_parties: &[&Recipient],
+    facts: &Facts<'_>,
+) -> std::fmt::Result {
     writeln!(out, "## Legal basis\n")?;
     for purpose in purposes_of(categories) {
         let basis = match purpose {
@@ -371,6 +376,14 @@ fn write_gdpr(out: &mut String, categories: &[HeldCategory], business: &str) -> 
         };
         writeln!(out, "- **{}:** {basis}.", purpose.label())?;
     }
+    if !facts.profile_categories.is_empty() {
+        writeln!(
+            out,
+            "- **Your answers to the community's profile questions:** your consent (Article \
+             6(1)(a)), given by answering; clear an optional answer at any time, and a \
+             required one goes when you leave the community."
+        )?;
+    }
     let special: Vec<&str> = categories
         .iter()
         .filter(|h| h.category.gdpr_special())
@@ -380,26 +393,39 @@ fn write_gdpr(out: &mut String, categories: &[HeldCategory], business: &str) -> 
         writeln!(
             out,
             "- **Special categories** ({}): your explicit consent (Article 9(2)(a)), given by \
-             answering; withdraw it at any time by clearing the answer, without affecting what \
-             was done before.",
+             answering the question that asks it; withdraw it by clearing the answer or, where \
+             the community requires one, by leaving the community. Withdrawing does not undo \
+             what was done before.",
             special.join(", ")
+        )?;
+    }
+    if !third_parties.is_empty() {
+        writeln!(
+            out,
+            "- **Sending some channels' messages to the third parties named above:** the \
+             community's legitimate interest in what each does for it (Article 6(1)(f)); you \
+             may object, and opting out of sale and sharing stops it for you."
         )?;
     }
     writeln!(out)?;
     writeln!(out, "## Also under the GDPR\n")?;
     writeln!(
         out,
-        "- **To restrict and to object:** you may ask {business} to restrict the use of your \
-         personal information, or object to its use for our legitimate interests, by writing \
-         to the contact below; we answer within one month.\n\
+        "- **To restrict and to object:** you may ask {} to restrict the use of your personal \
+         information, or object to its use for legitimate interests, by writing to the \
+         contact at the end of this statement.\n\
          - **To complain:** you may lodge a complaint with a data protection supervisory \
          authority, in particular where you live, work, or think the law was broken.\n\
          - **What is required:** a username, an email address and a password are needed to \
-         have an account; everything else you give is your choice.\n\
-         - **No automated decisions:** nothing about you is decided by automated processing, \
-         profiling included (Article 22).\n\
-         - **Transfers:** where a recipient above is outside the European Economic Area, ask \
-         the contact below for the safeguards that cover it.\n"
+         have an account. To join, a community may require answers to its profile questions \
+         and, where it asks, your age (and under 13, a parent's address). Everything else you \
+         give is your choice.\n\
+         - **No automated decisions:** no decision with legal or similarly significant \
+         effects on you is made by automated means alone (Article 22).\n\
+         - **Transfers:** Hearth sends your personal information to no one but the recipients \
+         this statement names; where one of them is outside the European Economic Area, ask \
+         the contact for the safeguards that cover it.\n",
+        one_line(facts.business)
     )?;
     Ok(())
 }

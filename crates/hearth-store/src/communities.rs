@@ -177,27 +177,6 @@ impl Conn<'_> {
         row.map(|(role,)| parse_role(&role)).transpose()
     }
 
-    /// Who inherits a community its owner cannot hand on themself: the longest-standing admin,
-    /// else moderator, else member, passing over whoever the community's two-factor rule
-    /// holds back; with their role now.
-    pub async fn heir_of(
-        &mut self,
-        community: CommunityId,
-        owner: UserId,
-    ) -> Result<Option<(UserId, Role)>, StoreError> {
-        let row: Option<(i64, String)> = dispatch!(self, c => sqlx::query_as(
-            "SELECT m.user_id, m.role FROM community_members m \
-             JOIN communities c ON c.id = m.community_id \
-             WHERE m.community_id = $1 AND m.user_id <> $2 \
-             AND NOT (c.require_two_factor AND NOT EXISTS (SELECT 1 FROM two_factor t \
-                 WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)) \
-             ORDER BY CASE m.role WHEN 'admin' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END, \
-             m.joined_at, m.user_id LIMIT 1")
-            .bind(community.0).bind(owner.0).fetch_optional(&mut **c).await?);
-        row.map(|(user, role)| Ok((UserId(user), parse_role(&role)?)))
-            .transpose()
-    }
-
     /// A member's role, and whether they are held back from its powers because the community
     /// requires a second factor that they have not turned on.
     pub async fn acting_role(

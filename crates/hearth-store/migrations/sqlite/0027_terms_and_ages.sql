@@ -56,6 +56,8 @@ CREATE TABLE parental_consents (
     PRIMARY KEY (community_id, user_id)
 );
 CREATE INDEX parental_consents_by_user ON parental_consents(user_id);
+-- The requests for a parent's consent waiting at one address, which are capped.
+CREATE INDEX account_links_by_email ON account_links(email);
 
 -- The statement written from the catalog, as it stood when it last changed: the digest of its
 -- text and since when it reads so, which dates it ("Last updated") until the community

@@ -92,8 +92,8 @@ pub(crate) struct CreateCommunityRequest {
 /// Create a community; the caller becomes its owner.
 #[utoipa::path(post, path = "/api/v1/communities", tag = "communities",
     request_body = CreateCommunityRequest,
-    responses((status = 201, body = CommunityView), (status = 409, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 201, body = CommunityView), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_community(
     State(state): State<WebState>,
     Authed(actor): Authed,

@@ -134,6 +134,10 @@ struct ConsentPage {
     token: String,
     /// Set once answered: whether they consented.
     answered: Option<bool>,
+    /// The community's statement in force, as safe HTML, for the parent to read first.
+    statement_html: Option<String>,
+    /// Or the link to the owner's own policy.
+    statement_url: Option<String>,
 }
 
 impl ConsentPage {
@@ -150,6 +154,8 @@ impl ConsentPage {
             username: asked.username,
             token,
             answered,
+            statement_html: None,
+            statement_url: None,
         }
     }
 }
@@ -171,7 +177,16 @@ pub(crate) async fn consent_page(
         .app
         .parental_request(CommunityId(community), &query.token)
         .await?;
-    let page = ConsentPage::new(&visitor, asked, query.token, None);
+    let statement = state
+        .app
+        .statement_for_parent(CommunityId(community), &query.token)
+        .await?;
+    let mut page = ConsentPage::new(&visitor, asked, query.token, None);
+    page.statement_html = statement
+        .markdown
+        .as_deref()
+        .map(crate::statement_html::to_safe_html);
+    page.statement_url = statement.url;
     // The address holds the link's secret: no other site may see it in a Referer.
     Ok(link_page(StatusCode::OK, &page, &visitor))
 }
