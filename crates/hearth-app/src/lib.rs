@@ -22,6 +22,7 @@ mod instance_key;
 mod jobs;
 mod mail;
 mod oidc;
+mod parental_copies;
 mod privacy;
 mod profiles;
 mod public_requests;

@@ -491,14 +491,16 @@ impl Letter {
                          sold or shared."
                     ),
                     format!(
-                        "If you did not consent, or you change your mind, withdraw your consent \
-                         with the button below: {username}'s account on this Hearth is then \
-                         deleted, in every community, with everything about them. Keep this message: the link works for as long \
-                         as your consent stands."
+                        "The button below opens your page as {username}'s parent: there you \
+                         can download a copy of everything {username}'s account holds, or, if \
+                         you did not consent or change your mind, withdraw your consent. \
+                         {username}'s account on this Hearth is then deleted, in every \
+                         community, with everything about them. Keep this message: the link \
+                         works for as long as your consent stands."
                     ),
                 ],
                 action: Some((
-                    "Withdraw my consent".into(),
+                    "See their data or withdraw".into(),
                     link(
                         &format!("/parental-consent/{community}/withdraw"),
                         LinkSecret::ParentalWithdrawal(*id),

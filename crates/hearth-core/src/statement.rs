@@ -281,7 +281,8 @@ fn write_statement(
                      age group, never a birth date. A child under 13 joins only once a parent \
                      or guardian consents through a link mailed to them; the parent's address \
                      and the time are kept as the record, and a child's personal information \
-                     is never sold or shared. A second link mailed to the parent withdraws the \
+                     is never sold or shared. A second link mailed to the parent lets them \
+                     download a copy of everything the child's account holds, and withdraw the \
                      consent at any time, which deletes the child's account. {teens}\n"
                 )?,
                 13 => writeln!(

@@ -3,16 +3,19 @@
 
 use crate::WebState;
 use crate::extract::cookie;
+use crate::pages::settings::day_and_time;
 use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{REFERRER_POLICY, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use hearth_app::{AGE_REFUSAL, AgeAnswer, AgePolicy, AppError, ParentalRequest};
+use hearth_app::{
+    AGE_REFUSAL, AgeAnswer, AgePolicy, AppError, ExportInfo, ExportState, ParentalRequest,
+};
 use hearth_core::ages::{AgeGroup, AgeQuestion};
-use hearth_core::{CommunityId, DomainError};
+use hearth_core::{CommunityId, DomainError, Timestamp};
 use serde::Deserialize;
 
 /// The cookie that keeps, in this browser alone, that `community` refused the age given
@@ -229,18 +232,45 @@ struct WithdrawPage {
     username: String,
     token: String,
     withdrawn: bool,
+    /// The copies of the child's data made for the parent: id, when asked, where it stands,
+    /// whether it can be downloaded now.
+    copies: Vec<(i64, String, &'static str, bool)>,
+    /// Whether a copy was just asked for.
+    copy_asked: bool,
 }
 
 impl WithdrawPage {
     fn new(visitor: &Visitor, asked: ParentalRequest, token: String, withdrawn: bool) -> Self {
         WithdrawPage {
-            layout: Layout::new("Withdraw a parent's consent", visitor),
+            layout: Layout::new("Your consent as a parent", visitor),
             community: asked.community.0,
             community_name: asked.community_name,
             username: asked.username,
             token,
             withdrawn,
+            copies: Vec::new(),
+            copy_asked: false,
         }
+    }
+
+    /// The parent's page with the copies made for them.
+    fn with_copies(mut self, copies: Vec<ExportInfo>) -> Self {
+        let now = Timestamp::now().0;
+        self.copies = copies
+            .into_iter()
+            .map(|copy| {
+                let ready = copy.state == ExportState::Ready
+                    && copy.expires_at.is_some_and(|at| at.0 > now);
+                let stands = match copy.state {
+                    ExportState::Preparing => "being made",
+                    ExportState::Ready if ready => "ready to download",
+                    ExportState::Ready => "expired",
+                    ExportState::Failed => "could not be made",
+                };
+                (copy.id, day_and_time(copy.requested_at), stands, ready)
+            })
+            .collect();
+        self
     }
 }
 
@@ -251,12 +281,49 @@ pub(crate) async fn withdraw_page(
     Path(community): Path<i64>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
-    let asked = state
+    let (asked, copies) = state
         .app
-        .parental_withdrawal(CommunityId(community), &query.token)
+        .parental_copies(CommunityId(community), &query.token)
         .await?;
-    let page = WithdrawPage::new(&visitor, asked, query.token, false);
+    let page = WithdrawPage::new(&visitor, asked, query.token, false).with_copies(copies);
     Ok(link_page(StatusCode::OK, &page, &visitor))
+}
+
+/// `POST /parental-consent/{community}/copy`: the parent asks for a copy of everything the
+/// child's account holds; the page says it is being made.
+pub(crate) async fn ask_copy(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    Path(community): Path<i64>,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, PageError> {
+    let community = CommunityId(community);
+    state
+        .app
+        .request_parental_copy(community, &form.token)
+        .await?;
+    let (asked, copies) = state.app.parental_copies(community, &form.token).await?;
+    let mut page = WithdrawPage::new(&visitor, asked, form.token, false).with_copies(copies);
+    page.copy_asked = true;
+    Ok(link_page(StatusCode::OK, &page, &visitor))
+}
+
+/// `GET /parental-consent/{community}/copies/{id}?token=`: a copy's ZIP, to the parent
+/// holding the link, while it is offered.
+pub(crate) async fn download_copy(
+    State(state): State<WebState>,
+    Path((community, id)): Path<(i64, i64)>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let (export, path) = state
+        .app
+        .parental_copy_file(CommunityId(community), &query.token, id)
+        .await?;
+    let mut response = crate::api::export_response(&export, &path).await?;
+    response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }
 
 /// `POST /parental-consent/{community}/withdraw`: the parent withdraws; the child's account

@@ -240,6 +240,11 @@ pub(crate) fn routes(max_upload_bytes: usize) -> Router<WebState> {
             "/parental-consent/{community}/withdraw",
             get(ages::withdraw_page).post(ages::withdraw),
         )
+        .route("/parental-consent/{community}/copy", post(ages::ask_copy))
+        .route(
+            "/parental-consent/{community}/copies/{id}",
+            get(ages::download_copy),
+        )
         .route("/terms", get(terms::in_force))
         .route("/terms/{id}", get(terms::version))
         .route("/admin/terms", get(terms::admin).post(terms::publish))

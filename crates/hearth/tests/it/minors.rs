@@ -309,7 +309,10 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     // The parent reads the community's statement on the page itself, whoever may read it
     // elsewhere.
     assert!(html.contains("<summary>The privacy statement of guild</summary>"));
-    assert!(html.contains("<h1>Privacy statement of guild</h1>"), "{html}");
+    assert!(
+        html.contains("<h1>Privacy statement of guild</h1>"),
+        "{html}"
+    );
     let answer = |token: String, answer: &'static str| {
         let http = server.anonymous().http;
         let url = format!("{}{path}", server.base);
@@ -460,9 +463,52 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     browser
         .open(&server, &format!("{withdraw_path}?token={withdraw_token}"))
         .await;
+    browser.wait_for_text("h1", "Your consent for kid").await;
+    // The parent has a copy of the child's data made, and downloads it.
+    browser.click("form[action$='/copy'] button").await;
     browser
-        .wait_for_text("h1", "Withdraw your consent for kid")
+        .wait_for_text("p.notice", "A copy is being made")
         .await;
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    let download = |id: i64, token: &str| {
+        let url = format!("{}{path}/copies/{id}?token={token}", server.base);
+        let http = server.anonymous().http;
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let copy = count(
+        &server,
+        "SELECT e.id FROM exports e JOIN privacy_requests r ON r.id = e.request_id \
+         WHERE r.manner = 'parent' AND e.state = 'ready'",
+    )
+    .await;
+    // The child's own copy (made above) is not the parent's to download.
+    let own = count(
+        &server,
+        "SELECT e.id FROM exports e JOIN privacy_requests r ON r.id = e.request_id \
+         WHERE r.manner <> 'parent'",
+    )
+    .await;
+    assert_eq!(download(own, &withdraw_token).await.status(), 404);
+    let zip = download(copy, &withdraw_token).await;
+    assert_eq!(zip.status(), 200);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    assert_eq!(download(copy, "not-the-link").await.status(), 400);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT COUNT(*) FROM privacy_requests WHERE manner = 'parent' AND kind = 'access'"
+        )
+        .await,
+        1
+    );
+    browser
+        .open(&server, &format!("{withdraw_path}?token={withdraw_token}"))
+        .await;
+    browser.wait_for_text("main", "ready to download").await;
     browser
         .screenshots(&format!("parental-withdraw-{backend:?}").to_lowercase())
         .await;
