@@ -154,7 +154,8 @@ pub(crate) async fn check_age(
         // The refusal does not say the age that would pass.
         Admission::Refused => Err(DomainError::Forbidden(AGE_REFUSAL).into()),
         Admission::ParentsConsent => {
-            // A child owns no community (see `refuse_child_owner`).
+            // A child owns no community (see `refuse_child_owner`, which locks the same row).
+            tx.conn().lock_person(user).await?;
             if !tx.conn().communities_owned_by(user).await?.is_empty() {
                 return Err(DomainError::Forbidden(
                     "a member under 13 cannot own a community: hand yours on first",

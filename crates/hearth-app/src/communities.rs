@@ -784,6 +784,8 @@ impl App {
 /// for them): a child answers for no community's members in law, and a parent's withdrawal of
 /// consent must be free to delete their account at any time.
 async fn refuse_child_owner(tx: &mut Tx, user: UserId) -> Result<(), AppError> {
+    // Locked first, as joining as under 13 does, so that the two cannot race past each other.
+    tx.conn().lock_person(user).await?;
     if tx.conn().declared_under_13(user).await? {
         return Err(DomainError::Forbidden(
             "a member under 13 cannot own a community on this Hearth",

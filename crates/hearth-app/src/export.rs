@@ -321,8 +321,11 @@ impl App {
                     }
                     tx.conn().insert_export(&export).await?;
                     let object = (ObjectKind::User, Some(user.0));
-                    // Asked on the public form, it has no actor: no one was signed in.
-                    let actor = (!crate::public_requests::is_public(&request)).then_some(user);
+                    // Asked on the public form or by a parent, it has no actor: no one was
+                    // signed in.
+                    let by_person =
+                        !crate::public_requests::is_public(&request) && request.manner != "parent";
+                    let actor = by_person.then_some(user);
                     record(tx, actor, AuditAction::CopyRequested, object, None);
                     if !queued {
                         return Ok(export);
@@ -450,7 +453,9 @@ impl App {
                     // A request from the public form is answered at the address it came
                     // from (and to the agent who asked), read before completing it forgets
                     // that address.
-                    let public = match tx.conn().privacy_request(request).await? {
+                    let asked = tx.conn().privacy_request(request).await?;
+                    let by_parent = asked.as_ref().is_some_and(|r| r.manner == "parent");
+                    let public = match asked {
                         Some(row) => match crate::requests::audience(tx, &row).await? {
                             crate::requests::Audience::Public(v) => Some((row, v)),
                             _ => None,
@@ -476,10 +481,18 @@ impl App {
                         )
                         .await?;
                     } else if let Some(row) = tx.conn().user(user).await? {
-                        let letter = Letter::ExportReady {
-                            username: row.username.clone(),
-                            export: id,
-                            days: EXPORT_DAYS,
+                        // A parent's copy is theirs to download from their page; the child is
+                        // told it was made.
+                        let letter = if by_parent {
+                            Letter::ParentCopyMade {
+                                username: row.username.clone(),
+                            }
+                        } else {
+                            Letter::ExportReady {
+                                username: row.username.clone(),
+                                export: id,
+                                days: EXPORT_DAYS,
+                            }
                         };
                         queue_mail(tx, &row.email, Some(user), letter, None).await?;
                     }

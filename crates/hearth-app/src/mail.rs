@@ -220,6 +220,11 @@ pub(crate) enum Letter {
         /// What happened, as the subject says it.
         headline: String,
     },
+    /// A copy of a child's data was made for the parent who consented to their joining.
+    ParentCopyMade {
+        /// The child's handle.
+        username: String,
+    },
     /// The copy of your data you asked for is ready.
     ExportReady {
         /// The account's handle.
@@ -524,6 +529,23 @@ impl Letter {
                     "The link works once, for an hour.".into(),
                     "If you did not ask for this, ignore this message: your password stays as \
                      it is."
+                        .into(),
+                ],
+            },
+            Letter::ParentCopyMade { username } => Composed {
+                subject: "A copy of your data was made for your parent".into(),
+                greeting: format!("Hello {username},"),
+                paragraphs: vec![
+                    "The parent who consented to your joining a community on Hearth asked, \
+                     through the link we mailed them, for a copy of everything your account \
+                     holds, and it was made for them. Parents of members under 13 may see \
+                     their child's data at any time."
+                        .into(),
+                ],
+                action: None,
+                closing: vec![
+                    "If you think someone else asked, tell the community's admins or this \
+                     Hearth's operator."
                         .into(),
                 ],
             },

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 /// The manner of the requests a parent makes through their link.
 const PARENT: &str = "parent";
+/// A parent's link asks for at most one copy a day.
+const COPY_EVERY_SECS: i64 = 24 * 3600;
 
 impl App {
     /// The copies of the child's data made for the parent holding this link, newest first.
@@ -34,13 +36,24 @@ impl App {
     }
 
     /// Asks for a copy of everything the child's account holds, for the parent holding this
-    /// link; made by a job. A copy in the making already answers instead.
+    /// link; made by a job. A parent's copy still in the making or offered, or asked for
+    /// within the day, answers instead: a link cannot fill the disk nor the child's inbox.
     pub async fn request_parental_copy(
         &self,
         community: CommunityId,
         secret: &str,
     ) -> Result<ExportInfo, AppError> {
-        let asked = self.parental_withdrawal(community, secret).await?;
+        let (asked, copies) = self.parental_copies(community, secret).await?;
+        let now = Timestamp::now().0;
+        if let Some(latest) = copies.into_iter().next() {
+            let offered = latest.state == ExportState::Preparing
+                || (latest.state == ExportState::Ready
+                    && latest.expires_at.is_some_and(|at| at.0 > now));
+            let today = latest.requested_at.0 > now - COPY_EVERY_SECS * 1000;
+            if offered || today {
+                return Ok(latest);
+            }
+        }
         let request = self
             .new_request_row(
                 RequestKind::Access,

@@ -380,9 +380,10 @@ fn write_gdpr(
     if !facts.profile_categories.is_empty() {
         writeln!(
             out,
-            "- **Your answers to the community's profile questions:** your consent (Article \
-             6(1)(a)), given by answering; clear an optional answer at any time, and a \
-             required one goes when you leave the community."
+            "- **Your answers to the community's profile questions:** for a question it \
+             requires to join, performing the agreement you make when you join (Article \
+             6(1)(b)); for an optional one, your consent (Article 6(1)(a)), withdrawn by \
+             clearing the answer."
         )?;
     }
     let special: Vec<&str> = categories
@@ -405,7 +406,8 @@ fn write_gdpr(
             out,
             "- **Sending some channels' messages to the third parties named above:** the \
              community's legitimate interest in what each does for it (Article 6(1)(f)); you \
-             may object, and opting out of sale and sharing stops it for you."
+             may object, and opting out of sale and sharing stops it for you. Write nothing of \
+             a special category in those channels unless you consent to its being sent."
         )?;
     }
     writeln!(out)?;
@@ -417,15 +419,16 @@ fn write_gdpr(
          contact at the end of this statement.\n\
          - **To complain:** you may lodge a complaint with a data protection supervisory \
          authority, in particular where you live, work, or think the law was broken.\n\
-         - **What is required:** a username, an email address and a password are needed to \
-         have an account. To join, a community may require answers to its profile questions \
+         - **What is required:** a username, an email address and a password (or a sign-in \
+         through an identity provider) are needed to have an account. To join, a community may require answers to its profile questions \
          and, where it asks, your age (and under 13, a parent's address). Everything else you \
          give is your choice.\n\
          - **No automated decisions:** no decision with legal or similarly significant \
          effects on you is made by automated means alone (Article 22).\n\
          - **Transfers:** Hearth sends your personal information to no one but the recipients \
-         this statement names; where one of them is outside the European Economic Area, ask \
-         the contact for the safeguards that cover it.\n",
+         this statement names, someone you authorise to ask for you, and, for a member under \
+         13, the parent who consented; where a recipient is outside the European Economic \
+         Area, ask the contact for the safeguards that cover it.\n",
         one_line(facts.business)
     )?;
     Ok(())

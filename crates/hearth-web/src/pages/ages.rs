@@ -4,7 +4,7 @@
 use crate::WebState;
 use crate::extract::cookie;
 use crate::pages::settings::day_and_time;
-use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status};
+use crate::pages::{Layout, PageError, Visitor, link_page, render_with_status, see_other};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -167,6 +167,8 @@ impl ConsentPage {
 pub(crate) struct TokenQuery {
     #[serde(default)]
     token: String,
+    /// `asked` once the parent asked for a copy.
+    copy: Option<String>,
 }
 
 /// `GET /parental-consent/{community}?token=`: what the child asked, and the two buttons.
@@ -285,27 +287,31 @@ pub(crate) async fn withdraw_page(
         .app
         .parental_copies(CommunityId(community), &query.token)
         .await?;
-    let page = WithdrawPage::new(&visitor, asked, query.token, false).with_copies(copies);
+    let mut page = WithdrawPage::new(&visitor, asked, query.token, false).with_copies(copies);
+    page.copy_asked = query.copy.as_deref() == Some("asked");
     Ok(link_page(StatusCode::OK, &page, &visitor))
 }
 
 /// `POST /parental-consent/{community}/copy`: the parent asks for a copy of everything the
-/// child's account holds; the page says it is being made.
+/// child's account holds, then sees their page again (which lists it), so that reloading
+/// asks nothing more.
 pub(crate) async fn ask_copy(
     State(state): State<WebState>,
-    visitor: Visitor,
     Path(community): Path<i64>,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
-    let community = CommunityId(community);
     state
         .app
-        .request_parental_copy(community, &form.token)
+        .request_parental_copy(CommunityId(community), &form.token)
         .await?;
-    let (asked, copies) = state.app.parental_copies(community, &form.token).await?;
-    let mut page = WithdrawPage::new(&visitor, asked, form.token, false).with_copies(copies);
-    page.copy_asked = true;
-    Ok(link_page(StatusCode::OK, &page, &visitor))
+    let mut response = see_other(&format!(
+        "/parental-consent/{community}/withdraw?token={}&copy=asked",
+        form.token
+    ));
+    response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }
 
 /// `GET /parental-consent/{community}/copies/{id}?token=`: a copy's ZIP, to the parent

@@ -467,7 +467,7 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     // The parent has a copy of the child's data made, and downloads it.
     browser.click("form[action$='/copy'] button").await;
     browser
-        .wait_for_text("p.notice", "A copy is being made")
+        .wait_for_text("p.notice", "Your copy is listed below")
         .await;
     server
         .app()
@@ -497,6 +497,16 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
     assert_eq!(zip.status(), 200);
     assert_eq!(zip.headers()["content-type"], "application/zip");
     assert_eq!(download(copy, "not-the-link").await.status(), 400);
+    // Asking again within the day answers with that copy: no new request, no new file.
+    let again = server
+        .anonymous()
+        .http
+        .post(format!("{}{path}/copy", server.base))
+        .form(&[("token", withdraw_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
     assert_eq!(
         count(
             &server,
@@ -505,6 +515,21 @@ async fn a_child_under_13_joins_once_a_parent_consents_by_mail(backend: Backend)
         .await,
         1
     );
+    // The child is told; the audit entry names no actor, since the child did not ask.
+    server
+        .app()
+        .run_due_jobs("test-runner", Timestamp::now())
+        .await
+        .unwrap();
+    let told = mails_to(&mails_in(&server.config.outbox_path()), "kid@example.org");
+    assert!(
+        told.iter()
+            .any(|m| m.header("Subject").contains("made for your parent")),
+        "the child is not told"
+    );
+    let unsigned = "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.copy_requested' \
+                    AND actor_id IS NULL";
+    assert_eq!(count(&server, unsigned).await, 1);
     browser
         .open(&server, &format!("{withdraw_path}?token={withdraw_token}"))
         .await;
