@@ -114,6 +114,11 @@ pub struct ExportInfo {
 }
 
 impl ExportInfo {
+    /// Whether it can be downloaded at `now`: ready, and not yet expired.
+    pub fn offered(&self, now: Timestamp) -> bool {
+        self.state == ExportState::Ready && self.expires_at.is_some_and(|at| at.0 > now.0)
+    }
+
     pub(crate) fn from_record(record: ExportRecord) -> Result<Self, AppError> {
         let state = match record.state.as_str() {
             "preparing" => ExportState::Preparing,
@@ -381,11 +386,7 @@ impl App {
         id: i64,
     ) -> Result<(ExportInfo, PathBuf), AppError> {
         let export = self.my_export(actor, id).await?;
-        let live = export.state == ExportState::Ready
-            && export
-                .expires_at
-                .is_some_and(|at| at.0 > Timestamp::now().0);
-        if !live {
+        if !export.offered(Timestamp::now()) {
             return Err(DomainError::NotFound("export").into());
         }
         Ok((export, self.export_path(id)))

@@ -44,12 +44,10 @@ impl App {
         secret: &str,
     ) -> Result<ExportInfo, AppError> {
         let (asked, copies) = self.parental_copies(community, secret).await?;
-        let now = Timestamp::now().0;
+        let now = Timestamp::now();
         if let Some(latest) = copies.into_iter().next() {
-            let offered = latest.state == ExportState::Preparing
-                || (latest.state == ExportState::Ready
-                    && latest.expires_at.is_some_and(|at| at.0 > now));
-            let today = latest.requested_at.0 > now - COPY_EVERY_SECS * 1000;
+            let offered = latest.state == ExportState::Preparing || latest.offered(now);
+            let today = latest.requested_at.0 > now.0 - COPY_EVERY_SECS * 1000;
             if offered || today {
                 return Ok(latest);
             }
@@ -85,11 +83,7 @@ impl App {
         let (_, copies) = self.parental_copies(community, secret).await?;
         let copy = copies
             .into_iter()
-            .find(|c| {
-                c.id == id
-                    && c.state == ExportState::Ready
-                    && c.expires_at.is_some_and(|at| at.0 > Timestamp::now().0)
-            })
+            .find(|c| c.id == id && c.offered(Timestamp::now()))
             .ok_or(DomainError::NotFound("export"))?;
         Ok((copy, self.export_path(id)))
     }

@@ -723,10 +723,7 @@ impl App {
         let view = self.public_request(id, token).await?;
         let copy = view
             .copy
-            .filter(|c| {
-                c.state == crate::ExportState::Ready
-                    && c.expires_at.is_some_and(|at| at.0 > Timestamp::now().0)
-            })
+            .filter(|c| c.offered(Timestamp::now()))
             .ok_or(DomainError::NotFound("export"))?;
         let path = self.export_path(copy.id);
         Ok((copy, path))

@@ -5,7 +5,7 @@
 
 use crate::audit::record;
 use crate::communities::{require, role_in};
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, ParentalRequest};
 use hearth_core::ages::{AgeQuestion, EARLIER_AGES_DAYS, minimum_age, unfilled_by};
 use hearth_core::audit::{AuditAction, ObjectKind};
 use hearth_core::catalog::{Category, TABLES, Table};
@@ -293,17 +293,19 @@ impl App {
             .await
     }
 
-    /// The statement in force of the community a parent is asked to consent to, for the
-    /// parent holding the link: they must read it before they answer, invitation-only or not
+    /// What a parent's consent link asks, with the statement in force of the community they
+    /// are asked to consent to: they must read it before they answer, invitation-only or not
     /// (COPPA's direct notice).
     pub async fn statement_for_parent(
         &self,
         community: CommunityId,
         secret: &str,
-    ) -> Result<PrivacyStatement, AppError> {
+    ) -> Result<(ParentalRequest, PrivacyStatement), AppError> {
         let asked = self.parental_request(community, secret).await?;
-        self.statement_shown(None, (community, asked.community_name), None)
-            .await
+        let statement = self
+            .statement_shown(None, (community, asked.community_name.clone()), None)
+            .await?;
+        Ok((asked, statement))
     }
 
     /// A community's statement (`version`, or the one in force) once its reader may read it.

@@ -178,11 +178,7 @@ pub(crate) async fn consent_page(
     Path(community): Path<i64>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
-    let asked = state
-        .app
-        .parental_request(CommunityId(community), &query.token)
-        .await?;
-    let statement = state
+    let (asked, statement) = state
         .app
         .statement_for_parent(CommunityId(community), &query.token)
         .await?;
@@ -257,12 +253,11 @@ impl WithdrawPage {
 
     /// The parent's page with the copies made for them.
     fn with_copies(mut self, copies: Vec<ExportInfo>) -> Self {
-        let now = Timestamp::now().0;
+        let now = Timestamp::now();
         self.copies = copies
             .into_iter()
             .map(|copy| {
-                let ready = copy.state == ExportState::Ready
-                    && copy.expires_at.is_some_and(|at| at.0 > now);
+                let ready = copy.offered(now);
                 let stands = match copy.state {
                     ExportState::Preparing => "being made",
                     ExportState::Ready if ready => "ready to download",
